@@ -72,7 +72,9 @@ impl<'a> Reader<'a> {
 
     #[inline]
     fn array<const N: usize>(&self, off: usize) -> Result<[u8; N], DecodeError> {
-        let end = off.checked_add(N).ok_or(DecodeError::OutOfBounds { what: self.what })?;
+        let end = off
+            .checked_add(N)
+            .ok_or(DecodeError::OutOfBounds { what: self.what })?;
         match self.buf.get(off..end) {
             Some(s) => {
                 let mut a = [0u8; N];
@@ -107,17 +109,33 @@ impl<'a> Reader<'a> {
 
     /// Returns `len` bytes at `off`, or `OutOfBounds` naming `what`.
     #[inline]
-    pub fn bytes(&self, off: usize, len: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
-        let end = off.checked_add(len).ok_or(DecodeError::OutOfBounds { what })?;
-        self.buf.get(off..end).ok_or(DecodeError::OutOfBounds { what })
+    pub fn bytes(
+        &self,
+        off: usize,
+        len: usize,
+        what: &'static str,
+    ) -> Result<&'a [u8], DecodeError> {
+        let end = off
+            .checked_add(len)
+            .ok_or(DecodeError::OutOfBounds { what })?;
+        self.buf
+            .get(off..end)
+            .ok_or(DecodeError::OutOfBounds { what })
     }
 
     /// Returns the `len` string bytes at `off`, requiring a NUL at `off + len`.
     ///
     /// Interior NULs are not checked here; see [`check_no_interior_nul`].
     #[inline]
-    pub fn cstr(&self, off: usize, len: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
-        let with_nul = len.checked_add(1).ok_or(DecodeError::OutOfBounds { what })?;
+    pub fn cstr(
+        &self,
+        off: usize,
+        len: usize,
+        what: &'static str,
+    ) -> Result<&'a [u8], DecodeError> {
+        let with_nul = len
+            .checked_add(1)
+            .ok_or(DecodeError::OutOfBounds { what })?;
         let s = self.bytes(off, with_nul, what)?;
         match s.split_last() {
             Some((0, body)) => Ok(body),
@@ -249,11 +267,23 @@ mod tests {
         assert_eq!(r.u16(0).unwrap(), 1);
         assert_eq!(r.u32(2).unwrap(), 2);
         assert!(matches!(r.u64(1), Err(DecodeError::Truncated { .. })));
-        assert!(matches!(r.u16(usize::MAX), Err(DecodeError::OutOfBounds { .. })));
+        assert!(matches!(
+            r.u16(usize::MAX),
+            Err(DecodeError::OutOfBounds { .. })
+        ));
         assert_eq!(r.cstr(6, 1, "s").unwrap(), b"a");
-        assert_eq!(r.cstr(5, 1, "s"), Err(DecodeError::MissingNul { what: "s" }));
-        assert_eq!(r.cstr(7, 1, "s"), Err(DecodeError::OutOfBounds { what: "s" }));
-        assert_eq!(r.cstr(0, usize::MAX, "s"), Err(DecodeError::OutOfBounds { what: "s" }));
+        assert_eq!(
+            r.cstr(5, 1, "s"),
+            Err(DecodeError::MissingNul { what: "s" })
+        );
+        assert_eq!(
+            r.cstr(7, 1, "s"),
+            Err(DecodeError::OutOfBounds { what: "s" })
+        );
+        assert_eq!(
+            r.cstr(0, usize::MAX, "s"),
+            Err(DecodeError::OutOfBounds { what: "s" })
+        );
     }
 
     #[test]
