@@ -24,6 +24,7 @@ pub mod bytes;
 pub mod codec;
 pub mod error;
 pub mod protocol;
+pub mod transport;
 pub mod wire;
 
 pub use error::{DecodeError, Error, Limit, Result, Violation};

@@ -1,0 +1,1 @@
+//! UDS `SOCK_SEQPACKET` transport (in progress).
