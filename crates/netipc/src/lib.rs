@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod bytes;
+pub mod cache;
 pub mod codec;
 pub mod error;
 pub mod protocol;
