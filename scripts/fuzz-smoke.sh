@@ -10,7 +10,10 @@ export RUSTC_BOOTSTRAP=1
 cargo fuzz build -O
 for target in $(cargo fuzz list); do
   echo "== fuzz $target: up to $RUNS runs / ${SECS}s"
-  cargo fuzz run -O "$target" -- -runs="$RUNS" -max_total_time="$SECS" 2>&1 | tail -n 3
+  mkdir -p "corpus/$target"
+  # Seeds: every conformance vector and golden vector (all message shapes).
+  cargo fuzz run -O "$target" "corpus/$target" ../testdata/conformance/vectors \
+    -- -runs="$RUNS" -max_total_time="$SECS" -max_len=65536 2>&1 | tail -n 3
   # A crash makes cargo fuzz exit non-zero; pipefail propagates it.
 done
 echo "fuzz smoke: all targets passed"
