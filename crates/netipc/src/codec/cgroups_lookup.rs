@@ -1143,3 +1143,1440 @@ impl<'a> CgroupsLookupItemView<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bytes::{put_u16, put_u32};
+    use crate::codec::lookup::{LOOKUP_LABEL_ENTRY_SIZE, MAX_LABELS, NO_LABELS, orchestrator_name};
+    use proptest::prelude::*;
+
+    // ----- conformance -------------------------------------------------
+
+    struct ReqVector {
+        name: &'static str,
+        bytes: &'static [u8],
+        paths: &'static [&'static str],
+    }
+
+    struct ExpItem {
+        status: &'static str,
+        orchestrator: &'static str,
+        path: &'static str,
+        name: &'static str,
+        labels: &'static [(&'static str, &'static str)],
+    }
+
+    struct RespVector {
+        name: &'static str,
+        bytes: &'static [u8],
+        generation: u64,
+        items: &'static [ExpItem],
+    }
+
+    /// Generated from testdata/conformance/vectors.json.
+    const REQ_VECTORS: &[ReqVector] = &[
+        ReqVector {
+            name: "cgroups_lookup_req",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/cgroups_lookup_req.bin"
+            ),
+            paths: &["/sys/fs/cgroup/a", "/system.slice/docker-abc.scope"],
+        },
+        ReqVector {
+            name: "cgroups_lookup_req_empty",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/cgroups_lookup_req_empty.bin"
+            ),
+            paths: &[],
+        },
+    ];
+
+    /// Generated from testdata/conformance/vectors.json.
+    const RESP_VECTORS: &[RespVector] = &[
+        RespVector {
+            name: "cgroups_lookup_resp_known_with_labels",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/cgroups_lookup_resp_known_with_labels.bin"
+            ),
+            generation: 100,
+            items: &[ExpItem {
+                status: "KNOWN",
+                orchestrator: "K8S",
+                path: "/kubepods.slice/pod-a",
+                name: "pod-a",
+                labels: &[("namespace", "default"), ("pod", "web")],
+            }],
+        },
+        RespVector {
+            name: "cgroups_lookup_resp_known_no_labels",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/cgroups_lookup_resp_known_no_labels.bin"
+            ),
+            generation: 101,
+            items: &[ExpItem {
+                status: "KNOWN",
+                orchestrator: "DOCKER",
+                path: "/docker/abc",
+                name: "",
+                labels: &[],
+            }],
+        },
+        RespVector {
+            name: "cgroups_lookup_resp_unknown_retry",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/cgroups_lookup_resp_unknown_retry.bin"
+            ),
+            generation: 102,
+            items: &[ExpItem {
+                status: "UNKNOWN_RETRY_LATER",
+                orchestrator: "UNKNOWN",
+                path: "/missing/retry",
+                name: "",
+                labels: &[],
+            }],
+        },
+        RespVector {
+            name: "cgroups_lookup_resp_unknown_permanent",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/cgroups_lookup_resp_unknown_permanent.bin"
+            ),
+            generation: 103,
+            items: &[ExpItem {
+                status: "UNKNOWN_PERMANENT",
+                orchestrator: "UNKNOWN",
+                path: "/gone",
+                name: "",
+                labels: &[],
+            }],
+        },
+        RespVector {
+            name: "cgroups_lookup_resp_payload_exceeded",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/cgroups_lookup_resp_payload_exceeded.bin"
+            ),
+            generation: 104,
+            items: &[ExpItem {
+                status: "PAYLOAD_EXCEEDED",
+                orchestrator: "UNKNOWN",
+                path: "/payload-exceeded",
+                name: "",
+                labels: &[],
+            }],
+        },
+        RespVector {
+            name: "cgroups_lookup_resp_oversized_item",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/cgroups_lookup_resp_oversized_item.bin"
+            ),
+            generation: 105,
+            items: &[ExpItem {
+                status: "OVERSIZED_ITEM",
+                orchestrator: "UNKNOWN",
+                path: "/oversized",
+                name: "",
+                labels: &[],
+            }],
+        },
+        RespVector {
+            name: "cgroups_lookup_resp_empty",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/cgroups_lookup_resp_empty.bin"
+            ),
+            generation: 106,
+            items: &[],
+        },
+    ];
+
+    fn orch_value(name: &str) -> u16 {
+        Orchestrator::from_name(name)
+            .expect("orchestrator name")
+            .as_u16()
+    }
+
+    #[test]
+    fn conformance_requests() {
+        for v in REQ_VECTORS {
+            let view = CgroupsLookupRequestView::decode(v.bytes)
+                .unwrap_or_else(|e| panic!("{}: {e}", v.name));
+            let got: Vec<&[u8]> = view.iter().collect();
+            let want: Vec<&[u8]> = v.paths.iter().map(|p| p.as_bytes()).collect();
+            assert_eq!(got, want, "{}", v.name);
+            // encode
+            let mut out = Vec::new();
+            encode_cgroups_lookup_request(v.paths, &mut out).unwrap();
+            assert_eq!(out, v.bytes, "{}: encode", v.name);
+            assert_eq!(cgroups_lookup_request_len(v.paths).unwrap(), v.bytes.len());
+            // request builder
+            let mut b = CgroupsLookupRequestBuilder::new();
+            for p in v.paths {
+                assert!(b.push(p.as_bytes()).unwrap());
+            }
+            let mut out2 = Vec::new();
+            b.finish(&mut out2);
+            assert_eq!(out2, v.bytes, "{}: builder", v.name);
+            assert_eq!(b.encoded_len(), v.bytes.len());
+            // re-encode
+            let mut out3 = Vec::new();
+            view.to_owned().encode(&mut out3).unwrap();
+            assert_eq!(out3, v.bytes, "{}: re-encode", v.name);
+        }
+    }
+
+    #[test]
+    fn conformance_responses() {
+        for v in RESP_VECTORS {
+            let view = CgroupsLookupResponseView::decode(v.bytes)
+                .unwrap_or_else(|e| panic!("{}: {e}", v.name));
+            assert_eq!(view.generation(), v.generation, "{}", v.name);
+            assert_eq!(view.len(), v.items.len(), "{}", v.name);
+            for (got, want) in view.items().zip(v.items) {
+                assert_eq!(got.status().as_str(), want.status, "{}", v.name);
+                assert_eq!(
+                    orchestrator_name(got.orchestrator()),
+                    Some(want.orchestrator),
+                    "{}",
+                    v.name
+                );
+                assert_eq!(got.path(), want.path.as_bytes(), "{}", v.name);
+                assert_eq!(got.name(), want.name.as_bytes(), "{}", v.name);
+                let labels: Vec<(&[u8], &[u8])> =
+                    got.labels().map(|l| (l.key(), l.value())).collect();
+                let wl: Vec<(&[u8], &[u8])> = want
+                    .labels
+                    .iter()
+                    .map(|(k, x)| (k.as_bytes(), x.as_bytes()))
+                    .collect();
+                assert_eq!(labels, wl, "{}", v.name);
+            }
+            // encode with the builder
+            let paths: Vec<&str> = v.items.iter().map(|i| i.path).collect();
+            let mut b = CgroupsLookupBuilder::new();
+            b.reset_for_paths(v.generation, &paths).unwrap();
+            for it in v.items {
+                let status = LookupStatus::from_name(it.status).unwrap();
+                let got = b
+                    .add(
+                        it.path.as_bytes(),
+                        status,
+                        orch_value(it.orchestrator),
+                        it.name.as_bytes(),
+                        it.labels,
+                    )
+                    .unwrap();
+                assert_eq!(got, status);
+            }
+            assert_eq!(b.finish().unwrap(), v.bytes, "{}: encode", v.name);
+            // re-encode through the owned type
+            let mut out = Vec::new();
+            view.to_owned().encode(&mut out).unwrap();
+            assert_eq!(out, v.bytes, "{}: re-encode", v.name);
+        }
+    }
+
+    fn vector(name: &str) -> &'static RespVector {
+        RESP_VECTORS.iter().find(|v| v.name == name).unwrap()
+    }
+
+    /// The PAYLOAD_EXCEEDED vector is what the builder produces when a
+    /// KNOWN item does not fit the current budget (but fits the maximum).
+    #[test]
+    fn conformance_payload_exceeded_from_budget() {
+        let v = vector("cgroups_lookup_resp_payload_exceeded");
+        let mut b = CgroupsLookupBuilder::with_budget(v.bytes.len(), 1 << 20);
+        b.reset_for_paths(104, &["/payload-exceeded"]).unwrap();
+        let got = b
+            .add(
+                b"/payload-exceeded",
+                LookupStatus::Known,
+                Orchestrator::K8s.into(),
+                b"pod",
+                [("a", "b")],
+            )
+            .unwrap();
+        assert_eq!(got, LookupStatus::PayloadExceeded);
+        assert!(b.is_exceeded());
+        assert_eq!(b.finish().unwrap(), v.bytes);
+    }
+
+    /// The OVERSIZED_ITEM vector is what the builder produces when a KNOWN
+    /// item cannot fit alone within the maximum budget.
+    #[test]
+    fn conformance_oversized_from_budget() {
+        let v = vector("cgroups_lookup_resp_oversized_item");
+        let mut b = CgroupsLookupBuilder::with_budget(v.bytes.len(), v.bytes.len());
+        b.reset_for_paths(105, &["/oversized"]).unwrap();
+        let got = b
+            .add(
+                b"/oversized",
+                LookupStatus::Known,
+                Orchestrator::Docker.into(),
+                b"name",
+                NO_LABELS,
+            )
+            .unwrap();
+        assert_eq!(got, LookupStatus::OversizedItem);
+        assert!(!b.is_exceeded());
+        assert_eq!(b.finish().unwrap(), v.bytes);
+    }
+
+    // ----- helpers -----------------------------------------------------
+
+    fn encode_req(paths: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_cgroups_lookup_request(paths, &mut out).unwrap();
+        out
+    }
+
+    fn one_item(
+        status: LookupStatus,
+        orch: u16,
+        path: &[u8],
+        name: &[u8],
+        labels: &[(&str, &str)],
+    ) -> Vec<u8> {
+        let mut b = CgroupsLookupBuilder::new();
+        b.reset_for_paths(7, &[path]).unwrap();
+        b.add(path, status, orch, name, labels).unwrap();
+        b.finish().unwrap().to_vec()
+    }
+
+    /// Offset of the single item in a one-item response.
+    const ITEM0: usize = CGROUPS_LOOKUP_RESP_HDR_SIZE + LOOKUP_DIR_ENTRY_SIZE;
+
+    fn resp_err(bytes: &[u8]) -> DecodeError {
+        CgroupsLookupResponseView::decode(bytes).unwrap_err()
+    }
+
+    fn req_err(bytes: &[u8]) -> DecodeError {
+        CgroupsLookupRequestView::decode(bytes).unwrap_err()
+    }
+
+    fn known_labels() -> Vec<u8> {
+        // path "/a", name "n": strings end at 28 + 3 + 2 = 33, table at 40.
+        one_item(
+            LookupStatus::Known,
+            3,
+            b"/a",
+            b"n",
+            &[("key", "value"), ("k2", "")],
+        )
+    }
+
+    // ----- request round trips and boundaries ---------------------------
+
+    #[test]
+    fn request_round_trip_and_access() {
+        let paths: [&[u8]; 3] = [
+            b"/a",
+            b"/system.slice/x.service",
+            b"/sys/fs/cgroup/very/long/path/here",
+        ];
+        let bytes = encode_req(&paths);
+        let v = CgroupsLookupRequestView::decode(&bytes).unwrap();
+        assert_eq!(v.len(), 3);
+        assert!(!v.is_empty());
+        assert_eq!(v.key(1), paths[1]);
+        assert_eq!(v.get(2), Some(paths[2]));
+        assert_eq!(v.get(3), None);
+        assert_eq!(v.iter().rev().next(), Some(paths[2]));
+        assert_eq!(v.iter().len(), 3);
+        assert_eq!(v.into_iter().count(), 3);
+        assert_eq!(
+            v.to_owned().paths,
+            paths.iter().map(|p| p.to_vec()).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "out of range")]
+    fn request_key_index_panics() {
+        let bytes = encode_req(&[b"/a"]);
+        CgroupsLookupRequestView::decode(&bytes).unwrap().key(1);
+    }
+
+    #[test]
+    fn request_boundaries() {
+        // zero keys
+        let bytes = encode_req(&[]);
+        assert_eq!(bytes.len(), CGROUPS_LOOKUP_REQ_HDR_SIZE);
+        assert!(CgroupsLookupRequestView::decode(&bytes).unwrap().is_empty());
+        // minimal key: one byte + NUL
+        let bytes = encode_req(&[b"x"]);
+        assert_eq!(bytes.len(), cgroups_lookup_single_request_len(1).unwrap());
+        assert_eq!(
+            CgroupsLookupRequestView::decode(&bytes).unwrap().key(0),
+            b"x"
+        );
+        // long key
+        let long = vec![b'p'; 100_000];
+        let bytes = encode_req(&[&long, b"/b"]);
+        let v = CgroupsLookupRequestView::decode(&bytes).unwrap();
+        assert_eq!(v.key(0), &long[..]);
+        assert_eq!(v.key(1), b"/b");
+        // many keys
+        let many: Vec<String> = (0..5000)
+            .map(|i| format!("/sys/fs/cgroup/bench/cg-{i:03}"))
+            .collect();
+        let mut out = Vec::new();
+        encode_cgroups_lookup_request(&many, &mut out).unwrap();
+        let v = CgroupsLookupRequestView::decode(&out).unwrap();
+        assert!(v.iter().zip(&many).all(|(k, p)| k == p.as_bytes()));
+    }
+
+    #[test]
+    fn request_encoder_rejects_bad_paths_without_writing() {
+        let mut out = vec![9u8];
+        let empty: [&[u8]; 2] = [b"/a", b""];
+        assert!(matches!(
+            encode_cgroups_lookup_request(&empty, &mut out),
+            Err(Error::InvalidArgument(_))
+        ));
+        let nul: [&[u8]; 1] = [b"/a\0b"];
+        assert!(matches!(
+            encode_cgroups_lookup_request(&nul, &mut out),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert_eq!(out, [9]);
+    }
+
+    #[test]
+    fn request_encoder_appends() {
+        let mut out = vec![0xEEu8; 3];
+        encode_cgroups_lookup_request(&["/a", "/bb"], &mut out).unwrap();
+        assert_eq!(&out[3..], encode_req(&[b"/a", b"/bb"]));
+    }
+
+    #[test]
+    fn request_builder_budget_split() {
+        let paths: Vec<String> = (0..100)
+            .map(|i| format!("/sys/fs/cgroup/bench/cg-{i:03}"))
+            .collect();
+        let budget = 256;
+        let mut b = CgroupsLookupRequestBuilder::with_budget(budget);
+        let mut requests = Vec::new();
+        let mut i = 0;
+        while i < paths.len() {
+            if b.push(paths[i].as_bytes()).unwrap() {
+                i += 1;
+                continue;
+            }
+            assert!(!b.is_empty(), "a single key must fit");
+            let mut out = Vec::new();
+            b.finish(&mut out);
+            assert!(out.len() <= budget);
+            assert_eq!(out.len(), b.encoded_len());
+            requests.push(out);
+            b.clear();
+        }
+        let mut out = Vec::new();
+        b.finish(&mut out);
+        requests.push(out);
+        let mut all = Vec::new();
+        for r in &requests {
+            assert!(r.len() <= budget);
+            let v = CgroupsLookupRequestView::decode(r).unwrap();
+            all.extend(v.iter().map(<[u8]>::to_vec));
+        }
+        assert_eq!(
+            all,
+            paths
+                .iter()
+                .map(|p| p.as_bytes().to_vec())
+                .collect::<Vec<_>>()
+        );
+        assert!(requests.len() > 1);
+    }
+
+    #[test]
+    fn request_builder_fits_exactly() {
+        let mut b =
+            CgroupsLookupRequestBuilder::with_budget(cgroups_lookup_single_request_len(5).unwrap());
+        assert!(!b.fits(6));
+        assert!(b.fits(5));
+        assert!(!b.push(b"/abcde").unwrap());
+        assert!(b.push(b"/abcd").unwrap());
+        assert!(!b.push(b"/").unwrap());
+        assert!(matches!(b.push(b""), Err(Error::InvalidArgument(_))));
+        assert!(matches!(b.push(b"/\0"), Err(Error::InvalidArgument(_))));
+        assert_eq!(b.len(), 1);
+        b.set_budget(usize::MAX);
+        assert_eq!(b.budget(), MAX_BUDGET);
+        assert!(b.push(b"/").unwrap());
+        assert_eq!(b.encoded_len_with(usize::MAX), None);
+        assert!(!CgroupsLookupRequestBuilder::default().fits(usize::MAX));
+    }
+
+    // ----- request rejections -------------------------------------------
+
+    #[test]
+    fn req_truncated_header() {
+        let bytes = encode_req(&[]);
+        assert!(matches!(
+            req_err(&bytes[..15]),
+            DecodeError::Truncated { .. }
+        ));
+    }
+
+    #[test]
+    fn req_bad_layout() {
+        let mut bytes = encode_req(&[b"/a"]);
+        put_u16(&mut bytes, 0, 2);
+        assert!(matches!(
+            req_err(&bytes),
+            DecodeError::BadLayoutVersion { found: 2, .. }
+        ));
+    }
+
+    #[test]
+    fn req_non_zero_flags_and_reserved() {
+        for (off, field) in [(2usize, "flags"), (8, "reserved0"), (12, "reserved1")] {
+            let mut bytes = encode_req(&[b"/a"]);
+            bytes[off] = 1;
+            assert_eq!(req_err(&bytes), DecodeError::NonZeroReserved { field });
+        }
+    }
+
+    #[test]
+    fn req_truncated_directory() {
+        let bytes = encode_req(&[b"/a", b"/b"]);
+        assert!(matches!(
+            req_err(&bytes[..20]),
+            DecodeError::Truncated { .. }
+        ));
+        // an item_count whose directory cannot exist (count * 8 is checked)
+        let mut bytes = encode_req(&[]);
+        put_u32(&mut bytes, 4, u32::MAX);
+        assert!(matches!(req_err(&bytes), DecodeError::Truncated { .. }));
+    }
+
+    #[test]
+    fn req_key_out_of_bounds_and_overflow() {
+        let mut bytes = encode_req(&[b"/a"]);
+        put_u32(&mut bytes, 20, 4);
+        assert_eq!(
+            req_err(&bytes),
+            DecodeError::OutOfBounds {
+                what: "cgroups lookup key"
+            }
+        );
+        let mut bytes = encode_req(&[b"/a"]);
+        put_u32(&mut bytes, 16, 0xFFFF_FFF8);
+        put_u32(&mut bytes, 20, u32::MAX);
+        assert_eq!(
+            req_err(&bytes),
+            DecodeError::OutOfBounds {
+                what: "cgroups lookup key"
+            }
+        );
+    }
+
+    #[test]
+    fn req_unaligned_key() {
+        let mut bytes = encode_req(&[b"/a"]);
+        put_u32(&mut bytes, 16, 1);
+        assert_eq!(
+            req_err(&bytes),
+            DecodeError::BadAlignment {
+                what: "cgroups lookup key"
+            }
+        );
+    }
+
+    #[test]
+    fn req_short_key() {
+        let mut bytes = encode_req(&[b"/a"]);
+        put_u32(&mut bytes, 20, 1);
+        assert!(matches!(req_err(&bytes), DecodeError::BadLength { .. }));
+    }
+
+    #[test]
+    fn req_missing_nul() {
+        let mut bytes = encode_req(&[b"/a"]);
+        let last = bytes.len() - 1;
+        bytes[last] = b'x';
+        assert_eq!(
+            req_err(&bytes),
+            DecodeError::MissingNul {
+                what: "cgroups lookup key"
+            }
+        );
+    }
+
+    #[test]
+    fn req_interior_nul() {
+        let mut bytes = encode_req(&[b"/ab"]);
+        bytes[24 + 1] = 0;
+        assert_eq!(
+            req_err(&bytes),
+            DecodeError::InteriorNul {
+                what: "cgroups lookup key"
+            }
+        );
+    }
+
+    // ----- response round trips and boundaries ----------------------------
+
+    #[test]
+    fn response_round_trip_and_access() {
+        let resp = CgroupsLookupResponse {
+            generation: u64::MAX,
+            items: vec![
+                CgroupsLookupItem::known(
+                    "/kubepods/pod-a",
+                    Orchestrator::K8s.into(),
+                    "pod-a",
+                    vec![Label::new("namespace", "default"), Label::new("empty", "")],
+                ),
+                CgroupsLookupItem::unknown("/gone", LookupStatus::UnknownPermanent),
+                CgroupsLookupItem::known("/x", 999, "", vec![]),
+                CgroupsLookupItem::unknown("/later", LookupStatus::UnknownRetryLater),
+            ],
+        };
+        let mut out = Vec::new();
+        resp.encode(&mut out).unwrap();
+        let v = CgroupsLookupResponseView::decode(&out).unwrap();
+        assert_eq!(v.to_owned(), resp);
+        assert_eq!(v.generation(), u64::MAX);
+        assert_eq!(v.len(), 4);
+        let i0 = v.item(0);
+        assert_eq!(i0.orchestrator_kind(), Some(Orchestrator::K8s));
+        assert_eq!(i0.label_count(), 2);
+        assert_eq!(i0.label(1).unwrap().to_owned(), Label::new("empty", ""));
+        assert!(i0.label(2).is_none());
+        assert_eq!(i0.labels().len(), 2);
+        assert_eq!(i0.as_bytes().len(), v.dir.raw_entry(0).1);
+        assert_eq!(v.item(2).orchestrator(), 999);
+        assert_eq!(v.item(2).orchestrator_kind(), None);
+        assert_eq!(resp.items[2].orchestrator_kind(), None);
+        assert!(v.get(4).is_none());
+        assert_eq!(
+            v.items().rev().next().unwrap().status(),
+            LookupStatus::UnknownRetryLater
+        );
+        assert_eq!(v.into_iter().count(), 4);
+        // item offsets are 8-aligned and the last item is unpadded
+        for i in 0..v.len() {
+            assert_eq!(v.dir.raw_entry(i).0 % 8, 0);
+        }
+        let (off, len) = v.dir.raw_entry(3);
+        assert_eq!(ITEM0 + 3 * 8 + off + len, out.len());
+    }
+
+    #[test]
+    #[should_panic(expected = "out of range")]
+    fn response_item_index_panics() {
+        let bytes = one_item(LookupStatus::Known, 0, b"/a", b"", &[]);
+        CgroupsLookupResponseView::decode(&bytes).unwrap().item(1);
+    }
+
+    #[test]
+    fn response_boundaries() {
+        // zero items
+        let mut b = CgroupsLookupBuilder::new();
+        b.reset_for_paths::<&[u8]>(0, &[]).unwrap();
+        let bytes = b.finish().unwrap().to_vec();
+        assert_eq!(bytes.len(), CGROUPS_LOOKUP_RESP_HDR_SIZE);
+        let v = CgroupsLookupResponseView::decode(&bytes).unwrap();
+        assert!(v.is_empty());
+        assert_eq!(v.generation(), 0);
+        // a fresh builder finishes an empty response
+        assert_eq!(
+            CgroupsLookupBuilder::default().finish().unwrap().len(),
+            CGROUPS_LOOKUP_RESP_HDR_SIZE
+        );
+        // minimal item: one path byte, empty name with its own NUL
+        let bytes = one_item(LookupStatus::Known, 0, b"/", b"", &[]);
+        assert_eq!(bytes.len(), ITEM0 + CGROUPS_LOOKUP_ITEM_HDR_SIZE + 3);
+        let v = CgroupsLookupResponseView::decode(&bytes).unwrap();
+        assert_eq!(v.item(0).name(), b"");
+        // long strings
+        let long_path = vec![b'p'; 70_000];
+        let long_name = vec![b'n'; 70_000];
+        let long_val = vec![b'v'; 70_000];
+        let mut b = CgroupsLookupBuilder::new();
+        b.reset_for_paths(1, &[&long_path]).unwrap();
+        b.add(
+            &long_path,
+            LookupStatus::Known,
+            1,
+            &long_name,
+            [(&b"k"[..], &long_val[..])],
+        )
+        .unwrap();
+        let v = CgroupsLookupResponseView::decode(b.finish().unwrap()).unwrap();
+        let it = v.item(0);
+        assert_eq!((it.path(), it.name()), (&long_path[..], &long_name[..]));
+        assert_eq!(it.label(0).unwrap().value(), &long_val[..]);
+    }
+
+    #[test]
+    fn response_max_label_count() {
+        let labels: Vec<Label> = (0..MAX_LABELS)
+            .map(|i| Label::new(format!("k{i}"), ""))
+            .collect();
+        let bytes = one_item(LookupStatus::Known, 1, b"/a", b"n", &[]);
+        assert!(CgroupsLookupResponseView::decode(&bytes).is_ok());
+        let mut b = CgroupsLookupBuilder::new();
+        b.reset_for_paths(1, &["/a"]).unwrap();
+        b.add(b"/a", LookupStatus::Known, 1, b"n", &labels).unwrap();
+        let v = CgroupsLookupResponseView::decode(b.finish().unwrap()).unwrap();
+        let it = v.item(0);
+        assert_eq!(it.label_count(), MAX_LABELS);
+        assert!(
+            it.labels()
+                .zip(&labels)
+                .all(|(a, b)| a.key() == &b.key[..] && a.value().is_empty())
+        );
+        // one more is rejected by the builder
+        let mut too_many = labels;
+        too_many.push(Label::new("x", "y"));
+        b.reset_for_paths(1, &["/a"]).unwrap();
+        assert!(matches!(
+            b.add(b"/a", LookupStatus::Known, 1, b"n", &too_many),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+
+    #[test]
+    fn many_items_up_to_budget() {
+        let paths: Vec<String> = (0..2000)
+            .map(|i| format!("/sys/fs/cgroup/bench/cg-{i:03}"))
+            .collect();
+        let mut req = Vec::new();
+        encode_cgroups_lookup_request(&paths, &mut req).unwrap();
+        let req = CgroupsLookupRequestView::decode(&req).unwrap();
+        for budget in [150_000usize, 200_000, 1 << 20] {
+            let mut b = CgroupsLookupBuilder::with_budget(budget, 1 << 20);
+            b.reset(9, &req);
+            let labels = [("namespace", "bench"), ("image", "bench:latest")];
+            for i in 0..req.len() {
+                b.add_request_item(
+                    &req,
+                    i,
+                    LookupStatus::Known,
+                    Orchestrator::K8s.into(),
+                    b"bench-pod",
+                    labels,
+                )
+                .unwrap();
+            }
+            let bytes = b.finish().unwrap();
+            assert!(bytes.len() <= budget);
+            let v = CgroupsLookupResponseView::decode(bytes).unwrap();
+            assert_eq!(v.len(), req.len());
+            let known = v
+                .items()
+                .take_while(|i| i.status() == LookupStatus::Known)
+                .count();
+            assert!(
+                v.items()
+                    .skip(known)
+                    .all(|i| i.status() == LookupStatus::PayloadExceeded)
+            );
+            assert!(v.items().zip(req.iter()).all(|(i, k)| i.path() == k));
+            if budget == 1 << 20 {
+                assert_eq!(known, req.len());
+            } else {
+                assert!(known > 0 && known < req.len());
+                // the minimal tail was reserved: it fits and takes the rest
+                assert!(bytes.len() > budget - 152);
+            }
+        }
+    }
+
+    // ----- builder behaviour ----------------------------------------------
+
+    #[test]
+    fn builder_request_items_and_payload_exceeded_tail() {
+        let req_bytes = encode_req(&[b"/a", b"/bb", b"/ccc", b"/dddd"]);
+        let req = CgroupsLookupRequestView::decode(&req_bytes).unwrap();
+        // header 16 + dir 32 = 48; item0 full: 28+3+6+8-aligned... pick a
+        // budget that fits item 0 in full but not item 1.
+        let big = vec![b'n'; 40];
+        let min = |p: usize| CGROUPS_LOOKUP_ITEM_HDR_SIZE + p + 2;
+        let full0 = CGROUPS_LOOKUP_ITEM_HDR_SIZE + 2 + 1 + 40 + 1; // 72
+        let tail = min(3).next_multiple_of(8) + min(4).next_multiple_of(8) + min(5);
+        let budget = 48 + full0 + tail;
+        let mut b = CgroupsLookupBuilder::with_budget(budget, 1 << 20);
+        b.reset(5, &req);
+        assert_eq!(b.item_count(), 4);
+        let s = |b: &mut CgroupsLookupBuilder, i| {
+            b.add_request_item(&req, i, LookupStatus::Known, 2, &big, NO_LABELS)
+        };
+        assert_eq!(s(&mut b, 0).unwrap(), LookupStatus::Known);
+        assert_eq!(s(&mut b, 1).unwrap(), LookupStatus::PayloadExceeded);
+        // once exceeded, every later item is PAYLOAD_EXCEEDED, whatever it asks
+        assert_eq!(
+            b.add_request_unknown(&req, 2, LookupStatus::UnknownPermanent)
+                .unwrap(),
+            LookupStatus::PayloadExceeded
+        );
+        assert_eq!(
+            b.add_unknown(b"/dddd", LookupStatus::UnknownRetryLater)
+                .unwrap(),
+            LookupStatus::PayloadExceeded
+        );
+        assert_eq!(b.added(), 4);
+        let bytes = b.finish().unwrap();
+        assert_eq!(bytes.len(), budget);
+        let v = CgroupsLookupResponseView::decode(bytes).unwrap();
+        let st: Vec<_> = v.items().map(|i| i.status()).collect();
+        assert_eq!(
+            st,
+            [
+                LookupStatus::Known,
+                LookupStatus::PayloadExceeded,
+                LookupStatus::PayloadExceeded,
+                LookupStatus::PayloadExceeded
+            ]
+        );
+        assert!(
+            v.items().zip(req.iter()).all(|(i, k)| i.path() == k
+                && (i.status() == LookupStatus::Known || i.name().is_empty()))
+        );
+    }
+
+    #[test]
+    fn builder_first_item_payload_exceeded() {
+        // Budget holds only the minimal shapes: the first KNOWN item does not fit.
+        let mut b =
+            CgroupsLookupBuilder::with_budget(ITEM0 + CGROUPS_LOOKUP_ITEM_HDR_SIZE + 4, 1 << 20);
+        b.reset_for_paths(1, &["/a"]).unwrap();
+        assert_eq!(
+            b.add(b"/a", LookupStatus::Known, 1, b"x", NO_LABELS)
+                .unwrap(),
+            LookupStatus::PayloadExceeded
+        );
+        let v = CgroupsLookupResponseView::decode(b.finish().unwrap()).unwrap();
+        assert_eq!(v.item(0).status(), LookupStatus::PayloadExceeded);
+    }
+
+    #[test]
+    fn builder_oversized_does_not_stop_later_items() {
+        let huge = vec![b'n'; 2000];
+        let mut b = CgroupsLookupBuilder::with_budget(1024, 1024);
+        assert_eq!((b.budget(), b.max_budget()), (1024, 1024));
+        b.reset_for_paths(1, &["/a", "/b", "/c"]).unwrap();
+        assert_eq!(
+            b.add(b"/a", LookupStatus::Known, 1, b"ok", NO_LABELS)
+                .unwrap(),
+            LookupStatus::Known
+        );
+        assert_eq!(
+            b.add(b"/b", LookupStatus::Known, 1, &huge, NO_LABELS)
+                .unwrap(),
+            LookupStatus::OversizedItem
+        );
+        assert!(!b.is_exceeded());
+        assert_eq!(
+            b.add(b"/c", LookupStatus::Known, 1, b"ok", NO_LABELS)
+                .unwrap(),
+            LookupStatus::Known
+        );
+        let v = CgroupsLookupResponseView::decode(b.finish().unwrap()).unwrap();
+        let st: Vec<_> = v.items().map(|i| i.status()).collect();
+        assert_eq!(
+            st,
+            [
+                LookupStatus::Known,
+                LookupStatus::OversizedItem,
+                LookupStatus::Known
+            ]
+        );
+        assert_eq!(v.item(1).path(), b"/b");
+        assert_eq!(v.item(1).orchestrator(), 0);
+    }
+
+    #[test]
+    fn builder_over_budget_reports_limit() {
+        let mut b = CgroupsLookupBuilder::with_budget(40, 40);
+        b.reset_for_paths(1, &["/aaaaaaaaaaaaaaa"]).unwrap();
+        assert!(b.is_over_budget());
+        assert_eq!(
+            b.add_unknown(b"/aaaaaaaaaaaaaaa", LookupStatus::UnknownRetryLater)
+                .unwrap(),
+            LookupStatus::PayloadExceeded
+        );
+        assert!(matches!(b.finish(), Err(Error::LimitExceeded { .. })));
+        assert!(b.encoded_len() > 40);
+    }
+
+    #[test]
+    fn builder_rejects_invalid_input_without_state_change() {
+        let req_bytes = encode_req(&[b"/a", b"/b"]);
+        let req = CgroupsLookupRequestView::decode(&req_bytes).unwrap();
+        let mut b = CgroupsLookupBuilder::from_vec(Vec::with_capacity(64));
+        b.reset(1, &req);
+        let len = b.encoded_len();
+        let bad = |r: Result<LookupStatus, Error>| {
+            assert!(matches!(r, Err(Error::InvalidArgument(_))), "{r:?}")
+        };
+        bad(b.add(b"", LookupStatus::Known, 0, b"", NO_LABELS));
+        bad(b.add(b"/\0", LookupStatus::Known, 0, b"", NO_LABELS));
+        bad(b.add(b"/ab", LookupStatus::Known, 0, b"", NO_LABELS)); // length differs from the key
+        bad(b.add(b"/a", LookupStatus::Known, 0, b"n\0", NO_LABELS));
+        bad(b.add(b"/a", LookupStatus::Known, 0, b"n", [("", "v")]));
+        bad(b.add(b"/a", LookupStatus::Known, 0, b"n", [("k\0", "v")]));
+        bad(b.add(b"/a", LookupStatus::Known, 0, b"n", [("k", "v\0")]));
+        bad(b.add(b"/a", LookupStatus::UnknownRetryLater, 1, b"", NO_LABELS));
+        bad(b.add(b"/a", LookupStatus::UnknownRetryLater, 0, b"n", NO_LABELS));
+        bad(b.add(b"/a", LookupStatus::UnknownRetryLater, 0, b"", [("k", "v")]));
+        bad(b.add_unknown(b"/a", LookupStatus::Known));
+        bad(b.add_request_unknown(&req, 0, LookupStatus::Known));
+        bad(b.add_request_item(&req, 1, LookupStatus::Known, 0, b"", NO_LABELS)); // out of order
+        assert_eq!(b.encoded_len(), len);
+        assert_eq!(b.added(), 0);
+        assert!(matches!(b.finish(), Err(Error::InvalidState(_))));
+        b.add_request_unknown(&req, 0, LookupStatus::UnknownRetryLater)
+            .unwrap();
+        bad(b.add_request_item(&req, 2, LookupStatus::Known, 0, b"", NO_LABELS)); // out of range
+        b.add_request_item(&req, 1, LookupStatus::Known, 0, b"", NO_LABELS)
+            .unwrap();
+        assert!(matches!(
+            b.add_unknown(b"/c", LookupStatus::UnknownRetryLater),
+            Err(Error::InvalidState(_))
+        ));
+        let v = CgroupsLookupResponseView::decode(b.finish().unwrap()).unwrap();
+        assert_eq!(v.len(), 2);
+        // reuse: the buffer comes back
+        assert!(b.into_vec().capacity() >= 64);
+    }
+
+    #[test]
+    fn builder_reuse_across_resets() {
+        let mut b = CgroupsLookupBuilder::new();
+        for round in 0..3u64 {
+            b.reset_for_paths(round, &["/x", "/y"]).unwrap();
+            b.add(b"/x", LookupStatus::Known, 1, b"n", [("k", "v")])
+                .unwrap();
+            b.add_unknown(b"/y", LookupStatus::UnknownPermanent)
+                .unwrap();
+            let v = CgroupsLookupResponseView::decode(b.finish().unwrap()).unwrap();
+            assert_eq!(v.generation(), round);
+            assert_eq!(v.len(), 2);
+        }
+    }
+
+    #[test]
+    fn owned_encode_rejects_invalid_items() {
+        let resp = CgroupsLookupResponse {
+            generation: 1,
+            items: vec![CgroupsLookupItem {
+                status: LookupStatus::UnknownPermanent,
+                orchestrator: 0,
+                path: b"/p".to_vec(),
+                name: b"x".to_vec(),
+                labels: vec![],
+            }],
+        };
+        let mut out = Vec::new();
+        assert!(matches!(
+            resp.encode(&mut out),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert!(out.is_empty());
+    }
+
+    // ----- response rejections ----------------------------------------------
+
+    #[test]
+    fn resp_truncated_header() {
+        let bytes = one_item(LookupStatus::Known, 0, b"/a", b"", &[]);
+        assert!(matches!(
+            resp_err(&bytes[..15]),
+            DecodeError::Truncated { .. }
+        ));
+    }
+
+    #[test]
+    fn resp_bad_layout() {
+        let mut bytes = one_item(LookupStatus::Known, 0, b"/a", b"", &[]);
+        put_u16(&mut bytes, 0, 0);
+        assert!(matches!(
+            resp_err(&bytes),
+            DecodeError::BadLayoutVersion { found: 0, .. }
+        ));
+    }
+
+    #[test]
+    fn resp_non_zero_flags() {
+        let mut bytes = one_item(LookupStatus::Known, 0, b"/a", b"", &[]);
+        put_u16(&mut bytes, 2, 1);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::NonZeroReserved { field: "flags" }
+        );
+    }
+
+    #[test]
+    fn resp_truncated_directory() {
+        let bytes = one_item(LookupStatus::Known, 0, b"/a", b"", &[]);
+        assert!(matches!(
+            resp_err(&bytes[..20]),
+            DecodeError::Truncated { .. }
+        ));
+        let mut bytes = bytes;
+        put_u32(&mut bytes, 4, u32::MAX);
+        assert!(matches!(resp_err(&bytes), DecodeError::Truncated { .. }));
+    }
+
+    #[test]
+    fn resp_item_out_of_bounds_and_overflow() {
+        let mut bytes = one_item(LookupStatus::Known, 0, b"/a", b"", &[]);
+        let len = bytes.len() - ITEM0;
+        put_u32(&mut bytes, 20, u32::try_from(len + 1).unwrap());
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::OutOfBounds {
+                what: "lookup item range"
+            }
+        );
+        put_u32(&mut bytes, 16, 0xFFFF_FFF8);
+        put_u32(&mut bytes, 20, u32::MAX);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::OutOfBounds {
+                what: "lookup item range"
+            }
+        );
+    }
+
+    #[test]
+    fn resp_overlapping_items() {
+        let mut b = CgroupsLookupBuilder::new();
+        b.reset_for_paths(1, &["/a", "/b"]).unwrap();
+        b.add_unknown(b"/a", LookupStatus::UnknownRetryLater)
+            .unwrap();
+        b.add_unknown(b"/b", LookupStatus::UnknownRetryLater)
+            .unwrap();
+        let mut bytes = b.finish().unwrap().to_vec();
+        // item 1 now starts inside item 0
+        put_u32(&mut bytes, 16 + 8, 0);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::Overlap {
+                what: "lookup item ranges"
+            }
+        );
+    }
+
+    #[test]
+    fn resp_unaligned_item() {
+        let mut bytes = one_item(LookupStatus::Known, 0, b"/a", b"", &[]);
+        put_u32(&mut bytes, 16, 4);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::BadAlignment {
+                what: "lookup item range"
+            }
+        );
+    }
+
+    #[test]
+    fn resp_short_item() {
+        let mut bytes = one_item(LookupStatus::Known, 0, b"/a", b"", &[]);
+        put_u32(&mut bytes, 20, 27);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::Truncated {
+                what: "cgroups lookup item",
+                need: 28,
+                have: 27
+            }
+        );
+    }
+
+    #[test]
+    fn resp_item_bad_layout() {
+        let mut bytes = one_item(LookupStatus::Known, 0, b"/a", b"", &[]);
+        put_u16(&mut bytes, ITEM0, 2);
+        assert!(matches!(
+            resp_err(&bytes),
+            DecodeError::BadLayoutVersion { found: 2, .. }
+        ));
+    }
+
+    #[test]
+    fn resp_unknown_status() {
+        let mut bytes = one_item(LookupStatus::UnknownRetryLater, 0, b"/a", b"", &[]);
+        put_u16(&mut bytes, ITEM0 + ITEM_STATUS_OFF, 5);
+        assert!(matches!(
+            resp_err(&bytes),
+            DecodeError::UnknownStatus { found: 5, .. }
+        ));
+    }
+
+    #[test]
+    fn resp_item_reserved() {
+        let mut bytes = one_item(LookupStatus::Known, 0, b"/a", b"", &[]);
+        put_u16(&mut bytes, ITEM0 + ITEM_RESERVED0_OFF, 1);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::NonZeroReserved {
+                field: "item reserved0"
+            }
+        );
+        let mut bytes = one_item(LookupStatus::Known, 0, b"/a", b"", &[]);
+        put_u16(&mut bytes, ITEM0 + ITEM_RESERVED1_OFF, 1);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::NonZeroReserved {
+                field: "item reserved1"
+            }
+        );
+    }
+
+    #[test]
+    fn resp_empty_path() {
+        let mut bytes = one_item(LookupStatus::UnknownPermanent, 0, b"/", b"", &[]);
+        put_u32(&mut bytes, ITEM0 + ITEM_PATH_LEN, 0);
+        assert!(matches!(resp_err(&bytes), DecodeError::BadLength { .. }));
+    }
+
+    #[test]
+    fn resp_non_known_field_rules() {
+        let rule_of = |bytes: &[u8]| match resp_err(bytes) {
+            DecodeError::InvalidField { rule } => rule,
+            e => panic!("unexpected {e:?}"),
+        };
+        // orchestrator
+        let mut bytes = one_item(LookupStatus::UnknownRetryLater, 0, b"/a", b"", &[]);
+        put_u16(&mut bytes, ITEM0 + ITEM_ORCH_OFF, 1);
+        assert!(rule_of(&bytes).starts_with("orchestrator"));
+        // name: take a KNOWN item with a name and relabel it
+        let mut bytes = one_item(LookupStatus::Known, 0, b"/a", b"n", &[]);
+        put_u16(
+            &mut bytes,
+            ITEM0 + ITEM_STATUS_OFF,
+            LookupStatus::PayloadExceeded.as_u16(),
+        );
+        assert!(rule_of(&bytes).starts_with("name"));
+        // labels
+        let mut bytes = known_labels();
+        put_u16(
+            &mut bytes,
+            ITEM0 + ITEM_STATUS_OFF,
+            LookupStatus::OversizedItem.as_u16(),
+        );
+        put_u16(&mut bytes, ITEM0 + ITEM_ORCH_OFF, 0);
+        put_u32(&mut bytes, ITEM0 + ITEM_NAME_LEN, 0);
+        bytes[ITEM0 + 31] = 0;
+        assert!(rule_of(&bytes).starts_with("label_count"));
+        // the same bytes with label_count 0 are valid again
+        put_u16(&mut bytes, ITEM0 + ITEM_LABEL_COUNT, 0);
+        assert!(CgroupsLookupResponseView::decode(&bytes).is_ok());
+    }
+
+    #[test]
+    fn resp_string_offset_before_header_end() {
+        let mut bytes = one_item(LookupStatus::Known, 0, b"/a", b"", &[]);
+        put_u32(&mut bytes, ITEM0 + ITEM_NAME_OFF, 27);
+        put_u32(&mut bytes, ITEM0 + ITEM_NAME_LEN, 0);
+        assert_eq!(resp_err(&bytes), DecodeError::OutOfBounds { what: "name" });
+    }
+
+    #[test]
+    fn resp_string_overflow_and_out_of_bounds() {
+        let mut bytes = one_item(LookupStatus::Known, 0, b"/a", b"", &[]);
+        put_u32(&mut bytes, ITEM0 + ITEM_PATH_OFF, u32::MAX);
+        put_u32(&mut bytes, ITEM0 + ITEM_PATH_LEN, u32::MAX);
+        assert_eq!(resp_err(&bytes), DecodeError::OutOfBounds { what: "path" });
+        let mut bytes = one_item(LookupStatus::Known, 0, b"/a", b"", &[]);
+        // name "" at 31: length 1 needs bytes 31..33, the item ends at 32
+        put_u32(&mut bytes, ITEM0 + ITEM_NAME_LEN, 1);
+        assert_eq!(resp_err(&bytes), DecodeError::OutOfBounds { what: "name" });
+    }
+
+    #[test]
+    fn resp_missing_nul() {
+        let mut bytes = one_item(LookupStatus::Known, 0, b"/a", b"n", &[]);
+        bytes[ITEM0 + 30] = b'x'; // the path's NUL
+        assert_eq!(resp_err(&bytes), DecodeError::MissingNul { what: "path" });
+    }
+
+    #[test]
+    fn resp_interior_nul() {
+        let mut bytes = one_item(LookupStatus::Known, 0, b"/a", b"nm", &[]);
+        bytes[ITEM0 + 28 + 1] = 0;
+        assert_eq!(resp_err(&bytes), DecodeError::InteriorNul { what: "path" });
+        let mut bytes = one_item(LookupStatus::Known, 0, b"/a", b"nm", &[]);
+        bytes[ITEM0 + 31] = 0;
+        assert_eq!(resp_err(&bytes), DecodeError::InteriorNul { what: "name" });
+    }
+
+    #[test]
+    fn resp_overlapping_strings() {
+        // two empty strings sharing one NUL: name points at the path's NUL
+        let mut bytes = one_item(LookupStatus::Known, 0, b"/a", b"", &[]);
+        put_u32(&mut bytes, ITEM0 + ITEM_NAME_OFF, 30);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::Overlap {
+                what: "path and name strings"
+            }
+        );
+        // name is a suffix of the path
+        let mut bytes = one_item(LookupStatus::Known, 0, b"/ab", b"", &[]);
+        put_u32(&mut bytes, ITEM0 + ITEM_NAME_OFF, 29);
+        put_u32(&mut bytes, ITEM0 + ITEM_NAME_LEN, 2);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::Overlap {
+                what: "path and name strings"
+            }
+        );
+    }
+
+    #[test]
+    fn resp_labels_valid_fixture() {
+        let bytes = known_labels();
+        let v = CgroupsLookupResponseView::decode(&bytes).unwrap();
+        let it = v.item(0);
+        assert_eq!(it.label_count(), 2);
+        assert_eq!(it.label(0).unwrap().key(), b"key");
+        // strings end at 33, the table starts at 40
+        assert_eq!(it.table, 40);
+        assert_eq!(
+            bytes.len(),
+            ITEM0 + 40 + 2 * LOOKUP_LABEL_ENTRY_SIZE + 4 + 6 + 3 + 1
+        );
+    }
+
+    #[test]
+    fn resp_non_canonical_label_table_offset() {
+        // Move the table 8 bytes later (what an encoder aligning it to 16
+        // would do): insert 8 zero bytes and shift every string offset.
+        let mut bytes = known_labels();
+        let table = ITEM0 + 40;
+        bytes.splice(table..table, [0u8; 8]);
+        for e in 0..2 {
+            for f in [0, 8] {
+                let at = table + 8 + e * LOOKUP_LABEL_ENTRY_SIZE + f;
+                let v = rd_u32(&bytes, at);
+                put_u32(&mut bytes, at, v + 8);
+            }
+        }
+        let len = rd_u32(&bytes, 20);
+        put_u32(&mut bytes, 20, len + 8);
+        assert!(
+            matches!(resp_err(&bytes), DecodeError::InvalidField { rule } if rule.starts_with("non-canonical"))
+        );
+    }
+
+    #[test]
+    fn resp_non_zero_label_padding() {
+        let mut bytes = known_labels();
+        bytes[ITEM0 + 35] = 1;
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::NonZeroReserved {
+                field: "label table padding"
+            }
+        );
+    }
+
+    #[test]
+    fn resp_empty_label_key() {
+        let mut bytes = known_labels();
+        put_u32(&mut bytes, ITEM0 + 40 + 4, 0);
+        assert!(matches!(resp_err(&bytes), DecodeError::BadLength { .. }));
+    }
+
+    #[test]
+    fn resp_label_table_overflow() {
+        let mut bytes = known_labels();
+        put_u16(&mut bytes, ITEM0 + ITEM_LABEL_COUNT, u16::MAX);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::OutOfBounds {
+                what: "label table"
+            }
+        );
+    }
+
+    #[test]
+    fn resp_label_string_out_of_bounds() {
+        let mut bytes = known_labels();
+        // the last value claims more bytes than the item has
+        put_u32(&mut bytes, ITEM0 + 40 + 16 + 12, 5);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::OutOfBounds {
+                what: "label value"
+            }
+        );
+        let mut bytes = known_labels();
+        put_u32(&mut bytes, ITEM0 + 40 + 4, u32::MAX);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::OutOfBounds { what: "label key" }
+        );
+    }
+
+    #[test]
+    fn resp_label_missing_nul() {
+        let mut bytes = known_labels();
+        // NUL of the first key ("key" at 72..75, NUL at 75)
+        bytes[ITEM0 + 72 + 3] = b'x';
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::MissingNul { what: "label key" }
+        );
+    }
+
+    #[test]
+    fn resp_label_interior_nul() {
+        let mut bytes = known_labels();
+        bytes[ITEM0 + 76 + 1] = 0; // inside "value"
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::InteriorNul {
+                what: "label value"
+            }
+        );
+    }
+
+    #[test]
+    fn resp_label_strings_out_of_order() {
+        let mut bytes = known_labels();
+        // the second key points back at the first key
+        put_u32(&mut bytes, ITEM0 + 40 + 16, 72);
+        assert!(
+            matches!(resp_err(&bytes), DecodeError::InvalidField { rule } if rule.contains("table order"))
+        );
+    }
+
+    #[test]
+    fn resp_accepts_unknown_orchestrator_and_any_generation() {
+        let mut bytes = one_item(LookupStatus::Known, 0xBEEF, b"/a", b"", &[]);
+        put_u32(&mut bytes, 8, 0);
+        put_u32(&mut bytes, 12, 0);
+        let v = CgroupsLookupResponseView::decode(&bytes).unwrap();
+        assert_eq!(v.generation(), 0);
+        assert_eq!(v.item(0).orchestrator(), 0xBEEF);
+    }
+
+    // ----- property tests ------------------------------------------------
+
+    fn bytes_no_nul(min: usize, max: usize) -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(1u8..=255, min..=max)
+    }
+
+    fn arb_item() -> impl Strategy<Value = CgroupsLookupItem> {
+        (
+            0u16..5,
+            any::<u16>(),
+            bytes_no_nul(1, 40),
+            bytes_no_nul(0, 20),
+            proptest::collection::vec((bytes_no_nul(1, 12), bytes_no_nul(0, 12)), 0..5),
+        )
+            .prop_map(|(s, orch, path, name, labels)| {
+                let status = LookupStatus::from_u16(s).unwrap();
+                if status == LookupStatus::Known {
+                    CgroupsLookupItem::known(
+                        path,
+                        orch,
+                        name,
+                        labels.into_iter().map(|(k, v)| Label::new(k, v)).collect(),
+                    )
+                } else {
+                    CgroupsLookupItem::unknown(path, status)
+                }
+            })
+    }
+
+    /// Decodes and touches every field; must never panic.
+    fn touch(bytes: &[u8]) {
+        if let Ok(v) = CgroupsLookupResponseView::decode(bytes) {
+            for it in v.items() {
+                let _ = (
+                    it.status(),
+                    it.orchestrator(),
+                    it.path().len(),
+                    it.name().len(),
+                );
+                for l in it.labels() {
+                    let _ = (l.key().len(), l.value().len());
+                }
+                let _ = it.to_owned();
+            }
+        }
+        if let Ok(v) = CgroupsLookupRequestView::decode(bytes) {
+            let _ = v.to_owned();
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn prop_request_round_trip(paths in proptest::collection::vec(bytes_no_nul(1, 60), 0..40)) {
+            let mut out = Vec::new();
+            encode_cgroups_lookup_request(&paths, &mut out).unwrap();
+            let v = CgroupsLookupRequestView::decode(&out).unwrap();
+            prop_assert_eq!(v.to_owned().paths, paths);
+        }
+
+        #[test]
+        fn prop_response_round_trip(generation in any::<u64>(), items in proptest::collection::vec(arb_item(), 0..20)) {
+            let resp = CgroupsLookupResponse { generation, items };
+            let mut out = Vec::new();
+            resp.encode(&mut out).unwrap();
+            let v = CgroupsLookupResponseView::decode(&out).unwrap();
+            prop_assert_eq!(v.to_owned(), resp);
+        }
+
+        #[test]
+        fn prop_builder_budget(items in proptest::collection::vec(arb_item(), 1..20), budget in 0usize..3000, extra in 0usize..2000) {
+            let paths: Vec<&[u8]> = items.iter().map(|i| &i.path[..]).collect();
+            let mut b = CgroupsLookupBuilder::with_budget(budget, budget + extra);
+            b.reset_for_paths(3, &paths).unwrap();
+            let mut statuses = Vec::new();
+            for it in &items {
+                statuses.push(b.add_item(it).unwrap());
+            }
+            match b.finish() {
+                Ok(bytes) => {
+                    prop_assert!(bytes.len() <= budget);
+                    let v = CgroupsLookupResponseView::decode(bytes).unwrap();
+                    prop_assert_eq!(v.len(), items.len());
+                    let mut exceeded = false;
+                    for ((got, want), st) in v.items().zip(&items).zip(&statuses) {
+                        prop_assert_eq!(got.path(), &want.path[..]);
+                        prop_assert_eq!(got.status(), *st);
+                        if exceeded {
+                            prop_assert_eq!(got.status(), LookupStatus::PayloadExceeded);
+                        }
+                        exceeded |= got.status() == LookupStatus::PayloadExceeded && want.status != LookupStatus::PayloadExceeded;
+                        if got.status() == want.status {
+                            prop_assert_eq!(got.to_owned(), want.clone());
+                        }
+                    }
+                }
+                Err(Error::LimitExceeded { .. }) => prop_assert!(b.is_over_budget()),
+                Err(e) => prop_assert!(false, "unexpected {e}"),
+            }
+        }
+
+        #[test]
+        fn prop_arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            touch(&bytes);
+        }
+
+        #[test]
+        fn prop_mutated_bytes_never_panic(items in proptest::collection::vec(arb_item(), 1..6), flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6), cut in any::<usize>()) {
+            let mut out = Vec::new();
+            CgroupsLookupResponse { generation: 1, items }.encode(&mut out).unwrap();
+            for (at, v) in flips {
+                let n = out.len();
+                out[at % n] = v;
+            }
+            touch(&out);
+            touch(&out[..cut % (out.len() + 1)]);
+            let mut req = Vec::new();
+            encode_cgroups_lookup_request(&[b"/a".as_slice(), b"/bcd"], &mut req).unwrap();
+            let n = req.len();
+            req[cut % n] ^= 0x5A;
+            touch(&req);
+        }
+    }
+}
