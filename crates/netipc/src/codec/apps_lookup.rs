@@ -1223,3 +1223,1575 @@ fn check_unknown_pid_rules(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bytes::{put_u16, put_u32, put_u64};
+    use crate::codec::lookup::{LOOKUP_LABEL_ENTRY_SIZE, MAX_LABELS, orchestrator_name};
+    use proptest::prelude::*;
+
+    // ----- conformance -------------------------------------------------
+
+    struct ReqVector {
+        name: &'static str,
+        bytes: &'static [u8],
+        pids: &'static [u32],
+    }
+
+    struct ExpItem {
+        status: &'static str,
+        cgroup_status: &'static str,
+        orchestrator: &'static str,
+        pid: u32,
+        ppid: u32,
+        uid: u32,
+        starttime: u64,
+        comm: &'static str,
+        cgroup_path: &'static str,
+        cgroup_name: &'static str,
+        labels: &'static [(&'static str, &'static str)],
+    }
+
+    struct RespVector {
+        name: &'static str,
+        bytes: &'static [u8],
+        generation: u64,
+        items: &'static [ExpItem],
+    }
+
+    /// Generated from testdata/conformance/vectors.json.
+    const REQ_VECTORS: &[ReqVector] = &[
+        ReqVector {
+            name: "apps_lookup_req",
+            bytes: include_bytes!("../../../../testdata/conformance/vectors/apps_lookup_req.bin"),
+            pids: &[0, 1234, 4321],
+        },
+        ReqVector {
+            name: "apps_lookup_req_empty",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/apps_lookup_req_empty.bin"
+            ),
+            pids: &[],
+        },
+    ];
+
+    /// Generated from testdata/conformance/vectors.json.
+    const RESP_VECTORS: &[RespVector] = &[
+        RespVector {
+            name: "apps_lookup_resp_known_full",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/apps_lookup_resp_known_full.bin"
+            ),
+            generation: 200,
+            items: &[ExpItem {
+                status: "KNOWN",
+                cgroup_status: "KNOWN",
+                orchestrator: "DOCKER",
+                pid: 1234,
+                ppid: 1,
+                uid: 1000,
+                starttime: 123456,
+                comm: "123456789012345",
+                cgroup_path: "/docker/abc",
+                cgroup_name: "container-a",
+                labels: &[("image", "nginx:latest"), ("service", "web")],
+            }],
+        },
+        RespVector {
+            name: "apps_lookup_resp_known_retry",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/apps_lookup_resp_known_retry.bin"
+            ),
+            generation: 201,
+            items: &[ExpItem {
+                status: "KNOWN",
+                cgroup_status: "UNKNOWN_RETRY_LATER",
+                orchestrator: "UNKNOWN",
+                pid: 1235,
+                ppid: 1,
+                uid: 1000,
+                starttime: 123457,
+                comm: "app",
+                cgroup_path: "/pending",
+                cgroup_name: "",
+                labels: &[],
+            }],
+        },
+        RespVector {
+            name: "apps_lookup_resp_known_permanent",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/apps_lookup_resp_known_permanent.bin"
+            ),
+            generation: 202,
+            items: &[ExpItem {
+                status: "KNOWN",
+                cgroup_status: "UNKNOWN_PERMANENT",
+                orchestrator: "UNKNOWN",
+                pid: 1236,
+                ppid: 1,
+                uid: 1000,
+                starttime: 123458,
+                comm: "app2",
+                cgroup_path: "/permanent",
+                cgroup_name: "",
+                labels: &[],
+            }],
+        },
+        RespVector {
+            name: "apps_lookup_resp_known_host_root",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/apps_lookup_resp_known_host_root.bin"
+            ),
+            generation: 203,
+            items: &[ExpItem {
+                status: "KNOWN",
+                cgroup_status: "HOST_ROOT",
+                orchestrator: "UNKNOWN",
+                pid: 1237,
+                ppid: 1,
+                uid: 0,
+                starttime: 123459,
+                comm: "sshd",
+                cgroup_path: "",
+                cgroup_name: "",
+                labels: &[],
+            }],
+        },
+        RespVector {
+            name: "apps_lookup_resp_unknown_pid",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/apps_lookup_resp_unknown_pid.bin"
+            ),
+            generation: 204,
+            items: &[ExpItem {
+                status: "UNKNOWN",
+                cgroup_status: "KNOWN",
+                orchestrator: "UNKNOWN",
+                pid: 0,
+                ppid: 0,
+                uid: UID_UNSET,
+                starttime: 0,
+                comm: "",
+                cgroup_path: "",
+                cgroup_name: "",
+                labels: &[],
+            }],
+        },
+        RespVector {
+            name: "apps_lookup_resp_payload_exceeded",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/apps_lookup_resp_payload_exceeded.bin"
+            ),
+            generation: 205,
+            items: &[ExpItem {
+                status: "PAYLOAD_EXCEEDED",
+                cgroup_status: "KNOWN",
+                orchestrator: "UNKNOWN",
+                pid: 1238,
+                ppid: 0,
+                uid: UID_UNSET,
+                starttime: 0,
+                comm: "",
+                cgroup_path: "",
+                cgroup_name: "",
+                labels: &[],
+            }],
+        },
+        RespVector {
+            name: "apps_lookup_resp_oversized_item",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/apps_lookup_resp_oversized_item.bin"
+            ),
+            generation: 206,
+            items: &[ExpItem {
+                status: "OVERSIZED_ITEM",
+                cgroup_status: "KNOWN",
+                orchestrator: "UNKNOWN",
+                pid: 1239,
+                ppid: 0,
+                uid: UID_UNSET,
+                starttime: 0,
+                comm: "",
+                cgroup_path: "",
+                cgroup_name: "",
+                labels: &[],
+            }],
+        },
+        RespVector {
+            name: "apps_lookup_resp_empty",
+            bytes: include_bytes!(
+                "../../../../testdata/conformance/vectors/apps_lookup_resp_empty.bin"
+            ),
+            generation: 207,
+            items: &[],
+        },
+    ];
+
+    impl ExpItem {
+        fn entry(&self) -> AppsLookupEntry<'static> {
+            AppsLookupEntry {
+                status: PidStatus::from_name(self.status).unwrap(),
+                cgroup_status: CgroupStatus::from_name(self.cgroup_status).unwrap(),
+                orchestrator: Orchestrator::from_name(self.orchestrator).unwrap().as_u16(),
+                ppid: self.ppid,
+                uid: self.uid,
+                starttime: self.starttime,
+                comm: self.comm.as_bytes(),
+                cgroup_path: self.cgroup_path.as_bytes(),
+                cgroup_name: self.cgroup_name.as_bytes(),
+            }
+        }
+    }
+
+    #[test]
+    fn conformance_requests() {
+        for v in REQ_VECTORS {
+            let view = AppsLookupRequestView::decode(v.bytes)
+                .unwrap_or_else(|e| panic!("{}: {e}", v.name));
+            assert_eq!(view.iter().collect::<Vec<_>>(), v.pids, "{}", v.name);
+            let mut out = Vec::new();
+            encode_apps_lookup_request(v.pids, &mut out).unwrap();
+            assert_eq!(out, v.bytes, "{}: encode", v.name);
+            assert_eq!(apps_lookup_request_len(v.pids.len()), Some(v.bytes.len()));
+            let mut out2 = Vec::new();
+            view.to_owned().encode(&mut out2).unwrap();
+            assert_eq!(out2, v.bytes, "{}: re-encode", v.name);
+        }
+    }
+
+    #[test]
+    fn conformance_responses() {
+        for v in RESP_VECTORS {
+            let view = AppsLookupResponseView::decode(v.bytes)
+                .unwrap_or_else(|e| panic!("{}: {e}", v.name));
+            assert_eq!(view.generation(), v.generation, "{}", v.name);
+            assert_eq!(view.len(), v.items.len(), "{}", v.name);
+            for (got, want) in view.items().zip(v.items) {
+                assert_eq!(got.status().as_str(), want.status, "{}", v.name);
+                assert_eq!(
+                    got.cgroup_status().as_str(),
+                    want.cgroup_status,
+                    "{}",
+                    v.name
+                );
+                assert_eq!(
+                    orchestrator_name(got.orchestrator()),
+                    Some(want.orchestrator),
+                    "{}",
+                    v.name
+                );
+                assert_eq!(
+                    (got.pid(), got.ppid(), got.uid(), got.starttime()),
+                    (want.pid, want.ppid, want.uid, want.starttime),
+                    "{}",
+                    v.name
+                );
+                assert_eq!(got.comm(), want.comm.as_bytes(), "{}", v.name);
+                assert_eq!(got.cgroup_path(), want.cgroup_path.as_bytes(), "{}", v.name);
+                assert_eq!(got.cgroup_name(), want.cgroup_name.as_bytes(), "{}", v.name);
+                let labels: Vec<(&[u8], &[u8])> =
+                    got.labels().map(|l| (l.key(), l.value())).collect();
+                let wl: Vec<(&[u8], &[u8])> = want
+                    .labels
+                    .iter()
+                    .map(|(k, x)| (k.as_bytes(), x.as_bytes()))
+                    .collect();
+                assert_eq!(labels, wl, "{}", v.name);
+            }
+            let mut b = AppsLookupBuilder::new();
+            b.reset_for_count(v.generation, u32::try_from(v.items.len()).unwrap());
+            for it in v.items {
+                let st = b.add(it.pid, &it.entry(), it.labels).unwrap();
+                assert_eq!(st.as_str(), it.status);
+            }
+            assert_eq!(b.finish().unwrap(), v.bytes, "{}: encode", v.name);
+            let mut out = Vec::new();
+            view.to_owned().encode(&mut out).unwrap();
+            assert_eq!(out, v.bytes, "{}: re-encode", v.name);
+        }
+    }
+
+    fn vector(name: &str) -> &'static RespVector {
+        RESP_VECTORS.iter().find(|v| v.name == name).unwrap()
+    }
+
+    fn known_entry() -> AppsLookupEntry<'static> {
+        AppsLookupEntry {
+            status: PidStatus::Known,
+            cgroup_status: CgroupStatus::Known,
+            orchestrator: Orchestrator::Docker.into(),
+            ppid: 1,
+            uid: 1000,
+            starttime: 42,
+            comm: b"bench",
+            cgroup_path: b"/sys/fs/cgroup/bench",
+            cgroup_name: b"bench-container",
+        }
+    }
+
+    /// The PAYLOAD_EXCEEDED vector is what the builder produces when a
+    /// KNOWN item does not fit the current budget (but fits the maximum).
+    #[test]
+    fn conformance_payload_exceeded_from_budget() {
+        let v = vector("apps_lookup_resp_payload_exceeded");
+        let mut b = AppsLookupBuilder::with_budget(v.bytes.len(), 1 << 20);
+        b.reset_for_count(205, 1);
+        assert_eq!(
+            b.add(1238, &known_entry(), NO_LABELS).unwrap(),
+            PidStatus::PayloadExceeded
+        );
+        assert_eq!(b.finish().unwrap(), v.bytes);
+    }
+
+    /// The OVERSIZED_ITEM vector is what the builder produces when a KNOWN
+    /// item cannot fit alone within the maximum budget.
+    #[test]
+    fn conformance_oversized_from_budget() {
+        let v = vector("apps_lookup_resp_oversized_item");
+        let mut b = AppsLookupBuilder::with_budget(v.bytes.len(), v.bytes.len());
+        b.reset_for_count(206, 1);
+        assert_eq!(
+            b.add(1239, &known_entry(), [("image", "bench:latest")])
+                .unwrap(),
+            PidStatus::OversizedItem
+        );
+        assert_eq!(b.finish().unwrap(), v.bytes);
+    }
+
+    // ----- helpers -----------------------------------------------------
+
+    fn encode_req(pids: &[u32]) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_apps_lookup_request(pids, &mut out).unwrap();
+        out
+    }
+
+    fn one_item(pid: u32, e: &AppsLookupEntry<'_>, labels: &[(&str, &str)]) -> Vec<u8> {
+        let mut b = AppsLookupBuilder::new();
+        b.reset_for_count(7, 1);
+        b.add(pid, e, labels).unwrap();
+        b.finish().unwrap().to_vec()
+    }
+
+    /// Offset of the single item in a one-item response.
+    const ITEM0: usize = APPS_LOOKUP_RESP_HDR_SIZE + LOOKUP_DIR_ENTRY_SIZE;
+
+    fn small_known() -> AppsLookupEntry<'static> {
+        AppsLookupEntry {
+            comm: b"app",
+            cgroup_path: b"/p",
+            cgroup_name: b"n",
+            ..known_entry()
+        }
+    }
+
+    fn known() -> Vec<u8> {
+        one_item(10, &small_known(), &[])
+    }
+
+    /// comm 60..63, path 64..66, name 67..68, strings end at 69, table at 72.
+    fn known_labels() -> Vec<u8> {
+        one_item(10, &small_known(), &[("key", "value"), ("k2", "")])
+    }
+
+    fn unknown() -> Vec<u8> {
+        one_item(10, &AppsLookupEntry::UNKNOWN, &[])
+    }
+
+    fn resp_err(bytes: &[u8]) -> DecodeError {
+        AppsLookupResponseView::decode(bytes).unwrap_err()
+    }
+
+    fn req_err(bytes: &[u8]) -> DecodeError {
+        AppsLookupRequestView::decode(bytes).unwrap_err()
+    }
+
+    fn rule_of(bytes: &[u8]) -> &'static str {
+        match resp_err(bytes) {
+            DecodeError::InvalidField { rule } => rule,
+            e => panic!("unexpected {e:?}"),
+        }
+    }
+
+    // ----- requests ---------------------------------------------------------
+
+    #[test]
+    fn request_round_trip_and_access() {
+        let pids = [0u32, 1, 4_194_304, u32::MAX];
+        let bytes = encode_req(&pids);
+        assert_eq!(bytes.len(), apps_lookup_request_len(4).unwrap());
+        let v = AppsLookupRequestView::decode(&bytes).unwrap();
+        assert_eq!(v.len(), 4);
+        assert!(!v.is_empty());
+        assert_eq!(v.pid(3), u32::MAX);
+        assert_eq!(v.get(4), None);
+        assert_eq!(
+            v.iter().rev().collect::<Vec<_>>(),
+            [u32::MAX, 4_194_304, 1, 0]
+        );
+        assert_eq!(v.into_iter().len(), 4);
+        assert_eq!(
+            v.to_owned(),
+            AppsLookupRequest {
+                pids: pids.to_vec()
+            }
+        );
+        let bytes = encode_req(&[]);
+        assert!(AppsLookupRequestView::decode(&bytes).unwrap().is_empty());
+        let many: Vec<u32> = (0..10_000).collect();
+        let bytes = encode_req(&many);
+        assert!(
+            AppsLookupRequestView::decode(&bytes)
+                .unwrap()
+                .iter()
+                .eq(many.iter().copied())
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "out of range")]
+    fn request_pid_index_panics() {
+        let bytes = encode_req(&[1]);
+        AppsLookupRequestView::decode(&bytes).unwrap().pid(1);
+    }
+
+    #[test]
+    fn request_sizes() {
+        assert_eq!(apps_lookup_request_len(0), Some(16));
+        assert_eq!(apps_lookup_request_len(usize::MAX), None);
+        assert_eq!(apps_lookup_request_max_items(1024), 63);
+        assert_eq!(apps_lookup_request_max_items(15), 0);
+        assert_eq!(
+            apps_lookup_request_len(apps_lookup_request_max_items(1024)).unwrap(),
+            1024
+        );
+        let mut out = vec![1u8];
+        encode_apps_lookup_request(&[5], &mut out).unwrap();
+        assert_eq!(&out[1..], encode_req(&[5]));
+    }
+
+    #[test]
+    fn req_truncated_header() {
+        assert!(matches!(
+            req_err(&encode_req(&[])[..15]),
+            DecodeError::Truncated { .. }
+        ));
+    }
+
+    #[test]
+    fn req_bad_layout() {
+        let mut bytes = encode_req(&[1]);
+        put_u16(&mut bytes, 0, 9);
+        assert!(matches!(
+            req_err(&bytes),
+            DecodeError::BadLayoutVersion { found: 9, .. }
+        ));
+    }
+
+    #[test]
+    fn req_non_zero_flags_and_reserved() {
+        for (off, field) in [(2usize, "flags"), (8, "reserved0"), (12, "reserved1")] {
+            let mut bytes = encode_req(&[1]);
+            bytes[off] = 1;
+            assert_eq!(req_err(&bytes), DecodeError::NonZeroReserved { field });
+        }
+    }
+
+    #[test]
+    fn req_truncated_directory() {
+        let bytes = encode_req(&[1, 2]);
+        assert!(matches!(
+            req_err(&bytes[..24]),
+            DecodeError::Truncated { .. }
+        ));
+        let mut bytes = encode_req(&[]);
+        put_u32(&mut bytes, 4, u32::MAX);
+        assert!(matches!(req_err(&bytes), DecodeError::Truncated { .. }));
+    }
+
+    #[test]
+    fn req_key_out_of_bounds_and_overflow() {
+        let mut bytes = encode_req(&[1]);
+        put_u32(&mut bytes, 16, 8);
+        assert_eq!(
+            req_err(&bytes),
+            DecodeError::OutOfBounds {
+                what: "apps lookup key"
+            }
+        );
+        put_u32(&mut bytes, 16, 0xFFFF_FFF8);
+        put_u32(&mut bytes, 20, u32::MAX);
+        assert_eq!(
+            req_err(&bytes),
+            DecodeError::OutOfBounds {
+                what: "apps lookup key"
+            }
+        );
+    }
+
+    #[test]
+    fn req_unaligned_key() {
+        let mut bytes = encode_req(&[1, 2]);
+        put_u32(&mut bytes, 24, 4);
+        assert_eq!(
+            req_err(&bytes),
+            DecodeError::BadAlignment {
+                what: "apps lookup key"
+            }
+        );
+    }
+
+    #[test]
+    fn req_bad_key_length() {
+        let mut bytes = encode_req(&[1, 2]);
+        put_u32(&mut bytes, 20, 7);
+        assert!(matches!(req_err(&bytes), DecodeError::BadLength { .. }));
+        put_u32(&mut bytes, 20, 16);
+        assert!(matches!(req_err(&bytes), DecodeError::BadLength { .. }));
+    }
+
+    #[test]
+    fn req_key_reserved() {
+        let mut bytes = encode_req(&[1]);
+        put_u32(&mut bytes, 24 + 4, 1);
+        assert_eq!(
+            req_err(&bytes),
+            DecodeError::NonZeroReserved {
+                field: "key reserved"
+            }
+        );
+    }
+
+    // ----- responses: round trips and boundaries ----------------------------
+
+    #[test]
+    fn item_header_is_60_bytes() {
+        let bytes = unknown();
+        assert_eq!(bytes.len(), ITEM0 + APPS_LOOKUP_ITEM_HDR_SIZE + 3);
+        assert_eq!(rd_u32(&bytes, ITEM0 + ITEM_COMM_OFF), 60);
+        assert_eq!(rd_u32(&bytes, ITEM0 + ITEM_UID_OFF), UID_UNSET);
+    }
+
+    #[test]
+    fn response_round_trip_and_access() {
+        let full = AppsLookupItem {
+            status: PidStatus::Known,
+            cgroup_status: CgroupStatus::Known,
+            orchestrator: 0xABCD,
+            pid: 77,
+            ppid: 1,
+            uid: 0,
+            starttime: u64::MAX,
+            comm: b"123456789012345".to_vec(),
+            cgroup_path: b"/docker/abc".to_vec(),
+            cgroup_name: b"".to_vec(),
+            labels: vec![Label::new("image", ""), Label::new("x", "y")],
+        };
+        let resp = AppsLookupResponse {
+            generation: 0,
+            items: vec![
+                full.clone(),
+                AppsLookupItem::unknown(5, PidStatus::Unknown),
+                AppsLookupItem {
+                    cgroup_status: CgroupStatus::UnknownRetryLater,
+                    cgroup_path: Vec::new(),
+                    orchestrator: 0,
+                    labels: vec![],
+                    ..full.clone()
+                },
+                AppsLookupItem {
+                    cgroup_status: CgroupStatus::UnknownPermanent,
+                    orchestrator: 0,
+                    labels: vec![],
+                    ..full.clone()
+                },
+                AppsLookupItem {
+                    cgroup_status: CgroupStatus::HostRoot,
+                    cgroup_path: Vec::new(),
+                    orchestrator: 0,
+                    labels: vec![],
+                    ..full.clone()
+                },
+                AppsLookupItem::unknown(6, PidStatus::OversizedItem),
+            ],
+        };
+        let mut out = Vec::new();
+        resp.encode(&mut out).unwrap();
+        let v = AppsLookupResponseView::decode(&out).unwrap();
+        assert_eq!(v.to_owned(), resp);
+        assert_eq!(v.len(), 6);
+        let i0 = v.item(0);
+        assert_eq!(i0.orchestrator_kind(), None);
+        assert_eq!(full.orchestrator_kind(), None);
+        assert_eq!(i0.uid_opt(), Some(0));
+        assert_eq!(v.item(1).uid_opt(), None);
+        assert_eq!(i0.label(0).unwrap().to_owned(), Label::new("image", ""));
+        assert!(i0.label(2).is_none());
+        assert_eq!(i0.as_bytes().len(), v.dir.raw_entry(0).1);
+        assert!(v.get(6).is_none());
+        assert_eq!(
+            v.items().next_back().unwrap().status(),
+            PidStatus::OversizedItem
+        );
+        assert_eq!(v.into_iter().count(), 6);
+        assert!(!v.is_empty());
+    }
+
+    #[test]
+    #[should_panic(expected = "out of range")]
+    fn response_item_index_panics() {
+        let bytes = known();
+        AppsLookupResponseView::decode(&bytes).unwrap().item(1);
+    }
+
+    #[test]
+    fn response_boundaries() {
+        let mut b = AppsLookupBuilder::default();
+        assert_eq!(b.finish().unwrap().len(), APPS_LOOKUP_RESP_HDR_SIZE);
+        b.reset_for_count(3, 0);
+        let v = AppsLookupResponseView::decode(b.finish().unwrap()).unwrap();
+        assert!(v.is_empty());
+        assert_eq!(v.generation(), 3);
+        // one-byte comm, long cgroup strings, many labels
+        let long = vec![b'p'; 70_000];
+        let labels: Vec<Label> = (0..MAX_LABELS)
+            .map(|i| Label::new(format!("{i}"), ""))
+            .collect();
+        let e = AppsLookupEntry {
+            comm: b"x",
+            cgroup_path: &long,
+            cgroup_name: &long,
+            ..known_entry()
+        };
+        b.reset_for_count(1, 1);
+        assert_eq!(b.add(1, &e, &labels).unwrap(), PidStatus::Known);
+        let v = AppsLookupResponseView::decode(b.finish().unwrap()).unwrap();
+        let it = v.item(0);
+        assert_eq!(
+            (it.comm(), it.cgroup_path(), it.cgroup_name()),
+            (&b"x"[..], &long[..], &long[..])
+        );
+        assert_eq!(it.label_count(), MAX_LABELS);
+        assert!(it.labels().zip(&labels).all(|(a, b)| a.key() == &b.key[..]));
+        let mut too_many = labels;
+        too_many.push(Label::new("a", "b"));
+        b.reset_for_count(1, 1);
+        assert!(matches!(
+            b.add(1, &e, &too_many),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+
+    #[test]
+    fn many_items_up_to_budget() {
+        let pids: Vec<u32> = (0..3000).map(|i| 1000 + i).collect();
+        let req_bytes = encode_req(&pids);
+        let req = AppsLookupRequestView::decode(&req_bytes).unwrap();
+        for budget in [250_000usize, 300_000, 1 << 20] {
+            let mut b = AppsLookupBuilder::with_budget(budget, 1 << 20);
+            b.reset(1, &req);
+            assert_eq!(b.item_count(), 3000);
+            for i in 0..req.len() {
+                if i % 2 == 0 {
+                    b.add_request_item(&req, i, &known_entry(), [("image", "bench:latest")])
+                        .unwrap();
+                } else {
+                    b.add_request_unknown(&req, i).unwrap();
+                }
+            }
+            assert_eq!(b.added(), 3000);
+            let bytes = b.finish().unwrap();
+            assert!(bytes.len() <= budget);
+            let v = AppsLookupResponseView::decode(bytes).unwrap();
+            assert!(v.items().zip(req.iter()).all(|(i, p)| i.pid() == p));
+            let first_pe = v
+                .items()
+                .position(|i| i.status() == PidStatus::PayloadExceeded);
+            match first_pe {
+                None => assert_eq!(budget, 1 << 20),
+                Some(k) => {
+                    assert!(k > 0);
+                    assert!(
+                        v.items()
+                            .skip(k)
+                            .all(|i| i.status() == PidStatus::PayloadExceeded)
+                    );
+                }
+            }
+        }
+    }
+
+    // ----- builder behaviour ----------------------------------------------
+
+    #[test]
+    fn builder_payload_exceeded_tail_and_oversized() {
+        let req_bytes = encode_req(&[1, 2, 3, 4]);
+        let req = AppsLookupRequestView::decode(&req_bytes).unwrap();
+        // header 16 + dir 32, item 0 full, then three minimal items
+        let full0 = APPS_LOOKUP_MIN_ITEM_SIZE + 3 + 2 + 1; // "app", "/p", "n"
+        let budget = 48 + full0.next_multiple_of(8) + 64 + 64 + 63;
+        let mut b = AppsLookupBuilder::with_budget(budget, budget);
+        b.reset(9, &req);
+        let huge_comm_item = AppsLookupEntry {
+            cgroup_path: &[b'x'; 400],
+            ..small_known()
+        };
+        assert_eq!(
+            b.add_request_item(&req, 0, &small_known(), NO_LABELS)
+                .unwrap(),
+            PidStatus::Known
+        );
+        assert_eq!(
+            b.add_request_item(&req, 1, &huge_comm_item, NO_LABELS)
+                .unwrap(),
+            PidStatus::OversizedItem
+        );
+        assert!(!b.is_exceeded());
+        assert_eq!(
+            b.add_request_item(&req, 2, &small_known(), NO_LABELS)
+                .unwrap(),
+            PidStatus::PayloadExceeded
+        );
+        assert!(b.is_exceeded());
+        assert_eq!(
+            b.add_request_unknown(&req, 3).unwrap(),
+            PidStatus::PayloadExceeded
+        );
+        let bytes = b.finish().unwrap();
+        assert_eq!(bytes.len(), budget);
+        let v = AppsLookupResponseView::decode(bytes).unwrap();
+        let st: Vec<_> = v.items().map(|i| (i.pid(), i.status())).collect();
+        assert_eq!(
+            st,
+            [
+                (1, PidStatus::Known),
+                (2, PidStatus::OversizedItem),
+                (3, PidStatus::PayloadExceeded),
+                (4, PidStatus::PayloadExceeded)
+            ]
+        );
+        assert!(
+            v.items()
+                .skip(1)
+                .all(|i| i.uid() == UID_UNSET && i.comm().is_empty())
+        );
+    }
+
+    #[test]
+    fn builder_over_budget_reports_limit() {
+        let mut b = AppsLookupBuilder::with_budget(100, 100);
+        b.reset_for_count(1, 2);
+        assert!(b.is_over_budget());
+        assert_eq!(b.add_unknown(1).unwrap(), PidStatus::PayloadExceeded);
+        assert_eq!(
+            b.add(2, &known_entry(), NO_LABELS).unwrap(),
+            PidStatus::PayloadExceeded
+        );
+        assert!(matches!(b.finish(), Err(Error::LimitExceeded { .. })));
+        assert!(b.encoded_len() > 100);
+        assert_eq!((b.budget(), b.max_budget()), (100, 100));
+    }
+
+    #[test]
+    fn builder_rejects_invalid_entries() {
+        let mut b = AppsLookupBuilder::from_vec(Vec::with_capacity(128));
+        b.reset_for_count(1, 1);
+        let bad = |b: &mut AppsLookupBuilder, e: AppsLookupEntry<'_>, l: &[(&str, &str)]| {
+            let r = b.add(1, &e, l);
+            assert!(matches!(r, Err(Error::InvalidArgument(_))), "{e:?}: {r:?}");
+        };
+        let k = known_entry();
+        let u = AppsLookupEntry::UNKNOWN;
+        bad(&mut b, AppsLookupEntry { comm: b"a\0", ..k }, &[]);
+        bad(
+            &mut b,
+            AppsLookupEntry {
+                cgroup_path: b"/\0",
+                ..k
+            },
+            &[],
+        );
+        bad(
+            &mut b,
+            AppsLookupEntry {
+                cgroup_name: b"\0",
+                ..k
+            },
+            &[],
+        );
+        bad(
+            &mut b,
+            AppsLookupEntry {
+                comm: b"1234567890123456",
+                ..k
+            },
+            &[],
+        );
+        bad(&mut b, AppsLookupEntry { comm: b"", ..k }, &[]);
+        bad(
+            &mut b,
+            AppsLookupEntry {
+                cgroup_path: b"",
+                ..k
+            },
+            &[],
+        );
+        bad(&mut b, k, &[("", "v")]);
+        let retry = AppsLookupEntry {
+            cgroup_status: CgroupStatus::UnknownRetryLater,
+            orchestrator: 0,
+            cgroup_name: b"",
+            ..k
+        };
+        bad(
+            &mut b,
+            AppsLookupEntry {
+                orchestrator: 1,
+                ..retry
+            },
+            &[],
+        );
+        bad(
+            &mut b,
+            AppsLookupEntry {
+                cgroup_name: b"n",
+                ..retry
+            },
+            &[],
+        );
+        bad(&mut b, retry, &[("k", "v")]);
+        let perm = AppsLookupEntry {
+            cgroup_status: CgroupStatus::UnknownPermanent,
+            ..retry
+        };
+        bad(
+            &mut b,
+            AppsLookupEntry {
+                cgroup_path: b"",
+                ..perm
+            },
+            &[],
+        );
+        bad(
+            &mut b,
+            AppsLookupEntry {
+                orchestrator: 2,
+                ..perm
+            },
+            &[],
+        );
+        let root = AppsLookupEntry {
+            cgroup_status: CgroupStatus::HostRoot,
+            cgroup_path: b"",
+            ..retry
+        };
+        bad(
+            &mut b,
+            AppsLookupEntry {
+                cgroup_path: b"/",
+                ..root
+            },
+            &[],
+        );
+        bad(
+            &mut b,
+            AppsLookupEntry {
+                cgroup_name: b"x",
+                ..root
+            },
+            &[],
+        );
+        bad(&mut b, AppsLookupEntry { ppid: 1, ..u }, &[]);
+        bad(&mut b, AppsLookupEntry { uid: 0, ..u }, &[]);
+        bad(&mut b, AppsLookupEntry { starttime: 1, ..u }, &[]);
+        bad(
+            &mut b,
+            AppsLookupEntry {
+                orchestrator: 1,
+                ..u
+            },
+            &[],
+        );
+        bad(
+            &mut b,
+            AppsLookupEntry {
+                cgroup_status: CgroupStatus::HostRoot,
+                ..u
+            },
+            &[],
+        );
+        bad(&mut b, AppsLookupEntry { comm: b"x", ..u }, &[]);
+        bad(
+            &mut b,
+            AppsLookupEntry {
+                cgroup_path: b"x",
+                ..u
+            },
+            &[],
+        );
+        bad(
+            &mut b,
+            AppsLookupEntry {
+                cgroup_name: b"x",
+                ..u
+            },
+            &[],
+        );
+        bad(
+            &mut b,
+            AppsLookupEntry {
+                status: PidStatus::PayloadExceeded,
+                ..u
+            },
+            &[("k", "v")],
+        );
+        assert_eq!(b.added(), 0);
+        assert!(matches!(b.finish(), Err(Error::InvalidState(_))));
+        // the valid variants pass
+        for e in [
+            retry,
+            AppsLookupEntry {
+                cgroup_path: b"",
+                ..retry
+            },
+            perm,
+            root,
+        ] {
+            b.reset_for_count(1, 1);
+            assert_eq!(b.add(1, &e, NO_LABELS).unwrap(), PidStatus::Known);
+            let v = AppsLookupResponseView::decode(b.finish().unwrap()).unwrap();
+            assert_eq!(v.item(0).cgroup_status(), e.cgroup_status);
+        }
+        // order and count
+        let req_bytes = encode_req(&[5, 6]);
+        let req = AppsLookupRequestView::decode(&req_bytes).unwrap();
+        b.reset(1, &req);
+        assert!(matches!(
+            b.add_request_unknown(&req, 1),
+            Err(Error::InvalidArgument(_))
+        ));
+        b.add_request_unknown(&req, 0).unwrap();
+        assert!(matches!(
+            b.add_request_unknown(&req, 2),
+            Err(Error::InvalidArgument(_))
+        ));
+        b.add_unknown(6).unwrap();
+        assert!(matches!(b.add_unknown(7), Err(Error::InvalidState(_))));
+        assert!(b.finish().is_ok());
+        assert!(b.into_vec().capacity() >= 128);
+    }
+
+    #[test]
+    fn owned_encode_rejects_invalid_items() {
+        let mut item = AppsLookupItem::unknown(1, PidStatus::Known);
+        item.cgroup_path = b"/p".to_vec();
+        let resp = AppsLookupResponse {
+            generation: 1,
+            items: vec![item],
+        };
+        let mut out = Vec::new();
+        assert!(matches!(
+            resp.encode(&mut out),
+            Err(Error::InvalidArgument(_))
+        )); // empty comm
+        assert!(out.is_empty());
+    }
+
+    // ----- response rejections ----------------------------------------------
+
+    #[test]
+    fn resp_truncated_header() {
+        assert!(matches!(
+            resp_err(&known()[..15]),
+            DecodeError::Truncated { .. }
+        ));
+    }
+
+    #[test]
+    fn resp_bad_layout() {
+        let mut bytes = known();
+        put_u16(&mut bytes, 0, 2);
+        assert!(matches!(
+            resp_err(&bytes),
+            DecodeError::BadLayoutVersion { found: 2, .. }
+        ));
+    }
+
+    #[test]
+    fn resp_non_zero_flags() {
+        let mut bytes = known();
+        put_u16(&mut bytes, 2, 0x8000);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::NonZeroReserved { field: "flags" }
+        );
+    }
+
+    #[test]
+    fn resp_truncated_directory() {
+        let bytes = known();
+        assert!(matches!(
+            resp_err(&bytes[..20]),
+            DecodeError::Truncated { .. }
+        ));
+        let mut bytes = bytes;
+        put_u32(&mut bytes, 4, u32::MAX);
+        assert!(matches!(resp_err(&bytes), DecodeError::Truncated { .. }));
+    }
+
+    #[test]
+    fn resp_item_out_of_bounds_and_overflow() {
+        let mut bytes = known();
+        let len = bytes.len() - ITEM0;
+        put_u32(&mut bytes, 20, u32::try_from(len + 1).unwrap());
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::OutOfBounds {
+                what: "lookup item range"
+            }
+        );
+        put_u32(&mut bytes, 16, 0xFFFF_FFF8);
+        put_u32(&mut bytes, 20, u32::MAX);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::OutOfBounds {
+                what: "lookup item range"
+            }
+        );
+    }
+
+    #[test]
+    fn resp_overlapping_items() {
+        let mut b = AppsLookupBuilder::new();
+        b.reset_for_count(1, 2);
+        b.add_unknown(1).unwrap();
+        b.add_unknown(2).unwrap();
+        let mut bytes = b.finish().unwrap().to_vec();
+        put_u32(&mut bytes, 16 + 8, 0);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::Overlap {
+                what: "lookup item ranges"
+            }
+        );
+    }
+
+    #[test]
+    fn resp_unaligned_item() {
+        let mut bytes = known();
+        put_u32(&mut bytes, 16, 2);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::BadAlignment {
+                what: "lookup item range"
+            }
+        );
+    }
+
+    #[test]
+    fn resp_short_item() {
+        let mut bytes = known();
+        put_u32(&mut bytes, 20, 59);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::Truncated {
+                what: "apps lookup item",
+                need: 60,
+                have: 59
+            }
+        );
+    }
+
+    #[test]
+    fn resp_item_bad_layout() {
+        let mut bytes = known();
+        put_u16(&mut bytes, ITEM0, 0);
+        assert!(matches!(
+            resp_err(&bytes),
+            DecodeError::BadLayoutVersion { found: 0, .. }
+        ));
+    }
+
+    #[test]
+    fn resp_unknown_statuses() {
+        let mut bytes = known();
+        put_u16(&mut bytes, ITEM0 + ITEM_STATUS_OFF, 4);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::UnknownStatus {
+                what: PidStatus::WHAT,
+                found: 4
+            }
+        );
+        let mut bytes = known();
+        put_u16(&mut bytes, ITEM0 + ITEM_CGROUP_STATUS_OFF, 4);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::UnknownStatus {
+                what: CgroupStatus::WHAT,
+                found: 4
+            }
+        );
+    }
+
+    #[test]
+    fn resp_item_reserved() {
+        let mut bytes = known();
+        put_u32(&mut bytes, ITEM0 + ITEM_RESERVED0_OFF, 1);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::NonZeroReserved {
+                field: "item reserved0"
+            }
+        );
+        let mut bytes = known();
+        put_u16(&mut bytes, ITEM0 + ITEM_RESERVED1_OFF, 1);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::NonZeroReserved {
+                field: "item reserved1"
+            }
+        );
+    }
+
+    #[test]
+    fn resp_comm_length() {
+        let mut bytes = known();
+        put_u32(&mut bytes, ITEM0 + ITEM_COMM_LEN, 16);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::BadLength {
+                what: "comm_length must be <= 15"
+            }
+        );
+        // KNOWN pid with empty comm: point comm at the path's NUL... use a fresh NUL
+        let mut bytes = known();
+        put_u32(&mut bytes, ITEM0 + ITEM_COMM_LEN, 0);
+        bytes[ITEM0 + 60] = 0;
+        assert!(
+            matches!(resp_err(&bytes), DecodeError::BadLength { what } if what.contains("KNOWN"))
+        );
+    }
+
+    #[test]
+    fn resp_unknown_pid_field_rules() {
+        type Mutation = fn(&mut Vec<u8>);
+        let cases: [(&str, Mutation); 8] = [
+            ("orchestrator", |b| put_u16(b, ITEM0 + ITEM_ORCH_OFF, 1)),
+            ("cgroup_status", |b| {
+                put_u16(b, ITEM0 + ITEM_CGROUP_STATUS_OFF, 3)
+            }),
+            ("ppid", |b| put_u32(b, ITEM0 + ITEM_PPID_OFF, 1)),
+            ("uid", |b| put_u32(b, ITEM0 + ITEM_UID_OFF, 0)),
+            ("starttime", |b| put_u64(b, ITEM0 + ITEM_STARTTIME_OFF, 1)),
+            ("strings", |b| {
+                // comm "x": move path and name one byte later
+                put_u32(b, ITEM0 + ITEM_COMM_LEN, 1);
+            }),
+            ("strings", |b| put_u32(b, ITEM0 + ITEM_PATH_LEN, 1)),
+            ("label_count", |b| put_u16(b, ITEM0 + ITEM_LABEL_COUNT, 1)),
+        ];
+        for status in [
+            PidStatus::Unknown,
+            PidStatus::PayloadExceeded,
+            PidStatus::OversizedItem,
+        ] {
+            for (prefix, f) in &cases {
+                let mut bytes = unknown();
+                put_u16(&mut bytes, ITEM0 + ITEM_STATUS_OFF, status.as_u16());
+                assert!(AppsLookupResponseView::decode(&bytes).is_ok());
+                f(&mut bytes);
+                assert!(rule_of(&bytes).starts_with(prefix), "{status}: {prefix}");
+            }
+        }
+    }
+
+    #[test]
+    fn resp_cgroup_status_field_rules() {
+        // KNOWN cgroup with an empty path
+        let mut bytes = one_item(
+            1,
+            &AppsLookupEntry {
+                cgroup_path: b"/",
+                ..small_known()
+            },
+            &[],
+        );
+        put_u32(&mut bytes, ITEM0 + ITEM_PATH_LEN, 0);
+        bytes[ITEM0 + 64] = 0;
+        assert!(rule_of(&bytes).contains("KNOWN"));
+        let retry = AppsLookupEntry {
+            cgroup_status: CgroupStatus::UnknownRetryLater,
+            orchestrator: 0,
+            cgroup_name: b"",
+            ..small_known()
+        };
+        // UNKNOWN_RETRY_LATER with an orchestrator, a name or labels
+        let mut bytes = one_item(1, &retry, &[]);
+        put_u16(&mut bytes, ITEM0 + ITEM_ORCH_OFF, 1);
+        assert!(rule_of(&bytes).contains("UNKNOWN_RETRY_LATER"));
+        let mut bytes = one_item(
+            1,
+            &AppsLookupEntry {
+                cgroup_name: b"n",
+                ..small_known()
+            },
+            &[],
+        );
+        put_u16(&mut bytes, ITEM0 + ITEM_ORCH_OFF, 0);
+        put_u16(
+            &mut bytes,
+            ITEM0 + ITEM_CGROUP_STATUS_OFF,
+            CgroupStatus::UnknownRetryLater.as_u16(),
+        );
+        assert!(rule_of(&bytes).contains("UNKNOWN_RETRY_LATER"));
+        // UNKNOWN_PERMANENT with labels, and with an empty path
+        let mut bytes = known_labels();
+        put_u16(&mut bytes, ITEM0 + ITEM_ORCH_OFF, 0);
+        put_u32(&mut bytes, ITEM0 + ITEM_NAME_LEN, 0);
+        bytes[ITEM0 + 67] = 0;
+        put_u16(
+            &mut bytes,
+            ITEM0 + ITEM_CGROUP_STATUS_OFF,
+            CgroupStatus::UnknownPermanent.as_u16(),
+        );
+        assert!(rule_of(&bytes).contains("UNKNOWN_PERMANENT"));
+        let perm = AppsLookupEntry {
+            cgroup_status: CgroupStatus::UnknownPermanent,
+            ..retry
+        };
+        let mut bytes = one_item(1, &perm, &[]);
+        put_u32(&mut bytes, ITEM0 + ITEM_PATH_LEN, 0);
+        bytes[ITEM0 + 64] = 0;
+        assert!(rule_of(&bytes).contains("UNKNOWN_PERMANENT"));
+        // HOST_ROOT with a path, with an orchestrator
+        let mut bytes = one_item(1, &perm, &[]);
+        put_u16(
+            &mut bytes,
+            ITEM0 + ITEM_CGROUP_STATUS_OFF,
+            CgroupStatus::HostRoot.as_u16(),
+        );
+        assert!(rule_of(&bytes).contains("HOST_ROOT"));
+        let root = AppsLookupEntry {
+            cgroup_status: CgroupStatus::HostRoot,
+            cgroup_path: b"",
+            ..retry
+        };
+        let mut bytes = one_item(1, &root, &[]);
+        assert!(AppsLookupResponseView::decode(&bytes).is_ok());
+        put_u16(&mut bytes, ITEM0 + ITEM_ORCH_OFF, 4);
+        assert!(rule_of(&bytes).contains("HOST_ROOT"));
+    }
+
+    #[test]
+    fn resp_string_offset_before_header_end() {
+        let mut bytes = unknown();
+        put_u32(&mut bytes, ITEM0 + ITEM_NAME_OFF, 59);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::OutOfBounds {
+                what: "cgroup_name"
+            }
+        );
+    }
+
+    #[test]
+    fn resp_string_overflow_and_out_of_bounds() {
+        let mut bytes = known();
+        put_u32(&mut bytes, ITEM0 + ITEM_PATH_OFF, u32::MAX);
+        put_u32(&mut bytes, ITEM0 + ITEM_PATH_LEN, u32::MAX);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::OutOfBounds {
+                what: "cgroup_path"
+            }
+        );
+        let mut bytes = known();
+        put_u32(&mut bytes, ITEM0 + ITEM_NAME_OFF, 68);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::OutOfBounds {
+                what: "cgroup_name"
+            }
+        );
+    }
+
+    #[test]
+    fn resp_missing_nul() {
+        let mut bytes = known();
+        bytes[ITEM0 + 63] = b'!';
+        assert_eq!(resp_err(&bytes), DecodeError::MissingNul { what: "comm" });
+    }
+
+    #[test]
+    fn resp_interior_nul() {
+        let mut bytes = known();
+        bytes[ITEM0 + 61] = 0;
+        assert_eq!(resp_err(&bytes), DecodeError::InteriorNul { what: "comm" });
+        let mut bytes = known();
+        bytes[ITEM0 + 65] = 0;
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::InteriorNul {
+                what: "cgroup_path"
+            }
+        );
+    }
+
+    #[test]
+    fn resp_overlapping_strings() {
+        // two empty strings sharing a NUL
+        let mut bytes = unknown();
+        put_u32(&mut bytes, ITEM0 + ITEM_NAME_OFF, 61);
+        assert!(matches!(resp_err(&bytes), DecodeError::Overlap { .. }));
+        // path inside comm
+        let mut bytes = known();
+        put_u32(&mut bytes, ITEM0 + ITEM_PATH_OFF, 61);
+        put_u32(&mut bytes, ITEM0 + ITEM_PATH_LEN, 2);
+        assert!(matches!(resp_err(&bytes), DecodeError::Overlap { .. }));
+    }
+
+    #[test]
+    fn resp_labels_fixture_and_known_full_vector_layout() {
+        let bytes = known_labels();
+        let v = AppsLookupResponseView::decode(&bytes).unwrap();
+        assert_eq!(v.item(0).table, 72);
+        assert_eq!(
+            bytes.len(),
+            ITEM0 + 72 + 2 * LOOKUP_LABEL_ENTRY_SIZE + 4 + 6 + 3 + 1
+        );
+    }
+
+    #[test]
+    fn resp_non_canonical_label_table_offset() {
+        let mut bytes = known_labels();
+        let table = ITEM0 + 72;
+        bytes.splice(table..table, [0u8; 8]);
+        for e in 0..2 {
+            for f in [0, 8] {
+                let at = table + 8 + e * LOOKUP_LABEL_ENTRY_SIZE + f;
+                let v = rd_u32(&bytes, at);
+                put_u32(&mut bytes, at, v + 8);
+            }
+        }
+        let len = rd_u32(&bytes, 20);
+        put_u32(&mut bytes, 20, len + 8);
+        assert!(rule_of(&bytes).starts_with("non-canonical"));
+    }
+
+    #[test]
+    fn resp_non_zero_label_padding() {
+        let mut bytes = known_labels();
+        bytes[ITEM0 + 70] = 1;
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::NonZeroReserved {
+                field: "label table padding"
+            }
+        );
+    }
+
+    #[test]
+    fn resp_empty_label_key() {
+        let mut bytes = known_labels();
+        put_u32(&mut bytes, ITEM0 + 72 + 16 + 4, 0);
+        assert!(matches!(resp_err(&bytes), DecodeError::BadLength { .. }));
+    }
+
+    #[test]
+    fn resp_label_table_overflow() {
+        let mut bytes = known_labels();
+        put_u16(&mut bytes, ITEM0 + ITEM_LABEL_COUNT, 40);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::OutOfBounds {
+                what: "label table"
+            }
+        );
+    }
+
+    #[test]
+    fn resp_label_strings_out_of_bounds_missing_nul_interior_nul() {
+        let mut bytes = known_labels();
+        put_u32(&mut bytes, ITEM0 + 72 + 16 + 12, 1);
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::OutOfBounds {
+                what: "label value"
+            }
+        );
+        let mut bytes = known_labels();
+        bytes[ITEM0 + 113] = b'x'; // NUL after "value"
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::MissingNul {
+                what: "label value"
+            }
+        );
+        let mut bytes = known_labels();
+        bytes[ITEM0 + 105] = 0; // inside "key"
+        assert_eq!(
+            resp_err(&bytes),
+            DecodeError::InteriorNul { what: "label key" }
+        );
+        let mut bytes = known_labels();
+        put_u32(&mut bytes, ITEM0 + 72 + 8, 104); // value points at the key
+        assert!(rule_of(&bytes).contains("table order"));
+    }
+
+    // ----- property tests ------------------------------------------------
+
+    fn bytes_no_nul(min: usize, max: usize) -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(1u8..=255, min..=max)
+    }
+
+    fn arb_item() -> impl Strategy<Value = AppsLookupItem> {
+        (
+            (
+                0u16..4,
+                0u16..4,
+                any::<u16>(),
+                any::<u32>(),
+                any::<u32>(),
+                any::<u32>(),
+                any::<u64>(),
+            ),
+            bytes_no_nul(1, 15),
+            bytes_no_nul(1, 40),
+            bytes_no_nul(0, 20),
+            proptest::collection::vec((bytes_no_nul(1, 10), bytes_no_nul(0, 10)), 0..4),
+        )
+            .prop_map(
+                |((s, cs, orch, pid, ppid, uid, starttime), comm, path, name, labels)| {
+                    let status = PidStatus::from_u16(s).unwrap();
+                    if status != PidStatus::Known {
+                        return AppsLookupItem::unknown(pid, status);
+                    }
+                    let cgroup_status = CgroupStatus::from_u16(cs).unwrap();
+                    let labels: Vec<Label> =
+                        labels.into_iter().map(|(k, v)| Label::new(k, v)).collect();
+                    let mut it = AppsLookupItem {
+                        status,
+                        cgroup_status,
+                        orchestrator: orch,
+                        pid,
+                        ppid,
+                        uid,
+                        starttime,
+                        comm,
+                        cgroup_path: path,
+                        cgroup_name: name,
+                        labels,
+                    };
+                    if cgroup_status != CgroupStatus::Known {
+                        it.orchestrator = 0;
+                        it.cgroup_name.clear();
+                        it.labels.clear();
+                    }
+                    if cgroup_status == CgroupStatus::HostRoot
+                        || (cgroup_status == CgroupStatus::UnknownRetryLater && s % 2 == 0)
+                    {
+                        it.cgroup_path.clear();
+                    }
+                    it
+                },
+            )
+    }
+
+    fn touch(bytes: &[u8]) {
+        if let Ok(v) = AppsLookupResponseView::decode(bytes) {
+            for it in v.items() {
+                let _ = (
+                    it.status(),
+                    it.cgroup_status(),
+                    it.orchestrator(),
+                    it.pid(),
+                    it.ppid(),
+                    it.uid(),
+                    it.starttime(),
+                );
+                let _ = (
+                    it.comm().len(),
+                    it.cgroup_path().len(),
+                    it.cgroup_name().len(),
+                );
+                for l in it.labels() {
+                    let _ = (l.key().len(), l.value().len());
+                }
+                let _ = it.to_owned();
+            }
+        }
+        if let Ok(v) = AppsLookupRequestView::decode(bytes) {
+            let _ = v.to_owned();
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn prop_request_round_trip(pids in proptest::collection::vec(any::<u32>(), 0..100)) {
+            let bytes = encode_req(&pids);
+            prop_assert_eq!(AppsLookupRequestView::decode(&bytes).unwrap().to_owned().pids, pids);
+        }
+
+        #[test]
+        fn prop_response_round_trip(generation in any::<u64>(), items in proptest::collection::vec(arb_item(), 0..20)) {
+            let resp = AppsLookupResponse { generation, items };
+            let mut out = Vec::new();
+            resp.encode(&mut out).unwrap();
+            prop_assert_eq!(AppsLookupResponseView::decode(&out).unwrap().to_owned(), resp);
+        }
+
+        #[test]
+        fn prop_builder_budget(items in proptest::collection::vec(arb_item(), 1..20), budget in 0usize..3000, extra in 0usize..1000) {
+            let mut b = AppsLookupBuilder::with_budget(budget, budget + extra);
+            b.reset_for_count(3, u32::try_from(items.len()).unwrap());
+            let mut statuses = Vec::new();
+            for it in &items {
+                statuses.push(b.add_item(it).unwrap());
+            }
+            match b.finish() {
+                Ok(bytes) => {
+                    prop_assert!(bytes.len() <= budget);
+                    let v = AppsLookupResponseView::decode(bytes).unwrap();
+                    prop_assert_eq!(v.len(), items.len());
+                    let mut exceeded = false;
+                    for ((got, want), st) in v.items().zip(&items).zip(&statuses) {
+                        prop_assert_eq!(got.pid(), want.pid);
+                        prop_assert_eq!(got.status(), *st);
+                        if exceeded {
+                            prop_assert_eq!(got.status(), PidStatus::PayloadExceeded);
+                        }
+                        exceeded |= got.status() == PidStatus::PayloadExceeded && want.status != PidStatus::PayloadExceeded;
+                        if got.status() == want.status {
+                            prop_assert_eq!(got.to_owned(), want.clone());
+                        }
+                    }
+                }
+                Err(Error::LimitExceeded { .. }) => prop_assert!(b.is_over_budget()),
+                Err(e) => prop_assert!(false, "unexpected {e}"),
+            }
+        }
+
+        #[test]
+        fn prop_arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            touch(&bytes);
+        }
+
+        #[test]
+        fn prop_mutated_bytes_never_panic(items in proptest::collection::vec(arb_item(), 1..5), flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6), cut in any::<usize>()) {
+            let mut out = Vec::new();
+            AppsLookupResponse { generation: 1, items }.encode(&mut out).unwrap();
+            for (at, v) in flips {
+                let n = out.len();
+                out[at % n] = v;
+            }
+            touch(&out);
+            touch(&out[..cut % (out.len() + 1)]);
+            let mut req = encode_req(&[1, 2, 3]);
+            let n = req.len();
+            req[cut % n] ^= 0xA5;
+            touch(&req);
+        }
+    }
+}

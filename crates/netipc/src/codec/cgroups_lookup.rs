@@ -1479,7 +1479,7 @@ mod tests {
         assert_eq!(v.key(1), paths[1]);
         assert_eq!(v.get(2), Some(paths[2]));
         assert_eq!(v.get(3), None);
-        assert_eq!(v.iter().rev().next(), Some(paths[2]));
+        assert_eq!(v.iter().next_back(), Some(paths[2]));
         assert_eq!(v.iter().len(), 3);
         assert_eq!(v.into_iter().count(), 3);
         assert_eq!(
@@ -1751,7 +1751,7 @@ mod tests {
         assert_eq!(resp.items[2].orchestrator_kind(), None);
         assert!(v.get(4).is_none());
         assert_eq!(
-            v.items().rev().next().unwrap().status(),
+            v.items().next_back().unwrap().status(),
             LookupStatus::UnknownRetryLater
         );
         assert_eq!(v.into_iter().count(), 4);
