@@ -442,6 +442,7 @@ impl AppsLookupResponse {
         let count = u32::try_from(self.items.len())
             .map_err(|_| Error::InvalidArgument("more than u32::MAX lookup items"))?;
         let mut b = AppsLookupBuilder::new();
+        b.core.set_verbatim(true);
         b.reset_for_count(self.generation, count);
         for item in &self.items {
             b.add_item(item)?;
@@ -480,7 +481,8 @@ impl AppsLookupResponse {
 /// - otherwise a `KNOWN` item that does not fit becomes `PAYLOAD_EXCEEDED`,
 ///   and so does every later item, whatever status it is added with;
 /// - items added with a non-`KNOWN` status always fit (they are encoded as
-///   `PAYLOAD_EXCEEDED` once the builder is in exceeded mode).
+///   `PAYLOAD_EXCEEDED` once the builder is in exceeded mode); adding an
+///   item as `PAYLOAD_EXCEEDED` yourself also enters exceeded mode.
 ///
 /// Non-enriched outcomes echo the PID with zero fields, `UID_UNSET` and
 /// empty strings. Every `add*` returns the PID status actually encoded. If
@@ -674,7 +676,11 @@ impl AppsLookupBuilder {
                 .and_then(|end| item_len_with_labels(end, label_count, label_bytes))
                 .unwrap_or(usize::MAX)
         });
-        let placement = self.core.place(APPS_LOOKUP_MIN_ITEM_SIZE, full);
+        let placement = self.core.place(
+            APPS_LOOKUP_MIN_ITEM_SIZE,
+            full,
+            entry.status == PidStatus::PayloadExceeded,
+        );
         let (buf, start) = self.core.begin_item();
         let encoded = match placement {
             Placement::Full => {
@@ -1979,6 +1985,26 @@ mod tests {
     }
 
     #[test]
+    fn builder_explicit_payload_exceeded_marks_the_rest() {
+        let mut b = AppsLookupBuilder::new();
+        b.reset_for_count(1, 2);
+        let pe = AppsLookupEntry {
+            status: PidStatus::PayloadExceeded,
+            ..AppsLookupEntry::UNKNOWN
+        };
+        assert_eq!(
+            b.add(1, &pe, NO_LABELS).unwrap(),
+            PidStatus::PayloadExceeded
+        );
+        assert!(b.is_exceeded());
+        assert_eq!(
+            b.add(2, &known_entry(), NO_LABELS).unwrap(),
+            PidStatus::PayloadExceeded
+        );
+        assert!(b.finish().is_ok());
+    }
+
+    #[test]
     fn builder_over_budget_reports_limit() {
         let mut b = AppsLookupBuilder::with_budget(100, 100);
         b.reset_for_count(1, 2);
@@ -2762,7 +2788,7 @@ mod tests {
                         if exceeded {
                             prop_assert_eq!(got.status(), PidStatus::PayloadExceeded);
                         }
-                        exceeded |= got.status() == PidStatus::PayloadExceeded && want.status != PidStatus::PayloadExceeded;
+                        exceeded |= got.status() == PidStatus::PayloadExceeded;
                         if got.status() == want.status {
                             prop_assert_eq!(got.to_owned(), want.clone());
                         }

@@ -449,6 +449,7 @@ impl CgroupsLookupResponse {
     /// `InvalidArgument` if an item is invalid; `out` is then unchanged.
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), Error> {
         let mut b = CgroupsLookupBuilder::new();
+        b.core.set_verbatim(true);
         b.reset_for_paths(
             self.generation,
             &self.items.iter().map(|i| &i.path[..]).collect::<Vec<_>>(),
@@ -490,7 +491,8 @@ impl CgroupsLookupResponse {
 /// - otherwise a `KNOWN` item that does not fit becomes `PAYLOAD_EXCEEDED`,
 ///   and so does every later item, whatever status it is added with;
 /// - items added with a non-`KNOWN` status always fit (they are encoded as
-///   `PAYLOAD_EXCEEDED` once the builder is in exceeded mode).
+///   `PAYLOAD_EXCEEDED` once the builder is in exceeded mode); adding an
+///   item as `PAYLOAD_EXCEEDED` yourself also enters exceeded mode.
 ///
 /// Every `add*` returns the status actually encoded. If even the
 /// all-minimal response exceeds the budget, every item is encoded as
@@ -768,7 +770,9 @@ impl CgroupsLookupBuilder {
                 .and_then(|end| item_len_with_labels(end, label_count, label_bytes))
                 .unwrap_or(usize::MAX)
         });
-        let placement = self.core.place(min, full);
+        let placement = self
+            .core
+            .place(min, full, status == LookupStatus::PayloadExceeded);
         let (buf, start) = self.core.begin_item();
         let encoded = match placement {
             Placement::Full => {
@@ -1938,6 +1942,28 @@ mod tests {
     }
 
     #[test]
+    fn builder_explicit_payload_exceeded_marks_the_rest() {
+        let mut b = CgroupsLookupBuilder::new();
+        b.reset_for_paths(1, &["/a", "/b", "/c"]).unwrap();
+        assert_eq!(
+            b.add_unknown(b"/a", LookupStatus::OversizedItem).unwrap(),
+            LookupStatus::OversizedItem
+        );
+        assert!(!b.is_exceeded());
+        assert_eq!(
+            b.add_unknown(b"/b", LookupStatus::PayloadExceeded).unwrap(),
+            LookupStatus::PayloadExceeded
+        );
+        assert!(b.is_exceeded());
+        assert_eq!(
+            b.add(b"/c", LookupStatus::Known, 1, b"n", NO_LABELS)
+                .unwrap(),
+            LookupStatus::PayloadExceeded
+        );
+        assert!(b.finish().is_ok());
+    }
+
+    #[test]
     fn builder_first_item_payload_exceeded() {
         // Budget holds only the minimal shapes: the first KNOWN item does not fit.
         let mut b =
@@ -2546,7 +2572,7 @@ mod tests {
                         if exceeded {
                             prop_assert_eq!(got.status(), LookupStatus::PayloadExceeded);
                         }
-                        exceeded |= got.status() == LookupStatus::PayloadExceeded && want.status != LookupStatus::PayloadExceeded;
+                        exceeded |= got.status() == LookupStatus::PayloadExceeded;
                         if got.status() == want.status {
                             prop_assert_eq!(got.to_owned(), want.clone());
                         }

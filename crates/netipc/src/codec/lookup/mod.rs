@@ -13,6 +13,12 @@
 //! - items with NUL-terminated strings and an optional label table at the
 //!   canonical offset.
 //!
+//! Decoders are strict about everything the specification lists and about
+//! canonical label placement, and tolerant where it is silent: gaps between
+//! items, bytes after an item's last string, and request keys that share
+//! bytes are accepted (encoders never produce them). Item ranges must be in
+//! increasing order, which rules out overlap in linear time.
+//!
 //! This module holds the one implementation of header/directory
 //! validation (`directory`), of label tables (`labels`), of the response
 //! payload budget planner (`response`, whose rules the builders document)

@@ -26,7 +26,8 @@
 //!    exceeded mode: every later item becomes `PAYLOAD_EXCEEDED` too.
 //!
 //! Items added with a non-`KNOWN` status use their minimal shape, which
-//! always fits (or becomes `PAYLOAD_EXCEEDED` in exceeded mode).
+//! always fits (or becomes `PAYLOAD_EXCEEDED` in exceeded mode). An item
+//! added as `PAYLOAD_EXCEEDED` by the caller also enters exceeded mode.
 //!
 //! If even the all-minimal response (header, directory and the minimal
 //! shape of every item) exceeds the budget, the builder starts in
@@ -71,6 +72,9 @@ pub(crate) struct ResponseCore {
     last_pad: usize,
     exceeded: bool,
     over_budget: bool,
+    /// Keep every requested status (owned encoders): an explicit
+    /// `PAYLOAD_EXCEEDED` does not enter exceeded mode.
+    verbatim: bool,
 }
 
 impl ResponseCore {
@@ -88,6 +92,7 @@ impl ResponseCore {
             last_pad: 0,
             exceeded: false,
             over_budget: false,
+            verbatim: false,
         };
         c.reset(0, 0, core::iter::empty());
         c
@@ -103,6 +108,11 @@ impl ResponseCore {
     pub(crate) fn set_budget(&mut self, budget: usize, max_budget: usize) {
         self.budget = budget.min(MAX_BUDGET);
         self.max_budget = max_budget.min(MAX_BUDGET).max(self.budget);
+    }
+
+    /// Makes the core keep every requested status (see `verbatim`).
+    pub(crate) fn set_verbatim(&mut self, verbatim: bool) {
+        self.verbatim = verbatim;
     }
 
     /// The current budget.
@@ -192,10 +202,12 @@ impl ResponseCore {
     ///
     /// `min` is the size of its minimal shape, `full` the size of its full
     /// shape, or `None` if the caller asked for a non-`KNOWN` status.
+    /// `exceeds` says the caller asked for `PAYLOAD_EXCEEDED` itself: the
+    /// builder then enters exceeded mode as if the budget had been reached.
     /// The caller has checked [`check_room`](Self::check_room) and must
     /// then write exactly one item between [`begin_item`](Self::begin_item)
     /// and [`end_item`](Self::end_item).
-    pub(crate) fn place(&mut self, min: usize, full: Option<usize>) -> Placement {
+    pub(crate) fn place(&mut self, min: usize, full: Option<usize>, exceeds: bool) -> Placement {
         let last = self.next + 1 == self.count;
         let a_min = align8(min).unwrap_or(usize::MAX);
         let rest_after = self.rest_aligned.saturating_sub(a_min);
@@ -209,6 +221,7 @@ impl ResponseCore {
             return Placement::PayloadExceeded;
         }
         let Some(full) = full else {
+            self.exceeded = exceeds && !self.verbatim;
             return Placement::Minimal;
         };
         let alone = full.checked_add(LOOKUP_RESP_HDR_SIZE + DIR_ENTRY_SIZE);
@@ -277,7 +290,7 @@ mod tests {
 
     fn add_min(c: &mut ResponseCore, min: usize, full: Option<usize>) -> Placement {
         c.check_room().unwrap();
-        let p = c.place(min, full);
+        let p = c.place(min, full, false);
         let size = if p == Placement::Full {
             full.unwrap()
         } else {
