@@ -1,1 +1,100 @@
-//! Shared helpers of the lookup codecs (in progress).
+//! Shared building blocks of the two lookup codecs,
+//! [`cgroups_lookup`](super::cgroups_lookup) (`CGROUPS_LOOKUP`, method 4)
+//! and [`apps_lookup`](super::apps_lookup) (`APPS_LOOKUP`, method 5).
+//!
+//! Both methods use the same payload skeleton:
+//!
+//! - a 16-byte header (request: layout, flags, item count, two reserved
+//!   words; response: layout, flags, item count, `u64` generation),
+//! - a method-internal directory of 8-byte `(offset, length)` entries whose
+//!   offsets are relative to the packed area after the directory (this is
+//!   not the Level 1 batch directory),
+//! - packed keys or items at 8-byte aligned offsets, the last one unpadded,
+//! - items with NUL-terminated strings and an optional label table at the
+//!   canonical offset.
+//!
+//! Decoders are strict about everything the specification lists and about
+//! canonical label placement, and tolerant where it is silent: gaps between
+//! items, bytes after an item's last string, and request keys that share
+//! bytes are accepted (encoders never produce them). Item ranges must be in
+//! increasing order, which rules out overlap in linear time.
+//!
+//! This module holds the one implementation of header/directory
+//! validation (`directory`), of label tables (`labels`), of the response
+//! payload budget planner (`response`, whose rules the builders document)
+//! and the status and orchestrator enums.
+
+pub(crate) mod directory;
+pub(crate) mod enums;
+pub(crate) mod labels;
+pub(crate) mod response;
+
+pub use enums::{CgroupStatus, LookupStatus, Orchestrator, PidStatus, orchestrator_name};
+pub use labels::{Label, LabelSource, LabelView, LabelsIter, MAX_LABELS, NO_LABELS};
+pub use response::MAX_BUDGET;
+
+/// Size of the fixed lookup request header.
+pub const LOOKUP_REQ_HDR_SIZE: usize = 16;
+/// Size of the fixed lookup response header.
+pub const LOOKUP_RESP_HDR_SIZE: usize = 16;
+/// Size of one lookup directory entry (`offset: u32`, `length: u32`).
+pub const LOOKUP_DIR_ENTRY_SIZE: usize = crate::protocol::DIR_ENTRY_SIZE;
+/// Size of one label table entry.
+pub const LOOKUP_LABEL_ENTRY_SIZE: usize = 16;
+
+/// Defines an index-based iterator over a `Copy` view: `$view` must have a
+/// `len()` and an infallible `$at(i)` accessor for `i < len()`.
+macro_rules! index_iter {
+    ($(#[$meta:meta])* $name:ident, $view:ident, $item:ty, $at:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        pub struct $name<'a> {
+            view: $view<'a>,
+            next: usize,
+            end: usize,
+        }
+
+        impl<'a> $name<'a> {
+            #[inline]
+            fn new(view: $view<'a>) -> Self {
+                let end = view.len();
+                $name { view, next: 0, end }
+            }
+        }
+
+        impl<'a> Iterator for $name<'a> {
+            type Item = $item;
+
+            #[inline]
+            fn next(&mut self) -> Option<$item> {
+                if self.next >= self.end {
+                    return None;
+                }
+                let v = self.view.$at(self.next);
+                self.next += 1;
+                Some(v)
+            }
+
+            #[inline]
+            fn size_hint(&self) -> (usize, Option<usize>) {
+                let n = self.end - self.next;
+                (n, Some(n))
+            }
+        }
+
+        impl<'a> DoubleEndedIterator for $name<'a> {
+            #[inline]
+            fn next_back(&mut self) -> Option<$item> {
+                if self.next >= self.end {
+                    return None;
+                }
+                self.end -= 1;
+                Some(self.view.$at(self.end))
+            }
+        }
+
+        impl<'a> ExactSizeIterator for $name<'a> {}
+        impl<'a> core::iter::FusedIterator for $name<'a> {}
+    };
+}
+pub(crate) use index_iter;
