@@ -12,7 +12,7 @@ for target in $(cargo fuzz list); do
   echo "== fuzz $target: up to $RUNS runs / ${SECS}s"
   mkdir -p "corpus/$target"
   # Seeds: every conformance vector and golden vector (all message shapes).
-  cargo fuzz run -O "$target" "corpus/$target" ../testdata/conformance/vectors \
+  cargo fuzz run -O "$target" "corpus/$target" ../testdata/conformance/vectors ../testdata/vectors \
     -- -runs="$RUNS" -max_total_time="$SECS" -max_len=65536 2>&1 | tail -n 3
   # A crash makes cargo fuzz exit non-zero; pipefail propagates it.
 done

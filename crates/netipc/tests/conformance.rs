@@ -7,10 +7,19 @@
 #[path = "support/conformance.rs"]
 mod support;
 
+use netipc::codec::apps_lookup::{
+    AppsLookupItem, AppsLookupRequest, AppsLookupRequestView, AppsLookupResponse,
+    AppsLookupResponseView, encode_apps_lookup_request,
+};
+use netipc::codec::cgroups_lookup::{
+    CgroupsLookupItem, CgroupsLookupRequest, CgroupsLookupRequestView, CgroupsLookupResponse,
+    CgroupsLookupResponseView, encode_cgroups_lookup_request,
+};
 use netipc::codec::cgroups_snapshot::{
     CgroupItem, CgroupsSnapshot, CgroupsSnapshotRequest, CgroupsSnapshotView,
 };
 use netipc::codec::increment::{decode_increment, encode_increment};
+use netipc::codec::lookup::{CgroupStatus, Label, LookupStatus, Orchestrator, PidStatus};
 use netipc::codec::string_reverse::{StringReverseView, encode_string_reverse};
 use netipc::wire::{BatchBuilder, BatchView, ChunkHeader, Header, Hello, HelloAck};
 use serde_json::Value;
@@ -261,6 +270,114 @@ fn check_message(v: &Vector) {
     assert_eq!(out, v.bytes, "{}", v.file);
 }
 
+fn labels(v: &Value) -> Vec<Label> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|kv| Label {
+            key: text(&kv[0]).into_bytes(),
+            value: text(&kv[1]).into_bytes(),
+        })
+        .collect()
+}
+
+fn orchestrator(v: &Value) -> u16 {
+    match v {
+        Value::String(s) => Orchestrator::from_name(s).map_or_else(|| num(v) as u16, u16::from),
+        _ => num(v) as u16,
+    }
+}
+
+fn check_cgroups_lookup_request(v: &Vector) {
+    let paths: Vec<Vec<u8>> = v.fields["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| text(p).into_bytes())
+        .collect();
+    let view = CgroupsLookupRequestView::decode(&v.bytes).unwrap();
+    assert_eq!(
+        view.to_owned(),
+        CgroupsLookupRequest {
+            paths: paths.clone()
+        }
+    );
+    let mut out = Vec::new();
+    encode_cgroups_lookup_request(&paths, &mut out).unwrap();
+    assert_eq!(out, v.bytes, "{}", v.file);
+    let mut again = Vec::new();
+    view.to_owned().encode(&mut again).unwrap();
+    assert_eq!(again, v.bytes);
+}
+
+fn check_cgroups_lookup_response(v: &Vector) {
+    let f = &v.fields;
+    let want = CgroupsLookupResponse {
+        generation: num(&f["generation"]),
+        items: f["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|it| CgroupsLookupItem {
+                status: LookupStatus::from_name(&text(&it["status"])).unwrap(),
+                orchestrator: orchestrator(&it["orchestrator"]),
+                path: text(&it["path"]).into_bytes(),
+                name: text(&it["name"]).into_bytes(),
+                labels: labels(&it["labels"]),
+            })
+            .collect(),
+    };
+    let view = CgroupsLookupResponseView::decode(&v.bytes).unwrap();
+    assert_eq!(view.to_owned(), want, "{}", v.file);
+    let mut out = Vec::new();
+    want.encode(&mut out).unwrap();
+    assert_eq!(out, v.bytes, "{}", v.file);
+}
+
+fn check_apps_lookup_request(v: &Vector) {
+    let pids: Vec<u32> = v.fields["pids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| num(p) as u32)
+        .collect();
+    let view = AppsLookupRequestView::decode(&v.bytes).unwrap();
+    assert_eq!(view.to_owned(), AppsLookupRequest { pids: pids.clone() });
+    let mut out = Vec::new();
+    encode_apps_lookup_request(&pids, &mut out).unwrap();
+    assert_eq!(out, v.bytes, "{}", v.file);
+}
+
+fn check_apps_lookup_response(v: &Vector) {
+    let f = &v.fields;
+    let want = AppsLookupResponse {
+        generation: num(&f["generation"]),
+        items: f["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|it| AppsLookupItem {
+                status: PidStatus::from_name(&text(&it["status"])).unwrap(),
+                cgroup_status: CgroupStatus::from_name(&text(&it["cgroup_status"])).unwrap(),
+                orchestrator: orchestrator(&it["orchestrator"]),
+                pid: num(&it["pid"]) as u32,
+                ppid: num(&it["ppid"]) as u32,
+                uid: num(&it["uid"]) as u32,
+                starttime: num(&it["starttime"]),
+                comm: text(&it["comm"]).into_bytes(),
+                cgroup_path: text(&it["cgroup_path"]).into_bytes(),
+                cgroup_name: text(&it["cgroup_name"]).into_bytes(),
+                labels: labels(&it["labels"]),
+            })
+            .collect(),
+    };
+    let view = AppsLookupResponseView::decode(&v.bytes).unwrap();
+    assert_eq!(view.to_owned(), want, "{}", v.file);
+    let mut out = Vec::new();
+    want.encode(&mut out).unwrap();
+    assert_eq!(out, v.bytes, "{}", v.file);
+}
+
 #[test]
 fn every_conformance_vector() {
     let vectors = load_vectors();
@@ -277,11 +394,10 @@ fn every_conformance_vector() {
             "string-reverse-request" | "string-reverse-response" => check_string_reverse(v),
             "batch" => check_batch(v),
             "message" => check_message(v),
-            // Checked beside the lookup codecs until they join this table.
-            "cgroups-lookup-request"
-            | "cgroups-lookup-response"
-            | "apps-lookup-request"
-            | "apps-lookup-response" => {}
+            "cgroups-lookup-request" => check_cgroups_lookup_request(v),
+            "cgroups-lookup-response" => check_cgroups_lookup_response(v),
+            "apps-lookup-request" => check_apps_lookup_request(v),
+            "apps-lookup-response" => check_apps_lookup_response(v),
             other => panic!("{}: no check for vector type {other}", v.file),
         }
     }
