@@ -1085,6 +1085,25 @@ mod tests {
     }
 
     #[test]
+    fn documented_examples_parse() {
+        let doc = include_str!("../../../docs/dataset.md");
+        let mut blocks = 0;
+        for part in doc.split("```json\n").skip(1) {
+            let block = part.split("```").next().unwrap();
+            match parse_any(block).unwrap() {
+                Dataset::Snapshot(s) => {
+                    assert_eq!(s.items[0].hash, simple_hash(b"ssh.service"));
+                    assert_eq!(s.items[1].hash, simple_hash(b"docker-0123456789ab"));
+                }
+                Dataset::CgroupsLookup(c) => assert_eq!(c.items.len(), 3),
+                Dataset::AppsLookup(a) => assert_eq!(a.items[2].uid, UID_UNSET),
+            }
+            blocks += 1;
+        }
+        assert_eq!(blocks, 3);
+    }
+
+    #[test]
     fn syntax_and_structure_errors() {
         assert!(err_of(parse_snapshot("{")).starts_with("invalid JSON: "));
         assert!(err_of(parse_snapshot("[]")).contains("must be an object"));

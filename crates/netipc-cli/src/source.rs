@@ -1,6 +1,6 @@
 //! One interface for answering the three services, from either a JSON
 //! dataset ([`DatasetProvider`]) or the live host
-//! ([`HostProvider`](crate::hostdata::HostProvider)).
+//! ([`crate::hostdata::HostProvider`]).
 //!
 //! A server holds a `DataSource` and calls it per request item. Nothing here
 //! resolves or opens a cgroup path taken from a request: cgroup lookups are
@@ -218,6 +218,16 @@ mod tests {
     use crate::hostdata::HostConfig;
     use crate::types::{CgroupStatus, Orchestrator, UID_UNSET};
     use std::fs;
+
+    #[test]
+    fn providers_can_be_shared_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<DatasetProvider>();
+        assert_send_sync::<HostProvider>();
+        // Usable as a trait object.
+        let p: Box<dyn DataSource + Send + Sync> = Box::new(DatasetProvider::new());
+        assert!(!p.provides(Service::AppsLookup));
+    }
 
     #[test]
     fn dataset_provider_answers_and_unknowns() {

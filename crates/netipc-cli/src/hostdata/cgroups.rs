@@ -727,6 +727,7 @@ pub fn classify(path: &str) -> Classification {
         if let Some(m) = last
             .strip_prefix("machine-")
             .and_then(|s| s.strip_suffix(".scope"))
+            .filter(|m| !m.is_empty())
         {
             let m = systemd_unescape(m);
             let orch = if m.starts_with("qemu-") {
@@ -1286,6 +1287,11 @@ mod tests {
         assert_eq!(c.orchestrator, Orchestrator::UNKNOWN);
         assert!(c.labels.is_empty());
         assert_eq!(classify("/.slice").kind, CgroupKind::Other);
+        let c = classify("/machine.slice/machine-.scope");
+        assert_eq!(
+            (c.kind, c.name.as_str()),
+            (CgroupKind::Scope, "machine-.scope")
+        );
     }
 
     #[test]
@@ -1567,6 +1573,20 @@ garbage line
         for c in index.items() {
             assert!(c.path.starts_with('/') && c.path.len() > 1);
             assert_eq!(index.lookup(&c.path).map(|x| &x.name), Some(&c.name));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn classify_never_panics(path in r"(/[-a-z0-9_.@\\x]{0,12}){0,6}", raw in ".{0,60}") {
+            for p in [path.as_str(), raw.as_str()] {
+                let c = classify(p);
+                proptest::prop_assert!(!c.name.is_empty());
+                let _ = systemd_unescape(p);
+                let _ = parse_mountinfo(p);
+                let _ = parse_proc_mounts(p);
+                let _ = unescape_mount(p);
+            }
         }
     }
 }

@@ -547,4 +547,27 @@ mod tests {
         assert_eq!(direct.starttime, info.starttime);
         assert_eq!(direct.comm, info.comm);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            if let Some(s) = parse_stat(&data) {
+                let c = sanitize_comm(&s.comm);
+                proptest::prop_assert!((1..=COMM_MAX).contains(&c.len()));
+            }
+            let _ = parse_status_uid(&data);
+            if let Some(p) = parse_cgroup(&data) {
+                proptest::prop_assert!(p.starts_with('/'));
+            }
+        }
+
+        #[test]
+        fn stat_with_any_comm(comm in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+                              ppid in proptest::prelude::any::<u32>(),
+                              start in proptest::prelude::any::<u64>()) {
+            let s = parse_stat(&stat_line(&comm, &ppid.to_string(), &start.to_string())).unwrap();
+            proptest::prop_assert_eq!(s.comm, comm);
+            proptest::prop_assert_eq!((s.ppid, s.starttime), (ppid, start));
+        }
+    }
 }
