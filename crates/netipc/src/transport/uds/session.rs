@@ -267,6 +267,20 @@ impl ClientSession {
         self.in_flight.check_insert(message_id)
     }
 
+    /// Records `message_id` as in flight after a send. A send that ended
+    /// the session also lists its id among the failed ones.
+    fn track(&mut self, message_id: u64, sent: Result<()>) -> Result<()> {
+        match sent {
+            Ok(()) => self.in_flight.insert(message_id),
+            Err(e) => {
+                if self.chan.is_broken() {
+                    let _ = self.in_flight.insert(message_id);
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// Sends a single request. Fails with
     /// [`crate::Violation::DuplicateMessageId`] if `message_id` is in
     /// flight, and [`Error::LimitExceeded`] if the payload exceeds the
@@ -289,17 +303,18 @@ impl ClientSession {
         items: &[&[u8]],
     ) -> Result<()> {
         self.admit(message_id)?;
-        self.chan
-            .send_batch(Header::request(code, message_id, 0), items)?;
-        self.in_flight.insert(message_id)
+        let r = self
+            .chan
+            .send_batch(Header::request(code, message_id, 0), items);
+        self.track(message_id, r)
     }
 
     /// Sends a request with a caller-built header (kind REQUEST; for batch
     /// payloads built elsewhere with [`crate::wire::BatchBuilder`]).
     pub fn send_message(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
         self.admit(header.message_id)?;
-        self.chan.send(header, payload)?;
-        self.in_flight.insert(header.message_id)
+        let r = self.chan.send(header, payload);
+        self.track(header.message_id, r)
     }
 
     /// Receives the next response (any in-flight id, in any order).

@@ -71,7 +71,10 @@ fn server(fd: OwnedFd, packet: u32, req: Limits, resp: Limits) -> Channel {
 }
 
 fn raw_send(fd: &OwnedFd, b: &[u8]) {
-    assert_eq!(rustix::net::send(fd, b, SendFlags::NOSIGNAL).unwrap(), b.len());
+    assert_eq!(
+        rustix::net::send(fd, b, SendFlags::NOSIGNAL).unwrap(),
+        b.len()
+    );
 }
 
 fn raw_recv(fd: &OwnedFd) -> Vec<u8> {
@@ -96,7 +99,10 @@ fn conformance_receive_reassembles_payload() {
     assert_eq!(h.kind, KIND_RESPONSE);
     assert_eq!(h.code, METHOD_CGROUPS_SNAPSHOT);
     assert_eq!(h.message_id, 1);
-    assert_eq!(ch.payload(range), &conformance("chunked_snapshot_resp/payload.bin")[..]);
+    assert_eq!(
+        ch.payload(range),
+        &conformance("chunked_snapshot_resp/payload.bin")[..]
+    );
     // Blocking form too.
     for p in packets() {
         raw_send(&b, &p);
@@ -155,7 +161,11 @@ fn batch_send_and_single_item_form() {
     let (a, b) = raw_pair();
     let mut c = client(a, 64, lim(1 << 20, 8));
     let mut s = server(b, 64, lim(1 << 20, 8), lim(1 << 20, 8));
-    let items: [&[u8]; 3] = [b"one", b"", b"three-three-three-three-three-three-three-three"];
+    let items: [&[u8]; 3] = [
+        b"one",
+        b"",
+        b"three-three-three-three-three-three-three-three",
+    ];
     c.send_batch(Header::request(3, 9, 0), &items).unwrap();
     let (h, r) = s.recv(soon(), None).unwrap();
     assert_eq!(h.flags, FLAG_BATCH);
@@ -347,10 +357,7 @@ fn limits_checked_before_allocation() {
         ch.recv(soon(), None),
         Err(Error::Protocol(Violation::PacketLength))
     ));
-    assert!(matches!(
-        ch.recv(soon(), None),
-        Err(Error::InvalidState(_))
-    ));
+    assert!(matches!(ch.recv(soon(), None), Err(Error::InvalidState(_))));
 }
 
 #[test]
