@@ -299,7 +299,6 @@ fn pipelining_with_out_of_order_responses() {
         for (id, p) in got.into_iter().rev() {
             s.send_response(1, id, &p).unwrap();
         }
-        s
     });
     let mut c = connect(&ep);
     let mut ids = Vec::new();
@@ -316,7 +315,7 @@ fn pipelining_with_out_of_order_responses() {
         assert_eq!(m.payload, &(i * 100).to_ne_bytes());
     }
     assert!(c.in_flight().is_empty());
-    drop(server.join().unwrap());
+    server.join().unwrap();
 }
 
 #[test]
@@ -1236,4 +1235,111 @@ fn error_replies_and_wait_objects() {
     assert_eq!(rustix::event::poll(&mut fds, Some(&t)).unwrap(), 1);
     drop(c);
     server.stop();
+}
+
+#[test]
+fn fd_exhaustion_during_probe_keeps_endpoint() {
+    let dir = TestDir::new();
+    let ep = dir.endpoint("emfile");
+    drop(raw_listen(&ep.socket_path())); // a stale (refused) socket
+    // The rlimit is process-wide: run the exhausted bind in a child.
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "emfile_probe_child",
+            "--ignored",
+            "--test-threads=1",
+        ])
+        .env("NIPC_EMFILE_DIR", dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(ep.socket_path().exists(), "kept under fd exhaustion");
+    // With descriptors available the same entry is reclaimed.
+    let _l = Listener::bind(&ep).unwrap();
+}
+
+#[test]
+#[ignore = "run in a child process by fd_exhaustion_during_probe_keeps_endpoint"]
+fn emfile_probe_child() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let Some(dir) = std::env::var_os("NIPC_EMFILE_DIR") else {
+        return;
+    };
+    let ep = netipc::transport::Endpoint::new(dir, "emfile").unwrap();
+    let hard = getrlimit(Resource::Nofile).maximum;
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(256),
+            maximum: hard,
+        },
+    )
+    .unwrap();
+    let mut held = Vec::new();
+    loop {
+        match rustix::fs::open(
+            "/dev/null",
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        ) {
+            Ok(fd) => held.push(fd),
+            Err(rustix::io::Errno::MFILE) => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    // Leave exactly what bind needs before its probe: the run_dir fd, the
+    // private directory fd and the listening socket.
+    held.truncate(held.len() - 3);
+    assert!(matches!(Listener::bind(&ep), Err(Error::AddressInUse)));
+    drop(held);
+    assert!(ep.socket_path().exists());
+}
+
+#[test]
+fn over_limit_request_gets_a_final_limit_exceeded_reply() {
+    let dir = TestDir::new();
+    let ep = dir.endpoint("final");
+    let listener = Listener::bind(&ep).unwrap();
+    let t = std::thread::spawn(move || {
+        let p = listener.accept(soon(), None).unwrap();
+        let mut s = p.handshake(&base_server_config(), soon(), None).unwrap();
+        assert!(matches!(
+            s.send_final_error(STATUS_LIMIT_EXCEEDED),
+            Err(Error::InvalidState(_))
+        ));
+        let e = s.recv_request(soon(), None).unwrap_err();
+        assert!(matches!(
+            e,
+            Error::LimitExceeded {
+                limit: Limit::RequestPayload,
+                max: 4096,
+                actual: 5000
+            }
+        ));
+        assert_eq!(s.last_request_header().unwrap().message_id, 42);
+        s.send_final_error(STATUS_LIMIT_EXCEEDED).unwrap();
+    });
+    let raw = raw_connect(&ep.socket_path());
+    assert!(raw_send(&raw, &hello_msg(&base_hello())));
+    raw_recv(&raw).unwrap();
+    let mut req = Header::request(METHOD_INCREMENT, 42, 5000)
+        .encode()
+        .to_vec();
+    req.resize(32 + 5000, 0);
+    assert!(raw_send(&raw, &req));
+    let reply = raw_recv(&raw).unwrap();
+    let h = Header::decode(&reply).unwrap();
+    assert_eq!(
+        h,
+        Header::error_response(METHOD_INCREMENT, 42, STATUS_LIMIT_EXCEEDED)
+    );
+    assert_eq!(reply.len(), 32);
+    t.join().unwrap();
+    assert_eq!(raw_recv(&raw), None);
 }

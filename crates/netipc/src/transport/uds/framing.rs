@@ -33,6 +33,7 @@ pub(crate) struct Channel {
     recv_kind: u16,
     recv_limits: Limits,
     rx: Vec<u8>,
+    last_header: Option<Header>,
     tx: Vec<u8>,
     shm: Option<ShmRegion>,
     send_timeout: Option<Duration>,
@@ -79,6 +80,7 @@ impl Channel {
             recv_kind,
             recv_limits,
             rx: Vec::new(),
+            last_header: None,
             tx: Vec::new(),
             shm,
             send_timeout: None,
@@ -119,6 +121,34 @@ impl Channel {
     #[inline]
     pub fn payload(&self, range: Range<usize>) -> &[u8] {
         &self.rx[range]
+    }
+
+    /// The header of the last message whose outer header decoded, even if
+    /// the message was then rejected (limits, kind, chunks).
+    #[inline]
+    pub fn last_header(&self) -> Option<Header> {
+        self.last_header
+    }
+
+    /// Sends one header-only message even though the session failed: the
+    /// final error reply to the request that ended it. On UDS this is one
+    /// datagram; on SHM it is published in the region.
+    pub fn send_final(&mut self, header: &Header) -> Result<()> {
+        if header.payload_len != 0 || header.kind != self.send_kind {
+            return Err(Error::InvalidArgument(
+                "final reply must be an empty response",
+            ));
+        }
+        let hdr = header.encode();
+        match self.shm.as_mut() {
+            Some(region) => region.send(&hdr),
+            None => send_packet(
+                self.fd.as_fd(),
+                &[IoSlice::new(&hdr)],
+                HEADER_LEN,
+                Deadline::from_timeout(self.send_timeout),
+            ),
+        }
     }
 
     fn ensure_usable(&self) -> Result<()> {
@@ -349,6 +379,7 @@ impl Channel {
         region.recv(&mut self.rx, deadline, abort, self.fd.as_fd())?;
         *consumed = true;
         let header = Header::decode(&self.rx)?;
+        self.last_header = Some(header);
         self.check_incoming(&header)?;
         let end = header.total_len();
         if self.rx.len() != end {
@@ -375,6 +406,7 @@ impl Channel {
         let got = recv_packet(fd, &mut self.rx[..first_cap], deadline, abort)?;
         *consumed = true;
         let header = Header::decode(&self.rx[..got.stored])?;
+        self.last_header = Some(header);
         self.check_incoming(&header)?;
         let len = header.payload_len as usize;
         let total = HEADER_LEN + len;

@@ -461,6 +461,28 @@ impl ServerSession {
     pub fn send_message(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
         self.chan.send(header, payload)
     }
+
+    /// The header of the last request received, including one that was
+    /// then rejected (over a limit, bad batch directory, corrupt chunks).
+    pub fn last_request_header(&self) -> Option<Header> {
+        self.chan.last_header()
+    }
+
+    /// After [`ServerSession::recv_request`] failed on a request whose
+    /// header decoded (typically [`Error::LimitExceeded`]): sends the final
+    /// error reply `status` with that request's code and message id, so
+    /// the client learns why before the session is closed. Valid only
+    /// once the session has failed; drop the session afterwards.
+    pub fn send_final_error(&mut self, status: u16) -> Result<()> {
+        if !self.chan.is_broken() {
+            return Err(Error::InvalidState("the session has not failed"));
+        }
+        let Some(h) = self.chan.last_header().filter(|h| h.kind == KIND_REQUEST) else {
+            return Err(Error::InvalidState("no request header to answer"));
+        };
+        self.chan
+            .send_final(&Header::error_response(h.code, h.message_id, status))
+    }
 }
 
 impl AsFd for ServerSession {
