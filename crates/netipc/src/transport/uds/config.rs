@@ -18,6 +18,9 @@ pub const SHM_PROFILES: u32 = PROFILE_SHM_HYBRID;
 /// How long a client keeps retrying to attach a not-yet-ready SHM region.
 pub const DEFAULT_SHM_ATTACH_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Upper bound of [`ClientConfig::max_in_flight`].
+pub const MAX_IN_FLIGHT_LIMIT: usize = 65536;
+
 /// Interval between SHM attach attempts.
 pub const SHM_ATTACH_RETRY: Duration = Duration::from_millis(5);
 
@@ -97,8 +100,10 @@ impl ClientConfig {
                 "response_payload_cap is below max_response_payload_bytes",
             ));
         }
-        if self.max_in_flight == 0 {
-            return Err(Error::InvalidArgument("max_in_flight is 0"));
+        if self.max_in_flight == 0 || self.max_in_flight > MAX_IN_FLIGHT_LIMIT {
+            return Err(Error::InvalidArgument(
+                "max_in_flight must be between 1 and MAX_IN_FLIGHT_LIMIT",
+            ));
         }
         Ok(())
     }
