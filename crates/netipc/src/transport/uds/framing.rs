@@ -273,7 +273,9 @@ impl Channel {
         };
         match region.send(message) {
             Ok(()) => Ok(()),
-            Err(e @ Error::Protocol(Violation::ShmBusy)) => Err(e),
+            // Caller misuse (second request in flight, answer without a
+            // request): the region is unchanged.
+            Err(e @ (Error::Protocol(Violation::ShmBusy) | Error::InvalidState(_))) => Err(e),
             Err(e) => {
                 self.broken.set(true);
                 Err(e)
@@ -348,7 +350,10 @@ impl Channel {
             self.recv_uds(deadline, abort, &mut consumed)
         };
         if let Err(e) = &r {
-            if consumed || !is_wait_error(e) {
+            // On SHM, InvalidState is caller misuse reported by the region
+            // before it touched anything.
+            let misuse = self.shm.is_some() && matches!(e, Error::InvalidState(_));
+            if consumed || !(is_wait_error(e) || misuse) {
                 self.broken.set(true);
             }
         }
