@@ -11,3 +11,6 @@ pub mod uds;
 
 pub use abort::{AbortHandle, Deadline};
 pub use endpoint::Endpoint;
+pub use uds::{
+    ClientConfig, ClientSession, Listener, Message, PendingConnection, ServerConfig, ServerSession,
+};
