@@ -31,7 +31,7 @@ use crate::wire::Header;
 /// Longest single `FUTEX_WAIT`: between slices the waiter checks the abort
 /// handle, the deadline and the peer socket, so an abort or a dead peer is
 /// noticed within one slice.
-pub const WAIT_SLICE: Duration = Duration::from_millis(50);
+pub const WAIT_SLICE: Duration = Duration::from_millis(100);
 
 /// Pause between attach attempts while the region is not ready.
 pub const ATTACH_RETRY_INTERVAL: Duration = Duration::from_millis(5);

@@ -3,23 +3,28 @@
 //! The reference spins a fixed 128 iterations. That is too short to catch
 //! a fast peer on hardware with a cheap `PAUSE` and burns CPU for nothing
 //! on an idle session. Here the spin is bounded in *time*, and the bound is
-//! learned per session from how long recent waits took:
+//! learned per session from recent receives:
 //!
 //! - every receive records how long it waited for the message (from entry
-//!   to observing the sequence advance), clamped to `4 × max`;
-//! - an exponentially weighted average (weight 1/8) of those waits sets the
-//!   budget: `2 × average`, between [`MIN_SPIN`] and the configured maximum;
-//! - when the average exceeds the maximum (the peer is slow or the session
-//!   is idle) the budget drops to [`MIN_SPIN`], so the receiver goes to
-//!   sleep in `FUTEX_WAIT` almost at once and an idle session costs ~0 CPU;
-//! - in that state one receive in [`PROBE_EVERY`] spins the full maximum;
-//!   if the message arrives within it the average is reset to that wait, so
-//!   a session that becomes busy again returns to spinning (waits measured
-//!   after a futex sleep include the wake-up latency and would otherwise
-//!   keep the average high).
+//!   to observing the sequence advance, clamped to `4 × max`) and whether
+//!   the spin caught it;
+//! - an exponentially weighted average (weight 1/8) of the waits sets the
+//!   budget: `2 × average`, between [`MIN_SPIN`] and the configured
+//!   maximum;
+//! - the session stops spinning (budget [`MIN_SPIN`], so the receiver goes
+//!   to sleep in `FUTEX_WAIT` almost at once) when the average exceeds the
+//!   maximum (slow peer, idle session: ~0 CPU) or when most recent spins
+//!   failed (an average of the failures, weight 1/8, above one half). The
+//!   second rule matters when the CPUs are oversubscribed: a spinner then
+//!   holds the core its peer needs, so spinning makes waits *longer*;
+//! - while not spinning, one receive in [`PROBE_EVERY`] spins the full
+//!   maximum; if the message arrives within it, the averages restart from
+//!   that receive, so a session that becomes fast again returns to
+//!   spinning (waits measured through a futex sleep include the wake-up
+//!   latency and would otherwise keep the average high).
 //!
-//! The spin never exceeds the configured maximum per receive, so on a
-//! machine where both peers share a core the waste is bounded.
+//! A spin never exceeds the configured maximum, so the waste per receive
+//! is bounded even on a machine where both peers share one core.
 
 use std::hint::spin_loop;
 use std::time::{Duration, Instant};
@@ -30,6 +35,8 @@ pub const DEFAULT_MAX_SPIN: Duration = Duration::from_micros(20);
 pub const MIN_SPIN: Duration = Duration::from_nanos(500);
 /// In the minimal state, one receive in this many probes with a full spin.
 pub const PROBE_EVERY: u32 = 32;
+/// Fixed-point one for the failure average.
+const FAIL_ONE: u32 = 1024;
 /// Sequence checks between two clock reads while spinning.
 const CHECKS_PER_CLOCK_READ: u32 = 8;
 
@@ -39,6 +46,8 @@ pub(crate) struct SpinTuner {
     max_ns: u64,
     min_ns: u64,
     avg_ns: u64,
+    /// Recent spin failures, average of 0/`FAIL_ONE` samples.
+    fail: u32,
     budget_ns: u64,
     since_probe: u32,
     probing: bool,
@@ -53,6 +62,7 @@ impl SpinTuner {
             max_ns,
             min_ns,
             avg_ns: max_ns / 2,
+            fail: 0,
             budget_ns: max_ns,
             since_probe: 0,
             probing: false,
@@ -76,7 +86,8 @@ impl SpinTuner {
     }
 
     /// Records that the last receive waited `waited_ns`; `spun` tells
-    /// whether the message arrived during the spin phase.
+    /// whether the message arrived during the spin phase (or was already
+    /// there).
     pub(crate) fn record(&mut self, waited_ns: u64, spun: bool) {
         if self.max_ns == 0 {
             return;
@@ -84,12 +95,18 @@ impl SpinTuner {
         let sample = waited_ns.min(self.max_ns.saturating_mul(4));
         if std::mem::take(&mut self.probing) && spun {
             self.avg_ns = sample;
-        } else if sample >= self.avg_ns {
-            self.avg_ns += (sample - self.avg_ns) / 8;
+            self.fail = 0;
         } else {
-            self.avg_ns -= (self.avg_ns - sample) / 8;
+            if sample >= self.avg_ns {
+                self.avg_ns += (sample - self.avg_ns) / 8;
+            } else {
+                self.avg_ns -= (self.avg_ns - sample) / 8;
+            }
+            let f = if spun { 0 } else { FAIL_ONE };
+            // fail' = fail + (f - fail) / 8, in unsigned arithmetic.
+            self.fail = self.fail - self.fail / 8 + f / 8;
         }
-        self.budget_ns = if self.avg_ns > self.max_ns {
+        self.budget_ns = if self.avg_ns > self.max_ns || self.fail > FAIL_ONE / 2 {
             self.min_ns
         } else {
             self.avg_ns
@@ -176,6 +193,22 @@ mod tests {
             t.record(1_000_000_000, false);
         }
         assert_eq!(t.budget_ns(), 6_000);
+    }
+
+    #[test]
+    fn mostly_failing_spins_stop_spinning() {
+        let mut t = SpinTuner::new(Duration::from_micros(20));
+        for _ in 0..20 {
+            let _ = t.next_budget_ns();
+            t.record(2_000, true);
+        }
+        assert!(t.budget_ns() > MIN_SPIN.as_nanos() as u64);
+        // Waits just over the budget that the spin keeps missing.
+        for _ in 0..10 {
+            let _ = t.next_budget_ns();
+            t.record(9_000, false);
+        }
+        assert_eq!(t.budget_ns(), MIN_SPIN.as_nanos() as u64);
     }
 
     #[test]
