@@ -522,6 +522,32 @@ fn hostile_response_length() {
     ));
 }
 
+/// Offsets and capacities are read once at attach: a peer rewriting them
+/// later changes nothing.
+#[test]
+fn header_rewrite_after_attach_is_ignored() {
+    let dir = RunDir::new();
+    let ep = dir.endpoint();
+    let mut p = pair(&ep, 15, 64, 64);
+    let mut junk = read_info(p.server.path());
+    junk.request_offset = 1 << 30;
+    junk.request_capacity = u32::MAX;
+    junk.response_offset = 0;
+    junk.response_capacity = 64 << 20;
+    write_at(p.server.path(), 16, &junk.encode()[16..32]);
+    let mut buf = Vec::new();
+    p.client.send(&request(1, &[7u8; 64])).unwrap();
+    p.server
+        .recv(&mut buf, deadline(), None, p.server_sock.as_fd())
+        .unwrap();
+    assert_eq!(&buf[32..], &[7u8; 64]);
+    p.server.send(&response(1, &[8u8; 64])).unwrap();
+    p.client
+        .recv(&mut buf, deadline(), None, p.client_sock.as_fd())
+        .unwrap();
+    assert_eq!(&buf[32..], &[8u8; 64]);
+}
+
 fn write_region_file(path: &Path, info: &RegionInfo, len: u64) {
     let f = File::create(path).unwrap();
     f.set_len(len).unwrap();

@@ -48,7 +48,8 @@ pub(crate) fn wait(
 ) -> Result<WaitOutcome, FutexError> {
     let ts = rustix::time::Timespec {
         tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
-        tv_nsec: i64::from(timeout.subsec_nanos()),
+        // < 1e9: fits every `Nsecs` width.
+        tv_nsec: timeout.subsec_nanos() as _,
     };
     match futex::wait(word, futex::Flags::empty(), expected, Some(&ts)) {
         Ok(()) => Ok(WaitOutcome::Woken),
