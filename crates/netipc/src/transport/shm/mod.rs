@@ -1,82 +1,92 @@
-//! POSIX shared-memory fast path: one region per session.
+//! POSIX shared-memory fast path (Linux): one region per session.
 //!
-//! DEVELOPMENT PLACEHOLDER: the signatures below are the agreed interface
-//! between the UDS session and the SHM data plane; the bodies are being
-//! written on the `shm` branch and replace this file.
+//! The server creates `{run_dir}/{service}-{session_id:016x}.ipcshm`
+//! before it sends HELLO_ACK ([`ShmRegion::create`]); the client attaches
+//! it after reading the HELLO_ACK ([`ShmRegion::attach`]). The region is a
+//! 64-byte header followed by a request area and a response area, each
+//! `align64(32 + agreed payload)` bytes (see [`layout`] and
+//! `level1-posix-shm.md`). Each direction carries one whole message (outer
+//! header + payload) at a time.
+//!
+//! # Publication and waiting
+//!
+//! A sender copies the message into its area, stores the length, advances
+//! the sequence word and the signal word (all release) and issues a shared
+//! `FUTEX_WAKE`. A receiver spins for a short, learned time budget (see
+//! `spin.rs`: bounded by [`ShmConfig::max_spin`], near zero for idle
+//! sessions), then sleeps in `FUTEX_WAIT` on the signal word in slices of
+//! [`WAIT_SLICE`]. Between slices it checks the abort handle, the deadline
+//! and the session socket (`POLLHUP`/`POLLRDHUP`/`POLLERR`), so an idle
+//! session uses ~0 CPU yet notices an abort or a dead peer within one
+//! slice. The message is copied out at once and its length checked against
+//! the area capacity and its own header.
+//!
+//! # SIGBUS
+//!
+//! The peer holds the file open read-write and can shrink it; touching a
+//! page past the new end of file raises `SIGBUS`. By default a process-wide
+//! handler is installed the first time a region is mapped; it replaces a
+//! faulting region with zero pages and the session then fails with
+//! `Protocol(ShmFault)` instead of the process dying (see `sigbus.rs`).
+//!
+//! [`ShmConfig::no_sigbus_handler`] skips installing the handler and
+//! registering the region. It costs nothing at run time either way (the
+//! protected path adds one process-local atomic load per copy); what it
+//! costs is safety: any process that can open the region file — the peer,
+//! or anything running as the same user — can then kill this process with
+//! `SIGBUS` by truncating the file while a session is active. Use it only
+//! when the embedder installs its own `SIGBUS` handling or cannot tolerate
+//! a foreign handler.
+//!
+//! # Stale files
+//!
+//! [`cleanup_stale_regions`] removes region files of dead servers at
+//! startup; [`ShmRegion::create`] applies the same rules to its own path.
 
-use std::os::fd::BorrowedFd;
-use std::path::Path;
+mod futex;
+pub mod layout;
+mod region;
+mod sigbus;
+mod spin;
+mod stale;
 
-use crate::error::{Error, Result};
-use crate::transport::abort::{AbortHandle, Deadline};
-use crate::transport::endpoint::Endpoint;
+use std::time::Duration;
+
+pub use layout::{
+    REGION_ALIGNMENT, REGION_HEADER_LEN, REGION_MAGIC, REGION_VERSION, RegionInfo, RegionLayout,
+};
+pub use region::{ATTACH_RETRY_INTERVAL, ATTACH_RETRY_LIMIT, ShmRegion, ShmRole, WAIT_SLICE};
+pub use sigbus::REGISTRY_SLOTS;
+pub use spin::{DEFAULT_MAX_SPIN, MIN_SPIN, PROBE_EVERY};
+pub use stale::cleanup_stale_regions;
 
 /// Options of the SHM data plane.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// Build it with `ShmConfig::default()` and struct update syntax
+/// (`ShmConfig { no_sigbus_handler: true, ..Default::default() }`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShmConfig {
-    /// Leave SIGBUS handling to the embedder (see module docs).
+    /// Do not install the process-wide SIGBUS handler and do not register
+    /// regions with it. A peer that truncates the region file can then
+    /// kill this process (see the module docs).
     pub no_sigbus_handler: bool,
+    /// Upper bound of the adaptive spin before a receiver sleeps in
+    /// `FUTEX_WAIT` ([`DEFAULT_MAX_SPIN`] by default). `Duration::ZERO`
+    /// disables spinning (futex only).
+    pub max_spin: Duration,
 }
 
-/// One side's mapping of a session's SHM region.
-#[derive(Debug)]
-pub struct ShmRegion {
-    _private: (),
-}
-
-impl ShmRegion {
-    /// Server side: creates the region file for `session_id`, sized for the
-    /// agreed request/response payload budgets, before HELLO_ACK is sent.
-    pub fn create(
-        _endpoint: &Endpoint,
-        _session_id: u64,
-        _max_request_payload: u32,
-        _max_response_payload: u32,
-        _cfg: &ShmConfig,
-    ) -> Result<Self> {
-        Err(Error::Unsupported)
-    }
-
-    /// Client side: attaches the region the server created. Returns
-    /// `Error::ShmNotReady` while the file is not initialised (retryable)
-    /// and `Error::ShmAttach` when it is unusable.
-    pub fn attach(
-        _endpoint: &Endpoint,
-        _session_id: u64,
-        _max_request_payload: u32,
-        _max_response_payload: u32,
-        _cfg: &ShmConfig,
-    ) -> Result<Self> {
-        Err(Error::Unsupported)
-    }
-
-    /// Publishes one whole message (32-byte header + payload) into this
-    /// side's outgoing area.
-    pub fn send(&mut self, _message: &[u8]) -> Result<()> {
-        Err(Error::Unsupported)
-    }
-
-    /// Waits for the peer's next message and copies it (header + payload)
-    /// into `out` (cleared first). `peer` is the session socket, polled
-    /// for hang-up while waiting.
-    pub fn recv(
-        &mut self,
-        _out: &mut Vec<u8>,
-        _deadline: Deadline,
-        _abort: Option<&AbortHandle>,
-        _peer: BorrowedFd<'_>,
-    ) -> Result<()> {
-        Err(Error::Unsupported)
-    }
-
-    /// The region file path.
-    pub fn path(&self) -> &Path {
-        Path::new("")
+impl Default for ShmConfig {
+    fn default() -> Self {
+        ShmConfig {
+            no_sigbus_handler: false,
+            max_spin: DEFAULT_MAX_SPIN,
+        }
     }
 }
 
-/// Removes stale region files of `endpoint` (dead owner, zero generation,
-/// junk, undersized); never a live one. Returns how many were removed.
-pub fn cleanup_stale_regions(_endpoint: &Endpoint) -> Result<usize> {
-    Ok(0)
+/// How many region mappings of this process are registered with the
+/// SIGBUS handler right now (diagnostics).
+pub fn protected_regions() -> usize {
+    sigbus::active_registrations()
 }
