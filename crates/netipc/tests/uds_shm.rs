@@ -47,7 +47,6 @@ fn connect(ep: &Endpoint) -> ClientSession {
 }
 
 #[test]
-#[ignore = "needs shm branch"]
 fn handshake_selects_shm_and_region_exists_before_ack() {
     let dir = TestDir::new();
     let ep = dir.endpoint("shm-hs");
@@ -72,7 +71,6 @@ fn handshake_selects_shm_and_region_exists_before_ack() {
 }
 
 #[test]
-#[ignore = "needs shm branch"]
 fn shm_round_trips_single_large_and_batch() {
     let dir = TestDir::new();
     let ep = dir.endpoint("shm-rt");
@@ -103,7 +101,6 @@ fn shm_round_trips_single_large_and_batch() {
 }
 
 #[test]
-#[ignore = "needs shm branch"]
 fn shm_timeout_keeps_session_and_hangup_is_seen() {
     let dir = TestDir::new();
     let ep = dir.endpoint("shm-hup");
@@ -137,7 +134,6 @@ fn shm_timeout_keeps_session_and_hangup_is_seen() {
 }
 
 #[test]
-#[ignore = "needs shm branch"]
 fn many_concurrent_shm_sessions() {
     let dir = TestDir::new();
     let ep = dir.endpoint("shm-many");
@@ -167,7 +163,6 @@ fn many_concurrent_shm_sessions() {
 }
 
 #[test]
-#[ignore = "needs shm branch"]
 fn server_falls_back_to_baseline_when_region_creation_fails() {
     let dir = TestDir::new();
     let ep = dir.endpoint("shm-fallback");
