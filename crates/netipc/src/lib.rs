@@ -25,6 +25,7 @@ pub mod cache;
 pub mod codec;
 pub mod error;
 pub mod protocol;
+pub mod service;
 pub mod transport;
 pub mod wire;
 

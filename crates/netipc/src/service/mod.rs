@@ -1,0 +1,7 @@
+//! Level 2: typed clients and the managed server.
+//!
+//! Callers pass typed values and get typed results or views; buffers,
+//! sessions, chunking, SHM and payload budgets stay inside. Level 2
+//! composes the Level 1 transport and the codec only.
+
+pub mod defaults;
