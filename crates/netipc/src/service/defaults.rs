@@ -42,8 +42,10 @@ pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Next power of two `>= n`, at least `floor`, at most `cap`.
 pub fn grow_pow2(n: u64, floor: u32, cap: u32) -> u32 {
-    let want = n.max(u64::from(floor)).next_power_of_two();
-    u32::try_from(want).unwrap_or(u32::MAX).min(cap)
+    let want = n.max(u64::from(floor)).checked_next_power_of_two();
+    want.and_then(|w| u32::try_from(w).ok())
+        .unwrap_or(u32::MAX)
+        .min(cap)
 }
 
 #[cfg(test)]
