@@ -29,14 +29,21 @@
 //! faulting region with zero pages and the session then fails with
 //! `Protocol(ShmFault)` instead of the process dying (see `sigbus.rs`).
 //!
+//! The protection itself is cheap: one process-local atomic load after
+//! each copy, one byte touched per idle wait slice, and one slot of a
+//! fixed table (at most [`REGISTRY_SLOTS`] protected regions per process;
+//! beyond that `create` fails with `ShmAllocate` and `attach` with
+//! `ShmAttach`, so the session falls back to the baseline transport).
+//!
 //! [`ShmConfig::no_sigbus_handler`] skips installing the handler and
-//! registering the region. It costs nothing at run time either way (the
-//! protected path adds one process-local atomic load per copy); what it
-//! costs is safety: any process that can open the region file — the peer,
-//! or anything running as the same user — can then kill this process with
-//! `SIGBUS` by truncating the file while a session is active. Use it only
-//! when the embedder installs its own `SIGBUS` handling or cannot tolerate
-//! a foreign handler.
+//! registering the region. It saves no measurable time; what it costs is
+//! safety: any process that can open the region file — the peer, or
+//! anything running as the same user — can then kill this process with
+//! `SIGBUS` by truncating the file while a session is active, and a
+//! truncation that leaves the header page intact is noticed only when the
+//! deadline expires. Use it only when the embedder installs its own
+//! `SIGBUS` handling (and accepts that risk) or must not have a
+//! process-wide handler installed by a library.
 //!
 //! # Stale files
 //!
