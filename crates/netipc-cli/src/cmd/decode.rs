@@ -19,8 +19,8 @@ with `netipc serve --data`. docs/wire-json.md shows every shape.
 
 Bytes that break a rule print one line naming the rule, and exit 7. Bytes
 that decode but are not in canonical form (non-zero padding, trailing bytes,
-strings that are not UTF-8, layouts the decoders tolerate) print a note on
-stderr; `netipc encode` of the printed JSON gives the canonical bytes.
+strings that are not UTF-8, layouts the decoders tolerate) print a one-line
+note on stderr saying where they differ from what `netipc encode` writes.
 
 Exit codes:
   0  decoded (possibly with a note)

@@ -294,8 +294,10 @@ pub enum Canonical {
         /// The canonical length.
         canonical_len: usize,
     },
-    /// The decoded JSON cannot be encoded again (e.g. lossy strings that
-    /// now break a rule).
+    /// The decoded JSON does not encode as printed: a derived field
+    /// (`payload_len`, a batch item's `offset` or `length`) disagrees with
+    /// the canonical layout, or a string shown lossily now breaks a rule.
+    /// The message names the field.
     NotEncodable(String),
 }
 
@@ -335,9 +337,194 @@ impl Canonical {
                  (input {input_len}), first difference at byte {offset} \
                  (padding, non-UTF-8 strings or a tolerated layout)"
             )),
-            Canonical::NotEncodable(e) => {
-                Some(format!("the decoded JSON does not encode again: {e}"))
+            Canonical::NotEncodable(e) => Some(format!("the input is not canonical: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// (type, batch item count, bytes) of some canonical inputs.
+    fn seeds() -> Vec<(WireType, Option<u32>, &'static [u8])> {
+        macro_rules! v {
+            ($f:literal) => {
+                include_bytes!(concat!("../../../../testdata/conformance/vectors/", $f)).as_slice()
+            };
+        }
+        let p = |k| WireType::Payload(k);
+        use PayloadKind as K;
+        vec![
+            (WireType::Header, None, v!("header.bin")),
+            (WireType::ChunkHeader, None, v!("chunk_header.bin")),
+            (WireType::Hello, None, v!("hello.bin")),
+            (WireType::HelloAck, None, v!("hello_ack.bin")),
+            (WireType::Batch, Some(3), v!("batch_string_reverse_3.bin")),
+            (WireType::Message, None, v!("msg_increment_batch3_req.bin")),
+            (
+                WireType::Message,
+                None,
+                v!("msg_snapshot_limit_exceeded_resp.bin"),
+            ),
+            (WireType::Packet, None, v!("msg_increment_req.bin")),
+            (p(K::IncrementRequest), None, v!("increment_req.bin")),
+            (
+                p(K::StringReverseRequest),
+                None,
+                v!("string_reverse_req.bin"),
+            ),
+            (p(K::CgroupsSnapshotRequest), None, v!("cgroups_req.bin")),
+            (p(K::CgroupsSnapshotResponse), None, v!("cgroups_resp.bin")),
+            (
+                p(K::CgroupsLookupRequest),
+                None,
+                v!("cgroups_lookup_req.bin"),
+            ),
+            (
+                p(K::CgroupsLookupResponse),
+                None,
+                v!("cgroups_lookup_resp_known_with_labels.bin"),
+            ),
+            (p(K::AppsLookupRequest), None, v!("apps_lookup_req.bin")),
+            (
+                p(K::AppsLookupResponse),
+                None,
+                v!("apps_lookup_resp_known_full.bin"),
+            ),
+        ]
+    }
+
+    /// Decoding never panics; whatever decodes re-encodes, and the
+    /// re-encoded bytes decode to the same JSON (encoding is canonical and
+    /// idempotent).
+    fn check(ty: WireType, items: Option<u32>, method: Option<PayloadKind>, bytes: &[u8]) {
+        let opts = DecodeOptions { items, method };
+        let Ok(decoded) = decode(ty, bytes, &opts) else {
+            return;
+        };
+        let mut value = serde_json::to_value(&decoded).unwrap();
+        let (canonical, stripped) = match encode(ty, &value) {
+            Ok(c) => (c, false),
+            Err(WireError::Json(e)) if e.message.contains("omit it to compute") => {
+                // Derived fields of a non-canonical input: without them the
+                // JSON encodes.
+                strip_derived(ty, &mut value);
+                let c = encode(ty, &value).expect("JSON without derived fields encodes");
+                (c, true)
             }
+            // A string shown lossily may break a codec rule (e.g. `comm`
+            // grows past 15 bytes with U+FFFD).
+            Err(WireError::Encode { .. }) => return,
+            Err(e) => panic!("decoded JSON does not encode: {e}"),
+        };
+        let again = decode(ty, &canonical, &opts).expect("canonical bytes decode");
+        if !stripped {
+            assert_eq!(again, decoded);
+        }
+        assert_eq!(Canonical::check(ty, &canonical, &again), Canonical::Same);
+        let note = Canonical::check(ty, bytes, &decoded).note(bytes.len());
+        assert_eq!(note.is_none(), canonical == bytes);
+    }
+
+    /// Removes the fields the encoder derives: a message's `payload_len`
+    /// and every batch item's `offset` and `length`.
+    fn strip_derived(ty: WireType, v: &mut serde_json::Value) {
+        if ty == WireType::Message {
+            if let Some(h) = v.get_mut("header").and_then(|h| h.as_object_mut()) {
+                h.remove("payload_len");
+            }
+        }
+        let batch = match ty {
+            WireType::Batch => Some(v),
+            WireType::Message => v.get_mut("payload"),
+            _ => None,
+        };
+        if let Some(items) = batch
+            .and_then(|b| b.get_mut("items"))
+            .and_then(|i| i.as_array_mut())
+        {
+            for it in items.iter_mut().filter_map(|i| i.as_object_mut()) {
+                it.remove("offset");
+                it.remove("length");
+            }
+        }
+    }
+
+    #[test]
+    fn seeds_are_canonical() {
+        for (ty, items, bytes) in seeds() {
+            let method = items.map(|_| PayloadKind::StringReverseRequest);
+            let decoded = decode(ty, bytes, &DecodeOptions { items, method }).unwrap();
+            assert_eq!(
+                Canonical::check(ty, bytes, &decoded),
+                Canonical::Same,
+                "{ty}"
+            );
+            check(ty, items, method, bytes);
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for t in WireType::ALL {
+            assert_eq!(WireType::from_name(t.name()), Some(t));
+        }
+        for k in PayloadKind::ALL {
+            assert_eq!(
+                PayloadKind::for_method(k.method(), k.is_response()),
+                Some(k)
+            );
+        }
+        assert_eq!(PayloadKind::for_method(99, false), None);
+        assert!(matches!(
+            decode(WireType::Batch, &[], &DecodeOptions::default()),
+            Err(WireError::Options(_))
+        ));
+    }
+
+    #[test]
+    fn lossy_strings_are_noted() {
+        let mut b = Vec::new();
+        netipc::codec::string_reverse::encode_string_reverse(&[b'a', 0xff], &mut b).unwrap();
+        let ty = WireType::Payload(PayloadKind::StringReverseResponse);
+        let d = decode(ty, &b, &DecodeOptions::default()).unwrap();
+        let c = Canonical::check(ty, &b, &d);
+        assert!(matches!(c, Canonical::Differs { offset: 4, .. }), "{c:?}");
+        assert!(c.note(b.len()).unwrap().contains("not canonical"));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..200),
+            t in 0..WireType::ALL.len(),
+            items in 0u32..6,
+        ) {
+            let ty = WireType::ALL[t];
+            check(ty, Some(items), None, &bytes);
+            check(ty, Some(items), Some(PayloadKind::IncrementRequest), &bytes);
+        }
+
+        #[test]
+        fn mutated_vectors_never_panic(
+            seed in 0usize..16,
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+            cut in any::<prop::sample::Index>(),
+            truncate in any::<bool>(),
+        ) {
+            let (ty, items, bytes) = seeds()[seed % seeds().len()];
+            let mut b = bytes.to_vec();
+            for (at, val) in edits {
+                let i = at.index(b.len());
+                b[i] = val;
+            }
+            if truncate {
+                b.truncate(cut.index(b.len() + 1));
+            }
+            let method = items.map(|_| PayloadKind::StringReverseRequest);
+            check(ty, items, method, &b);
         }
     }
 }
