@@ -3,9 +3,9 @@
 //! `netipc encode`).
 //!
 //! [`parse_tree`] checks the syntax and rejects duplicate object keys
-//! (serde_json alone would silently keep the last one); [`Obj`] then reads
-//! typed fields, rejects unknown ones, and every error is a [`JsonError`]
-//! naming the JSON location and the rule, e.g.
+//! (serde_json alone would silently keep the last one); the crate-internal
+//! `Obj` reader then reads typed fields and rejects unknown ones. Every
+//! error is a [`JsonError`] naming the JSON location and the rule, e.g.
 //! `items[3].comm: must be 1..15 bytes for a KNOWN pid (got 0)`.
 
 use std::fmt;

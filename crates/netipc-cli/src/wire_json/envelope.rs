@@ -91,7 +91,7 @@ pub(crate) fn header_from_json(v: &Value, path: &str) -> JsonResult<(Header, Opt
     let kind = kind(&o, "kind")?;
     let h = Header {
         kind,
-        flags: u16::try_from(bit_mask(&o, "flags", HEADER_FLAGS, u16::MAX.into())?).unwrap_or(0),
+        flags: bit_mask(&o, "flags", HEADER_FLAGS)?,
         code: code(&o, "code", kind)?,
         transport_status: status(&o, "transport_status")?,
         payload_len: 0,
@@ -256,8 +256,8 @@ pub(crate) fn hello_from_json(v: &Value, path: &str) -> JsonResult<Hello> {
     fixed(&o, "layout_version", LAYOUT_VERSION.into())?;
     fixed(&o, "flags", 0)?;
     Ok(Hello {
-        supported_profiles: bit_mask(&o, "supported_profiles", PROFILES, u32::MAX)?,
-        preferred_profiles: bit_mask(&o, "preferred_profiles", PROFILES, u32::MAX)?,
+        supported_profiles: bit_mask(&o, "supported_profiles", PROFILES)?,
+        preferred_profiles: bit_mask(&o, "preferred_profiles", PROFILES)?,
         max_request_payload_bytes: uint(&o, "max_request_payload_bytes")?,
         max_request_batch_items: uint(&o, "max_request_batch_items")?,
         max_response_payload_bytes: uint(&o, "max_response_payload_bytes")?,
@@ -333,9 +333,9 @@ pub(crate) fn hello_ack_from_json(v: &Value, path: &str) -> JsonResult<HelloAck>
     fixed(&o, "layout_version", LAYOUT_VERSION.into())?;
     fixed(&o, "flags", 0)?;
     Ok(HelloAck {
-        server_supported_profiles: bit_mask(&o, "server_supported_profiles", PROFILES, u32::MAX)?,
-        intersection_profiles: bit_mask(&o, "intersection_profiles", PROFILES, u32::MAX)?,
-        selected_profile: bit_mask(&o, "selected_profile", PROFILES, u32::MAX)?,
+        server_supported_profiles: bit_mask(&o, "server_supported_profiles", PROFILES)?,
+        intersection_profiles: bit_mask(&o, "intersection_profiles", PROFILES)?,
+        selected_profile: bit_mask(&o, "selected_profile", PROFILES)?,
         agreed_max_request_payload_bytes: uint(&o, "agreed_max_request_payload_bytes")?,
         agreed_max_request_batch_items: uint(&o, "agreed_max_request_batch_items")?,
         agreed_max_response_payload_bytes: uint(&o, "agreed_max_response_payload_bytes")?,

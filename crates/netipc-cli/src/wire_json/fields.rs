@@ -218,8 +218,9 @@ pub(crate) fn status(o: &Obj<'_>, key: &str) -> JsonResult<u16> {
     named_u16(o, key, "transport status", status_name)
 }
 
-/// Reads a bit mask: a number, or names and numbers joined by `|`.
-pub(crate) fn bit_mask(o: &Obj<'_>, key: &str, table: &[Bit], max: u32) -> JsonResult<u32> {
+/// Reads a bit mask of type `T`: a number, or names and numbers joined by
+/// `|`.
+pub(crate) fn bit_mask<T: TryFrom<u64>>(o: &Obj<'_>, key: &str, table: &[Bit]) -> JsonResult<T> {
     let v = o.req(key)?;
     let bad = |msg: String| JsonError::new(o.loc(key), msg);
     let mut mask: u64 = 0;
@@ -245,10 +246,10 @@ pub(crate) fn bit_mask(o: &Obj<'_>, key: &str, table: &[Bit], max: u32) -> JsonR
             })?;
         }
     }
-    u32::try_from(mask)
-        .ok()
-        .filter(|&m| m <= max)
-        .ok_or_else(|| bad(format!("bit mask must fit in 0..{max:#x}")))
+    T::try_from(mask).map_err(|_| {
+        let max = max_of::<T>();
+        bad(format!("bit mask must fit in 0..{max:#x}"))
+    })
 }
 
 /// Lower-case hex of `bytes`, no separators.
@@ -320,13 +321,13 @@ mod tests {
             (r#"{"a":"UDS_SEQPACKET|0x30"}"#, 0x31),
         ] {
             let v = parse_tree(text).unwrap();
-            assert_eq!(bit_mask(&obj(&v), "a", PROFILES, u32::MAX).unwrap(), want);
+            assert_eq!(bit_mask::<u32>(&obj(&v), "a", PROFILES).unwrap(), want);
         }
         let v = parse_tree(r#"{"a":"BATCH|NOPE"}"#).unwrap();
-        let e = bit_mask(&obj(&v), "a", HEADER_FLAGS, 0xffff).unwrap_err();
+        let e = bit_mask::<u16>(&obj(&v), "a", HEADER_FLAGS).unwrap_err();
         assert!(e.to_string().starts_with("x.a: unknown bit `NOPE`"), "{e}");
         let v = parse_tree(r#"{"a":65536}"#).unwrap();
-        assert!(bit_mask(&obj(&v), "a", HEADER_FLAGS, 0xffff).is_err());
+        assert!(bit_mask::<u16>(&obj(&v), "a", HEADER_FLAGS).is_err());
     }
 
     #[test]

@@ -114,8 +114,8 @@ impl WireType {
     }
 
     /// A one-line description for `--help`.
-    pub fn help(self) -> &'static str {
-        match self {
+    pub fn help(self) -> String {
+        let text = match self {
             WireType::Header => "32-byte outer message header",
             WireType::ChunkHeader => "32-byte chunk continuation header",
             WireType::Hello => "HELLO payload (44 bytes)",
@@ -123,9 +123,17 @@ impl WireType {
             WireType::Batch => "batch payload: item directory + packed items (needs --items)",
             WireType::Message => "whole message: header + payload, decoded by kind and code",
             WireType::Packet => "one transport packet: header or chunk header + payload bytes",
-            WireType::Payload(k) if k.is_response() => "method response payload",
-            WireType::Payload(_) => "method request payload",
-        }
+            WireType::Payload(k) => {
+                let dir = if k.is_response() {
+                    "response"
+                } else {
+                    "request"
+                };
+                let method = netipc::protocol::method_name(k.method()).unwrap_or("method");
+                return format!("{method} {dir} payload");
+            }
+        };
+        text.to_owned()
     }
 }
 
@@ -482,6 +490,55 @@ mod tests {
             decode(WireType::Batch, &[], &DecodeOptions::default()),
             Err(WireError::Options(_))
         ));
+    }
+
+    #[test]
+    fn documented_shapes_encode() {
+        let doc = include_str!("../../../../docs/wire-json.md");
+        let mut checked = Vec::new();
+        for section in doc.split("\n### `").skip(1) {
+            let Some((name, body)) = section.split_once('`') else {
+                continue;
+            };
+            let Some(ty) = WireType::from_name(name) else {
+                continue;
+            };
+            let Some(block) = body
+                .split("```json\n")
+                .nth(1)
+                .and_then(|b| b.split("```").next())
+            else {
+                continue;
+            };
+            let bytes = encode_text(ty, block).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let items = (ty == WireType::Batch).then_some(3);
+            let decoded = decode(
+                ty,
+                &bytes,
+                &DecodeOptions {
+                    items,
+                    method: None,
+                },
+            )
+            .unwrap();
+            assert_eq!(
+                encode(ty, &serde_json::to_value(decoded).unwrap()).unwrap(),
+                bytes
+            );
+            checked.push(name);
+        }
+        assert_eq!(
+            checked,
+            [
+                "header",
+                "chunk-header",
+                "hello",
+                "hello-ack",
+                "batch",
+                "message",
+                "packet"
+            ]
+        );
     }
 
     #[test]
