@@ -1,17 +1,28 @@
 //! Library side of the `netipc` command-line tool.
 //!
+//! - [`cmd`]: the subcommands, the argument parser and the exit code
+//!   policy (`netipc` itself is a thin `main` over [`cmd::main`]).
 //! - [`hostdata`]: live Linux host data (cgroup index, process table) and
 //!   the [`HostProvider`](hostdata::HostProvider) that owns them.
 //! - [`dataset`]: the JSON shapes of the three data services, used for
-//!   `--json` output and as `netipc serve --data` input.
+//!   `--json` output and as `netipc serve --data` input, and their
+//!   conversions to and from the codec types.
 //! - [`source`]: the [`DataSource`](source::DataSource) trait that a server
 //!   answers from, implemented by the dataset provider and the host.
-//! - [`types`]: shared protocol enums and `simple_hash`.
+//! - [`wire_json`]: the JSON shapes of every wire structure (headers,
+//!   handshake, batches, messages, method payloads) for `netipc decode` and
+//!   `netipc encode`.
+//! - [`json`]: the strict JSON reader behind every JSON input.
+//!
+//! The protocol enums, `simple_hash` and `UID_UNSET` are the library's
+//! (`netipc::codec`).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cmd;
 pub mod dataset;
 pub mod hostdata;
+pub mod json;
 pub mod source;
-pub mod types;
+pub mod wire_json;

@@ -15,7 +15,7 @@ use crate::dataset::{
     load_any,
 };
 use crate::hostdata::HostProvider;
-use crate::types::{LookupStatus, PidStatus};
+use netipc::codec::lookup::{LookupStatus, PidStatus};
 
 /// The three data services.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -216,7 +216,8 @@ mod tests {
     use super::*;
     use crate::dataset::{parse_apps_lookup, parse_cgroups_lookup, parse_snapshot};
     use crate::hostdata::HostConfig;
-    use crate::types::{CgroupStatus, Orchestrator, UID_UNSET};
+    use netipc::codec::apps_lookup::UID_UNSET;
+    use netipc::codec::lookup::{CgroupStatus, Orchestrator};
     use std::fs;
 
     #[test]
@@ -254,7 +255,7 @@ mod tests {
         let hit = p.lookup_cgroup(b"/a");
         assert_eq!(
             (hit.status, hit.orchestrator),
-            (LookupStatus::Known, Orchestrator::DOCKER)
+            (LookupStatus::Known, Orchestrator::Docker.as_u16())
         );
         let miss = p.lookup_cgroup(b"/b");
         assert_eq!(miss.status, LookupStatus::UnknownPermanent);
@@ -385,7 +386,7 @@ mod tests {
         assert_eq!((sshd.ppid, sshd.uid, sshd.starttime), (1, 42, 200));
         assert_eq!(sshd.cgroup_status, CgroupStatus::Known);
         assert_eq!(sshd.cgroup_name, "ssh.service");
-        assert_eq!(sshd.orchestrator, Orchestrator::SYSTEMD);
+        assert_eq!(sshd.orchestrator, Orchestrator::Systemd.as_u16());
         let bash = host.lookup_pid(30);
         assert_eq!(bash.cgroup_status, CgroupStatus::HostRoot);
         assert_eq!(bash.cgroup_path, "");
@@ -394,7 +395,7 @@ mod tests {
         assert_eq!(init.cgroup_path, "/init.scope");
         let app = host.lookup_pid(40);
         assert_eq!(app.cgroup_name, "docker-0123456789ab");
-        assert_eq!(app.orchestrator, Orchestrator::DOCKER);
+        assert_eq!(app.orchestrator, Orchestrator::Docker.as_u16());
         let none = host.lookup_pid(99);
         assert_eq!((none.status, none.uid), (PidStatus::Unknown, UID_UNSET));
 

@@ -6,12 +6,12 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use netipc::codec::lookup::{CgroupStatus, LookupStatus, PidStatus};
 use netipc_cli::dataset::{
     Dataset, load_any, parse_apps_lookup, parse_cgroups_lookup, parse_snapshot,
 };
 use netipc_cli::hostdata::{HostConfig, HostProvider};
 use netipc_cli::source::{DataSource, DatasetProvider, Service};
-use netipc_cli::types::{CgroupStatus, LookupStatus, PidStatus};
 
 fn netipc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_netipc"))

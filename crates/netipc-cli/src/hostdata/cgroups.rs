@@ -86,7 +86,8 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::types::{Orchestrator, simple_hash};
+use netipc::codec::cgroups_snapshot::simple_hash;
+use netipc::codec::lookup::Orchestrator;
 
 /// Option bit: a systemd `*.service` unit under `/system.slice`.
 pub const OPTION_SYSTEM_SLICE_SERVICE: u32 = 0x2;
@@ -610,7 +611,7 @@ pub fn classify(path: &str) -> Classification {
         return Classification {
             kind: CgroupKind::Root,
             name: "host".to_owned(),
-            orchestrator: Orchestrator::UNKNOWN,
+            orchestrator: Orchestrator::Unknown,
             labels: Vec::new(),
         };
     };
@@ -641,7 +642,7 @@ pub fn classify(path: &str) -> Classification {
                 return make(
                     CgroupKind::K8sPod,
                     format!("k8s_pod_{uid}"),
-                    Orchestrator::K8S,
+                    Orchestrator::K8s,
                     labels,
                 );
             }
@@ -654,7 +655,7 @@ pub fn classify(path: &str) -> Classification {
                     return make(
                         CgroupKind::K8sContainer,
                         format!("k8s_pod_{uid}_{}", short_id(id)),
-                        Orchestrator::K8S,
+                        Orchestrator::K8s,
                         labels,
                     );
                 }
@@ -662,7 +663,7 @@ pub fn classify(path: &str) -> Classification {
             return make(
                 CgroupKind::K8sOther,
                 generic_name(),
-                Orchestrator::K8S,
+                Orchestrator::K8s,
                 labels,
             );
         }
@@ -670,14 +671,14 @@ pub fn classify(path: &str) -> Classification {
             return make(
                 CgroupKind::K8sOther,
                 last.to_owned(),
-                Orchestrator::K8S,
+                Orchestrator::K8s,
                 Vec::new(),
             );
         }
         return make(
             CgroupKind::K8sOther,
             generic_name(),
-            Orchestrator::K8S,
+            Orchestrator::K8s,
             Vec::new(),
         );
     }
@@ -698,7 +699,7 @@ pub fn classify(path: &str) -> Classification {
         return make(
             CgroupKind::Docker,
             format!("docker-{}", short_id(id)),
-            Orchestrator::DOCKER,
+            Orchestrator::Docker,
             vec![label("container_id", id)],
         );
     }
@@ -717,7 +718,7 @@ pub fn classify(path: &str) -> Classification {
         return make(
             CgroupKind::Podman,
             format!("podman-{}", short_id(id)),
-            Orchestrator::PODMAN,
+            Orchestrator::Podman,
             vec![label("container_id", id)],
         );
     }
@@ -731,11 +732,11 @@ pub fn classify(path: &str) -> Classification {
         {
             let m = systemd_unescape(m);
             let orch = if m.starts_with("qemu-") {
-                Orchestrator::KVM
+                Orchestrator::Kvm
             } else if m.starts_with("lxc-") {
-                Orchestrator::LXC
+                Orchestrator::Lxc
             } else {
-                Orchestrator::NSPAWN
+                Orchestrator::Nspawn
             };
             let labels = vec![label("machine", &m)];
             return make(CgroupKind::Machine, m, orch, labels);
@@ -747,13 +748,13 @@ pub fn classify(path: &str) -> Classification {
         {
             let m = systemd_unescape(m);
             let labels = vec![label("machine", &m)];
-            return make(CgroupKind::Machine, m, Orchestrator::NSPAWN, labels);
+            return make(CgroupKind::Machine, m, Orchestrator::Nspawn, labels);
         }
     }
     if comps.len() == 2 && comps[0] == "machine" {
         let vm = [
-            (".libvirt-qemu", Orchestrator::KVM),
-            (".libvirt-lxc", Orchestrator::LXC),
+            (".libvirt-qemu", Orchestrator::Kvm),
+            (".libvirt-lxc", Orchestrator::Lxc),
         ];
         for (suffix, orch) in vm {
             if let Some(m) = last.strip_suffix(suffix).filter(|m| !m.is_empty()) {
@@ -774,7 +775,7 @@ pub fn classify(path: &str) -> Classification {
         return make(
             CgroupKind::Lxc,
             n.to_owned(),
-            Orchestrator::LXC,
+            Orchestrator::Lxc,
             vec![label("container_name", n)],
         );
     }
@@ -790,7 +791,7 @@ pub fn classify(path: &str) -> Classification {
                 return make(
                     CgroupKind::UserSlice,
                     format!("user-{uid}"),
-                    Orchestrator::SYSTEMD,
+                    Orchestrator::Systemd,
                     vec![label("uid", uid)],
                 );
             }
@@ -798,13 +799,13 @@ pub fn classify(path: &str) -> Classification {
                 let labels = vec![label("uid", uid), label("unit", last)];
                 if last.starts_with("session-") && last.ends_with(".scope") {
                     let name = last.trim_end_matches(".scope").to_owned();
-                    return make(CgroupKind::UserSession, name, Orchestrator::SYSTEMD, labels);
+                    return make(CgroupKind::UserSession, name, Orchestrator::Systemd, labels);
                 }
                 if last.starts_with("user@") && last.ends_with(".service") {
                     return make(
                         CgroupKind::UserManager,
                         last.to_owned(),
-                        Orchestrator::SYSTEMD,
+                        Orchestrator::Systemd,
                         labels,
                     );
                 }
@@ -816,7 +817,7 @@ pub fn classify(path: &str) -> Classification {
         return make(
             CgroupKind::InitScope,
             last.to_owned(),
-            Orchestrator::SYSTEMD,
+            Orchestrator::Systemd,
             vec![label("unit", last)],
         );
     }
@@ -848,7 +849,7 @@ pub fn classify(path: &str) -> Classification {
             return make(
                 kind,
                 last.to_owned(),
-                Orchestrator::SYSTEMD,
+                Orchestrator::Systemd,
                 vec![label("unit", last)],
             );
         }
@@ -857,7 +858,7 @@ pub fn classify(path: &str) -> Classification {
     make(
         CgroupKind::Other,
         generic_name(),
-        Orchestrator::UNKNOWN,
+        Orchestrator::Unknown,
         Vec::new(),
     )
 }
@@ -1088,7 +1089,7 @@ mod tests {
             (c.kind, c.name.as_str()),
             (CgroupKind::InitScope, "init.scope")
         );
-        assert_eq!(c.orchestrator, Orchestrator::SYSTEMD);
+        assert_eq!(c.orchestrator, Orchestrator::Systemd);
     }
 
     #[test]
@@ -1098,7 +1099,7 @@ mod tests {
             (c.kind, c.name.as_str()),
             (CgroupKind::Service, "ssh.service")
         );
-        assert_eq!(c.orchestrator, Orchestrator::SYSTEMD);
+        assert_eq!(c.orchestrator, Orchestrator::Systemd);
         assert_eq!(lv(&c, "unit").as_deref(), Some("ssh.service"));
         let c = classify("/system.slice/system-getty.slice/getty@tty1.service");
         assert_eq!(c.name, "getty@tty1.service");
@@ -1116,7 +1117,7 @@ mod tests {
         let c = classify(&format!("/system.slice/docker-{ID}.scope"));
         assert_eq!(c.kind, CgroupKind::Docker);
         assert_eq!(c.name, "docker-0123456789ab");
-        assert_eq!(c.orchestrator, Orchestrator::DOCKER);
+        assert_eq!(c.orchestrator, Orchestrator::Docker);
         assert_eq!(lv(&c, "container_id").as_deref(), Some(ID));
         let c = classify(&format!("/docker/{ID}"));
         assert_eq!(
@@ -1139,7 +1140,7 @@ mod tests {
             (c.kind, c.name.as_str()),
             (CgroupKind::Podman, "podman-0123456789ab")
         );
-        assert_eq!(c.orchestrator, Orchestrator::PODMAN);
+        assert_eq!(c.orchestrator, Orchestrator::Podman);
         let c = classify(&format!(
             "/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{ID}.scope"
         ));
@@ -1169,7 +1170,7 @@ mod tests {
             let c = classify(&pod);
             assert_eq!(c.kind, CgroupKind::K8sPod, "{pod}");
             assert_eq!(c.name, format!("k8s_pod_{dashed}"));
-            assert_eq!(c.orchestrator, Orchestrator::K8S);
+            assert_eq!(c.orchestrator, Orchestrator::K8s);
             assert_eq!(lv(&c, "pod_uid").as_deref(), Some(dashed));
             assert_eq!(lv(&c, "qos_class").as_deref(), Some(qos));
 
@@ -1244,23 +1245,23 @@ mod tests {
             (c.kind, c.name.as_str()),
             (CgroupKind::Machine, "qemu-1-ubuntu")
         );
-        assert_eq!(c.orchestrator, Orchestrator::KVM);
+        assert_eq!(c.orchestrator, Orchestrator::Kvm);
         let c = classify(r"/machine.slice/machine-lxc\x2d42\x2dweb.scope");
-        assert_eq!(c.orchestrator, Orchestrator::LXC);
+        assert_eq!(c.orchestrator, Orchestrator::Lxc);
         let c = classify("/machine.slice/machine-debian.scope");
         assert_eq!(
             (c.name.as_str(), c.orchestrator),
-            ("debian", Orchestrator::NSPAWN)
+            ("debian", Orchestrator::Nspawn)
         );
         let c = classify("/machine.slice/systemd-nspawn@arch.service");
         assert_eq!(
             (c.name.as_str(), c.orchestrator),
-            ("arch", Orchestrator::NSPAWN)
+            ("arch", Orchestrator::Nspawn)
         );
         let c = classify("/machine/vm1.libvirt-qemu");
         assert_eq!(
             (c.name.as_str(), c.orchestrator),
-            ("vm1", Orchestrator::KVM)
+            ("vm1", Orchestrator::Kvm)
         );
         // Inside a VM: not a machine itself.
         let c = classify(r"/machine.slice/machine-qemu\x2d1\x2dubuntu.scope/libvirt/vcpu0");
@@ -1272,7 +1273,7 @@ mod tests {
         for p in ["/lxc/web", "/lxc.payload.web", "/lxc.payload/web"] {
             let c = classify(p);
             assert_eq!((c.kind, c.name.as_str()), (CgroupKind::Lxc, "web"), "{p}");
-            assert_eq!(c.orchestrator, Orchestrator::LXC);
+            assert_eq!(c.orchestrator, Orchestrator::Lxc);
         }
         assert_eq!(classify("/lxc.monitor.web").kind, CgroupKind::Other);
     }
@@ -1284,7 +1285,7 @@ mod tests {
             (c.kind, c.name.as_str()),
             (CgroupKind::Other, "process_api/abc")
         );
-        assert_eq!(c.orchestrator, Orchestrator::UNKNOWN);
+        assert_eq!(c.orchestrator, Orchestrator::Unknown);
         assert!(c.labels.is_empty());
         assert_eq!(classify("/.slice").kind, CgroupKind::Other);
         let c = classify("/machine.slice/machine-.scope");

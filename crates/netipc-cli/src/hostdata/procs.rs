@@ -25,7 +25,8 @@ use std::io::Read;
 use std::path::Path;
 
 use super::cgroups::{CgroupIndex, CgroupInfo};
-use crate::types::{COMM_MAX, CgroupStatus, UID_UNSET};
+use netipc::codec::apps_lookup::{APPS_LOOKUP_COMM_MAX_LEN as COMM_MAX, UID_UNSET};
+use netipc::codec::lookup::CgroupStatus;
 
 /// Where `/proc` is normally mounted.
 pub const DEFAULT_PROC_ROOT: &str = "/proc";

@@ -159,6 +159,18 @@ impl<'a> BatchView<'a> {
         self.count == 0
     }
 
+    /// The directory entry of item `index`: `(offset, length)`, the offset
+    /// relative to the start of the packed item area; `None` if out of
+    /// range.
+    pub fn dir_entry(&self, index: usize) -> Option<(u32, u32)> {
+        if index >= self.len() {
+            return None;
+        }
+        let r = Reader::new(self.payload, "batch directory");
+        let at = index * DIR_ENTRY_SIZE;
+        Some((r.u32(at).ok()?, r.u32(at + 4).ok()?))
+    }
+
     /// The bytes of item `index`, or `None` if out of range.
     pub fn item(&self, index: usize) -> Option<&'a [u8]> {
         if index >= self.len() {
@@ -201,6 +213,10 @@ mod tests {
         let got: Vec<&[u8]> = view.iter().collect();
         assert_eq!(got, items);
         assert_eq!(view.item(3), None);
+        assert_eq!(view.dir_entry(0), Some((0, 1)));
+        assert_eq!(view.dir_entry(1), Some((8, 10)));
+        assert_eq!(view.dir_entry(2), Some((24, 0)));
+        assert_eq!(view.dir_entry(3), None);
     }
 
     #[test]

@@ -11,7 +11,12 @@
 //! Output (`serde::Serialize`) always has every field. Enum values are
 //! their specification names; an orchestrator this program does not know
 //! is printed as its number; `uid` [`UID_UNSET`] is printed as
-//! `"NIPC_UID_UNSET"`.
+//! `"NIPC_UID_UNSET"`. The enums, [`simple_hash`] and [`UID_UNSET`] are the
+//! library's (`netipc::codec`); this module only adds their JSON spelling.
+//!
+//! The `codec` submodule converts between these shapes and the codec's
+//! owned types, views and response builders: servers fill builders from a
+//! dataset, clients print decoded responses as a dataset.
 //!
 //! Input goes through [`parse_snapshot`], [`parse_cgroups_lookup`],
 //! [`parse_apps_lookup`] (or the `load_*` functions for files, or
@@ -22,21 +27,49 @@
 //! error names the JSON location and the rule, e.g.
 //! `items[3].comm: must be 1..15 bytes for a KNOWN pid (got 0)`.
 
+mod codec;
+
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use netipc::codec::apps_lookup::{APPS_LOOKUP_COMM_MAX_LEN, UID_UNSET};
+use netipc::codec::cgroups_snapshot::simple_hash;
+use netipc::codec::lookup::{CgroupStatus, LookupStatus, Orchestrator, PidStatus};
 use serde::Serialize;
-use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::hostdata::HostProvider;
 use crate::hostdata::cgroups::{CgroupIndex, CgroupInfo};
 use crate::hostdata::procs::ProcInfo;
-use crate::types::{
-    COMM_MAX, CgroupStatus, LookupStatus, Orchestrator, PidStatus, UID_UNSET, UID_UNSET_NAME,
-    simple_hash,
-};
+use crate::json::{JsonError, Obj, as_string, as_u32, as_u64, parse_tree};
+
+/// The JSON spelling of [`UID_UNSET`].
+pub const UID_UNSET_NAME: &str = "NIPC_UID_UNSET";
+
+/// A dataset that cannot be used, with where and why (file, JSON location,
+/// rule).
+pub type DatasetError = JsonError;
+
+type Res<T> = Result<T, DatasetError>;
+
+/// Serializes an enum by its specification name (`Display` of the
+/// library's wire enums).
+fn serialize_name<T: fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+/// Serializes a raw orchestrator value: its specification name, or the
+/// number when this program does not know it.
+fn serialize_orchestrator<S: serde::Serializer>(v: &u16, s: S) -> Result<S::Ok, S::Error> {
+    match Orchestrator::from_u16(*v) {
+        Some(o) => s.serialize_str(o.as_str()),
+        None => s.serialize_u16(*v),
+    }
+}
+
+/// The raw value of [`Orchestrator::Unknown`].
+const ORCH_UNKNOWN: u16 = Orchestrator::Unknown.as_u16();
 
 /// A label: `[key, value]` in JSON.
 pub type Label = (String, String);
@@ -82,9 +115,12 @@ pub struct CgroupLookupItem {
     /// The cgroup path (the key).
     pub path: String,
     /// The per-item status.
+    #[serde(serialize_with = "serialize_name")]
     pub status: LookupStatus,
-    /// The orchestrator (UNKNOWN unless KNOWN).
-    pub orchestrator: Orchestrator,
+    /// The raw orchestrator value (see [`Orchestrator`]; UNKNOWN unless
+    /// KNOWN). Values this program does not know are kept.
+    #[serde(serialize_with = "serialize_orchestrator")]
+    pub orchestrator: u16,
     /// The cgroup name (empty unless KNOWN).
     pub name: String,
     /// Labels (empty unless KNOWN).
@@ -97,7 +133,7 @@ impl CgroupLookupItem {
         Self {
             path: path.into(),
             status,
-            orchestrator: Orchestrator::UNKNOWN,
+            orchestrator: ORCH_UNKNOWN,
             name: String::new(),
             labels: Vec::new(),
         }
@@ -108,7 +144,7 @@ impl CgroupLookupItem {
         Self {
             path: info.path.clone(),
             status: LookupStatus::Known,
-            orchestrator: info.orchestrator,
+            orchestrator: info.orchestrator.as_u16(),
             name: info.name.clone(),
             labels: info.labels.clone(),
         }
@@ -130,11 +166,15 @@ pub struct AppsLookupItem {
     /// The PID (the key).
     pub pid: u32,
     /// The PID status.
+    #[serde(serialize_with = "serialize_name")]
     pub status: PidStatus,
     /// The cgroup status (KNOWN, value 0, when the PID is not KNOWN).
+    #[serde(serialize_with = "serialize_name")]
     pub cgroup_status: CgroupStatus,
-    /// The orchestrator of the PID's cgroup.
-    pub orchestrator: Orchestrator,
+    /// The raw orchestrator value of the PID's cgroup (see
+    /// [`Orchestrator`]).
+    #[serde(serialize_with = "serialize_orchestrator")]
+    pub orchestrator: u16,
     /// Parent PID.
     pub ppid: u32,
     /// Real uid, or [`UID_UNSET`].
@@ -167,7 +207,7 @@ impl AppsLookupItem {
             pid,
             status,
             cgroup_status: CgroupStatus::Known,
-            orchestrator: Orchestrator::UNKNOWN,
+            orchestrator: ORCH_UNKNOWN,
             ppid: 0,
             uid: UID_UNSET,
             starttime: 0,
@@ -186,7 +226,7 @@ impl AppsLookupItem {
             pid: p.pid,
             status: PidStatus::Known,
             cgroup_status,
-            orchestrator: Orchestrator::UNKNOWN,
+            orchestrator: ORCH_UNKNOWN,
             ppid: p.ppid,
             uid: p.uid,
             starttime: p.starttime,
@@ -198,7 +238,7 @@ impl AppsLookupItem {
         match cgroup_status {
             CgroupStatus::Known => {
                 if let Some(info) = info {
-                    item.orchestrator = info.orchestrator;
+                    item.orchestrator = info.orchestrator.as_u16();
                     item.cgroup_path = info.path.clone();
                     item.cgroup_name = info.name.clone();
                     item.labels = info.labels.clone();
@@ -268,214 +308,51 @@ impl AppsLookup {
 }
 
 // ---------------------------------------------------------------------------
-// Errors
+// Dataset fields
 
-/// A dataset that cannot be used, with where and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DatasetError {
-    /// The file, when the dataset came from one.
-    pub file: Option<PathBuf>,
-    /// The JSON location (`items[3].comm`), empty for the whole document.
-    pub location: String,
-    /// What is wrong.
-    pub message: String,
+/// Every specification name of a wire enum, comma separated, in wire order.
+macro_rules! names_list {
+    ($ty:ty) => {
+        <$ty>::ALL
+            .iter()
+            .map(|v| v.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
 }
 
-impl DatasetError {
-    fn new(location: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            file: None,
-            location: location.into(),
-            message: message.into(),
+macro_rules! parse_status {
+    ($obj:expr, $key:expr, $ty:ty) => {{
+        let loc = $obj.loc($key);
+        match $obj.req($key)? {
+            Value::String(s) => <$ty>::from_name(s).ok_or_else(|| {
+                DatasetError::new(
+                    loc,
+                    format!(
+                        "unknown status `{s}` (expected one of {})",
+                        names_list!($ty)
+                    ),
+                )
+            }),
+            _ => Err(DatasetError::new(
+                loc,
+                format!("must be a status name ({})", names_list!($ty)),
+            )),
         }
-    }
-
-    fn in_file(mut self, file: &Path) -> Self {
-        self.file = Some(file.to_path_buf());
-        self
-    }
+    }};
 }
 
-impl fmt::Display for DatasetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(file) = &self.file {
-            write!(f, "{}: ", file.display())?;
-        }
-        if !self.location.is_empty() {
-            write!(f, "{}: ", self.location)?;
-        }
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for DatasetError {}
-
-type Res<T> = Result<T, DatasetError>;
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
-// ---------------------------------------------------------------------------
-// JSON syntax: serde_json with duplicate-key detection
-
-/// Deserializes any JSON value, rejecting duplicate object keys (serde_json
-/// would silently keep the last one). Carries the JSON location for errors.
-struct TreeSeed<'p> {
-    path: &'p str,
-}
-
-impl<'de> DeserializeSeed<'de> for TreeSeed<'_> {
-    type Value = Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for TreeSeed<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = Vec::new();
-        loop {
-            let path = format!("{}[{}]", self.path, out.len());
-            match seq.next_element_seed(TreeSeed { path: &path })? {
-                Some(v) => out.push(v),
-                None => break,
-            }
-        }
-        Ok(Value::Array(out))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let path = join(self.path, &key);
-            if out.contains_key(&key) {
-                return Err(A::Error::custom(format!("{path}: duplicate key")));
-            }
-            let v = map.next_value_seed(TreeSeed { path: &path })?;
-            out.insert(key, v);
-        }
-        Ok(Value::Object(out))
-    }
-}
-
-fn parse_tree(text: &str) -> Res<Value> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let v = TreeSeed { path: "" }
-        .deserialize(&mut de)
-        .and_then(|v| de.end().map(|()| v))
-        .map_err(|e| DatasetError::new("", format!("invalid JSON: {e}")))?;
-    Ok(v)
-}
-
-// ---------------------------------------------------------------------------
-// Typed extraction with JSON locations
-
-struct Obj<'a> {
-    path: String,
-    map: &'a Map<String, Value>,
-}
-
-impl<'a> Obj<'a> {
-    fn new(v: &'a Value, path: String, fields: &[&str]) -> Res<Self> {
-        let Value::Object(map) = v else {
-            return Err(DatasetError::new(path, "must be an object"));
-        };
-        for key in map.keys() {
-            if !fields.contains(&key.as_str()) {
-                return Err(DatasetError::new(
-                    join(&path, key),
-                    format!("unknown field (expected one of: {})", fields.join(", ")),
-                ));
-            }
-        }
-        Ok(Self { path, map })
-    }
-
-    fn loc(&self, key: &str) -> String {
-        join(&self.path, key)
-    }
-
-    fn opt(&self, key: &str) -> Option<&'a Value> {
-        self.map.get(key)
-    }
-
-    fn req(&self, key: &str) -> Res<&'a Value> {
-        self.opt(key)
-            .ok_or_else(|| DatasetError::new(self.loc(key), "missing field"))
-    }
-
-    fn u64(&self, key: &str) -> Res<u64> {
-        as_u64(self.req(key)?, &self.loc(key))
-    }
-
-    fn u32(&self, key: &str) -> Res<u32> {
-        as_u32(self.req(key)?, &self.loc(key))
-    }
-
-    fn string(&self, key: &str) -> Res<String> {
-        as_string(self.req(key)?, &self.loc(key))
-    }
-
-    fn array(&self, key: &str) -> Res<&'a Vec<Value>> {
-        match self.req(key)? {
-            Value::Array(a) => Ok(a),
-            _ => Err(DatasetError::new(self.loc(key), "must be an array")),
-        }
-    }
-
+/// The dataset-specific field types.
+impl Obj<'_> {
     fn labels(&self, key: &str) -> Res<Vec<Label>> {
         let loc = self.loc(key);
         let mut out = Vec::new();
         for (j, l) in self.array(key)?.iter().enumerate() {
             let lloc = format!("{loc}[{j}]");
-            match l {
-                Value::Array(kv) if kv.len() == 2 => out.push((
-                    as_string(&kv[0], &format!("{lloc}[0]"))?,
-                    as_string(&kv[1], &format!("{lloc}[1]"))?,
+            match l.as_array().map(Vec::as_slice) {
+                Some([k, v]) => out.push((
+                    as_string(k, &format!("{lloc}[0]"))?,
+                    as_string(v, &format!("{lloc}[1]"))?,
                 )),
                 _ => {
                     return Err(DatasetError::new(
@@ -488,22 +365,23 @@ impl<'a> Obj<'a> {
         Ok(out)
     }
 
-    fn orchestrator(&self, key: &str) -> Res<Orchestrator> {
+    fn orchestrator(&self, key: &str) -> Res<u16> {
         let loc = self.loc(key);
         match self.req(key)? {
-            Value::String(s) => Orchestrator::from_name(s).ok_or_else(|| {
-                DatasetError::new(
-                    loc,
-                    format!(
-                        "unknown orchestrator `{s}` (expected one of {}, or a number 0..65535)",
-                        Orchestrator::known_names().join(", ")
-                    ),
-                )
-            }),
+            Value::String(s) => Orchestrator::from_name(s)
+                .map(Orchestrator::as_u16)
+                .ok_or_else(|| {
+                    DatasetError::new(
+                        loc,
+                        format!(
+                            "unknown orchestrator `{s}` (expected one of {}, or a number 0..65535)",
+                            names_list!(Orchestrator)
+                        ),
+                    )
+                }),
             v @ Value::Number(_) => {
                 let n = as_u64(v, &loc)?;
                 u16::try_from(n)
-                    .map(Orchestrator)
                     .map_err(|_| DatasetError::new(loc, "orchestrator number must be 0..65535"))
             }
             _ => Err(DatasetError::new(
@@ -526,50 +404,19 @@ impl<'a> Obj<'a> {
     }
 }
 
-fn as_u64(v: &Value, loc: &str) -> Res<u64> {
-    v.as_u64().ok_or_else(|| {
-        DatasetError::new(loc, "must be an unsigned integer 0..18446744073709551615")
-    })
-}
-
-fn as_u32(v: &Value, loc: &str) -> Res<u32> {
-    v.as_u64()
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| DatasetError::new(loc, "must be an unsigned integer 0..4294967295"))
-}
-
-fn as_string(v: &Value, loc: &str) -> Res<String> {
-    match v {
-        Value::String(s) => Ok(s.clone()),
-        _ => Err(DatasetError::new(loc, "must be a string")),
-    }
-}
-
-macro_rules! parse_status {
-    ($obj:expr, $key:expr, $ty:ty) => {{
-        let loc = $obj.loc($key);
-        match $obj.req($key)? {
-            Value::String(s) => <$ty>::from_name(s).ok_or_else(|| {
-                DatasetError::new(
-                    loc,
-                    format!(
-                        "unknown status `{s}` (expected one of {})",
-                        <$ty>::names_list()
-                    ),
-                )
-            }),
-            _ => Err(DatasetError::new(
-                loc,
-                format!("must be a status name ({})", <$ty>::names_list()),
-            )),
-        }
-    }};
-}
-
-fn items_of<'a>(root: &'a Value, top_fields: &[&str]) -> Res<(Obj<'a>, &'a Vec<Value>)> {
-    let top = Obj::new(root, String::new(), top_fields)?;
+fn items_of<'a>(
+    root: &'a Value,
+    path: &str,
+    top_fields: &[&str],
+) -> Res<(Obj<'a>, &'a Vec<Value>)> {
+    let top = Obj::new(root, path.to_owned(), top_fields)?;
     let items = top.array("items")?;
     Ok((top, items))
+}
+
+/// The location of item `i` of the object at `top`.
+fn item_loc(top: &Obj<'_>, i: usize) -> String {
+    format!("{}[{i}]", top.loc("items"))
 }
 
 // ---------------------------------------------------------------------------
@@ -581,33 +428,44 @@ pub fn parse_snapshot(text: &str) -> Res<Snapshot> {
 }
 
 fn snapshot_from_value(root: &Value) -> Res<Snapshot> {
-    let (top, items) = items_of(root, &["generation", "systemd_enabled", "items"])?;
-    let mut out = Snapshot {
-        generation: top.u64("generation")?,
-        systemd_enabled: top.u32("systemd_enabled")?,
-        items: Vec::with_capacity(items.len()),
-    };
-    for (i, v) in items.iter().enumerate() {
-        let o = Obj::new(
-            v,
-            format!("items[{i}]"),
-            &["hash", "options", "enabled", "name", "path"],
-        )?;
-        let name = o.string("name")?;
-        let hash = match o.opt("hash") {
-            Some(h) => as_u32(h, &o.loc("hash"))?,
-            None => simple_hash(name.as_bytes()),
+    let s = Snapshot::from_json(root, "")?;
+    s.validate()?;
+    Ok(s)
+}
+
+impl Snapshot {
+    /// Reads the snapshot shape from the JSON value at location `path`
+    /// (empty for a whole document): every field present with its type, no
+    /// other field, and a missing `hash` computed as `simple_hash(name)`.
+    /// The serving rules of [`Snapshot::validate`] are not applied.
+    pub fn from_json(root: &Value, path: &str) -> Res<Snapshot> {
+        let (top, items) = items_of(root, path, &["generation", "systemd_enabled", "items"])?;
+        let mut out = Snapshot {
+            generation: top.u64("generation")?,
+            systemd_enabled: top.u32("systemd_enabled")?,
+            items: Vec::with_capacity(items.len()),
         };
-        out.items.push(SnapshotItem {
-            hash,
-            options: o.u32("options")?,
-            enabled: o.u32("enabled")?,
-            name,
-            path: o.string("path")?,
-        });
+        for (i, v) in items.iter().enumerate() {
+            let o = Obj::new(
+                v,
+                item_loc(&top, i),
+                &["hash", "options", "enabled", "name", "path"],
+            )?;
+            let name = o.string("name")?;
+            let hash = match o.opt("hash") {
+                Some(h) => as_u32(h, &o.loc("hash"))?,
+                None => simple_hash(name.as_bytes()),
+            };
+            out.items.push(SnapshotItem {
+                hash,
+                options: o.u32("options")?,
+                enabled: o.u32("enabled")?,
+                name,
+                path: o.string("path")?,
+            });
+        }
+        Ok(out)
     }
-    out.validate()?;
-    Ok(out)
 }
 
 /// Parses and validates a cgroups lookup dataset.
@@ -616,27 +474,38 @@ pub fn parse_cgroups_lookup(text: &str) -> Res<CgroupsLookup> {
 }
 
 fn cgroups_from_value(root: &Value) -> Res<CgroupsLookup> {
-    let (top, items) = items_of(root, &["generation", "items"])?;
-    let mut out = CgroupsLookup {
-        generation: top.u64("generation")?,
-        items: Vec::with_capacity(items.len()),
-    };
-    for (i, v) in items.iter().enumerate() {
-        let o = Obj::new(
-            v,
-            format!("items[{i}]"),
-            &["path", "status", "orchestrator", "name", "labels"],
-        )?;
-        out.items.push(CgroupLookupItem {
-            path: o.string("path")?,
-            status: parse_status!(o, "status", LookupStatus)?,
-            orchestrator: o.orchestrator("orchestrator")?,
-            name: o.string("name")?,
-            labels: o.labels("labels")?,
-        });
+    let c = CgroupsLookup::from_json(root, "")?;
+    c.validate()?;
+    Ok(c)
+}
+
+impl CgroupsLookup {
+    /// Reads the cgroups lookup shape from the JSON value at location
+    /// `path` (empty for a whole document): every field present with its
+    /// type and no other field. The serving rules of
+    /// [`CgroupsLookup::validate`] are not applied.
+    pub fn from_json(root: &Value, path: &str) -> Res<CgroupsLookup> {
+        let (top, items) = items_of(root, path, &["generation", "items"])?;
+        let mut out = CgroupsLookup {
+            generation: top.u64("generation")?,
+            items: Vec::with_capacity(items.len()),
+        };
+        for (i, v) in items.iter().enumerate() {
+            let o = Obj::new(
+                v,
+                item_loc(&top, i),
+                &["path", "status", "orchestrator", "name", "labels"],
+            )?;
+            out.items.push(CgroupLookupItem {
+                path: o.string("path")?,
+                status: parse_status!(o, "status", LookupStatus)?,
+                orchestrator: o.orchestrator("orchestrator")?,
+                name: o.string("name")?,
+                labels: o.labels("labels")?,
+            });
+        }
+        Ok(out)
     }
-    out.validate()?;
-    Ok(out)
 }
 
 /// Parses and validates an apps lookup dataset.
@@ -645,45 +514,56 @@ pub fn parse_apps_lookup(text: &str) -> Res<AppsLookup> {
 }
 
 fn apps_from_value(root: &Value) -> Res<AppsLookup> {
-    let (top, items) = items_of(root, &["generation", "items"])?;
-    let mut out = AppsLookup {
-        generation: top.u64("generation")?,
-        items: Vec::with_capacity(items.len()),
-    };
-    for (i, v) in items.iter().enumerate() {
-        let o = Obj::new(
-            v,
-            format!("items[{i}]"),
-            &[
-                "pid",
-                "status",
-                "cgroup_status",
-                "orchestrator",
-                "ppid",
-                "uid",
-                "starttime",
-                "comm",
-                "cgroup_path",
-                "cgroup_name",
-                "labels",
-            ],
-        )?;
-        out.items.push(AppsLookupItem {
-            pid: o.u32("pid")?,
-            status: parse_status!(o, "status", PidStatus)?,
-            cgroup_status: parse_status!(o, "cgroup_status", CgroupStatus)?,
-            orchestrator: o.orchestrator("orchestrator")?,
-            ppid: o.u32("ppid")?,
-            uid: o.uid("uid")?,
-            starttime: o.u64("starttime")?,
-            comm: o.string("comm")?,
-            cgroup_path: o.string("cgroup_path")?,
-            cgroup_name: o.string("cgroup_name")?,
-            labels: o.labels("labels")?,
-        });
+    let a = AppsLookup::from_json(root, "")?;
+    a.validate()?;
+    Ok(a)
+}
+
+impl AppsLookup {
+    /// Reads the apps lookup shape from the JSON value at location `path`
+    /// (empty for a whole document): every field present with its type and
+    /// no other field. The serving rules of [`AppsLookup::validate`] are
+    /// not applied.
+    pub fn from_json(root: &Value, path: &str) -> Res<AppsLookup> {
+        let (top, items) = items_of(root, path, &["generation", "items"])?;
+        let mut out = AppsLookup {
+            generation: top.u64("generation")?,
+            items: Vec::with_capacity(items.len()),
+        };
+        for (i, v) in items.iter().enumerate() {
+            let o = Obj::new(
+                v,
+                item_loc(&top, i),
+                &[
+                    "pid",
+                    "status",
+                    "cgroup_status",
+                    "orchestrator",
+                    "ppid",
+                    "uid",
+                    "starttime",
+                    "comm",
+                    "cgroup_path",
+                    "cgroup_name",
+                    "labels",
+                ],
+            )?;
+            out.items.push(AppsLookupItem {
+                pid: o.u32("pid")?,
+                status: parse_status!(o, "status", PidStatus)?,
+                cgroup_status: parse_status!(o, "cgroup_status", CgroupStatus)?,
+                orchestrator: o.orchestrator("orchestrator")?,
+                ppid: o.u32("ppid")?,
+                uid: o.uid("uid")?,
+                starttime: o.u64("starttime")?,
+                comm: o.string("comm")?,
+                cgroup_path: o.string("cgroup_path")?,
+                cgroup_name: o.string("cgroup_name")?,
+                labels: o.labels("labels")?,
+            });
+        }
+        Ok(out)
     }
-    out.validate()?;
-    Ok(out)
 }
 
 /// Any of the three datasets.
@@ -844,7 +724,7 @@ impl CgroupsLookup {
             if it.status != LookupStatus::Known {
                 let why = || format!("must be empty when status is {}", it.status);
                 require(
-                    it.orchestrator == Orchestrator::UNKNOWN,
+                    it.orchestrator == ORCH_UNKNOWN,
                     || at("orchestrator"),
                     || format!("must be UNKNOWN when status is {}", it.status),
                 )?;
@@ -892,7 +772,7 @@ impl AppsLookup {
                         || format!("must be KNOWN (wire value 0) when status is {st}"),
                     )?;
                     require(
-                        it.orchestrator == Orchestrator::UNKNOWN,
+                        it.orchestrator == ORCH_UNKNOWN,
                         || at("orchestrator"),
                         || format!("must be UNKNOWN when status is {st}"),
                     )?;
@@ -911,7 +791,7 @@ impl AppsLookup {
                 PidStatus::Known => {
                     let n = it.comm.len();
                     require(
-                        (1..=COMM_MAX).contains(&n),
+                        (1..=APPS_LOOKUP_COMM_MAX_LEN).contains(&n),
                         || at("comm"),
                         || format!("must be 1..15 bytes for a KNOWN pid (got {n})"),
                     )?;
@@ -943,7 +823,7 @@ impl AppsLookup {
                                 require(it.cgroup_path.is_empty(), || at("cgroup_path"), empty)?;
                             }
                             require(
-                                it.orchestrator == Orchestrator::UNKNOWN,
+                                it.orchestrator == ORCH_UNKNOWN,
                                 || at("orchestrator"),
                                 no_orch,
                             )?;
@@ -1019,13 +899,42 @@ mod tests {
     fn cgroups_parse_and_round_trip() {
         let c = parse_cgroups_lookup(CGROUPS).unwrap();
         assert_eq!(c.items[0].labels[1], ("pod".to_owned(), "web".to_owned()));
-        assert_eq!(c.items[1].orchestrator, Orchestrator(77));
+        assert_eq!(c.items[1].orchestrator, 77);
         assert_eq!(c.items[3].status, LookupStatus::OversizedItem);
         let json = to_json_pretty(&c);
         assert!(json.contains("\"orchestrator\": 77"));
         assert!(json.contains("\"orchestrator\": \"K8S\""));
         assert_eq!(parse_cgroups_lookup(&json).unwrap(), c);
         assert_eq!(parse_any(&json).unwrap(), Dataset::CgroupsLookup(c));
+    }
+
+    #[test]
+    fn library_enums_use_spec_names() {
+        let mut item = CgroupLookupItem::unknown("/x", LookupStatus::UnknownRetryLater);
+        item.orchestrator = 300;
+        assert_eq!(
+            serde_json::to_string(&item).unwrap(),
+            r#"{"path":"/x","status":"UNKNOWN_RETRY_LATER","orchestrator":300,"name":"","labels":[]}"#
+        );
+        item.orchestrator = Orchestrator::Nspawn.as_u16();
+        assert!(
+            serde_json::to_string(&item)
+                .unwrap()
+                .contains(r#""orchestrator":"NSPAWN""#)
+        );
+        let mut app = AppsLookupItem::unknown(1, PidStatus::OversizedItem);
+        app.cgroup_status = CgroupStatus::HostRoot;
+        let text = serde_json::to_string(&app).unwrap();
+        assert!(text.contains(r#""status":"OVERSIZED_ITEM""#), "{text}");
+        assert!(text.contains(r#""cgroup_status":"HOST_ROOT""#), "{text}");
+        let e = err_of(parse_cgroups_lookup(
+            r#"{"generation":1,"items":[{"path":"/a","status":"KNOWN","orchestrator":"nspawn","name":"","labels":[]}]}"#,
+        ));
+        assert_eq!(
+            e,
+            "items[0].orchestrator: unknown orchestrator `nspawn` (expected one of UNKNOWN, \
+             SYSTEMD, DOCKER, K8S, KVM, LXC, PODMAN, NSPAWN, or a number 0..65535)"
+        );
     }
 
     #[test]
@@ -1050,7 +959,7 @@ mod tests {
     #[test]
     fn conformance_vector_fields_parse() {
         // The vectors' field values use the same shapes.
-        let text = include_str!("../../../testdata/conformance/vectors.json");
+        let text = include_str!("../../../../testdata/conformance/vectors.json");
         let root: Value = serde_json::from_str(text).unwrap();
         let mut checked = 0;
         for v in root["vectors"].as_array().unwrap() {
@@ -1086,7 +995,7 @@ mod tests {
 
     #[test]
     fn documented_examples_parse() {
-        let doc = include_str!("../../../docs/dataset.md");
+        let doc = include_str!("../../../../docs/dataset.md");
         let mut blocks = 0;
         for part in doc.split("```json\n").skip(1) {
             let block = part.split("```").next().unwrap();
