@@ -35,7 +35,8 @@ use netipc::protocol::{
 };
 use netipc::service::defaults::{MAX_PAYLOAD_CAP, MAX_PAYLOAD_DEFAULT};
 use netipc::service::server::{
-    HandlerError, IncrementHandler, PayloadBudgets, Server, ServerConfig, ServiceKind,
+    HandlerError, IncrementHandler, LocalDispatcher, PayloadBudgets, Server, ServerConfig,
+    ServiceKind,
 };
 use netipc::transport::uds::{ClientConfig, ClientSession};
 use netipc::wire::{Header, Hello};
@@ -419,7 +420,7 @@ fn warm_sessions_do_not_allocate() {
         let mut c = connect_with(&server, t, &batch_config(t, 64));
         let values: Vec<[u8; 8]> = (0..64).map(inc).collect();
         let items: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
-        let mut probe = |c: &mut ClientSession| {
+        let probe = |c: &mut ClientSession| {
             decode_increment(&call(c, METHOD_INCREMENT, &inc(PROBE)).payload).unwrap()
         };
         // Warm up: the largest batch first.
@@ -447,7 +448,7 @@ fn warm_sessions_do_not_allocate() {
 
         let mut c = connect_with(&snap, t, &client_config(t));
         let req = snapshot_request();
-        let mut probe = |c: &mut ClientSession| {
+        let probe = |c: &mut ClientSession| {
             let m = c.call(METHOD_CGROUPS_SNAPSHOT, &req, soon(), None).unwrap();
             CgroupsSnapshotView::decode(m.payload).unwrap().generation()
         };
@@ -1203,6 +1204,42 @@ fn wrong_token_gets_auth_failed() {
     assert_eq!(server.stats().sessions_started, 0);
     let mut c = connect(&server, Transport::Shm);
     assert_eq!(call(&mut c, METHOD_INCREMENT, &inc(1)).status(), STATUS_OK);
+}
+
+// ----- in-process dispatch ------------------------------------------------------
+
+/// The in-process dispatcher answers like a session does.
+#[test]
+fn local_dispatcher_answers_like_a_session() {
+    let mut d = LocalDispatcher::increment(increment, 1024);
+    assert_eq!(d.kind(), ServiceKind::Increment);
+    assert_eq!(decode_increment(d.dispatch(&inc(1)).unwrap()), Ok(2));
+    assert_eq!(d.dispatch(&[0; 7]), Err(STATUS_BAD_ENVELOPE));
+    assert_eq!(d.dispatch(&inc(FAIL)), Err(STATUS_INTERNAL_ERROR));
+    assert_eq!(d.dispatch(&inc(PANIC)), Err(STATUS_INTERNAL_ERROR));
+    assert_eq!(decode_increment(d.dispatch(&inc(5)).unwrap()), Ok(6));
+
+    let mut d = LocalDispatcher::string_reverse(reverse, 16);
+    let ok = d.dispatch(&sr(b"abc")).unwrap();
+    assert_eq!(StringReverseView::decode(ok).unwrap().as_bytes(), b"cba");
+    assert_eq!(d.dispatch(&sr(b"0123456789")), Err(STATUS_LIMIT_EXCEEDED));
+
+    // A snapshot past the budget fails inside the handler's add_item.
+    let mut d = LocalDispatcher::cgroups_snapshot(snapshot_handler(64), 1024);
+    assert_eq!(d.dispatch(&snapshot_request()), Err(STATUS_LIMIT_EXCEEDED));
+    let mut d = LocalDispatcher::cgroups_snapshot(snapshot_handler(4), 1024);
+    check_snapshot(d.dispatch(&snapshot_request()).unwrap(), 4);
+
+    let mut d = LocalDispatcher::cgroups_lookup(cgroups_mixed, 65536);
+    let p = d.dispatch(&cgroups_request(&["/x", "/y", "/z"])).unwrap();
+    assert_eq!(CgroupsLookupResponseView::decode(p).unwrap().len(), 3);
+    assert_eq!(d.dispatch(b"junk"), Err(STATUS_BAD_ENVELOPE));
+
+    let mut d = LocalDispatcher::apps_lookup(apps_mixed, 256);
+    let p = d.dispatch(&apps_request(&[1, 2])).unwrap();
+    assert_eq!(AppsLookupResponseView::decode(p).unwrap().len(), 2);
+    let many: Vec<u32> = (0..10).collect();
+    assert_eq!(d.dispatch(&apps_request(&many)), Err(STATUS_LIMIT_EXCEEDED));
 }
 
 // ----- shutdown ---------------------------------------------------------------

@@ -9,6 +9,6 @@ pub mod server;
 
 pub use server::{
     AppsLookupHandler, CgroupsLookupHandler, CgroupsSnapshotHandler, HandlerError,
-    IncrementHandler, PayloadBudgets, Server, ServerConfig, ServerStats, ServiceKind, StopSummary,
-    StringReverseHandler,
+    IncrementHandler, LocalDispatcher, PayloadBudgets, Server, ServerConfig, ServerStats,
+    ServiceKind, StopSummary, StringReverseHandler,
 };

@@ -11,6 +11,7 @@ use super::config::ServerConfig;
 use super::core::Server;
 use super::dispatch::{Fault, ItemContext, Service, ServiceKind, handler_fault};
 use super::handler::HandlerError;
+use super::local::LocalDispatcher;
 
 /// Answers one `APPS_LOOKUP` request: add exactly one response item per
 /// requested PID, in request order.
@@ -82,6 +83,8 @@ impl<H: AppsLookupHandler> Service for AppsLookupService<H> {
         item: &[u8],
     ) -> Result<&'s [u8], Fault> {
         let request = AppsLookupRequestView::decode(item).map_err(|_| Fault::Malformed)?;
+        // Every request: a handler may have changed the budgets.
+        st.set_budget(ctx.response_budget as usize, ctx.response_max as usize);
         st.reset(0, &request);
         if st.is_over_budget() {
             return Err(over_budget(ctx));
@@ -125,5 +128,13 @@ impl Server {
     /// ```
     pub fn apps_lookup(config: &ServerConfig, handler: impl AppsLookupHandler) -> Result<Server> {
         Server::start(config, AppsLookupService(handler))
+    }
+}
+
+impl LocalDispatcher {
+    /// An in-process `APPS_LOOKUP` dispatcher with a response budget of
+    /// `response_budget` bytes.
+    pub fn apps_lookup(handler: impl AppsLookupHandler, response_budget: u32) -> LocalDispatcher {
+        LocalDispatcher::new(AppsLookupService(handler), response_budget)
     }
 }

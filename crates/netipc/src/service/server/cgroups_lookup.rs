@@ -12,6 +12,7 @@ use super::config::ServerConfig;
 use super::core::Server;
 use super::dispatch::{Fault, ItemContext, Service, ServiceKind, handler_fault};
 use super::handler::HandlerError;
+use super::local::LocalDispatcher;
 
 /// Answers one `CGROUPS_LOOKUP` request: add exactly one response item
 /// per request key, in request order.
@@ -84,6 +85,8 @@ impl<H: CgroupsLookupHandler> Service for CgroupsLookupService<H> {
         item: &[u8],
     ) -> Result<&'s [u8], Fault> {
         let request = CgroupsLookupRequestView::decode(item).map_err(|_| Fault::Malformed)?;
+        // Every request: a handler may have changed the budgets.
+        st.set_budget(ctx.response_budget as usize, ctx.response_max as usize);
         st.reset(0, &request);
         if st.is_over_budget() {
             // Not even the all-PAYLOAD_EXCEEDED answer fits.
@@ -150,5 +153,16 @@ impl Server {
         handler: impl CgroupsLookupHandler,
     ) -> Result<Server> {
         Server::start(config, CgroupsLookupService(handler))
+    }
+}
+
+impl LocalDispatcher {
+    /// An in-process `CGROUPS_LOOKUP` dispatcher with a response budget of
+    /// `response_budget` bytes.
+    pub fn cgroups_lookup(
+        handler: impl CgroupsLookupHandler,
+        response_budget: u32,
+    ) -> LocalDispatcher {
+        LocalDispatcher::new(CgroupsLookupService(handler), response_budget)
     }
 }

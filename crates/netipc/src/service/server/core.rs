@@ -336,7 +336,9 @@ impl Server {
     ///    and their SHM files are removed.
     ///
     /// On return (unless sessions were abandoned) every session thread has
-    /// ended and every socket and SHM file of this server is gone.
+    /// ended and every socket and SHM file of this server is gone. Calling
+    /// `stop` from inside a handler abandons that handler's own session
+    /// after the drain timeout.
     pub fn stop(&self) -> StopSummary {
         let sh = &*self.shared;
         {

@@ -85,7 +85,8 @@ pub(crate) enum Fault {
 }
 
 impl Fault {
-    fn status(self) -> u16 {
+    /// The transport status answered.
+    pub(crate) fn status(self) -> u16 {
         match self {
             Fault::Malformed => STATUS_BAD_ENVELOPE,
             Fault::Handler | Fault::Panicked => STATUS_INTERNAL_ERROR,
@@ -131,7 +132,7 @@ pub(crate) fn handler_fault(e: HandlerError, ctx: &ItemContext) -> Fault {
 ///
 /// The session state may be inconsistent after a panic; the caller ends
 /// the session, so it is never used again.
-fn call<'s, S: Service>(
+pub(crate) fn call<'s, S: Service>(
     svc: &S,
     st: &'s mut S::State,
     ctx: &mut ItemContext,

@@ -9,6 +9,7 @@ use super::config::ServerConfig;
 use super::core::Server;
 use super::dispatch::{Fault, ItemContext, Service, ServiceKind, handler_fault};
 use super::handler::HandlerError;
+use super::local::LocalDispatcher;
 
 /// Answers one `INCREMENT` request: a `u64` in, a `u64` out (the
 /// conventional answer is `value + 1`).
@@ -73,5 +74,13 @@ impl Server {
     /// ```
     pub fn increment(config: &ServerConfig, handler: impl IncrementHandler) -> Result<Server> {
         Server::start(config, IncrementService(handler))
+    }
+}
+
+impl LocalDispatcher {
+    /// An in-process `INCREMENT` dispatcher with a response budget of
+    /// `response_budget` bytes.
+    pub fn increment(handler: impl IncrementHandler, response_budget: u32) -> LocalDispatcher {
+        LocalDispatcher::new(IncrementService(handler), response_budget)
     }
 }

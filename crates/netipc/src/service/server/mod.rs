@@ -94,6 +94,7 @@ mod core;
 mod dispatch;
 mod handler;
 mod increment;
+mod local;
 mod snapshot;
 mod string_reverse;
 
@@ -105,5 +106,6 @@ pub use core::{Server, ServerStats, StopSummary};
 pub use dispatch::ServiceKind;
 pub use handler::HandlerError;
 pub use increment::IncrementHandler;
+pub use local::LocalDispatcher;
 pub use snapshot::CgroupsSnapshotHandler;
 pub use string_reverse::StringReverseHandler;

@@ -9,6 +9,7 @@ use super::config::ServerConfig;
 use super::core::Server;
 use super::dispatch::{Fault, ItemContext, Service, ServiceKind, handler_fault};
 use super::handler::HandlerError;
+use super::local::LocalDispatcher;
 
 /// Answers one `CGROUPS_SNAPSHOT` request by filling the builder.
 ///
@@ -65,6 +66,8 @@ impl<H: CgroupsSnapshotHandler> Service for SnapshotService<H> {
         item: &[u8],
     ) -> Result<&'s [u8], Fault> {
         CgroupsSnapshotRequest::decode(item).map_err(|_| Fault::Malformed)?;
+        // Every request: a handler may have changed the limit.
+        st.set_max_payload(ctx.response_max as usize);
         st.reset(0, 0);
         self.0.snapshot(st).map_err(|e| handler_fault(e, ctx))?;
         Ok(st.finish())
@@ -93,5 +96,16 @@ impl Server {
         handler: impl CgroupsSnapshotHandler,
     ) -> Result<Server> {
         Server::start(config, SnapshotService(handler))
+    }
+}
+
+impl LocalDispatcher {
+    /// An in-process `CGROUPS_SNAPSHOT` dispatcher with a response budget of
+    /// `response_budget` bytes.
+    pub fn cgroups_snapshot(
+        handler: impl CgroupsSnapshotHandler,
+        response_budget: u32,
+    ) -> LocalDispatcher {
+        LocalDispatcher::new(SnapshotService(handler), response_budget)
     }
 }

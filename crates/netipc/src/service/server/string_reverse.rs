@@ -9,6 +9,7 @@ use super::config::ServerConfig;
 use super::core::Server;
 use super::dispatch::{Fault, ItemContext, Service, ServiceKind, handler_fault};
 use super::handler::HandlerError;
+use super::local::LocalDispatcher;
 
 /// Answers one `STRING_REVERSE` request: the request string's bytes in
 /// (without the NUL), the answer's bytes appended to `out` (given empty;
@@ -93,5 +94,16 @@ impl Server {
         handler: impl StringReverseHandler,
     ) -> Result<Server> {
         Server::start(config, StringReverseService(handler))
+    }
+}
+
+impl LocalDispatcher {
+    /// An in-process `STRING_REVERSE` dispatcher with a response budget of
+    /// `response_budget` bytes.
+    pub fn string_reverse(
+        handler: impl StringReverseHandler,
+        response_budget: u32,
+    ) -> LocalDispatcher {
+        LocalDispatcher::new(StringReverseService(handler), response_budget)
     }
 }
