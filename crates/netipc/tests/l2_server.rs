@@ -1117,6 +1117,61 @@ fn clients_beyond_max_sessions_wait_for_a_slot() {
     }
 }
 
+/// A connection whose handshake completes while the last slot is taken
+/// keeps its session and is served once a slot frees; `stop()` closes such
+/// a waiting session.
+#[test]
+fn handshaken_session_waits_for_a_slot() {
+    let dir = TestDir::new();
+    let cfg = ServerConfig {
+        max_sessions: 1,
+        handshake_timeout: PATIENCE,
+        ..dir.config("wait")
+    };
+    let server = increment_server(&cfg);
+    // All are accepted while no slot is taken.
+    let a = RawClient::connect(server.endpoint());
+    let b = RawClient::connect(server.endpoint());
+    let late = RawClient::connect(server.endpoint());
+    eventually("three connections accepted", || {
+        server.stats().connections_accepted == 3
+    });
+    for c in [&a, &b] {
+        let (h, _) = c.send_hello(&RawClient::hello(1024, 1));
+        assert_eq!(h.transport_status, STATUS_OK);
+    }
+    let request = |id: u64, v: u64| {
+        let mut h = Header::request(METHOD_INCREMENT, id, 8);
+        h.message_id = id;
+        (h, inc(v))
+    };
+    let (h, p) = request(1, 10);
+    assert!(a.send_message(h, &p));
+    let (h, p) = request(1, 20);
+    assert!(b.send_message(h, &p));
+    // Exactly one of them holds the slot and is answered.
+    let (served, waiting) = match first_readable(&a, &b) {
+        0 => (a, b),
+        _ => (b, a),
+    };
+    assert_eq!(served.recv_header().unwrap().transport_status, STATUS_OK);
+    assert_eq!(server.active_sessions(), 1);
+    assert!(!waiting.readable_within(Duration::from_millis(200)));
+    drop(served);
+    let r = waiting.recv().expect("served after the slot freed");
+    assert_eq!(Header::decode(&r).unwrap().transport_status, STATUS_OK);
+    assert_eq!(server.stats().sessions_started, 2);
+
+    // A third session waits behind the second; stop() closes it.
+    let (h, _) = late.send_hello(&RawClient::hello(1024, 1));
+    assert_eq!(h.transport_status, STATUS_OK);
+    let summary = server.stop();
+    assert!(summary.drained);
+    assert!(late.recv().is_none());
+    assert!(waiting.recv().is_none());
+    assert!(dir.entries().is_empty());
+}
+
 /// Several waiting clients with several slots are all served.
 #[test]
 fn many_clients_share_few_slots() {

@@ -224,6 +224,19 @@ pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
 
 // ----- raw SEQPACKET client ---------------------------------------------
 
+/// Waits (up to [`PATIENCE`]) until one of two raw clients is readable;
+/// returns its index.
+pub fn first_readable(a: &RawClient, b: &RawClient) -> usize {
+    let mut fds = [
+        PollFd::new(&a.fd, PollFlags::IN),
+        PollFd::new(&b.fd, PollFlags::IN),
+    ];
+    let t = rustix::time::Timespec::try_from(PATIENCE).unwrap();
+    let n = poll(&mut fds, Some(&t)).unwrap();
+    assert!(n > 0, "neither client was answered");
+    if fds[0].revents().is_empty() { 1 } else { 0 }
+}
+
 /// A raw SEQPACKET connection to an endpoint.
 pub struct RawClient {
     /// The socket.
@@ -250,6 +263,13 @@ impl RawClient {
     /// payload.
     pub fn handshake(endpoint: &Endpoint, hello: &Hello) -> (RawClient, Header, HelloAck) {
         let c = RawClient::connect(endpoint);
+        let (header, body) = c.send_hello(hello);
+        (c, header, body)
+    }
+
+    /// Sends `hello` on a connected client and reads the HELLO_ACK.
+    pub fn send_hello(&self, hello: &Hello) -> (Header, HelloAck) {
+        let c = self;
         let payload = hello.encode();
         let mut msg = Header::control(CODE_HELLO, STATUS_OK, payload.len() as u32)
             .encode()
@@ -259,7 +279,7 @@ impl RawClient {
         let ack = c.recv().expect("HELLO_ACK");
         let header = Header::decode(&ack).unwrap();
         let body = HelloAck::decode(&ack[HEADER_LEN..]).unwrap_or_default();
-        (c, header, body)
+        (header, body)
     }
 
     /// A baseline HELLO with the test token and these request limits.
@@ -306,6 +326,13 @@ impl RawClient {
                 Some(buf)
             }
         }
+    }
+
+    /// Whether a datagram (or EOF) arrives within `wait`.
+    pub fn readable_within(&self, wait: Duration) -> bool {
+        let mut fds = [PollFd::new(&self.fd, PollFlags::IN)];
+        let t = rustix::time::Timespec::try_from(wait).unwrap();
+        poll(&mut fds, Some(&t)).unwrap() > 0
     }
 
     /// Receives one message header (the payload is ignored).
