@@ -561,6 +561,34 @@ fn empty_batch_is_bad_envelope() {
     assert!(c.recv().is_none(), "session closed");
 }
 
+/// A packet whose header does not even decode cannot be answered: the
+/// session just closes (the previous request is not answered twice).
+#[test]
+fn undecodable_header_closes_without_reply() {
+    let dir = TestDir::new();
+    let server = increment_server(&dir.config("garbage"));
+    let (c, _, _) = RawClient::handshake(server.endpoint(), &RawClient::hello(1024, 1));
+    assert!(c.send_message(Header::request(METHOD_INCREMENT, 1, 8), &inc(1)));
+    let r = c.recv_header().unwrap();
+    assert_eq!((r.transport_status, r.message_id), (STATUS_OK, 1));
+    assert!(c.send(&[0xAB; 40]));
+    assert!(c.recv().is_none(), "closed without a reply");
+    // A request whose header decodes but breaks the envelope is answered.
+    let (c, _, _) = RawClient::handshake(server.endpoint(), &RawClient::hello(1024, 1));
+    let mut h = Header::request(METHOD_INCREMENT, 7, 8);
+    h.kind = netipc::protocol::KIND_CONTROL;
+    assert!(c.send_message(h, &inc(1)));
+    assert!(
+        c.recv().is_none(),
+        "a control message mid-session is not answered"
+    );
+    let (c, _, _) = RawClient::handshake(server.endpoint(), &RawClient::hello(1024, 1));
+    assert!(c.send_message(Header::request(METHOD_INCREMENT, 9, 8), &inc(1)[..4]));
+    let r = c.recv_header().expect("an error reply");
+    assert_eq!((r.transport_status, r.message_id), (STATUS_BAD_ENVELOPE, 9));
+    assert!(c.recv().is_none());
+}
+
 /// A batch for a method without batches is a bad envelope.
 #[test]
 fn batch_for_unbatched_method_is_bad_envelope() {

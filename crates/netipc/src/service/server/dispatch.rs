@@ -216,15 +216,18 @@ pub(crate) fn serve<S: Service>(shared: &Shared, svc: &S, mut session: ServerSes
     let mut state = svc.new_state(&ctx);
     let mut tx: Vec<u8> = Vec::new();
     let stats = &shared.stats;
+    // The header of the last request received whole.
+    let mut last: Option<Header> = None;
     loop {
         let msg = match session.recv_request(Deadline::NEVER, abort) {
             Ok(m) => m,
             Err(e) => {
-                end_on_recv_error(shared, &mut session, e, request_budget);
+                end_on_recv_error(shared, &mut session, e, request_budget, last);
                 return;
             }
         };
         let header = msg.header;
+        last = Some(header);
         stats.requests.inc();
         if header.code != S::KIND.method() {
             stats.unsupported.inc();
@@ -297,10 +300,17 @@ fn record_fault(shared: &Shared, fault: Fault, response_budget: u32) {
     }
 }
 
-/// A receive failed: answer the request that caused it when there is one
-/// (over budget: `LIMIT_EXCEEDED`; malformed envelope: `BAD_ENVELOPE`),
-/// learn from an oversized request, and let the session close.
-fn end_on_recv_error(shared: &Shared, session: &mut ServerSession, e: Error, request_budget: u32) {
+/// A receive failed: answer the request that caused it when its header
+/// decoded (over budget: `LIMIT_EXCEEDED`; malformed envelope:
+/// `BAD_ENVELOPE`), learn from an oversized request, and let the session
+/// close. `last` is the header of the previous request, already answered.
+fn end_on_recv_error(
+    shared: &Shared,
+    session: &mut ServerSession,
+    e: Error,
+    request_budget: u32,
+    last: Option<Header>,
+) {
     let stats = &shared.stats;
     let status = match e {
         Error::LimitExceeded {
@@ -322,7 +332,12 @@ fn end_on_recv_error(shared: &Shared, session: &mut ServerSession, e: Error, req
         }
         _ => return,
     };
-    // Fails harmlessly when there is no request header to answer.
+    // Only a header of this failed message may be answered (not the
+    // previous request's, when this one did not even decode).
+    if session.last_request_header() == last {
+        return;
+    }
+    // Fails harmlessly when the header is not a request's.
     let _ = session.send_final_error(status);
 }
 
