@@ -561,6 +561,13 @@ impl AppsLookupBuilder {
         );
     }
 
+    /// Sets the response generation without restarting the response
+    /// (items already added and the budget state are kept). A managed
+    /// server hands handlers a builder reset with generation 0.
+    pub fn set_generation(&mut self, generation: u64) {
+        self.core.set_generation(generation);
+    }
+
     /// Number of items the response must hold.
     pub fn item_count(&self) -> usize {
         self.core.count()
@@ -1236,6 +1243,21 @@ mod tests {
     use crate::bytes::{put_u16, put_u32, put_u64};
     use crate::codec::lookup::{LOOKUP_LABEL_ENTRY_SIZE, MAX_LABELS, orchestrator_name};
     use proptest::prelude::*;
+
+    #[test]
+    fn set_generation_keeps_items() {
+        let mut req = Vec::new();
+        encode_apps_lookup_request(&[7, 8], &mut req).unwrap();
+        let view = AppsLookupRequestView::decode(&req).unwrap();
+        let mut b = AppsLookupBuilder::new();
+        b.reset(1, &view);
+        b.add_request_unknown(&view, 0).unwrap();
+        b.add_request_unknown(&view, 1).unwrap();
+        b.set_generation(u64::MAX);
+        let resp = AppsLookupResponseView::decode(b.finish().unwrap()).unwrap();
+        assert_eq!(resp.generation(), u64::MAX);
+        assert_eq!(resp.item(1).pid(), 8);
+    }
 
     // ----- conformance -------------------------------------------------
 

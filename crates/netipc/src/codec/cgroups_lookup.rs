@@ -596,6 +596,13 @@ impl CgroupsLookupBuilder {
             .reset(generation, u32_sat(self.key_lens.len()), mins);
     }
 
+    /// Sets the response generation without restarting the response
+    /// (items already added and the budget state are kept). A managed
+    /// server hands handlers a builder reset with generation 0.
+    pub fn set_generation(&mut self, generation: u64) {
+        self.core.set_generation(generation);
+    }
+
     /// Number of items the response must hold.
     pub fn item_count(&self) -> usize {
         self.core.count()
@@ -1296,6 +1303,24 @@ mod tests {
         Orchestrator::from_name(name)
             .expect("orchestrator name")
             .as_u16()
+    }
+
+    #[test]
+    fn set_generation_keeps_items() {
+        let mut req = Vec::new();
+        encode_cgroups_lookup_request(&["/a", "/b"], &mut req).unwrap();
+        let view = CgroupsLookupRequestView::decode(&req).unwrap();
+        let mut b = CgroupsLookupBuilder::new();
+        b.reset(0, &view);
+        b.add_request_unknown(&view, 0, LookupStatus::UnknownRetryLater)
+            .unwrap();
+        b.set_generation(77);
+        b.add_request_unknown(&view, 1, LookupStatus::UnknownRetryLater)
+            .unwrap();
+        let resp = CgroupsLookupResponseView::decode(b.finish().unwrap()).unwrap();
+        assert_eq!(resp.generation(), 77);
+        assert_eq!(resp.len(), 2);
+        assert_eq!(resp.item(1).path(), b"/b");
     }
 
     #[test]

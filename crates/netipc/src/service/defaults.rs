@@ -48,6 +48,27 @@ pub fn grow_pow2(n: u64, floor: u32, cap: u32) -> u32 {
         .min(cap)
 }
 
+// ----- Managed server ------------------------------------------------------
+
+/// Default supported profiles of a managed server: baseline and SHM_HYBRID.
+pub const DEFAULT_SERVER_SUPPORTED_PROFILES: u32 =
+    crate::protocol::PROFILE_BASELINE | crate::protocol::PROFILE_SHM_HYBRID;
+
+/// Default preferred profiles of a managed server: SHM_HYBRID.
+pub const DEFAULT_SERVER_PREFERRED_PROFILES: u32 = crate::protocol::PROFILE_SHM_HYBRID;
+
+/// Default number of handshakes a managed server runs at once. Further
+/// connections wait in the kernel backlog until one finishes.
+pub const DEFAULT_MAX_PENDING_HANDSHAKES: usize = 16;
+
+/// How long `stop()` waits for session threads after the drain deadline,
+/// once it has shut their sockets down.
+pub const DEFAULT_FORCE_CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Pause of a managed server's acceptor after `accept(2)` failed (for
+/// example out of file descriptors); a session ending wakes it earlier.
+pub const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,3 +5,10 @@
 //! composes the Level 1 transport and the codec only.
 
 pub mod defaults;
+pub mod server;
+
+pub use server::{
+    AppsLookupHandler, CgroupsLookupHandler, CgroupsSnapshotHandler, HandlerError,
+    IncrementHandler, LocalDispatcher, PayloadBudgets, Server, ServerConfig, ServerStats,
+    ServiceKind, StopSummary, StringReverseHandler,
+};

@@ -24,7 +24,7 @@ const REQ_RESERVED0_OFF: usize = 8;
 /// Byte offset of request `reserved1`.
 const REQ_RESERVED1_OFF: usize = 12;
 /// Byte offset of the response `generation`.
-const RESP_GENERATION_OFF: usize = 8;
+pub(crate) const RESP_GENERATION_OFF: usize = 8;
 /// Byte offset of the `length` word inside a directory entry.
 const DIR_LEN_OFF: usize = 4;
 

@@ -39,7 +39,7 @@ use crate::error::{Error, Limit};
 use crate::protocol::DIR_ENTRY_SIZE;
 
 use super::LOOKUP_RESP_HDR_SIZE;
-use super::directory::{pad_from, patch_entry, write_response_header};
+use super::directory::{RESP_GENERATION_OFF, pad_from, patch_entry, write_response_header};
 
 /// The largest budget a payload can have (its length is a `u32`).
 pub const MAX_BUDGET: usize = u32::MAX as usize;
@@ -155,6 +155,17 @@ impl ResponseCore {
         self.exceeded = self.over_budget;
         self.buf.resize(area_start, 0);
         self.area_start = area_start;
+    }
+
+    /// Overwrites the generation in the response header (set by the last
+    /// reset); items already added are kept.
+    pub(crate) fn set_generation(&mut self, generation: u64) {
+        if let Some(dst) = self
+            .buf
+            .get_mut(RESP_GENERATION_OFF..RESP_GENERATION_OFF + 8)
+        {
+            dst.copy_from_slice(&generation.to_ne_bytes());
+        }
     }
 
     /// Number of items the response must hold.
