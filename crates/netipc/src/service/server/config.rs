@@ -105,6 +105,7 @@ impl ServerConfig {
             packet_size: self.packet_size,
             auth_token: self.auth_token,
             shm: self.shm,
+            on_reject: None,
         };
         transport.validate()?;
         Ok(Resolved {

@@ -142,7 +142,9 @@ pub(crate) struct Shared {
     pub endpoint: Endpoint,
     pub kind: ServiceKind,
     pub cfg: Resolved,
-    pub budgets: LearnedBudgets,
+    pub budgets: Arc<LearnedBudgets>,
+    /// Learns from LIMIT_EXCEEDED handshake rejections before they are sent.
+    pub reject_hook: crate::transport::uds::RejectHook,
     pub max_batch_items: u32,
     pub stats: Counters,
     /// Wakes SHM sessions waiting for a request when `stop()` drains.
@@ -192,6 +194,7 @@ impl Shared {
         crate::transport::uds::ServerConfig {
             max_request_payload_bytes: b.request,
             max_response_payload_bytes: b.response,
+            on_reject: Some(self.reject_hook.clone()),
             ..self.cfg.transport.clone()
         }
     }
@@ -257,13 +260,26 @@ impl Server {
         let cfg = config.resolve()?;
         let endpoint = Endpoint::new(&config.run_dir, &config.service)?;
         let listener = Listener::bind(&endpoint)?;
+        let budgets = Arc::new(LearnedBudgets::new(
+            config.max_request_payload_bytes,
+            config.max_response_payload_bytes,
+        ));
+        let hook_budgets = Arc::clone(&budgets);
+        // An authenticated client proposed more than the request budget
+        // (the check order puts auth first): grow before it can reconnect.
+        let reject_hook = crate::transport::uds::RejectHook(Arc::new(
+            move |status: u16, hello: &crate::wire::Hello| {
+                if status == crate::protocol::STATUS_LIMIT_EXCEEDED {
+                    let current = hook_budgets.current().request;
+                    hook_budgets.grow_request(current, hello.max_request_payload_bytes.into());
+                }
+            },
+        ));
         let shared = Arc::new(Shared {
             endpoint,
             kind: S::KIND,
-            budgets: LearnedBudgets::new(
-                config.max_request_payload_bytes,
-                config.max_response_payload_bytes,
-            ),
+            budgets,
+            reject_hook,
             max_batch_items: cfg.max_batch_items,
             cfg,
             stats: Counters::default(),

@@ -131,6 +131,24 @@ pub struct ServerConfig {
     pub auth_token: u64,
     /// SHM data plane options.
     pub shm: ShmConfig,
+    /// Called with the status and the client's HELLO just before a
+    /// negotiation rejection is sent, so a caller can learn from it (a
+    /// Level 2 server grows its request budget) before the client can
+    /// reconnect.
+    pub on_reject: Option<RejectHook>,
+}
+
+/// The function type behind a [`RejectHook`]: `(status, hello)`.
+pub type RejectFn = dyn Fn(u16, &crate::wire::Hello) + Send + Sync;
+
+/// A callback run before a handshake rejection is sent.
+#[derive(Clone)]
+pub struct RejectHook(pub std::sync::Arc<RejectFn>);
+
+impl std::fmt::Debug for RejectHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RejectHook(..)")
+    }
 }
 
 impl Default for ServerConfig {
@@ -143,6 +161,7 @@ impl Default for ServerConfig {
             packet_size: 0,
             auth_token: 0,
             shm: ShmConfig::default(),
+            on_reject: None,
         }
     }
 }

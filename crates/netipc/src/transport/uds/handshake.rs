@@ -336,10 +336,12 @@ pub(crate) fn server_handshake(
     ) {
         Negotiation::Accept(ack) => ack,
         Negotiation::Reject(status) => {
+            let hello = Hello::decode(&bytes[HEADER_LEN..]).ok();
+            if let (Some(hook), Some(h)) = (&cfg.on_reject, &hello) {
+                (hook.0)(status, h);
+            }
             send_rejection(fd, status, deadline);
-            let proposed = Hello::decode(&bytes[HEADER_LEN..])
-                .map(|h| h.max_request_payload_bytes)
-                .unwrap_or(0);
+            let proposed = hello.map_or(0, |h| h.max_request_payload_bytes);
             return Err(handshake_status_error(status, proposed));
         }
         Negotiation::Drop => return Err(Violation::Handshake.into()),

@@ -87,7 +87,7 @@ mod tests;
 
 pub use config::{
     ClientConfig, DEFAULT_SHM_ATTACH_TIMEOUT, IMPLEMENTED_PROFILES, MAX_IN_FLIGHT_LIMIT,
-    SHM_ATTACH_RETRY, SHM_PROFILES, ServerConfig,
+    RejectHook, SHM_ATTACH_RETRY, SHM_PROFILES, ServerConfig,
 };
 pub use handshake::{HELLO_ACK_MSG_LEN, HELLO_MSG_LEN, handshake_status_error};
 pub use listener::{DEFAULT_BACKLOG, Listener, PendingConnection};
