@@ -4,4 +4,10 @@
 //! sessions, chunking, SHM and payload budgets stay inside. Level 2
 //! composes the Level 1 transport and the codec only.
 
+pub mod client;
 pub mod defaults;
+
+pub use client::{
+    AppsLookupClient, CgroupsLookupClient, CgroupsSnapshotClient, ClientState, ClientStatus,
+    IncrementClient, StringReverseClient,
+};
