@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use l2_support::*;
 use netipc::codec::apps_lookup::AppsLookupBuilder;
+use netipc::codec::apps_lookup::AppsLookupRequestView;
 use netipc::codec::cgroups_lookup::CgroupsLookupRequestView;
 use netipc::codec::cgroups_snapshot::{CgroupsSnapshotBuilder, simple_hash};
 use netipc::codec::increment::decode_increment;
 use netipc::codec::lookup::{LookupStatus, PidStatus};
 use netipc::codec::string_reverse::{decode_string_reverse, encode_string_reverse};
-use netipc::codec::apps_lookup::AppsLookupRequestView;
 use netipc::protocol::{
     KIND_RESPONSE, PROFILE_BASELINE, PROFILE_SHM_HYBRID, STATUS_INTERNAL_ERROR,
     STATUS_LIMIT_EXCEEDED, STATUS_UNSUPPORTED,
@@ -39,7 +39,11 @@ fn inc_reply(m: &Message<'_>) -> Reply {
                 .collect(),
         )
     } else {
-        Reply::Payload((decode_increment(m.payload).unwrap() + 1).to_ne_bytes().to_vec())
+        Reply::Payload(
+            (decode_increment(m.payload).unwrap() + 1)
+                .to_ne_bytes()
+                .to_vec(),
+        )
     }
 }
 
@@ -64,7 +68,9 @@ fn reverse_handler() -> Handler {
                     .collect(),
             )
         } else {
-            Reply::Payload(reverse(decode_string_reverse(m.payload).unwrap().as_bytes()))
+            Reply::Payload(reverse(
+                decode_string_reverse(m.payload).unwrap().as_bytes(),
+            ))
         }
     })
 }
@@ -75,8 +81,14 @@ fn snapshot_payload(items: usize, generation: u64) -> Vec<u8> {
     for i in 0..items {
         let name = format!("cgroup-{i:04}");
         let path = format!("/sys/fs/cgroup/machine.slice/cgroup-{i:04}.scope");
-        b.add_item(simple_hash(name.as_bytes()), 0, 1, name.as_bytes(), path.as_bytes())
-            .unwrap();
+        b.add_item(
+            simple_hash(name.as_bytes()),
+            0,
+            1,
+            name.as_bytes(),
+            path.as_bytes(),
+        )
+        .unwrap();
     }
     b.finish().to_vec()
 }
@@ -376,7 +388,8 @@ fn error_status_with_batch_flag_is_read_first() {
         &dir,
         Plane::Uds,
         first_bad(|m| {
-            let mut h = Header::error_response(m.header.code, m.header.message_id, STATUS_INTERNAL_ERROR);
+            let mut h =
+                Header::error_response(m.header.code, m.header.message_id, STATUS_INTERNAL_ERROR);
             h.flags = m.header.flags;
             h.item_count = m.header.item_count;
             Reply::Raw(h, Vec::new())
@@ -433,7 +446,10 @@ fn item_count_mismatch_is_not_retried() {
         }),
     );
     let e = c.call_batch(&[1, 2, 3]).unwrap_err();
-    assert!(matches!(e, Error::Protocol(Violation::ItemCountMismatch)), "{e:?}");
+    assert!(
+        matches!(e, Error::Protocol(Violation::ItemCountMismatch)),
+        "{e:?}"
+    );
     assert_eq!(srv.requests(), 1);
     assert!(c.ready());
 }
@@ -680,7 +696,9 @@ fn string_reverse_batch() {
         );
         let mut c = StringReverseClient::new(dir.path(), "rev", client_config()).unwrap();
         c.refresh();
-        let texts: Vec<Vec<u8>> = (0..200).map(|i| format!("string-{i}").into_bytes()).collect();
+        let texts: Vec<Vec<u8>> = (0..200)
+            .map(|i| format!("string-{i}").into_bytes())
+            .collect();
         let v = c.call_batch(&texts).unwrap();
         assert_eq!(v.len(), 200);
         for (i, t) in texts.iter().enumerate() {
@@ -834,7 +852,10 @@ fn lookup_payload_exceeded_suffix_is_reasked() {
     let pids: Vec<u32> = (1..=100).collect();
     let v = c.lookup(&pids).unwrap();
     assert_eq!(v.len(), 100);
-    assert!(v.iter().all(|it| it.status() == PidStatus::Known && it.label_count() == 1));
+    assert!(
+        v.iter()
+            .all(|it| it.status() == PidStatus::Known && it.label_count() == 1)
+    );
     assert!(v.iter().map(|it| it.pid()).eq(pids.iter().copied()));
     // 100 PIDs fit in 7 requests of 15; the suffix re-asks add many more.
     assert!(srv.requests() > 20, "{}", srv.requests());
@@ -889,10 +910,7 @@ fn cgroups_path_too_big_for_a_request_is_local_oversized() {
         Options::new(server_config(Plane::Uds, 65536)),
         Box::new(move |c, m| {
             let req = CgroupsLookupRequestView::decode(m.payload).unwrap();
-            seen2
-                .lock()
-                .unwrap()
-                .extend(req.iter().map(|k| k.to_vec()));
+            seen2.lock().unwrap().extend(req.iter().map(|k| k.to_vec()));
             inner(c, m)
         }),
     );
@@ -924,7 +942,7 @@ fn cgroups_path_too_big_for_a_request_is_local_oversized() {
     );
     // Only oversized paths: an empty probe supplies the generation.
     seen.lock().unwrap().clear();
-    let v = c.lookup(&[long.clone()]).unwrap();
+    let v = c.lookup(std::slice::from_ref(&long)).unwrap();
     assert_eq!(v.len(), 1);
     assert_eq!(v.item(0).status(), LookupStatus::OversizedItem);
     assert!(seen.lock().unwrap().is_empty());
@@ -951,10 +969,18 @@ fn lookup_first_item_payload_exceeded_grows_the_budget() {
             &dir.endpoint("apps"),
             Options::new(server_config(plane, 1024)),
             Box::new(|c, m| {
-                let p = apps_response(m.payload, 3, c.response_budget as usize, 65536, first_item_big)
-                    .unwrap();
+                let p = apps_response(
+                    m.payload,
+                    3,
+                    c.response_budget as usize,
+                    65536,
+                    first_item_big,
+                )
+                .unwrap();
                 let v = netipc::codec::apps_lookup::AppsLookupResponseView::decode(&p).unwrap();
-                if v.get(0).is_some_and(|it| it.status() == PidStatus::PayloadExceeded) {
+                if v.get(0)
+                    .is_some_and(|it| it.status() == PidStatus::PayloadExceeded)
+                {
                     c.grow = true;
                 }
                 Reply::Payload(p)
@@ -971,6 +997,36 @@ fn lookup_first_item_payload_exceeded_grows_the_budget() {
         assert_eq!(st.overflow_reconnects, 1);
         assert_eq!(st.response_payload_bytes, 2048);
     }
+}
+
+#[test]
+fn lookup_first_item_crowded_out_is_reasked_alone() {
+    let dir = TestDir::new();
+    fn first_1100(pid: u32) -> AppsInfo {
+        let labels = if pid == 1 {
+            vec![("big".into(), "b".repeat(1100))]
+        } else {
+            small_labels()
+        };
+        AppsInfo {
+            labels,
+            known: true,
+        }
+    }
+    let mut opts = Options::new(server_config(Plane::Uds, 2048));
+    opts.grow = false;
+    let srv = FakeServer::start(&dir.endpoint("apps"), opts, apps_handler(65536, first_1100));
+    let mut c = AppsLookupClient::new(dir.path(), "apps", client_config()).unwrap();
+    c.refresh();
+    let pids: Vec<u32> = (1..=30).collect();
+    let v = c.lookup(&pids).unwrap();
+    assert_eq!(v.len(), 30);
+    assert!(v.iter().all(|it| it.status() == PidStatus::Known));
+    assert_eq!(v.item(0).label(0).unwrap().value().len(), 1100);
+    let st = c.status();
+    assert_eq!(st.overflow_reconnects, 0);
+    assert_eq!(st.connects, 1);
+    assert!(srv.requests() >= 3);
 }
 
 #[test]
@@ -995,7 +1051,8 @@ fn lookup_first_item_payload_exceeded_fails_without_growth() {
         ),
         "{e:?}"
     );
-    assert_eq!(srv.requests(), 1, "never re-asked as a suffix");
+    // Three keys, then the first key alone; never re-asked as a suffix.
+    assert_eq!(srv.requests(), 2);
     assert!(c.ready());
 }
 
@@ -1063,7 +1120,10 @@ fn lookup_echo_and_count_mismatches_fail() {
     let mut c = AppsLookupClient::new(dir.path(), "apps", client_config()).unwrap();
     c.refresh();
     let e = c.lookup(&[10, 20, 30]).unwrap_err();
-    assert!(matches!(e, Error::Protocol(Violation::EchoMismatch)), "{e:?}");
+    assert!(
+        matches!(e, Error::Protocol(Violation::EchoMismatch)),
+        "{e:?}"
+    );
     mode.store(1, Ordering::SeqCst);
     let e = c.lookup(&[10, 20, 30]).unwrap_err();
     assert!(
@@ -1089,7 +1149,10 @@ fn lookup_echo_and_count_mismatches_fail() {
     let mut c = CgroupsLookupClient::new(dir.path(), "cg", client_config()).unwrap();
     c.refresh();
     let e = c.lookup(&[b"/mine"]).unwrap_err();
-    assert!(matches!(e, Error::Protocol(Violation::EchoMismatch)), "{e:?}");
+    assert!(
+        matches!(e, Error::Protocol(Violation::EchoMismatch)),
+        "{e:?}"
+    );
 }
 
 #[test]

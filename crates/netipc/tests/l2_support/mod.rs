@@ -13,8 +13,8 @@
 
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -56,8 +56,7 @@ impl TestDir {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let path =
-            std::env::temp_dir().join(format!("nl2c-{}-{n}-{nanos:x}", std::process::id()));
+        let path = std::env::temp_dir().join(format!("nl2c-{}-{n}-{nanos:x}", std::process::id()));
         std::fs::create_dir_all(&path).unwrap();
         TestDir { path }
     }

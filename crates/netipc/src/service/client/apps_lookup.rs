@@ -12,7 +12,7 @@ use crate::protocol::{ITEM_ALIGN, METHOD_APPS_LOOKUP};
 
 use super::config::{ClientConfig, Schema};
 use super::core::{CallCtx, Core};
-use super::stitch::{Scan, Stitch, Store, SuffixTracker, check_count, range_in};
+use super::stitch::{MIN_SHAPE_SHARE, Scan, Stitch, Store, SuffixTracker, check_count, range_in};
 
 /// The smallest request: one PID.
 const MIN_REQUEST: usize = APPS_LOOKUP_REQ_HDR_SIZE + LOOKUP_DIR_ENTRY_SIZE + APPS_LOOKUP_KEY_SIZE;
@@ -138,12 +138,15 @@ impl AppsLookupClient {
     /// - More PIDs than the configured item ceiling fail with
     ///   [`Error::LimitExceeded`] (`Limit::LookupCeiling`) before any I/O.
     /// - PIDs are split into requests that fit the agreed request budget
-    ///   (and whose non-enriched answers fit the agreed response budget).
+    ///   (and whose non-enriched answers take at most half the agreed
+    ///   response budget).
     /// - Items answered `PAYLOAD_EXCEEDED` are re-asked (only that suffix)
-    ///   and stitched in place; `OVERSIZED_ITEM` answers are final. A
-    ///   response whose first item is `PAYLOAD_EXCEEDED` grows the response
-    ///   budget by reconnecting, then fails with [`Error::LimitExceeded`]
-    ///   (`Limit::ResponsePayload`) when growth stops.
+    ///   and stitched in place; `OVERSIZED_ITEM` answers are final. When
+    ///   the first item of a response is `PAYLOAD_EXCEEDED`, that key is
+    ///   re-asked alone; if it still does not fit, the response budget is
+    ///   grown by reconnecting, and the call fails with
+    ///   [`Error::LimitExceeded`] (`Limit::ResponsePayload`) when growth
+    ///   stops.
     /// - Every subresponse must echo its PIDs in order, hold exactly the
     ///   requested item count and carry the same generation
     ///   ([`Violation::EchoMismatch`], [`Violation::ItemCountMismatch`],
@@ -166,13 +169,20 @@ impl AppsLookupClient {
     fn run(&mut self, ctx: &mut CallCtx, pids: &[u32]) -> Result<()> {
         self.stitch.begin(&self.core, pids.len())?;
         let mut next = 0;
+        // Re-ask one key alone after a first-item PAYLOAD_EXCEEDED.
+        let mut alone = false;
         loop {
             let (req, resp) = self.core.limits()?;
             let by_request = apps_lookup_request_max_items(req.max_payload as usize);
-            let by_response = (resp.max_payload as usize).saturating_sub(LOOKUP_RESP_HDR_SIZE)
+            let by_response = (resp.max_payload as usize / MIN_SHAPE_SHARE)
+                .saturating_sub(LOOKUP_RESP_HDR_SIZE)
                 / MIN_RESPONSE_ITEM;
             let n = (pids.len() - next).min(by_request).min(by_response.max(1));
-            let n = if next < pids.len() { n.max(1) } else { 0 };
+            let n = match (next < pids.len(), alone) {
+                (false, _) => 0,
+                (true, true) => 1,
+                (true, false) => n.max(1),
+            };
             let keys = &pids[next..next + n];
             self.tx.clear();
             encode_apps_lookup_request(keys, &mut self.tx)?;
@@ -183,6 +193,7 @@ impl AppsLookupClient {
                 keys.len(),
                 &mut |payload, ranges| scan(payload, keys, ranges),
             )?;
+            alone = accepted == 0;
             next += accepted;
             if next >= pids.len() {
                 return Ok(());

@@ -14,7 +14,7 @@ use crate::protocol::{ITEM_ALIGN, METHOD_CGROUPS_LOOKUP};
 
 use super::config::{ClientConfig, Schema};
 use super::core::{CallCtx, Core};
-use super::stitch::{Scan, Stitch, Store, SuffixTracker, check_count, range_in};
+use super::stitch::{MIN_SHAPE_SHARE, Scan, Stitch, Store, SuffixTracker, check_count, range_in};
 
 /// The smallest request: one one-byte path.
 const MIN_REQUEST: usize =
@@ -173,14 +173,17 @@ impl CgroupsLookupClient {
     ///   any I/O; more paths than the configured item ceiling fail with
     ///   [`Error::LimitExceeded`] (`Limit::LookupCeiling`).
     /// - Paths are split into requests that fit the agreed request budget
-    ///   (and whose non-enriched answers fit the agreed response budget).
+    ///   (and whose non-enriched answers take at most half the agreed
+    ///   response budget).
     ///   A path too long for any single request becomes a local
     ///   `OVERSIZED_ITEM` item echoing it; later paths are still looked up.
     /// - Items answered `PAYLOAD_EXCEEDED` are re-asked (only that suffix)
-    ///   and stitched in place; `OVERSIZED_ITEM` answers are final. A
-    ///   response whose first item is `PAYLOAD_EXCEEDED` grows the response
-    ///   budget by reconnecting, then fails with [`Error::LimitExceeded`]
-    ///   (`Limit::ResponsePayload`) when growth stops.
+    ///   and stitched in place; `OVERSIZED_ITEM` answers are final. When
+    ///   the first item of a response is `PAYLOAD_EXCEEDED`, that key is
+    ///   re-asked alone; if it still does not fit, the response budget is
+    ///   grown by reconnecting, and the call fails with
+    ///   [`Error::LimitExceeded`] (`Limit::ResponsePayload`) when growth
+    ///   stops.
     /// - Every subresponse must echo its paths in order, hold exactly the
     ///   requested item count and carry the same generation
     ///   ([`Violation::EchoMismatch`], [`Violation::ItemCountMismatch`],
@@ -206,6 +209,8 @@ impl CgroupsLookupClient {
         }
         self.stitch.begin(&self.core, paths.len())?;
         let mut next = 0;
+        // Re-ask one key alone after a first-item PAYLOAD_EXCEEDED.
+        let mut alone = false;
         while next < paths.len() {
             let (req, resp) = self.core.limits()?;
             let req_budget = req.max_payload as usize;
@@ -218,6 +223,7 @@ impl CgroupsLookupClient {
             }
             self.request.clear();
             self.request.set_budget(req_budget);
+            let resp_share = resp_budget / MIN_SHAPE_SHARE;
             let mut resp_min = LOOKUP_RESP_HDR_SIZE;
             let mut end = next;
             while end < paths.len() {
@@ -226,7 +232,7 @@ impl CgroupsLookupClient {
                     break;
                 }
                 let m = min_response_item(p.len());
-                if end > next && resp_min.saturating_add(m) > resp_budget {
+                if end > next && (alone || resp_min.saturating_add(m) > resp_share) {
                     break;
                 }
                 if !self.request.push(p)? {
@@ -248,6 +254,7 @@ impl CgroupsLookupClient {
                 keys.len(),
                 &mut |payload, ranges| scan(payload, keys, ranges),
             )?;
+            alone = accepted == 0;
             next += accepted;
         }
         if self.stitch.subcalls() == 0 {

@@ -154,6 +154,12 @@ fn ceiling(max: u64, actual: u64) -> Error {
     }
 }
 
+/// The non-enriched answers of one lookup subrequest may take at most
+/// `1 / MIN_SHAPE_SHARE` of the agreed response budget, leaving the rest
+/// for enriched items (the server reserves room for every non-enriched
+/// answer before it encodes an enriched one).
+pub(crate) const MIN_SHAPE_SHARE: usize = 2;
+
 /// Scans one lookup subresponse: `(payload, accepted item ranges)`.
 pub(crate) type ScanFn<'s> = dyn FnMut(&[u8], &mut Vec<(u32, u32)>) -> Result<Scan> + 's;
 
@@ -203,11 +209,14 @@ impl Stitch {
     ///
     /// `scan` decodes the payload, verifies the item count and every
     /// echoed key, pushes the (offset, length) of each accepted item and
-    /// reports the generation and the accepted count. A response whose
-    /// first item is `PAYLOAD_EXCEEDED` is an overflow: the response budget
-    /// is grown by reconnecting and the same subrequest is sent again;
-    /// when growth stops, the call fails. Returns the accepted count
-    /// (`>= 1` unless `expect == 0`).
+    /// reports the generation and the accepted count.
+    ///
+    /// A response whose first item is `PAYLOAD_EXCEEDED` is never re-asked
+    /// as a suffix. With several keys it returns 0: the caller re-asks the
+    /// first key alone (the other keys' reserved answers may have been
+    /// what crowded it out). With one key it is an overflow: the response
+    /// budget is grown by reconnecting and the key sent again; when growth
+    /// stops, the call fails. Returns the accepted count.
     pub fn subcall(
         &mut self,
         core: &mut Core,
@@ -225,7 +234,10 @@ impl Stitch {
             core.exchange(ctx, request, 1, self.store.slot())?;
             self.ranges.clear();
             let s = scan(self.store.current(), &mut self.ranges)?;
-            if s.accepted == 0 && expect > 0 {
+            if s.accepted == 0 && expect > 1 {
+                return Ok(0);
+            }
+            if s.accepted == 0 && expect == 1 {
                 let err = core.response_overflow_error();
                 core.overflow(ctx, err)?;
                 continue;
