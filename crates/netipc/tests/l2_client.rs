@@ -177,6 +177,19 @@ fn server_restart_broken_then_reconnect() {
         assert!(c.ready());
         assert_eq!(c.call(9).unwrap(), 10);
         assert_eq!(c.status().reconnects, 1);
+        // Restart while the client is idle: one refresh notices the dead
+        // session (BROKEN) and reconnects (READY).
+        drop(_srv);
+        let _srv = FakeServer::start(
+            &dir.endpoint("inc"),
+            Options::new(server_config(plane, 65536)),
+            increment_handler(),
+        );
+        assert!(c.refresh(), "READY -> BROKEN -> READY is a change");
+        assert!(c.ready());
+        assert_eq!(c.status().reconnects, 2);
+        assert_eq!(c.call(1).unwrap(), 2);
+        assert_eq!(c.status().retries, 0);
     }
 }
 
