@@ -1333,3 +1333,15 @@ fn status_counts_are_consistent() {
     assert!(st.session_id > 0);
     assert_eq!(ClientState::Ready.to_string(), "READY");
 }
+
+#[test]
+fn clients_are_send_and_abort_handles_send_sync() {
+    fn send<T: Send>() {}
+    fn send_sync<T: Send + Sync + Clone>() {}
+    send::<IncrementClient>();
+    send::<StringReverseClient>();
+    send::<CgroupsSnapshotClient>();
+    send::<CgroupsLookupClient>();
+    send::<AppsLookupClient>();
+    send_sync::<netipc::transport::AbortHandle>();
+}
