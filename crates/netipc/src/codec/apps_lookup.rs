@@ -990,7 +990,7 @@ impl<'a> AppsLookupItemView<'a> {
     }
 
     /// Re-reads an item that [`parse_checked`](Self::parse_checked) accepted.
-    fn parse_trusted(item: &'a [u8]) -> Self {
+    pub(crate) fn parse_trusted(item: &'a [u8]) -> Self {
         let span = |off_at, len_at| {
             let start = us(rd_u32(item, off_at));
             Span {

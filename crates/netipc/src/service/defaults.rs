@@ -69,6 +69,18 @@ pub const DEFAULT_FORCE_CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// example out of file descriptors); a session ending wakes it earlier.
 pub const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(50);
 
+// --- Level 2 client defaults (client engineer) --------------------------
+
+/// Default deadline of one connection attempt made by a Level 2 client's
+/// `refresh()` (connect, handshake and SHM attach).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Sizing assumption for variable-size requests (STRING_REVERSE strings,
+/// lookup key lists): the request payload a client proposes when the
+/// configuration does not name one. Equal to the zero-config budget every
+/// server accepts, so the first handshake never fails on it.
+pub const DEFAULT_DYNAMIC_REQUEST_PAYLOAD: u32 = MAX_PAYLOAD_DEFAULT;
+
 #[cfg(test)]
 mod tests {
     use super::*;

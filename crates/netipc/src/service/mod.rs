@@ -4,6 +4,7 @@
 //! sessions, chunking, SHM and payload budgets stay inside. Level 2
 //! composes the Level 1 transport and the codec only.
 
+pub mod client;
 pub mod defaults;
 pub mod server;
 
@@ -11,4 +12,9 @@ pub use server::{
     AppsLookupHandler, CgroupsLookupHandler, CgroupsSnapshotHandler, HandlerError,
     IncrementHandler, LocalDispatcher, PayloadBudgets, Server, ServerConfig, ServerStats,
     ServiceKind, StopSummary, StringReverseHandler,
+};
+
+pub use client::{
+    AppsLookupClient, CgroupsLookupClient, CgroupsSnapshotClient, ClientState, ClientStatus,
+    IncrementClient, StringReverseClient,
 };
