@@ -259,6 +259,15 @@ impl Core {
         self.response_hint = self.cfg.response_hint;
     }
 
+    /// Drops a READY session after the peer broke the contract (a
+    /// malformed response): the state becomes BROKEN and the next
+    /// `refresh()` reconnects. Learned proposals are kept.
+    pub fn disconnect(&mut self) {
+        if self.session.is_some() {
+            self.drop_session(ClientState::Broken);
+        }
+    }
+
     fn set_state(&mut self, state: ClientState) {
         self.state = state;
         self.ready = state == ClientState::Ready;

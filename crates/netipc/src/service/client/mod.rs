@@ -142,6 +142,13 @@ macro_rules! client_common {
                 self.core.set_call_timeout(timeout)
             }
 
+            /// Drops the current session (state BROKEN) without resetting
+            /// learned proposals; the next [`Self::refresh`] reconnects.
+            /// Use it when a response broke a contract the caller checks.
+            pub fn disconnect(&mut self) {
+                self.core.disconnect()
+            }
+
             /// The endpoint this client targets.
             pub fn endpoint(&self) -> &$crate::transport::Endpoint {
                 self.core.endpoint()

@@ -54,7 +54,10 @@ impl CgroupsSnapshotClient {
         match CgroupsSnapshotView::decode(&self.rx) {
             Ok(v) => Ok(v),
             Err(e) => {
+                // A malformed snapshot is a protocol violation: the session
+                // is not trusted any more.
                 self.core.note_failure();
+                self.core.disconnect();
                 Err(e.into())
             }
         }
