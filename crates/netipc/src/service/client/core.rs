@@ -580,7 +580,20 @@ impl Core {
             self.cfg.cap,
         );
         self.drop_session(ClientState::Connecting);
-        match self.establish(ctx.deadline, false) {
+        let mut attempt = self.establish(ctx.deadline, false);
+        if matches!(
+            attempt,
+            Err(Error::LimitExceeded {
+                limit: Limit::RequestPayload,
+                ..
+            })
+        ) {
+            // Servers that learn from a rejected proposal (ours, and the
+            // zero-config C server) accept the same proposal on the next
+            // handshake: ask once more before giving up.
+            attempt = self.establish(ctx.deadline, false);
+        }
+        match attempt {
             Ok(s) => {
                 self.install(s);
                 Ok(())
