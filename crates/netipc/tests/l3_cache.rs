@@ -839,3 +839,10 @@ fn duplicates_keep_the_first_and_are_counted() {
         drop(provider);
     }
 }
+
+#[test]
+fn the_cache_is_shared_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<CgroupsCache>();
+    send_sync::<Arc<CgroupsTable>>();
+}
