@@ -129,10 +129,26 @@ impl CgroupsTableBuilder {
     /// Starts a table for a snapshot with these header fields, sized for
     /// `item_hint` items.
     pub fn new(generation: u64, systemd_enabled: u32, item_hint: usize) -> Self {
+        Self::with_capacity(
+            generation,
+            systemd_enabled,
+            item_hint,
+            item_hint.saturating_mul(64),
+        )
+    }
+
+    /// Like [`Self::new`], with the string storage sized for `string_bytes`
+    /// bytes of names and paths (each string takes its length plus one).
+    pub fn with_capacity(
+        generation: u64,
+        systemd_enabled: u32,
+        item_hint: usize,
+        string_bytes: usize,
+    ) -> Self {
         CgroupsTableBuilder {
             generation,
             systemd_enabled,
-            arena: Vec::with_capacity(item_hint.saturating_mul(64)),
+            arena: Vec::with_capacity(string_bytes),
             items: Vec::with_capacity(item_hint),
         }
     }

@@ -1,0 +1,120 @@
+//! Guarded lookups on a warm Level 3 cache perform zero heap allocations
+//! (a thread-local counting global allocator; the server runs on other
+//! threads and is not counted).
+
+#[path = "l3_support/mod.rs"]
+mod l3_support;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::hint::black_box;
+
+use l3_support::*;
+use netipc::codec::corpus::{bench_snapshot_items, cgroups_corpus};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_in(f: impl FnOnce()) -> u64 {
+    let before = ALLOCS.with(|c| c.get());
+    f();
+    ALLOCS.with(|c| c.get()) - before
+}
+
+#[test]
+fn warm_guarded_lookups_do_not_allocate() {
+    for plane in PLANES {
+        let dir = TestDir::new();
+        let mut items = bench_snapshot_items();
+        items.extend(cgroups_corpus(2000, 5));
+        let snap = snapshot(1, items);
+        let keys: Vec<(u32, Vec<u8>)> = snap
+            .items
+            .iter()
+            .map(|i| (i.hash, i.name.clone()))
+            .collect();
+        let misses: Vec<(u32, Vec<u8>)> = keys
+            .iter()
+            .map(|(h, n)| (h.wrapping_add(1), [n.as_slice(), b"-miss"].concat()))
+            .collect();
+        let provider = Provider::start(&dir, plane, snap);
+        let cache = cache(&dir, plane);
+
+        // Empty cache.
+        let _ = cache.read().get(1, b"x");
+        let n = allocations_in(|| {
+            for _ in 0..100 {
+                let g = cache.read();
+                black_box(g.get(1000, b"cgroup-0"));
+            }
+        });
+        assert_eq!(n, 0, "{plane:?}: lookups on an empty cache allocated");
+
+        cache.refresh().unwrap();
+        // Warm-up: the thread's first guard may register with the
+        // publication machinery.
+        for (h, name) in keys.iter().take(16) {
+            black_box(cache.read().get(*h, name));
+        }
+        let mut hits = 0usize;
+        let n = allocations_in(|| {
+            for _ in 0..20 {
+                let g = cache.read();
+                for (h, name) in &keys {
+                    hits += usize::from(g.get(*h, name).is_some());
+                }
+                for (h, name) in &misses {
+                    hits += usize::from(g.get(*h, name).is_some());
+                }
+                black_box((g.len(), g.generation(), g.systemd_enabled()));
+            }
+            // Several guards at once, and iteration.
+            let a = cache.read();
+            let b = cache.read();
+            black_box(a.iter().map(|e| e.path.len()).sum::<usize>());
+            black_box(b.get(1000, b"cgroup-0"));
+        });
+        assert_eq!(n, 0, "{plane:?}: warm guarded lookups allocated");
+        assert_eq!(hits, 20 * keys.len());
+
+        // Still none after a refresh replaced the table.
+        cache.refresh().unwrap();
+        let n = allocations_in(|| {
+            let g = cache.read();
+            for (h, name) in &keys {
+                black_box(g.get(*h, name));
+            }
+        });
+        assert_eq!(n, 0, "{plane:?}: lookups after a refresh allocated");
+        drop(provider);
+    }
+}
