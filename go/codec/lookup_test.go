@@ -288,14 +288,26 @@ func TestCgroupsLookupBuilderRules(t *testing.T) {
 		func() error { _, err := b.Add([]byte("/\x00"), LookupKnown, 0, nil, nil); return err },
 		func() error { _, err := b.Add([]byte("/a"), LookupKnown, 0, []byte("n\x00"), nil); return err },
 		func() error { _, err := b.Add([]byte("/a"), LookupKnown, 0, nil, []Label{lbl("", "v")}); return err },
-		func() error { _, err := b.Add([]byte("/a"), LookupKnown, 0, nil, []Label{lbl("k\x00", "v")}); return err },
-		func() error { _, err := b.Add([]byte("/a"), LookupKnown, 0, nil, []Label{lbl("k", "v\x00")}); return err },
+		func() error {
+			_, err := b.Add([]byte("/a"), LookupKnown, 0, nil, []Label{lbl("k\x00", "v")})
+			return err
+		},
+		func() error {
+			_, err := b.Add([]byte("/a"), LookupKnown, 0, nil, []Label{lbl("k", "v\x00")})
+			return err
+		},
 		func() error { _, err := b.Add([]byte("/a"), LookupUnknownRetryLater, 1, nil, nil); return err },
 		func() error { _, err := b.Add([]byte("/a"), LookupUnknownRetryLater, 0, []byte("n"), nil); return err },
-		func() error { _, err := b.Add([]byte("/a"), LookupUnknownRetryLater, 0, nil, []Label{lbl("k", "")}); return err },
+		func() error {
+			_, err := b.Add([]byte("/a"), LookupUnknownRetryLater, 0, nil, []Label{lbl("k", "")})
+			return err
+		},
 		func() error { _, err := b.Add([]byte("/a"), LookupStatus(9), 0, nil, nil); return err },
 		func() error { _, err := b.AddUnknown([]byte("/a"), LookupKnown); return err },
-		func() error { _, err := b.Add([]byte("/a"), LookupKnown, 0, nil, make([]Label, MaxLabels+1)); return err },
+		func() error {
+			_, err := b.Add([]byte("/a"), LookupKnown, 0, nil, make([]Label, MaxLabels+1))
+			return err
+		},
 	}
 	for i, f := range bad {
 		if err := f(); !errors.Is(err, netipc.ErrInvalidArgument) {

@@ -37,5 +37,5 @@ func ExampleBatchBuilder() {
 	}
 	item, _ := v.Item(1)
 	fmt.Println(len(payload), string(item))
-	// Output: 40 second
+	// Output: 32 second
 }
