@@ -47,7 +47,8 @@ type ClientConfig struct {
 	// SupportedProfiles is the bitmask of profiles the client supports
 	// (0 = baseline only).
 	SupportedProfiles uint32
-	// PreferredProfiles is the bitmask of profiles the client prefers.
+	// PreferredProfiles is the bitmask of profiles the client prefers
+	// (0 = SupportedProfiles).
 	PreferredProfiles uint32
 	// MaxRequestPayloadBytes is the proposed request payload ceiling (0 =
 	// netipc.MaxPayloadDefault). A server with a smaller budget rejects
@@ -89,6 +90,7 @@ func orU32(v, d uint32) uint32 {
 // if it is inconsistent.
 func (c ClientConfig) normalized() (ClientConfig, error) {
 	c.SupportedProfiles = orU32(c.SupportedProfiles, netipc.ProfileBaseline)
+	c.PreferredProfiles = orU32(c.PreferredProfiles, c.SupportedProfiles)
 	c.MaxRequestPayloadBytes = orU32(c.MaxRequestPayloadBytes, netipc.MaxPayloadDefault)
 	c.MaxRequestBatchItems = orU32(c.MaxRequestBatchItems, 1)
 	c.MaxResponsePayloadBytes = orU32(c.MaxResponsePayloadBytes, netipc.MaxPayloadDefault)
@@ -119,7 +121,8 @@ func (c ClientConfig) normalized() (ClientConfig, error) {
 type ServerConfig struct {
 	// SupportedProfiles is the bitmask of profiles the server supports.
 	SupportedProfiles uint32
-	// PreferredProfiles is the bitmask of profiles the server prefers.
+	// PreferredProfiles is the bitmask of profiles the server prefers
+	// (0 = SupportedProfiles).
 	PreferredProfiles uint32
 	// MaxRequestPayloadBytes is the current request payload budget: a
 	// HELLO proposing more is rejected with LIMIT_EXCEEDED.
@@ -138,6 +141,7 @@ type ServerConfig struct {
 
 func (c ServerConfig) normalized() (ServerConfig, error) {
 	c.SupportedProfiles = orU32(c.SupportedProfiles, netipc.ProfileBaseline)
+	c.PreferredProfiles = orU32(c.PreferredProfiles, c.SupportedProfiles)
 	c.MaxRequestPayloadBytes = orU32(c.MaxRequestPayloadBytes, netipc.MaxPayloadDefault)
 	c.MaxResponsePayloadBytes = orU32(c.MaxResponsePayloadBytes, netipc.MaxPayloadDefault)
 	return c, checkProfiles(c.SupportedProfiles)

@@ -12,6 +12,7 @@ import (
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/codec"
+	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
 )
 
@@ -188,4 +189,8 @@ func socketpair(t testing.TB) (int, int) {
 	}
 	t.Cleanup(func() { _ = unix.Close(fds[0]); _ = unix.Close(fds[1]) })
 	return fds[0], fds[1]
+}
+
+func sysRecv(fd int, buf []byte) (int, int, error) {
+	return sys.RecvPacket(fd, buf, nil, soon(), nil)
 }

@@ -304,11 +304,15 @@ func (s *ServerSession) SendError(code uint16, messageID uint64, status uint16) 
 }
 
 // SendMessage sends a response with a caller-built header.
-func (s *ServerSession) SendMessage(h wire.Header, payload []byte) error { return s.ch.send(h, payload) }
+func (s *ServerSession) SendMessage(h wire.Header, payload []byte) error {
+	return s.ch.send(h, payload)
+}
 
 // LastRequestHeader returns the header of the last received message whose
 // outer header decoded, even if the message was then rejected.
-func (s *ServerSession) LastRequestHeader() (wire.Header, bool) { return s.ch.lastHeader, s.ch.haveLast }
+func (s *ServerSession) LastRequestHeader() (wire.Header, bool) {
+	return s.ch.lastHeader, s.ch.haveLast
+}
 
 // SendFinalError answers the request that broke the session (over a
 // limit, malformed) with an error status before the session is closed.
