@@ -348,9 +348,9 @@ func TestStaleCleanup(t *testing.T) {
 	ep := endpoint(t, "svc")
 	deadPid := int32(0x3ffffff0) // above pid_max
 	writeRegion(t, ep.ShmPath(1), deadPid, 7)
-	writeRegion(t, ep.ShmPath(2), int32(os.Getpid()), ProcessGeneration()) // live: ours
+	writeRegion(t, ep.ShmPath(2), int32(os.Getpid()), ProcessGeneration())   // live: ours
 	writeRegion(t, ep.ShmPath(3), int32(os.Getpid()), ProcessGeneration()+1) // a dead predecessor with our pid
-	writeRegion(t, ep.ShmPath(4), 1, 0)                                       // uninitialised
+	writeRegion(t, ep.ShmPath(4), 1, 0)                                      // uninitialised
 	_ = os.WriteFile(ep.ShmPath(5), []byte("junk"), 0o600)
 	other := filepath.Join(ep.RunDir(), "svc-b-0000000000000001.ipcshm")
 	writeRegion(t, other, deadPid, 7)

@@ -92,7 +92,9 @@ func TestChunkedSendMatchesCapture(t *testing.T) {
 	ch := rawChannel(a, false)
 	payload := captured(t, "chunked_snapshot_resp/payload.bin")
 	done := make(chan error, 1)
-	go func() { done <- ch.send(wire.ResponseHeader(netipc.MethodCgroupsSnapshot, 1, uint32(len(payload))), payload) }()
+	go func() {
+		done <- ch.send(wire.ResponseHeader(netipc.MethodCgroupsSnapshot, 1, uint32(len(payload))), payload)
+	}()
 	for i, want := range capturedPackets(t) {
 		if got := recvRaw(t, b); !bytes.Equal(got, want) {
 			t.Fatalf("packet %d differs", i)
