@@ -301,6 +301,10 @@ func (b *AppsLookupBuilder) ResetForCount(generation uint64, count uint32) {
 	b.core.start()
 }
 
+// SetGeneration sets the generation of the response being built (a reset
+// starts at the generation it was given).
+func (b *AppsLookupBuilder) SetGeneration(generation uint64) { b.core.setGeneration(generation) }
+
 // ItemCount returns the number of items the response must hold.
 func (b *AppsLookupBuilder) ItemCount() int { return b.core.count }
 
@@ -693,3 +697,9 @@ func (v AppsLookupItemView) ToOwned() AppsLookupItem {
 	}
 	return it
 }
+
+// TrustedAppsLookupItem re-reads one item that DecodeAppsLookupResponse
+// already validated (for callers that keep validated item bytes, like the
+// Level 2 stitched results). Passing bytes that were not validated may
+// panic.
+func TrustedAppsLookupItem(item []byte) AppsLookupItemView { return AppsLookupItemView{item: item} }

@@ -372,6 +372,10 @@ func (b *CgroupsLookupBuilder) start(generation uint64) {
 	b.core.start()
 }
 
+// SetGeneration sets the generation of the response being built (a reset
+// starts at the generation it was given).
+func (b *CgroupsLookupBuilder) SetGeneration(generation uint64) { b.core.setGeneration(generation) }
+
 // ItemCount returns the number of items the response must hold.
 func (b *CgroupsLookupBuilder) ItemCount() int { return b.core.count }
 
@@ -718,3 +722,9 @@ func (v CgroupsLookupItemView) ToOwned() CgroupsLookupItem {
 	}
 	return it
 }
+
+// TrustedCgroupsLookupItem re-reads one item that
+// DecodeCgroupsLookupResponse already validated (for callers that keep
+// validated item bytes, like the Level 2 stitched results). Passing bytes
+// that were not validated may panic.
+func TrustedCgroupsLookupItem(item []byte) CgroupsLookupItemView { return trustedCgroupsItem(item) }

@@ -392,6 +392,14 @@ func (c *responseCore) begin(generation uint64, count uint32) {
 	c.areaStart = LookupRespHdrSize + c.count*LookupDirEntrySize
 }
 
+func (c *responseCore) setGeneration(g uint64) {
+	if c.buf == nil {
+		c.begin(0, 0)
+		c.start()
+	}
+	bin.Put64(c.buf, 8, g)
+}
+
 func (c *responseCore) addMin(m int) {
 	a := satAlign8(m)
 	c.restAligned = satAdd(c.restAligned, a)

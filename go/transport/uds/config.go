@@ -137,6 +137,10 @@ type ServerConfig struct {
 	AuthToken uint64
 	// Shm holds the SHM data plane options.
 	Shm shm.Config
+	// OnReject, when set, is called with the status and the decoded HELLO
+	// before a negotiation rejection is sent (Level 2 learns a larger
+	// request budget from it, so the client's reconnect is accepted).
+	OnReject func(status uint16, hello wire.Hello)
 }
 
 func (c ServerConfig) normalized() (ServerConfig, error) {

@@ -234,6 +234,11 @@ func serverHandshake(fd int, ep transport.Endpoint, cfg *ServerConfig, sessionID
 	n := wire.Negotiate(b[netipc.HeaderLen:HelloMsgLen], cfg.Offer(sys.ProposedPacketSize(fd, cfg.PacketSize)), sessionID)
 	switch n.Decision {
 	case wire.Reject:
+		if cfg.OnReject != nil {
+			if hello, err := wire.DecodeHello(b[netipc.HeaderLen:HelloMsgLen]); err == nil {
+				cfg.OnReject(n.Status, hello)
+			}
+		}
 		sendRejection(fd, n.Status, deadline)
 		return wire.HelloAck{}, nil, HandshakeStatusError(n.Status)
 	case wire.Drop:
