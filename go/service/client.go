@@ -395,13 +395,31 @@ func (c *core) watch(ctx context.Context) func() {
 
 // ctxErr decorates a call error with the context's cause.
 func ctxErr(ctx context.Context, err error) error {
-	if err == nil || ctx == nil || ctx.Err() == nil {
+	if err == nil || ctx == nil {
+		return err
+	}
+	if ctx.Err() == nil {
+		// The call's deadline may be the context's, reached just before
+		// the context's own timer fired.
+		if d, ok := ctx.Deadline(); ok && errors.Is(err, netipc.ErrTimeout) && !time.Now().Before(d) {
+			return fmt.Errorf("%w (%w)", err, context.DeadlineExceeded)
+		}
 		return err
 	}
 	if errors.Is(err, netipc.ErrAborted) || errors.Is(err, netipc.ErrTimeout) {
-		return fmt.Errorf("%w (%w)", err, ctx.Err())
+		return ctxCause(ctx)
 	}
 	return err
+}
+
+// ctxCause is the error of a call ended by its context: ErrTimeout when
+// the context's deadline passed, ErrAborted when it was cancelled, both
+// wrapping ctx.Err().
+func ctxCause(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w (%w)", netipc.ErrTimeout, ctx.Err())
+	}
+	return fmt.Errorf("%w (%w)", netipc.ErrAborted, ctx.Err())
 }
 
 // close ends the context for good: the session is closed and the abort
@@ -558,7 +576,7 @@ func (c *core) begin(ctx context.Context) (callCtx, error) {
 	case c.aborted():
 		err = netipc.ErrAborted
 	case ctx != nil && ctx.Err() != nil:
-		err = fmt.Errorf("%w (%w)", netipc.ErrAborted, ctx.Err())
+		err = ctxCause(ctx)
 	case !c.ready():
 		switch c.state_() {
 		case StateNotFound:

@@ -25,8 +25,9 @@
 // by one deadline covering the whole logical call (reconnects, retries and
 // lookup subcalls included): ClientConfig.CallTimeout, 30 s by default.
 // Each call has a ...Context variant: the context's deadline shortens the
-// call deadline and its cancellation aborts the call (the error wraps both
-// ErrAborted and ctx.Err()). Abort, callable from any goroutine, aborts the
+// call deadline and its cancellation aborts the call (the error wraps
+// ErrAborted, or ErrTimeout when the context's deadline passed, and
+// ctx.Err()). Abort, callable from any goroutine, aborts the
 // current and every later call until ClearAbort.
 //
 // Transport statuses: UNSUPPORTED is returned as a *netipc.StatusError

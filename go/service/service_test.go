@@ -338,6 +338,7 @@ func TestTimeoutAbortAndContext(t *testing.T) {
 			defer dcancel()
 			_, err = c.CallContext(dctx, 0)
 			wantIs(t, err, netipc.ErrTimeout)
+			wantIs(t, err, context.DeadlineExceeded)
 		})
 	}
 }

@@ -40,21 +40,21 @@ const (
 
 // RegionInfo is a plain copy of every field of a region header.
 type RegionInfo struct {
-	Magic            uint32
-	Version          uint16
-	HeaderLen        uint16
-	OwnerPid         int32
-	OwnerGeneration  uint32
-	RequestOffset    uint32
-	RequestCapacity  uint32
-	ResponseOffset   uint32
-	ResponseCapacity uint32
-	ReqSeq           uint64
-	RespSeq          uint64
-	ReqLen           uint32
-	RespLen          uint32
-	ReqSignal        uint32
-	RespSignal       uint32
+	Magic            uint32 // RegionMagic
+	Version          uint16 // RegionVersion
+	HeaderLen        uint16 // RegionHeaderLen
+	OwnerPid         int32  // PID of the server process
+	OwnerGeneration  uint32 // non-zero, changes across server restarts
+	RequestOffset    uint32 // byte offset of the request area
+	RequestCapacity  uint32 // size of the request area
+	ResponseOffset   uint32 // byte offset of the response area
+	ResponseCapacity uint32 // size of the response area
+	ReqSeq           uint64 // request sequence word
+	RespSeq          uint64 // response sequence word
+	ReqLen           uint32 // published request length
+	RespLen          uint32 // published response length
+	ReqSignal        uint32 // request futex word
+	RespSignal       uint32 // response futex word
 }
 
 // ParseRegionInfo reads the 64-byte header from buf (no validation beyond
@@ -97,10 +97,10 @@ func (i RegionInfo) Encode() [RegionHeaderLen]byte {
 
 // Layout holds the area offsets and capacities of a region.
 type Layout struct {
-	RequestOffset    uint32
-	RequestCapacity  uint32
-	ResponseOffset   uint32
-	ResponseCapacity uint32
+	RequestOffset    uint32 // byte offset of the request area
+	RequestCapacity  uint32 // size of the request area
+	ResponseOffset   uint32 // byte offset of the response area
+	ResponseCapacity uint32 // size of the response area
 }
 
 func areaCapacity(maxPayload uint32) (uint32, bool) {
