@@ -837,5 +837,7 @@ func (x clientCommon) Endpoint() transport.Endpoint { return x.c.ep }
 
 // Close closes the session and releases the context's resources; it is
 // final (later calls fail with netipc.ErrClosed). Views returned earlier
-// become invalid.
+// become invalid. Like every call, it must not run concurrently with
+// another call on the same client: Abort a blocked call from another
+// goroutine first.
 func (x clientCommon) Close() error { return x.c.close() }

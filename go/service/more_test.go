@@ -129,11 +129,18 @@ func TestStopAbandonsHandlerThatNeverReturns(t *testing.T) {
 	c, _ := NewIncrementClient(cfg.RunDir, cfg.Service, ClientConfig{AuthToken: token, CallTimeout: 5 * time.Second})
 	defer c.Close()
 	refreshReady(t, c)
-	go func() { _, _ = c.Call(1) }()
+	done := make(chan struct{})
+	go func() { _, _ = c.Call(1); close(done) }()
 	<-entered
 	sum := srv.Stop()
 	if sum.Drained || sum.Abandoned != 1 {
 		t.Fatal(sum)
+	}
+	// The abandoned session's socket was shut down: the call ends.
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("call did not end")
 	}
 	entries, _ := os.ReadDir(cfg.RunDir)
 	if len(entries) != 0 {
