@@ -251,3 +251,19 @@ func TestAbortAndClose(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestTableAccessors(t *testing.T) {
+	dir := t.TempDir()
+	items := codec.CgroupsCorpus(3, 2)
+	items = append(items, items[0])
+	var gen atomic.Uint64
+	snapshotServer(t, dir, items, &gen)
+	c := newCache(t, dir)
+	if _, err := c.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	tb := c.Table()
+	if tb.Len() != 3 || tb.Duplicates() != 1 || tb.SystemdEnabled() != 1 || string(tb.Item(2).Name) != string(items[2].Name) {
+		t.Fatal("accessors")
+	}
+}

@@ -593,3 +593,32 @@ func TestEnums(t *testing.T) {
 		t.Fatal("case-sensitive")
 	}
 }
+
+func TestBuilderAccessors(t *testing.T) {
+	var c CgroupsLookupBuilder
+	var a AppsLookupBuilder
+	if c.Budget() != MaxBudget || c.MaxBudget() != MaxBudget || a.Budget() != MaxBudget || a.MaxBudget() != MaxBudget {
+		t.Fatal("defaults")
+	}
+	c.SetBudget(100, 50)
+	a.SetBudget(1000, 5000)
+	if c.MaxBudget() != 100 || a.MaxBudget() != 5000 {
+		t.Fatal("max budget raised to budget")
+	}
+	a.ResetForCount(3, 2)
+	a.SetGeneration(11)
+	if a.ItemCount() != 2 || a.EncodedLen() != 32 {
+		t.Fatal(a.ItemCount(), a.EncodedLen())
+	}
+	must(a.AddUnknown(1))
+	must(a.AddUnknown(2))
+	if v := must(DecodeAppsLookupResponse(must(a.Finish()))); v.Generation() != 11 {
+		t.Fatal("generation")
+	}
+	// A zero builder finishes an empty response.
+	var z CgroupsLookupBuilder
+	z.SetGeneration(5)
+	if v := must(DecodeCgroupsLookupResponse(must(z.Finish()))); v.Len() != 0 || v.Generation() != 5 {
+		t.Fatal("zero builder")
+	}
+}

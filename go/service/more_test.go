@@ -272,3 +272,65 @@ func TestConfigValidationAndNames(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A raw client that breaks the session: an over-budget request is
+// answered LIMIT_EXCEEDED (and the learned request budget grows); a
+// malformed envelope is answered BAD_ENVELOPE; both close the session.
+func TestServerAnswersTheRequestThatBrokeTheSession(t *testing.T) {
+	cfg := srvCfg(t, "raw")
+	cfg.SupportedProfiles = netipc.ProfileBaseline
+	srv := started(t)(NewIncrementServer(cfg, incr))
+	if srv.Kind() != KindIncrement || srv.Endpoint().Service() != "raw" || srv.BudgetCeilings().Request != netipc.MaxPayloadCap {
+		t.Fatal("accessors")
+	}
+	ep := srv.Endpoint()
+	s, err := uds.Connect(ep, uds.ClientConfig{AuthToken: token, MaxRequestPayloadBytes: 64}, time.Now().Add(5*time.Second), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Lie about the limit to send 100 bytes over a 64-byte session.
+	msg := append(wire.RequestHeader(netipc.MethodIncrement, 3, 100).AppendTo(nil), make([]byte, 100)...)
+	if err := sys.SendPacket(s.Fd(), msg, nil, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 256)
+	n, _, err := sys.RecvPacket(s.Fd(), buf, nil, time.Now().Add(5*time.Second), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := wire.DecodeHeader(buf[:n])
+	if h.TransportStatus != netipc.StatusLimitExceeded || h.MessageID != 3 {
+		t.Fatal(h)
+	}
+	if srv.LearnedBudgets().Request < 128 {
+		t.Fatal(srv.LearnedBudgets())
+	}
+	s2, err := uds.Connect(ep, uds.ClientConfig{AuthToken: token}, time.Now().Add(5*time.Second), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	bad := wire.RequestHeader(netipc.MethodIncrement, 4, 0).AppendTo(nil)
+	bad[6] = 16 // header_len
+	_ = sys.SendPacket(s2.Fd(), bad, nil, time.Time{})
+	if _, _, err := sys.RecvPacket(s2.Fd(), buf, nil, time.Now().Add(5*time.Second), nil); !errors.Is(err, netipc.ErrPeerClosed) {
+		t.Fatal("a header that does not decode is not answered:", err)
+	}
+	s3, _ := uds.Connect(ep, uds.ClientConfig{AuthToken: token}, time.Now().Add(5*time.Second), nil)
+	defer s3.Close()
+	empty := wire.RequestHeader(netipc.MethodIncrement, 5, 0)
+	empty.Flags = netipc.FlagBatch
+	empty.ItemCount = 0
+	_ = sys.SendPacket(s3.Fd(), empty.AppendTo(nil), nil, time.Time{})
+	n, _, err = sys.RecvPacket(s3.Fd(), buf, nil, time.Now().Add(5*time.Second), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := wire.DecodeHeader(buf[:n]); h.TransportStatus != netipc.StatusBadEnvelope || h.MessageID != 5 {
+		t.Fatal(h)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

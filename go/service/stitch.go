@@ -40,8 +40,6 @@ func (s *store) slot() []byte {
 // setCurrent stores the (possibly grown) next free buffer.
 func (s *store) setCurrent(b []byte) { s.bufs[s.used] = b }
 
-func (s *store) current() []byte { return s.bufs[s.used] }
-
 // commit indexes the current buffer's items (s.ranges) and moves on.
 func (s *store) commit() {
 	for _, r := range s.ranges {
