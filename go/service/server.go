@@ -204,6 +204,7 @@ type Server struct {
 	acceptAbort   *transport.Abort
 	drainAbort    *transport.Abort
 	acceptorDone  chan struct{}
+	stopMu        sync.Mutex // serializes Stop
 
 	mu          sync.Mutex
 	cond        *sync.Cond
@@ -426,6 +427,8 @@ func (s *Server) connection(p *uds.PendingConn) {
 //     returned are abandoned (StopSummary.Abandoned) and their SHM files
 //     removed.
 func (s *Server) Stop() StopSummary {
+	s.stopMu.Lock()
+	defer s.stopMu.Unlock()
 	s.mu.Lock()
 	if s.stopped != nil {
 		sum := *s.stopped

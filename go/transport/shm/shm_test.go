@@ -415,3 +415,25 @@ func TestSpinTuner(t *testing.T) {
 		t.Fatal("disabled spin")
 	}
 }
+
+// A reservation that the file system refuses is a clean allocation error
+// (wrapping ErrShmAllocate and the OS cause), and the file is removed.
+func TestAllocationFailure(t *testing.T) {
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_FSIZE, &old); err != nil {
+		t.Skip(err)
+	}
+	lim := old
+	lim.Cur = 4096
+	if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &lim); err != nil {
+		t.Skip(err)
+	}
+	ep := endpoint(t, "alloc")
+	_, err := Create(ep, 1, 65536, 65536, Config{})
+	_ = unix.Setrlimit(unix.RLIMIT_FSIZE, &old)
+	wantIs(t, err, netipc.ErrShmAllocate)
+	wantIs(t, err, unix.EFBIG)
+	if _, err := os.Stat(ep.ShmPath(1)); !os.IsNotExist(err) {
+		t.Fatal("region file left behind")
+	}
+}

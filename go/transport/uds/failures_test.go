@@ -747,3 +747,31 @@ func TestLargeChunkedMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The server cannot create the SHM region (the reservation fails): it
+// continues the session on the baseline, never claiming SHM.
+func TestShmCreateFailureFallsBackToBaseline(t *testing.T) {
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_FSIZE, &old); err != nil {
+		t.Skip(err)
+	}
+	ep := endpoint(t, "nofalloc")
+	startServer(t, ep, shmServerCfg(), incrementServe)
+	lim := old
+	lim.Cur = 4096
+	if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &lim); err != nil {
+		t.Skip(err)
+	}
+	c, err := Connect(ep, shmClientCfg(), soon(), nil)
+	_ = unix.Setrlimit(unix.RLIMIT_FSIZE, &old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.IsShm() || c.SelectedProfile() != netipc.ProfileBaseline || c.HelloAck().IntersectionProfiles != 3 {
+		t.Fatal(c.HelloAck())
+	}
+	if callIncrement(t, c, 1) != 2 {
+		t.Fatal("call")
+	}
+}
