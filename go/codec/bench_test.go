@@ -104,3 +104,49 @@ func BenchmarkAppsLookupRoundTrip(b *testing.B) {
 		})
 	}
 }
+
+// Decode-only figures of the lookup responses built by the round-trip
+// benchmarks (known items).
+func BenchmarkLookupResponseDecode(b *testing.B) {
+	labels := []Label{lbl("namespace", "bench"), lbl("image", "bench:latest")}
+	e := AppsLookupEntry{Status: PidKnown, CgroupStatus: CgroupKnown, Orchestrator: OrchestratorDocker, Ppid: 1, UID: 1000,
+		Starttime: 42, Comm: []byte("bench"), CgroupPath: []byte("/sys/fs/cgroup/bench"), CgroupName: []byte("bench-container")}
+	for _, n := range []int{16, 256, 8192} {
+		ps := make([][]byte, n)
+		pids := make([]uint32, n)
+		for i := range ps {
+			ps[i] = fmt.Appendf(nil, "/sys/fs/cgroup/bench/cg-%03d", i)
+			pids[i] = uint32(1000 + i)
+		}
+		var cb CgroupsLookupBuilder
+		_ = cb.ResetForPaths(1, ps)
+		for _, p := range ps {
+			_, _ = cb.Add(p, LookupKnown, OrchestratorK8s, []byte("bench-pod"), labels)
+		}
+		cp := append([]byte(nil), must(cb.Finish())...)
+		var ab AppsLookupBuilder
+		ab.ResetForCount(1, uint32(n))
+		for _, pid := range pids {
+			_, _ = ab.Add(pid, &e, labels[1:])
+		}
+		ap := append([]byte(nil), must(ab.Finish())...)
+		b.Run(fmt.Sprintf("cgroups/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(cp)))
+			for b.Loop() {
+				if v, err := DecodeCgroupsLookupResponse(cp); err != nil || v.Len() != n {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("apps/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(ap)))
+			for b.Loop() {
+				if v, err := DecodeAppsLookupResponse(ap); err != nil || v.Len() != n {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

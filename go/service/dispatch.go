@@ -111,7 +111,6 @@ func (s *Server) serve(sess *uds.ServerSession) {
 	handle := s.svc.session(ic)
 	method := s.kind.Method()
 	var tx []byte
-	var items [][]byte
 	var last wire.Header
 	haveLast := false
 	for {
@@ -139,7 +138,7 @@ func (s *Server) serve(sess *uds.ServerSession) {
 				f = fault{kind: faultResponseTooLarge, needed: uint64(len(out))}
 			}
 		} else {
-			tx, items, f = s.dispatchBatch(handle, m, ic, tx, items)
+			tx, f = s.dispatchBatch(handle, m, ic, tx)
 			out = tx
 		}
 		if ic.learnResponse {
@@ -166,18 +165,18 @@ func (s *Server) serve(sess *uds.ServerSession) {
 
 // dispatchBatch answers every item of a batch in request order into tx,
 // failing the whole batch on the first item that fails.
-func (s *Server) dispatchBatch(handle func([]byte) ([]byte, fault), m uds.Message, ic *itemCtx, tx []byte, items [][]byte) ([]byte, [][]byte, fault) {
+func (s *Server) dispatchBatch(handle func([]byte) ([]byte, fault), m uds.Message, ic *itemCtx, tx []byte) ([]byte, fault) {
 	if !s.svc.batchable() {
-		return tx, items, fault{kind: faultMalformed}
+		return tx, fault{kind: faultMalformed}
 	}
 	count := m.ItemCount()
 	if s.maxBatchItems != 0 && uint64(count) > uint64(s.maxBatchItems) {
-		return tx, items, fault{kind: faultTooManyItems}
+		return tx, fault{kind: faultTooManyItems}
 	}
 	budget := uint64(ic.responseBudget)
 	size := uint64(count) * netipc.DirEntrySize
 	if size > budget {
-		return tx, items, fault{kind: faultResponseTooLarge, needed: size}
+		return tx, fault{kind: faultResponseTooLarge, needed: size}
 	}
 	var b wire.BatchBuilder
 	b.Reset(tx[:0], uint32(count))
@@ -185,24 +184,24 @@ func (s *Server) dispatchBatch(handle func([]byte) ([]byte, fault), m uds.Messag
 		it, _ := m.Item(i)
 		out, f := call(handle, it)
 		if f != noFault {
-			return tx, items, f
+			return tx, f
 		}
 		size = (size+7)&^7 + uint64(len(out))
 		if size > budget {
-			return tx, items, fault{kind: faultResponseTooLarge, needed: size}
+			return tx, fault{kind: faultResponseTooLarge, needed: size}
 		}
 		if err := b.Add(out); err != nil {
-			return tx, items, fault{kind: faultHandler}
+			return tx, fault{kind: faultHandler}
 		}
 	}
 	out, err := b.Finish()
 	if err != nil {
-		return tx, items, fault{kind: faultHandler}
+		return tx, fault{kind: faultHandler}
 	}
 	if uint64(len(out)) > budget {
-		return out, items, fault{kind: faultResponseTooLarge, needed: uint64(len(out))}
+		return out, fault{kind: faultResponseTooLarge, needed: uint64(len(out))}
 	}
-	return out, items, noFault
+	return out, noFault
 }
 
 // endOnRecvError answers the request that broke the session when its
