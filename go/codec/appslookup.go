@@ -1,0 +1,705 @@
+package codec
+
+import (
+	"iter"
+
+	"netipc.local/netipc"
+	"netipc.local/netipc/internal/bin"
+)
+
+// APPS_LOOKUP sizes and constants.
+const (
+	// AppsLookupItemHdrSize is the wire size of the per-item response
+	// header (natural C alignment would pad a struct to 64; the wire uses
+	// 60).
+	AppsLookupItemHdrSize = 60
+	// AppsLookupKeySize is the size of one request key (pid, reserved).
+	AppsLookupKeySize = 8
+	// UIDUnset is the uid value meaning "not set".
+	UIDUnset uint32 = 0xFFFFFFFF
+	// AppsLookupCommMaxLen is the longest comm (Linux TASK_COMM_LEN - 1).
+	AppsLookupCommMaxLen = 15
+	// AppsLookupMinItemSize is the minimal (non-enriched) item: the header
+	// plus the NULs of three empty strings.
+	AppsLookupMinItemSize = AppsLookupItemHdrSize + 3
+)
+
+// APPS_LOOKUP item header field offsets.
+const (
+	alStatus       = 2
+	alOrch         = 4
+	alCgroupStatus = 6
+	alPid          = 8
+	alPpid         = 12
+	alUID          = 16
+	alReserved0    = 20
+	alStarttime    = 24
+	alCommOff      = 32
+	alCommLen      = 36
+	alPathOff      = 40
+	alPathLen      = 44
+	alNameOff      = 48
+	alNameLen      = 52
+	alLabels       = 56
+	alReserved1    = 58
+)
+
+// AppsLookupRequestLen returns the exact encoded size of a request for
+// count PIDs; ok is false if it exceeds 4 GiB - 1.
+func AppsLookupRequestLen(count int) (n int, ok bool) {
+	n = satAdd(LookupReqHdrSize, count*(LookupDirEntrySize+AppsLookupKeySize))
+	return n, count >= 0 && count <= MaxBudget && n <= MaxBudget
+}
+
+// AppsLookupRequestMaxItems returns the most PIDs one request may hold
+// within a budget-byte payload.
+func AppsLookupRequestMaxItems(budget int) int {
+	return max(min(budget, MaxBudget)-LookupReqHdrSize, 0) / (LookupDirEntrySize + AppsLookupKeySize)
+}
+
+// AppendAppsLookupRequest appends the request payload for pids to out. It
+// fails with ErrInvalidArgument (out unchanged) only if the request would
+// exceed 4 GiB - 1.
+func AppendAppsLookupRequest(out []byte, pids []uint32) ([]byte, error) {
+	if _, ok := AppsLookupRequestLen(len(pids)); !ok {
+		return out, &netipc.ArgError{Reason: "apps lookup request too large"}
+	}
+	out = appendRequestHeader(out, uint32(len(pids)))
+	for i := range pids {
+		out = bin.App32(out, uint32(i*AppsLookupKeySize))
+		out = bin.App32(out, AppsLookupKeySize)
+	}
+	for _, pid := range pids {
+		out = bin.App32(out, pid)
+		out = bin.App32(out, 0)
+	}
+	return out, nil
+}
+
+// AppsLookupRequestView is a decoded APPS_LOOKUP request. It is borrowed
+// and ephemeral: it aliases the payload buffer (in a Level 2 server
+// handler, valid only for the handler call). Decoding validated every key.
+type AppsLookupRequestView struct {
+	dir directory
+}
+
+// DecodeAppsLookupRequest decodes and fully validates a request payload.
+// It rejects a truncated header or directory (DecodeTruncated), layout
+// other than 1 (DecodeBadLayoutVersion), non-zero flags, reserved words or
+// key reserved fields (DecodeNonZeroReserved), keys out of bounds
+// (DecodeOutOfBounds), key offsets not 8-byte aligned (DecodeBadAlignment)
+// and directory lengths other than 8 (DecodeBadLength).
+func DecodeAppsLookupRequest(payload []byte) (AppsLookupRequestView, error) {
+	d, err := parseRequestDir(payload, "apps lookup request")
+	if err != nil {
+		return AppsLookupRequestView{}, err
+	}
+	for i := 0; i < d.count; i++ {
+		off, end, err := d.entryRange(i, "apps lookup key")
+		if err != nil {
+			return AppsLookupRequestView{}, err
+		}
+		if end-off != AppsLookupKeySize {
+			return AppsLookupRequestView{}, bin.Rule(netipc.DecodeBadLength, "apps lookup key length must be 8")
+		}
+		if bin.U32(d.area, int(off)+4) != 0 {
+			return AppsLookupRequestView{}, bin.Rule(netipc.DecodeNonZeroReserved, "key reserved")
+		}
+	}
+	return AppsLookupRequestView{dir: d}, nil
+}
+
+// Len returns the number of PIDs (0 is a valid no-op probe).
+func (v AppsLookupRequestView) Len() int { return v.dir.count }
+
+// Pid returns PID i (0 <= i < Len(); out of range panics).
+func (v AppsLookupRequestView) Pid(i int) uint32 {
+	if i < 0 || i >= v.dir.count {
+		panic("codec: apps lookup key index out of range")
+	}
+	off, _ := v.dir.rawEntry(i)
+	return bin.U32(v.dir.area, int(off))
+}
+
+// Pids iterates over the PIDs in request order.
+func (v AppsLookupRequestView) Pids() iter.Seq2[int, uint32] {
+	return func(yield func(int, uint32) bool) {
+		for i := 0; i < v.Len(); i++ {
+			if !yield(i, v.Pid(i)) {
+				return
+			}
+		}
+	}
+}
+
+// ToOwned copies the PIDs.
+func (v AppsLookupRequestView) ToOwned() []uint32 {
+	out := make([]uint32, v.Len())
+	for i := range out {
+		out[i] = v.Pid(i)
+	}
+	return out
+}
+
+// AppsLookupEntry holds the fields of one response item other than its PID
+// and labels, as borrowed application data for AppsLookupBuilder.
+//
+// Rules (checked by the builder): strings carry no NUL; Comm is at most 15
+// bytes. For a KNOWN PID Comm is 1..15 bytes and the cgroup fields follow
+// CgroupStatus (KNOWN: non-empty path; UNKNOWN_RETRY_LATER: orchestrator 0,
+// empty name, no labels; UNKNOWN_PERMANENT: non-empty path, orchestrator 0,
+// empty name, no labels; HOST_ROOT: orchestrator 0, empty path and name, no
+// labels). Any other PID status requires AppsLookupUnknownEntry's values.
+type AppsLookupEntry struct {
+	// Status is the PID status.
+	Status PidStatus
+	// CgroupStatus is the cgroup status (KNOWN = 0 when the PID is not
+	// known).
+	CgroupStatus CgroupStatus
+	// Orchestrator is the raw orchestrator value.
+	Orchestrator Orchestrator
+	// Ppid is the parent PID, or 0.
+	Ppid uint32
+	// UID is the process UID, or UIDUnset.
+	UID uint32
+	// Starttime is /proc/<pid>/stat field 22 (jiffies since boot), 0
+	// elsewhere.
+	Starttime uint64
+	// Comm is the process name.
+	Comm []byte
+	// CgroupPath is the cgroup path.
+	CgroupPath []byte
+	// CgroupName is the cgroup name.
+	CgroupName []byte
+}
+
+// AppsLookupUnknownEntry returns the entry of an unknown PID: status
+// UNKNOWN, zeros, UIDUnset, empty strings.
+func AppsLookupUnknownEntry() AppsLookupEntry {
+	return AppsLookupEntry{Status: PidUnknown, UID: UIDUnset}
+}
+
+func (e *AppsLookupEntry) validate(labels int) error {
+	bad := func(r string) error { return &netipc.ArgError{Reason: r} }
+	switch {
+	case !e.Status.Valid():
+		return bad("undefined pid status")
+	case !e.CgroupStatus.Valid():
+		return bad("undefined cgroup status")
+	case bin.HasNul(e.Comm):
+		return bad("comm contains a NUL byte")
+	case bin.HasNul(e.CgroupPath):
+		return bad("cgroup path contains a NUL byte")
+	case bin.HasNul(e.CgroupName):
+		return bad("cgroup name contains a NUL byte")
+	case len(e.Comm) > AppsLookupCommMaxLen:
+		return bad("comm is longer than 15 bytes")
+	}
+	if e.Status != PidKnown {
+		if e.CgroupStatus != CgroupKnown || e.Orchestrator != 0 || e.Ppid != 0 || e.UID != UIDUnset ||
+			e.Starttime != 0 || len(e.Comm) != 0 || len(e.CgroupPath) != 0 || len(e.CgroupName) != 0 || labels != 0 {
+			return bad("a non-KNOWN pid item must have zero fields, UID_UNSET, empty strings and no labels")
+		}
+		return nil
+	}
+	if len(e.Comm) == 0 {
+		return bad("comm must not be empty for a KNOWN pid")
+	}
+	path := len(e.CgroupPath) != 0
+	plain := e.Orchestrator == 0 && len(e.CgroupName) == 0 && labels == 0
+	ok := false
+	switch e.CgroupStatus {
+	case CgroupKnown:
+		ok = path
+	case CgroupUnknownRetryLater:
+		ok = plain
+	case CgroupUnknownPermanent:
+		ok = path && plain
+	case CgroupHostRoot:
+		ok = !path && plain
+	}
+	if !ok {
+		return bad("cgroup fields violate the cgroup_status rules")
+	}
+	return nil
+}
+
+// AppsLookupItem is an owned APPS_LOOKUP response item.
+type AppsLookupItem struct {
+	// Pid is the echoed request PID.
+	Pid uint32
+	// AppsLookupEntry holds the status and process/cgroup fields.
+	AppsLookupEntry
+	// Labels are the labels.
+	Labels []Label
+}
+
+// AppsLookupResponse is an owned APPS_LOOKUP response.
+type AppsLookupResponse struct {
+	// Generation is the advisory provider generation.
+	Generation uint64
+	// Items holds one item per request PID, in request order.
+	Items []AppsLookupItem
+}
+
+// AppendTo encodes the response with an unlimited budget, every item
+// keeping its status, and appends it to out. It fails with
+// ErrInvalidArgument if an item is invalid; out is then unchanged.
+func (r *AppsLookupResponse) AppendTo(out []byte) ([]byte, error) {
+	if uint64(len(r.Items)) > 0xFFFFFFFF {
+		return out, &netipc.ArgError{Reason: "more than 4294967295 lookup items"}
+	}
+	var b AppsLookupBuilder
+	b.core.verbatim = true
+	b.ResetForCount(r.Generation, uint32(len(r.Items)))
+	for i := range r.Items {
+		if _, err := b.AddItem(&r.Items[i]); err != nil {
+			return out, err
+		}
+	}
+	p, err := b.Finish()
+	if err != nil {
+		return out, err
+	}
+	return append(out, p...), nil
+}
+
+// AppsLookupBuilder is the reusable server-side APPS_LOOKUP response
+// builder with payload budget handling; the budget semantics are those of
+// CgroupsLookupBuilder, the minimal shape being the 60-byte header and
+// three empty strings (63 bytes). Non-enriched outcomes echo the PID with
+// zero fields, UIDUnset and empty strings. Every Add returns the PID status
+// actually encoded. The zero value is ready for an empty response with
+// unlimited budgets.
+type AppsLookupBuilder struct {
+	core responseCore
+}
+
+// SetBudget sets the current response budget and the configured maximum
+// budget in bytes (clamped to 4 GiB - 1; maxBudget is raised to budget if
+// lower). It takes effect at the next reset.
+func (b *AppsLookupBuilder) SetBudget(budget, maxBudget int) { b.core.setBudget(budget, maxBudget) }
+
+// Budget returns the current response budget.
+func (b *AppsLookupBuilder) Budget() int { n, _ := b.core.budgets(); return n }
+
+// MaxBudget returns the maximum budget used for the OVERSIZED_ITEM
+// decision.
+func (b *AppsLookupBuilder) MaxBudget() int { _, n := b.core.budgets(); return n }
+
+// Reset starts a response to request with the given generation.
+func (b *AppsLookupBuilder) Reset(generation uint64, request AppsLookupRequestView) {
+	b.ResetForCount(generation, uint32(request.Len()))
+}
+
+// ResetForCount starts a response of count items.
+func (b *AppsLookupBuilder) ResetForCount(generation uint64, count uint32) {
+	b.core.begin(generation, count)
+	for i := uint32(0); i < count; i++ {
+		b.core.addMin(AppsLookupMinItemSize)
+	}
+	b.core.start()
+}
+
+// SetGeneration sets the generation of the response being built (a reset
+// starts at the generation it was given).
+func (b *AppsLookupBuilder) SetGeneration(generation uint64) { b.core.setGeneration(generation) }
+
+// ItemCount returns the number of items the response must hold.
+func (b *AppsLookupBuilder) ItemCount() int { return b.core.count }
+
+// Added returns the number of items added so far.
+func (b *AppsLookupBuilder) Added() int { return b.core.next }
+
+// IsExceeded reports whether every further item is encoded as
+// PAYLOAD_EXCEEDED.
+func (b *AppsLookupBuilder) IsExceeded() bool { return b.core.exceeded }
+
+// IsOverBudget reports whether even the all-PAYLOAD_EXCEEDED response
+// exceeds the budget.
+func (b *AppsLookupBuilder) IsOverBudget() bool { return b.core.overBudget }
+
+// EncodedLen returns the current payload length.
+func (b *AppsLookupBuilder) EncodedLen() int { return len(b.core.buf) }
+
+// Add adds the next item for pid (which should echo the request PID).
+func (b *AppsLookupBuilder) Add(pid uint32, e *AppsLookupEntry, labels []Label) (PidStatus, error) {
+	return b.add(pid, e, labels)
+}
+
+// AddRequestItem adds item index (which must be the next one) echoing the
+// PID of the decoded request.
+func (b *AppsLookupBuilder) AddRequestItem(request AppsLookupRequestView, index int, e *AppsLookupEntry, labels []Label) (PidStatus, error) {
+	if index != b.core.next {
+		return 0, &netipc.ArgError{Reason: "request items must be added in request order"}
+	}
+	if index < 0 || index >= request.Len() {
+		return 0, &netipc.ArgError{Reason: "request item index out of range"}
+	}
+	return b.add(request.Pid(index), e, labels)
+}
+
+var unknownEntry = AppsLookupUnknownEntry()
+
+// AddUnknown adds the next item as an unknown PID.
+func (b *AppsLookupBuilder) AddUnknown(pid uint32) (PidStatus, error) {
+	e := unknownEntry
+	return b.add(pid, &e, nil)
+}
+
+// AddRequestUnknown adds request item index as an unknown PID.
+func (b *AppsLookupBuilder) AddRequestUnknown(request AppsLookupRequestView, index int) (PidStatus, error) {
+	e := unknownEntry
+	return b.AddRequestItem(request, index, &e, nil)
+}
+
+// AddItem adds an owned item (validated like Add).
+func (b *AppsLookupBuilder) AddItem(it *AppsLookupItem) (PidStatus, error) {
+	return b.add(it.Pid, &it.AppsLookupEntry, it.Labels)
+}
+
+// Finish returns the finished payload (owned by the builder, valid until
+// its next method call). It fails with ErrInvalidState if fewer items than
+// announced were added, and with ErrLimitExceeded if even the all-minimal
+// response exceeds the budget.
+func (b *AppsLookupBuilder) Finish() ([]byte, error) { return b.core.finish() }
+
+func (b *AppsLookupBuilder) add(pid uint32, e *AppsLookupEntry, labels []Label) (PidStatus, error) {
+	if err := b.core.checkRoom(); err != nil {
+		return 0, err
+	}
+	labelBytes, err := measureLabels(labels)
+	if err != nil {
+		return 0, err
+	}
+	if err := e.validate(len(labels)); err != nil {
+		return 0, err
+	}
+	full := 0
+	if e.Status == PidKnown {
+		end := AppsLookupMinItemSize + len(e.Comm) + len(e.CgroupPath) + len(e.CgroupName)
+		full = itemLenWithLabels(end, len(labels), labelBytes)
+	}
+	p := b.core.place(AppsLookupMinItemSize, full, e.Status == PidKnown, e.Status == PidPayloadExceeded)
+	start := b.core.beginItem()
+	encoded := e.Status
+	switch p {
+	case placeFull:
+		b.core.buf = appendAppsItem(b.core.buf, pid, e.Status, e, len(labels))
+		b.core.buf = appendLabels(b.core.buf, start, labels)
+	case placeMinimal:
+		b.core.buf = appendAppsItem(b.core.buf, pid, e.Status, &unknownEntry, 0)
+	case placeExceeded:
+		encoded = PidPayloadExceeded
+		b.core.buf = appendAppsItem(b.core.buf, pid, encoded, &unknownEntry, 0)
+	case placeOversized:
+		encoded = PidOversizedItem
+		b.core.buf = appendAppsItem(b.core.buf, pid, encoded, &unknownEntry, 0)
+	}
+	b.core.endItem(start)
+	return encoded, nil
+}
+
+// appendAppsItem appends an item header and its three strings: comm right
+// after the header, then cgroup_path, then cgroup_name, each with its NUL.
+func appendAppsItem(out []byte, pid uint32, status PidStatus, e *AppsLookupEntry, labels int) []byte {
+	commOff := AppsLookupItemHdrSize
+	pathOff := commOff + len(e.Comm) + 1
+	nameOff := pathOff + len(e.CgroupPath) + 1
+	out = bin.App16(out, netipc.LayoutVersion)
+	out = bin.App16(out, uint16(status))
+	out = bin.App16(out, uint16(e.Orchestrator))
+	out = bin.App16(out, uint16(e.CgroupStatus))
+	out = bin.App32(out, pid)
+	out = bin.App32(out, e.Ppid)
+	out = bin.App32(out, e.UID)
+	out = bin.App32(out, 0)
+	out = bin.App64(out, e.Starttime)
+	out = bin.App32(out, uint32(commOff))
+	out = bin.App32(out, uint32(len(e.Comm)))
+	out = bin.App32(out, uint32(pathOff))
+	out = bin.App32(out, uint32(len(e.CgroupPath)))
+	out = bin.App32(out, uint32(nameOff))
+	out = bin.App32(out, uint32(len(e.CgroupName)))
+	out = bin.App16(out, uint16(labels))
+	out = bin.App16(out, 0)
+	out = append(out, e.Comm...)
+	out = append(out, 0)
+	out = append(out, e.CgroupPath...)
+	out = append(out, 0)
+	out = append(out, e.CgroupName...)
+	return append(out, 0)
+}
+
+// AppsLookupResponseView is a decoded APPS_LOOKUP response. It is borrowed
+// and ephemeral: it aliases the payload buffer (for a Level 2 client, valid
+// until the next typed call on the same client; see the package
+// documentation). Decoding validated everything, so access cannot fail.
+type AppsLookupResponseView struct {
+	dir        directory
+	generation uint64
+}
+
+// DecodeAppsLookupResponse decodes and fully validates a response payload
+// without allocating. It rejects: truncated header or directory, or items
+// shorter than 60 bytes (DecodeTruncated); layout other than 1
+// (DecodeBadLayoutVersion); non-zero flags or reserved fields
+// (DecodeNonZeroReserved); item ranges out of bounds (DecodeOutOfBounds);
+// overlapping or out-of-order item ranges (DecodeOverlap); unaligned item
+// offsets (DecodeBadAlignment); unknown PID or cgroup statuses
+// (DecodeUnknownStatus); comm_length > 15, or 0 for a known PID
+// (DecodeBadLength); PID-status and cgroup-status field rules
+// (DecodeInvalidField); string offsets before byte 60 or strings out of
+// bounds (DecodeOutOfBounds); missing NULs (DecodeMissingNul); interior
+// NULs (DecodeInteriorNul); overlapping strings including their NULs
+// (DecodeOverlap); and every label-table rule.
+func DecodeAppsLookupResponse(payload []byte) (AppsLookupResponseView, error) {
+	d, gen, err := parseResponseDir(payload, "apps lookup response")
+	if err != nil {
+		return AppsLookupResponseView{}, err
+	}
+	if err := d.validateItems(AppsLookupItemHdrSize, "apps lookup item", checkAppsItem); err != nil {
+		return AppsLookupResponseView{}, err
+	}
+	return AppsLookupResponseView{dir: d, generation: gen}, nil
+}
+
+func checkAppsItem(item []byte) error {
+	if lv := bin.U16(item, 0); lv != netipc.LayoutVersion {
+		return bin.Found(netipc.DecodeBadLayoutVersion, "apps lookup item", uint64(lv))
+	}
+	status := PidStatus(bin.U16(item, alStatus))
+	if !status.Valid() {
+		return bin.Found(netipc.DecodeUnknownStatus, "apps lookup pid status", uint64(status))
+	}
+	cgs := CgroupStatus(bin.U16(item, alCgroupStatus))
+	if !cgs.Valid() {
+		return bin.Found(netipc.DecodeUnknownStatus, "apps lookup cgroup status", uint64(cgs))
+	}
+	if bin.U32(item, alReserved0) != 0 {
+		return bin.Rule(netipc.DecodeNonZeroReserved, "item reserved0")
+	}
+	if bin.U16(item, alReserved1) != 0 {
+		return bin.Rule(netipc.DecodeNonZeroReserved, "item reserved1")
+	}
+	orch := bin.U16(item, alOrch)
+	commLen, pathLen, nameLen := bin.U32(item, alCommLen), bin.U32(item, alPathLen), bin.U32(item, alNameLen)
+	labels := int(bin.U16(item, alLabels))
+	if commLen > AppsLookupCommMaxLen {
+		return bin.Rule(netipc.DecodeBadLength, "comm_length must be <= 15")
+	}
+	if status == PidKnown {
+		if commLen == 0 {
+			return bin.Rule(netipc.DecodeBadLength, "comm_length must be 1..=15 for a KNOWN pid")
+		}
+		if err := checkCgroupRules(cgs, orch, pathLen, nameLen, labels); err != nil {
+			return err
+		}
+	} else if err := checkUnknownPidRules(item, cgs, orch, commLen, pathLen, nameLen, labels); err != nil {
+		return err
+	}
+	comm, err := checkString(item, AppsLookupItemHdrSize, bin.U32(item, alCommOff), commLen, "comm")
+	if err != nil {
+		return err
+	}
+	path, err := checkString(item, AppsLookupItemHdrSize, bin.U32(item, alPathOff), pathLen, "cgroup_path")
+	if err != nil {
+		return err
+	}
+	name, err := checkString(item, AppsLookupItemHdrSize, bin.U32(item, alNameOff), nameLen, "cgroup_name")
+	if err != nil {
+		return err
+	}
+	if overlaps(comm, path) || overlaps(comm, name) || overlaps(path, name) {
+		return bin.Rule(netipc.DecodeOverlap, "comm, cgroup_path and cgroup_name strings")
+	}
+	_, err = checkLabels(item, max(comm.end, path.end, name.end), labels)
+	return err
+}
+
+func checkCgroupRules(cgs CgroupStatus, orch uint16, pathLen, nameLen uint32, labels int) error {
+	plain := func(rule string) error {
+		if orch != 0 || nameLen != 0 || labels != 0 {
+			return bin.Rule(netipc.DecodeInvalidField, rule)
+		}
+		return nil
+	}
+	switch cgs {
+	case CgroupKnown:
+		if pathLen == 0 {
+			return bin.Rule(netipc.DecodeInvalidField, "cgroup_path must not be empty when cgroup_status is KNOWN")
+		}
+		return nil
+	case CgroupUnknownRetryLater:
+		return plain("cgroup_status UNKNOWN_RETRY_LATER requires orchestrator 0, an empty cgroup_name and no labels")
+	case CgroupUnknownPermanent:
+		if pathLen == 0 {
+			return bin.Rule(netipc.DecodeInvalidField, "cgroup_path must not be empty when cgroup_status is UNKNOWN_PERMANENT")
+		}
+		return plain("cgroup_status UNKNOWN_PERMANENT requires orchestrator 0, an empty cgroup_name and no labels")
+	default: // CgroupHostRoot
+		if pathLen != 0 {
+			return bin.Rule(netipc.DecodeInvalidField, "cgroup_path must be empty when cgroup_status is HOST_ROOT")
+		}
+		return plain("cgroup_status HOST_ROOT requires orchestrator 0, an empty cgroup_name and no labels")
+	}
+}
+
+func checkUnknownPidRules(item []byte, cgs CgroupStatus, orch uint16, commLen, pathLen, nameLen uint32, labels int) error {
+	switch {
+	case orch != 0:
+		return bin.Rule(netipc.DecodeInvalidField, "orchestrator must be 0 when pid status is not KNOWN")
+	case cgs != CgroupKnown:
+		return bin.Rule(netipc.DecodeInvalidField, "cgroup_status must be 0 when pid status is not KNOWN")
+	case bin.U32(item, alPpid) != 0:
+		return bin.Rule(netipc.DecodeInvalidField, "ppid must be 0 when pid status is not KNOWN")
+	case bin.U32(item, alUID) != UIDUnset:
+		return bin.Rule(netipc.DecodeInvalidField, "uid must be UID_UNSET when pid status is not KNOWN")
+	case bin.U64(item, alStarttime) != 0:
+		return bin.Rule(netipc.DecodeInvalidField, "starttime must be 0 when pid status is not KNOWN")
+	case commLen != 0 || pathLen != 0 || nameLen != 0:
+		return bin.Rule(netipc.DecodeInvalidField, "strings must be empty when pid status is not KNOWN")
+	case labels != 0:
+		return bin.Rule(netipc.DecodeInvalidField, "label_count must be 0 when pid status is not KNOWN")
+	}
+	return nil
+}
+
+// Generation returns the advisory provider generation (any value,
+// including 0).
+func (v AppsLookupResponseView) Generation() uint64 { return v.generation }
+
+// Len returns the number of items.
+func (v AppsLookupResponseView) Len() int { return v.dir.count }
+
+// Item returns item i (0 <= i < Len(); out of range panics).
+func (v AppsLookupResponseView) Item(i int) AppsLookupItemView {
+	if i < 0 || i >= v.dir.count {
+		panic("codec: apps lookup item index out of range")
+	}
+	return AppsLookupItemView{item: v.dir.slice(i)}
+}
+
+// Items iterates over the items in order.
+func (v AppsLookupResponseView) Items() iter.Seq2[int, AppsLookupItemView] {
+	return func(yield func(int, AppsLookupItemView) bool) {
+		for i := 0; i < v.Len(); i++ {
+			if !yield(i, v.Item(i)) {
+				return
+			}
+		}
+	}
+}
+
+// ToOwned copies the response.
+func (v AppsLookupResponseView) ToOwned() AppsLookupResponse {
+	r := AppsLookupResponse{Generation: v.generation, Items: make([]AppsLookupItem, v.Len())}
+	for i := range r.Items {
+		r.Items[i] = v.Item(i).ToOwned()
+	}
+	return r
+}
+
+// AppsLookupItemView is one decoded APPS_LOOKUP response item. It is
+// borrowed and ephemeral with the same lifetime as the response view: its
+// strings alias the payload. Fields are read from the validated bytes on
+// access.
+type AppsLookupItemView struct {
+	item []byte
+}
+
+func (v AppsLookupItemView) str(offAt, lenAt int) []byte {
+	o, n := int(bin.U32(v.item, offAt)), int(bin.U32(v.item, lenAt))
+	return v.item[o : o+n : o+n]
+}
+
+// Status returns the PID status.
+func (v AppsLookupItemView) Status() PidStatus { return PidStatus(bin.U16(v.item, alStatus)) }
+
+// CgroupStatus returns the cgroup status (KNOWN = 0 when the PID is not
+// known).
+func (v AppsLookupItemView) CgroupStatus() CgroupStatus {
+	return CgroupStatus(bin.U16(v.item, alCgroupStatus))
+}
+
+// Orchestrator returns the raw orchestrator value.
+func (v AppsLookupItemView) Orchestrator() Orchestrator { return Orchestrator(bin.U16(v.item, alOrch)) }
+
+// Pid returns the echoed request PID.
+func (v AppsLookupItemView) Pid() uint32 { return bin.U32(v.item, alPid) }
+
+// Ppid returns the parent PID, or 0.
+func (v AppsLookupItemView) Ppid() uint32 { return bin.U32(v.item, alPpid) }
+
+// UID returns the raw UID (UIDUnset when not set).
+func (v AppsLookupItemView) UID() uint32 { return bin.U32(v.item, alUID) }
+
+// Starttime returns the start time in jiffies since boot (0 when unknown).
+func (v AppsLookupItemView) Starttime() uint64 { return bin.U64(v.item, alStarttime) }
+
+// Comm returns the process name (no NUL; aliases the payload).
+func (v AppsLookupItemView) Comm() []byte { return v.str(alCommOff, alCommLen) }
+
+// CgroupPath returns the cgroup path (no NUL, may be empty; aliases the
+// payload).
+func (v AppsLookupItemView) CgroupPath() []byte { return v.str(alPathOff, alPathLen) }
+
+// CgroupName returns the cgroup name (no NUL, may be empty; aliases the
+// payload).
+func (v AppsLookupItemView) CgroupName() []byte { return v.str(alNameOff, alNameLen) }
+
+// LabelCount returns the number of labels.
+func (v AppsLookupItemView) LabelCount() int { return int(bin.U16(v.item, alLabels)) }
+
+func (v AppsLookupItemView) table() int {
+	end := func(offAt, lenAt int) int { return int(bin.U32(v.item, offAt)) + int(bin.U32(v.item, lenAt)) + 1 }
+	return bin.Align8(max(end(alCommOff, alCommLen), end(alPathOff, alPathLen), end(alNameOff, alNameLen)))
+}
+
+// Label returns label i (0 <= i < LabelCount(); out of range panics).
+func (v AppsLookupItemView) Label(i int) LabelView {
+	if i < 0 || i >= v.LabelCount() {
+		panic("codec: label index out of range")
+	}
+	return labelAt(v.item, v.table(), i)
+}
+
+// Labels iterates over the labels in table order.
+func (v AppsLookupItemView) Labels() iter.Seq2[int, LabelView] {
+	return func(yield func(int, LabelView) bool) {
+		t, n := v.table(), v.LabelCount()
+		for i := 0; i < n; i++ {
+			if !yield(i, labelAt(v.item, t, i)) {
+				return
+			}
+		}
+	}
+}
+
+// Bytes returns the raw item bytes (aliasing the payload).
+func (v AppsLookupItemView) Bytes() []byte { return v.item }
+
+// ToOwned copies the item.
+func (v AppsLookupItemView) ToOwned() AppsLookupItem {
+	it := AppsLookupItem{Pid: v.Pid(), AppsLookupEntry: AppsLookupEntry{
+		Status: v.Status(), CgroupStatus: v.CgroupStatus(), Orchestrator: v.Orchestrator(),
+		Ppid: v.Ppid(), UID: v.UID(), Starttime: v.Starttime(),
+		Comm:       append([]byte(nil), v.Comm()...),
+		CgroupPath: append([]byte(nil), v.CgroupPath()...),
+		CgroupName: append([]byte(nil), v.CgroupName()...),
+	}}
+	if n := v.LabelCount(); n > 0 {
+		it.Labels = make([]Label, n)
+		t := v.table()
+		for i := range it.Labels {
+			it.Labels[i] = labelAt(v.item, t, i).ToOwned()
+		}
+	}
+	return it
+}
+
+// TrustedAppsLookupItem re-reads one item that DecodeAppsLookupResponse
+// already validated (for callers that keep validated item bytes, like the
+// Level 2 stitched results). Passing bytes that were not validated may
+// panic.
+func TrustedAppsLookupItem(item []byte) AppsLookupItemView { return AppsLookupItemView{item: item} }

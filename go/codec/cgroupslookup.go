@@ -1,0 +1,730 @@
+package codec
+
+import (
+	"iter"
+
+	"netipc.local/netipc"
+	"netipc.local/netipc/internal/bin"
+)
+
+// CGROUPS_LOOKUP sizes.
+const (
+	// CgroupsLookupItemHdrSize is the size of the fixed per-item response
+	// header.
+	CgroupsLookupItemHdrSize = 28
+	// CgroupsLookupMinKeyLen is the smallest valid request key directory
+	// length (one path byte + NUL).
+	CgroupsLookupMinKeyLen = 2
+)
+
+// CGROUPS_LOOKUP item header field offsets.
+const (
+	clStatus    = 2
+	clOrch      = 4
+	clReserved0 = 6
+	clPathOff   = 8
+	clPathLen   = 12
+	clNameOff   = 16
+	clNameLen   = 20
+	clLabels    = 24
+	clReserved1 = 26
+)
+
+func validateCgroupPath(path []byte) error {
+	if len(path) == 0 {
+		return &netipc.ArgError{Reason: "cgroup path must not be empty"}
+	}
+	if bin.HasNul(path) {
+		return &netipc.ArgError{Reason: "cgroup path contains a NUL byte"}
+	}
+	return nil
+}
+
+// CgroupsLookupSingleRequestLen returns the size of a request holding
+// exactly one key of pathLen bytes (without its NUL). A key whose
+// single-key request exceeds the maximum request budget is an
+// OVERSIZED_ITEM for Level 2.
+func CgroupsLookupSingleRequestLen(pathLen int) int {
+	return satAdd(pathLen, 1+LookupReqHdrSize+LookupDirEntrySize)
+}
+
+// CgroupsLookupRequestLen validates paths (non-empty, no NUL) and returns
+// the exact encoded request size; it fails with ErrInvalidArgument also if
+// the request would exceed 4 GiB - 1.
+func CgroupsLookupRequestLen(paths [][]byte) (int, error) {
+	keys := 0
+	for _, p := range paths {
+		if err := validateCgroupPath(p); err != nil {
+			return 0, err
+		}
+		keys = satAdd(satAlign8(keys), len(p)+1)
+	}
+	n := satAdd(LookupReqHdrSize+len(paths)*LookupDirEntrySize, keys)
+	if n > MaxBudget {
+		return 0, &netipc.ArgError{Reason: "cgroups lookup request too large"}
+	}
+	return n, nil
+}
+
+// AppendCgroupsLookupRequest appends the request payload for paths to out.
+// Every path is validated (non-empty, no NUL) before anything is written;
+// on error out is returned unchanged.
+func AppendCgroupsLookupRequest(out []byte, paths [][]byte) ([]byte, error) {
+	if _, err := CgroupsLookupRequestLen(paths); err != nil {
+		return out, err
+	}
+	base := len(out)
+	out = appendRequestHeader(out, uint32(len(paths)))
+	out = bin.Zeros(out, len(paths)*LookupDirEntrySize)
+	area := len(out)
+	for i, p := range paths {
+		out = bin.Pad8From(out, area)
+		off := len(out) - area
+		out = append(out, p...)
+		out = append(out, 0)
+		e := base + LookupReqHdrSize + i*LookupDirEntrySize
+		bin.Put32(out, e, uint32(off))
+		bin.Put32(out, e+4, uint32(len(p)+1))
+	}
+	return out, nil
+}
+
+// CgroupsLookupRequestBuilder is an incremental, budget-aware request
+// encoder. Level 2 uses it to split a logical lookup into requests that fit
+// the request payload budget: Push adds the next key only if the request
+// still fits afterwards. It keeps its buffers across Clear. The zero value
+// has an unlimited (4 GiB - 1) budget.
+type CgroupsLookupRequestBuilder struct {
+	keys    []byte
+	entries []uint32
+	budget  int
+	set     bool
+}
+
+// SetBudget changes the budget in bytes (clamped to 4 GiB - 1); keys
+// already pushed stay.
+func (b *CgroupsLookupRequestBuilder) SetBudget(budget int) {
+	b.budget = min(max(budget, 0), MaxBudget)
+	b.set = true
+}
+
+// Budget returns the request budget in bytes.
+func (b *CgroupsLookupRequestBuilder) Budget() int {
+	if !b.set {
+		return MaxBudget
+	}
+	return b.budget
+}
+
+// Clear removes every key, keeping the buffers and the budget.
+func (b *CgroupsLookupRequestBuilder) Clear() {
+	b.keys = b.keys[:0]
+	b.entries = b.entries[:0]
+}
+
+// Len returns the number of keys pushed.
+func (b *CgroupsLookupRequestBuilder) Len() int { return len(b.entries) / 2 }
+
+// EncodedLen returns the size of the request encoded now.
+func (b *CgroupsLookupRequestBuilder) EncodedLen() int {
+	return LookupReqHdrSize + b.Len()*LookupDirEntrySize + len(b.keys)
+}
+
+// EncodedLenWith returns the size the request would have with one more key
+// of pathLen bytes (without NUL).
+func (b *CgroupsLookupRequestBuilder) EncodedLenWith(pathLen int) int {
+	return satAdd(LookupReqHdrSize+(b.Len()+1)*LookupDirEntrySize+bin.Align8(len(b.keys)), satAdd(pathLen, 1))
+}
+
+// Fits reports whether one more key of pathLen bytes would still fit the
+// budget.
+func (b *CgroupsLookupRequestBuilder) Fits(pathLen int) bool {
+	return b.EncodedLenWith(pathLen) <= b.Budget()
+}
+
+// Push validates path and appends it if the request still fits the
+// budget. It returns true if added, false if it does not fit (nothing
+// changes: finish this request and start the next one with this key), and
+// ErrInvalidArgument if the path is empty or contains NUL.
+func (b *CgroupsLookupRequestBuilder) Push(path []byte) (bool, error) {
+	if err := validateCgroupPath(path); err != nil {
+		return false, err
+	}
+	if !b.Fits(len(path)) {
+		return false, nil
+	}
+	b.keys = bin.Pad8From(b.keys, 0)
+	off := len(b.keys)
+	b.keys = append(b.keys, path...)
+	b.keys = append(b.keys, 0)
+	b.entries = append(b.entries, uint32(off), uint32(len(path)+1))
+	return true, nil
+}
+
+// AppendTo appends the encoded request to out.
+func (b *CgroupsLookupRequestBuilder) AppendTo(out []byte) []byte {
+	out = appendRequestHeader(out, uint32(b.Len()))
+	for _, v := range b.entries {
+		out = bin.App32(out, v)
+	}
+	return append(out, b.keys...)
+}
+
+// CgroupsLookupRequestView is a decoded CGROUPS_LOOKUP request. It is
+// borrowed and ephemeral: it aliases the payload buffer (in a Level 2
+// server handler, valid only for the handler call; see the package
+// documentation). Copy the keys (or ToOwned) if they are needed later.
+// Decoding validated every key, so access cannot fail.
+type CgroupsLookupRequestView struct {
+	dir directory
+}
+
+// DecodeCgroupsLookupRequest decodes and fully validates a request
+// payload. It rejects a truncated header or directory (DecodeTruncated),
+// layout other than 1 (DecodeBadLayoutVersion), non-zero flags or reserved
+// words (DecodeNonZeroReserved), keys out of bounds (DecodeOutOfBounds),
+// key offsets not 8-byte aligned (DecodeBadAlignment), key lengths below 2
+// (DecodeBadLength), a key not ending in NUL (DecodeMissingNul) and a NUL
+// inside a path (DecodeInteriorNul).
+func DecodeCgroupsLookupRequest(payload []byte) (CgroupsLookupRequestView, error) {
+	d, err := parseRequestDir(payload, "cgroups lookup request")
+	if err != nil {
+		return CgroupsLookupRequestView{}, err
+	}
+	for i := 0; i < d.count; i++ {
+		off, end, err := d.entryRange(i, "cgroups lookup key")
+		if err != nil {
+			return CgroupsLookupRequestView{}, err
+		}
+		if end-off < CgroupsLookupMinKeyLen {
+			return CgroupsLookupRequestView{}, bin.Rule(netipc.DecodeBadLength, "cgroups lookup key length must be >= 2")
+		}
+		k := d.area[off:end]
+		if k[len(k)-1] != 0 {
+			return CgroupsLookupRequestView{}, bin.Rule(netipc.DecodeMissingNul, "cgroups lookup key")
+		}
+		if bin.HasNul(k[:len(k)-1]) {
+			return CgroupsLookupRequestView{}, bin.Rule(netipc.DecodeInteriorNul, "cgroups lookup key")
+		}
+	}
+	return CgroupsLookupRequestView{dir: d}, nil
+}
+
+// Len returns the number of keys (0 is a valid no-op probe).
+func (v CgroupsLookupRequestView) Len() int { return v.dir.count }
+
+// Key returns path i without its NUL, aliasing the payload (0 <= i <
+// Len(); out of range panics).
+func (v CgroupsLookupRequestView) Key(i int) []byte {
+	if i < 0 || i >= v.dir.count {
+		panic("codec: cgroups lookup key index out of range")
+	}
+	k := v.dir.slice(i)
+	return k[: len(k)-1 : len(k)-1]
+}
+
+// Keys iterates over the paths in request order.
+func (v CgroupsLookupRequestView) Keys() iter.Seq2[int, []byte] {
+	return func(yield func(int, []byte) bool) {
+		for i := 0; i < v.Len(); i++ {
+			if !yield(i, v.Key(i)) {
+				return
+			}
+		}
+	}
+}
+
+// ToOwned copies the paths.
+func (v CgroupsLookupRequestView) ToOwned() [][]byte {
+	out := make([][]byte, v.Len())
+	for i := range out {
+		out[i] = append([]byte(nil), v.Key(i)...)
+	}
+	return out
+}
+
+// CgroupsLookupItem is an owned CGROUPS_LOOKUP response item.
+type CgroupsLookupItem struct {
+	// Status is the item status.
+	Status LookupStatus
+	// Orchestrator is the raw orchestrator value (0 unless KNOWN).
+	Orchestrator Orchestrator
+	// Path is the echoed request path (non-empty, no NUL).
+	Path []byte
+	// Name is the cgroup name (may be empty; empty unless KNOWN).
+	Name []byte
+	// Labels are the labels (none unless KNOWN).
+	Labels []Label
+}
+
+// CgroupsLookupResponse is an owned CGROUPS_LOOKUP response.
+type CgroupsLookupResponse struct {
+	// Generation is the advisory provider generation.
+	Generation uint64
+	// Items holds one item per request key, in request order.
+	Items []CgroupsLookupItem
+}
+
+// AppendTo encodes the response with an unlimited budget, every item
+// keeping its status, and appends it to out. It fails with
+// ErrInvalidArgument if an item is invalid; out is then unchanged.
+func (r *CgroupsLookupResponse) AppendTo(out []byte) ([]byte, error) {
+	var b CgroupsLookupBuilder
+	b.core.verbatim = true
+	b.keyLens = b.keyLens[:0]
+	for i := range r.Items {
+		b.keyLens = append(b.keyLens, len(r.Items[i].Path))
+	}
+	b.start(r.Generation)
+	for i := range r.Items {
+		if _, err := b.AddItem(&r.Items[i]); err != nil {
+			return out, err
+		}
+	}
+	p, err := b.Finish()
+	if err != nil {
+		return out, err
+	}
+	return append(out, p...), nil
+}
+
+// CgroupsLookupBuilder is the reusable server-side CGROUPS_LOOKUP response
+// builder with payload budget handling.
+//
+// Use: Reset with the decoded request, then one AddRequestItem (or Add)
+// per request key, in request order, then Finish.
+//
+// Budget semantics. SetBudget(budget, maxBudget) sets the current response
+// payload budget (the session's agreed maximum response payload) and the
+// configured maximum budget; both default to 4 GiB - 1. At reset the
+// builder reserves room for the minimal non-KNOWN shape of every item
+// (28-byte header, echoed path + NUL, empty name NUL), so the response
+// always holds exactly one item per key and never exceeds the budget:
+//
+//   - a KNOWN item whose full shape plus the reserved minimal shapes of the
+//     later items fits the budget is encoded in full;
+//   - a KNOWN item that would not fit even alone at the maximum budget
+//     (16 + 8 + item > maxBudget) becomes OVERSIZED_ITEM; later items are
+//     still tried;
+//   - otherwise a KNOWN item that does not fit becomes PAYLOAD_EXCEEDED,
+//     and so does every later item, whatever status it is added with;
+//   - items added with a non-KNOWN status always fit (they become
+//     PAYLOAD_EXCEEDED once the builder is in exceeded mode); adding an
+//     item as PAYLOAD_EXCEEDED yourself also enters exceeded mode.
+//
+// Every Add returns the status actually encoded. If even the all-minimal
+// response exceeds the budget, every item is encoded as PAYLOAD_EXCEEDED
+// and Finish fails with ErrLimitExceeded (the server must answer
+// LIMIT_EXCEEDED). Application bytes (name, labels and, for Add, the path)
+// are validated; an invalid item is rejected with ErrInvalidArgument
+// before anything is written, and the builder state is unchanged.
+//
+// The zero value is ready for an empty response with unlimited budgets.
+type CgroupsLookupBuilder struct {
+	core    responseCore
+	keyLens []int
+}
+
+// SetBudget sets the current response budget and the configured maximum
+// budget in bytes (clamped to 4 GiB - 1; maxBudget is raised to budget if
+// lower). It takes effect at the next reset.
+func (b *CgroupsLookupBuilder) SetBudget(budget, maxBudget int) { b.core.setBudget(budget, maxBudget) }
+
+// Budget returns the current response budget.
+func (b *CgroupsLookupBuilder) Budget() int { n, _ := b.core.budgets(); return n }
+
+// MaxBudget returns the maximum budget used for the OVERSIZED_ITEM
+// decision.
+func (b *CgroupsLookupBuilder) MaxBudget() int { _, n := b.core.budgets(); return n }
+
+// Reset starts a response to request with the given generation.
+func (b *CgroupsLookupBuilder) Reset(generation uint64, request CgroupsLookupRequestView) {
+	b.keyLens = b.keyLens[:0]
+	for i := 0; i < request.Len(); i++ {
+		_, n := request.dir.rawEntry(i)
+		b.keyLens = append(b.keyLens, int(n)-1)
+	}
+	b.start(generation)
+}
+
+// ResetForPaths starts a response for keys with these paths (validated
+// later by Add).
+func (b *CgroupsLookupBuilder) ResetForPaths(generation uint64, paths [][]byte) error {
+	if uint64(len(paths)) > 0xFFFFFFFF {
+		return &netipc.ArgError{Reason: "more than 4294967295 lookup items"}
+	}
+	b.keyLens = b.keyLens[:0]
+	for _, p := range paths {
+		if uint64(len(p)) > 0xFFFFFFFF {
+			return &netipc.ArgError{Reason: "cgroup path too long"}
+		}
+		b.keyLens = append(b.keyLens, len(p))
+	}
+	b.start(generation)
+	return nil
+}
+
+func (b *CgroupsLookupBuilder) start(generation uint64) {
+	b.core.begin(generation, uint32(len(b.keyLens)))
+	for _, l := range b.keyLens {
+		b.core.addMin(satAdd(l, CgroupsLookupItemHdrSize+2))
+	}
+	b.core.start()
+}
+
+// SetGeneration sets the generation of the response being built (a reset
+// starts at the generation it was given).
+func (b *CgroupsLookupBuilder) SetGeneration(generation uint64) { b.core.setGeneration(generation) }
+
+// ItemCount returns the number of items the response must hold.
+func (b *CgroupsLookupBuilder) ItemCount() int { return b.core.count }
+
+// Added returns the number of items added so far.
+func (b *CgroupsLookupBuilder) Added() int { return b.core.next }
+
+// IsExceeded reports whether the budget was reached: every further item is
+// encoded as PAYLOAD_EXCEEDED.
+func (b *CgroupsLookupBuilder) IsExceeded() bool { return b.core.exceeded }
+
+// IsOverBudget reports whether even the all-PAYLOAD_EXCEEDED response
+// exceeds the budget (Finish then fails with ErrLimitExceeded).
+func (b *CgroupsLookupBuilder) IsOverBudget() bool { return b.core.overBudget }
+
+// EncodedLen returns the current payload length.
+func (b *CgroupsLookupBuilder) EncodedLen() int { return len(b.core.buf) }
+
+// Add adds the next item with a raw path (validated: non-empty, no NUL,
+// and as long as the request key it echoes). name and labels must be empty
+// and orchestrator 0 unless status is KNOWN. It returns the status
+// actually encoded.
+func (b *CgroupsLookupBuilder) Add(path []byte, status LookupStatus, orchestrator Orchestrator, name []byte, labels []Label) (LookupStatus, error) {
+	if err := validateCgroupPath(path); err != nil {
+		return 0, err
+	}
+	return b.add(path, status, orchestrator, name, labels)
+}
+
+// AddRequestItem adds item index (which must be the next one) echoing the
+// path of the decoded request, which is not scanned again. name and labels
+// are validated as in Add.
+func (b *CgroupsLookupBuilder) AddRequestItem(request CgroupsLookupRequestView, index int, status LookupStatus, orchestrator Orchestrator, name []byte, labels []Label) (LookupStatus, error) {
+	if index != b.core.next {
+		return 0, &netipc.ArgError{Reason: "request items must be added in request order"}
+	}
+	if index < 0 || index >= request.Len() {
+		return 0, &netipc.ArgError{Reason: "request item index out of range"}
+	}
+	return b.add(request.Key(index), status, orchestrator, name, labels)
+}
+
+// AddUnknown adds the next item as non-enriched (status must not be
+// KNOWN).
+func (b *CgroupsLookupBuilder) AddUnknown(path []byte, status LookupStatus) (LookupStatus, error) {
+	if status == LookupKnown {
+		return 0, &netipc.ArgError{Reason: "a non-enriched item cannot have status KNOWN"}
+	}
+	return b.Add(path, status, 0, nil, nil)
+}
+
+// AddRequestUnknown adds request item index as non-enriched (status must
+// not be KNOWN).
+func (b *CgroupsLookupBuilder) AddRequestUnknown(request CgroupsLookupRequestView, index int, status LookupStatus) (LookupStatus, error) {
+	if status == LookupKnown {
+		return 0, &netipc.ArgError{Reason: "a non-enriched item cannot have status KNOWN"}
+	}
+	return b.AddRequestItem(request, index, status, 0, nil, nil)
+}
+
+// AddItem adds an owned item (validated like Add).
+func (b *CgroupsLookupBuilder) AddItem(it *CgroupsLookupItem) (LookupStatus, error) {
+	return b.Add(it.Path, it.Status, it.Orchestrator, it.Name, it.Labels)
+}
+
+// Finish returns the finished payload (owned by the builder, valid until
+// its next method call). It fails with ErrInvalidState if fewer items than
+// the request holds were added, and with ErrLimitExceeded if even the
+// all-minimal response exceeds the budget.
+func (b *CgroupsLookupBuilder) Finish() ([]byte, error) { return b.core.finish() }
+
+func (b *CgroupsLookupBuilder) add(path []byte, status LookupStatus, orch Orchestrator, name []byte, labels []Label) (LookupStatus, error) {
+	if err := b.core.checkRoom(); err != nil {
+		return 0, err
+	}
+	if !status.Valid() {
+		return 0, &netipc.ArgError{Reason: "undefined lookup status"}
+	}
+	if b.keyLens[b.core.next] != len(path) {
+		return 0, &netipc.ArgError{Reason: "path length differs from the request key it echoes"}
+	}
+	if bin.HasNul(name) {
+		return 0, &netipc.ArgError{Reason: "cgroup name contains a NUL byte"}
+	}
+	labelBytes, err := measureLabels(labels)
+	if err != nil {
+		return 0, err
+	}
+	if status != LookupKnown {
+		switch {
+		case orch != 0:
+			return 0, &netipc.ArgError{Reason: "orchestrator must be 0 when status is not KNOWN"}
+		case len(name) != 0:
+			return 0, &netipc.ArgError{Reason: "name must be empty when status is not KNOWN"}
+		case len(labels) != 0:
+			return 0, &netipc.ArgError{Reason: "labels must be empty when status is not KNOWN"}
+		}
+	}
+	minSize := satAdd(len(path), CgroupsLookupItemHdrSize+2)
+	full := 0
+	if status == LookupKnown {
+		full = itemLenWithLabels(satAdd(satAdd(len(path), len(name)), CgroupsLookupItemHdrSize+2), len(labels), labelBytes)
+	}
+	p := b.core.place(minSize, full, status == LookupKnown, status == LookupPayloadExceeded)
+	start := b.core.beginItem()
+	encoded := status
+	switch p {
+	case placeFull:
+		b.core.buf = appendCgroupsItem(b.core.buf, status, orch, path, name, len(labels))
+		b.core.buf = appendLabels(b.core.buf, start, labels)
+	case placeMinimal:
+		b.core.buf = appendCgroupsItem(b.core.buf, status, 0, path, nil, 0)
+	case placeExceeded:
+		encoded = LookupPayloadExceeded
+		b.core.buf = appendCgroupsItem(b.core.buf, encoded, 0, path, nil, 0)
+	case placeOversized:
+		encoded = LookupOversizedItem
+		b.core.buf = appendCgroupsItem(b.core.buf, encoded, 0, path, nil, 0)
+	}
+	b.core.endItem(start)
+	return encoded, nil
+}
+
+// appendCgroupsItem appends an item header and its path and name strings
+// (labels follow separately): path right after the header, name right
+// after the path's NUL.
+func appendCgroupsItem(out []byte, status LookupStatus, orch Orchestrator, path, name []byte, labels int) []byte {
+	nameOff := CgroupsLookupItemHdrSize + len(path) + 1
+	out = bin.App16(out, netipc.LayoutVersion)
+	out = bin.App16(out, uint16(status))
+	out = bin.App16(out, uint16(orch))
+	out = bin.App16(out, 0)
+	out = bin.App32(out, CgroupsLookupItemHdrSize)
+	out = bin.App32(out, uint32(len(path)))
+	out = bin.App32(out, uint32(nameOff))
+	out = bin.App32(out, uint32(len(name)))
+	out = bin.App16(out, uint16(labels))
+	out = bin.App16(out, 0)
+	out = append(out, path...)
+	out = append(out, 0)
+	out = append(out, name...)
+	return append(out, 0)
+}
+
+// CgroupsLookupResponseView is a decoded CGROUPS_LOOKUP response. It is
+// borrowed and ephemeral: it aliases the payload buffer (for a Level 2
+// client, valid until the next typed call on the same client; see the
+// package documentation). Copy what you need (or ToOwned) if it is needed
+// later. Decoding validated everything, so item and label access cannot
+// fail.
+type CgroupsLookupResponseView struct {
+	dir        directory
+	generation uint64
+}
+
+// DecodeCgroupsLookupResponse decodes and fully validates a response
+// payload without allocating. It rejects: truncated header or directory,
+// or items shorter than 28 bytes (DecodeTruncated); layout other than 1 in
+// the header or an item (DecodeBadLayoutVersion); non-zero flags or
+// reserved fields (DecodeNonZeroReserved); item ranges out of bounds
+// (DecodeOutOfBounds); overlapping or out-of-order item ranges
+// (DecodeOverlap); unaligned item offsets (DecodeBadAlignment); unknown
+// statuses (DecodeUnknownStatus); an empty path (DecodeBadLength); a
+// non-KNOWN item with a non-zero orchestrator, a name or labels
+// (DecodeInvalidField); string offsets before byte 28 or strings out of
+// bounds (DecodeOutOfBounds); missing NULs (DecodeMissingNul); interior
+// NULs (DecodeInteriorNul); overlapping strings including their NULs
+// (DecodeOverlap); and every label-table rule (non-canonical table offset,
+// non-zero padding, empty keys, strings not packed in table order).
+func DecodeCgroupsLookupResponse(payload []byte) (CgroupsLookupResponseView, error) {
+	d, gen, err := parseResponseDir(payload, "cgroups lookup response")
+	if err != nil {
+		return CgroupsLookupResponseView{}, err
+	}
+	if err := d.validateItems(CgroupsLookupItemHdrSize, "cgroups lookup item", checkCgroupsItem); err != nil {
+		return CgroupsLookupResponseView{}, err
+	}
+	return CgroupsLookupResponseView{dir: d, generation: gen}, nil
+}
+
+func checkCgroupsItem(item []byte) error {
+	_, err := parseCgroupsItem(item)
+	return err
+}
+
+func parseCgroupsItem(item []byte) (CgroupsLookupItemView, error) {
+	if lv := bin.U16(item, 0); lv != netipc.LayoutVersion {
+		return CgroupsLookupItemView{}, bin.Found(netipc.DecodeBadLayoutVersion, "cgroups lookup item", uint64(lv))
+	}
+	status := LookupStatus(bin.U16(item, clStatus))
+	if !status.Valid() {
+		return CgroupsLookupItemView{}, bin.Found(netipc.DecodeUnknownStatus, "cgroups lookup item status", uint64(status))
+	}
+	orch := Orchestrator(bin.U16(item, clOrch))
+	if bin.U16(item, clReserved0) != 0 {
+		return CgroupsLookupItemView{}, bin.Rule(netipc.DecodeNonZeroReserved, "item reserved0")
+	}
+	if bin.U16(item, clReserved1) != 0 {
+		return CgroupsLookupItemView{}, bin.Rule(netipc.DecodeNonZeroReserved, "item reserved1")
+	}
+	pathLen, nameLen := bin.U32(item, clPathLen), bin.U32(item, clNameLen)
+	labels := int(bin.U16(item, clLabels))
+	if pathLen == 0 {
+		return CgroupsLookupItemView{}, bin.Rule(netipc.DecodeBadLength, "cgroups lookup path_length must be >= 1")
+	}
+	if status != LookupKnown {
+		switch {
+		case orch != 0:
+			return CgroupsLookupItemView{}, bin.Rule(netipc.DecodeInvalidField, "orchestrator must be 0 when status is not KNOWN")
+		case nameLen != 0:
+			return CgroupsLookupItemView{}, bin.Rule(netipc.DecodeInvalidField, "name must be empty when status is not KNOWN")
+		case labels != 0:
+			return CgroupsLookupItemView{}, bin.Rule(netipc.DecodeInvalidField, "label_count must be 0 when status is not KNOWN")
+		}
+	}
+	path, err := checkString(item, CgroupsLookupItemHdrSize, bin.U32(item, clPathOff), pathLen, "path")
+	if err != nil {
+		return CgroupsLookupItemView{}, err
+	}
+	name, err := checkString(item, CgroupsLookupItemHdrSize, bin.U32(item, clNameOff), nameLen, "name")
+	if err != nil {
+		return CgroupsLookupItemView{}, err
+	}
+	if overlaps(path, name) {
+		return CgroupsLookupItemView{}, bin.Rule(netipc.DecodeOverlap, "path and name strings")
+	}
+	table, err := checkLabels(item, max(path.end, name.end), labels)
+	if err != nil {
+		return CgroupsLookupItemView{}, err
+	}
+	return CgroupsLookupItemView{
+		item: item, status: status, orchestrator: orch,
+		path: path.bytes(item), name: name.bytes(item), labelCount: labels, table: table,
+	}, nil
+}
+
+// trustedCgroupsItem re-reads an item that parseCgroupsItem accepted.
+func trustedCgroupsItem(item []byte) CgroupsLookupItemView {
+	po, pl := int(bin.U32(item, clPathOff)), int(bin.U32(item, clPathLen))
+	no, nl := int(bin.U32(item, clNameOff)), int(bin.U32(item, clNameLen))
+	return CgroupsLookupItemView{
+		item: item, status: LookupStatus(bin.U16(item, clStatus)), orchestrator: Orchestrator(bin.U16(item, clOrch)),
+		path: item[po : po+pl : po+pl], name: item[no : no+nl : no+nl],
+		labelCount: int(bin.U16(item, clLabels)), table: bin.Align8(max(po+pl+1, no+nl+1)),
+	}
+}
+
+// Generation returns the advisory provider generation (any value,
+// including 0).
+func (v CgroupsLookupResponseView) Generation() uint64 { return v.generation }
+
+// Len returns the number of items.
+func (v CgroupsLookupResponseView) Len() int { return v.dir.count }
+
+// Item returns item i (0 <= i < Len(); out of range panics).
+func (v CgroupsLookupResponseView) Item(i int) CgroupsLookupItemView {
+	if i < 0 || i >= v.dir.count {
+		panic("codec: cgroups lookup item index out of range")
+	}
+	return trustedCgroupsItem(v.dir.slice(i))
+}
+
+// Items iterates over the items in order.
+func (v CgroupsLookupResponseView) Items() iter.Seq2[int, CgroupsLookupItemView] {
+	return func(yield func(int, CgroupsLookupItemView) bool) {
+		for i := 0; i < v.Len(); i++ {
+			if !yield(i, v.Item(i)) {
+				return
+			}
+		}
+	}
+}
+
+// ToOwned copies the response.
+func (v CgroupsLookupResponseView) ToOwned() CgroupsLookupResponse {
+	r := CgroupsLookupResponse{Generation: v.generation, Items: make([]CgroupsLookupItem, v.Len())}
+	for i := range r.Items {
+		r.Items[i] = v.Item(i).ToOwned()
+	}
+	return r
+}
+
+// CgroupsLookupItemView is one decoded CGROUPS_LOOKUP response item. It is
+// borrowed and ephemeral with the same lifetime as the response view: its
+// strings alias the payload.
+type CgroupsLookupItemView struct {
+	item         []byte
+	status       LookupStatus
+	orchestrator Orchestrator
+	path         []byte
+	name         []byte
+	labelCount   int
+	table        int
+}
+
+// Status returns the item status.
+func (v CgroupsLookupItemView) Status() LookupStatus { return v.status }
+
+// Orchestrator returns the raw orchestrator value (unknown values pass
+// through).
+func (v CgroupsLookupItemView) Orchestrator() Orchestrator { return v.orchestrator }
+
+// Path returns the echoed path (no NUL, never empty; aliases the payload).
+func (v CgroupsLookupItemView) Path() []byte { return v.path }
+
+// Name returns the cgroup name (no NUL, may be empty; aliases the payload).
+func (v CgroupsLookupItemView) Name() []byte { return v.name }
+
+// LabelCount returns the number of labels.
+func (v CgroupsLookupItemView) LabelCount() int { return v.labelCount }
+
+// Label returns label i (0 <= i < LabelCount(); out of range panics).
+func (v CgroupsLookupItemView) Label(i int) LabelView {
+	if i < 0 || i >= v.labelCount {
+		panic("codec: label index out of range")
+	}
+	return labelAt(v.item, v.table, i)
+}
+
+// Labels iterates over the labels in table order.
+func (v CgroupsLookupItemView) Labels() iter.Seq2[int, LabelView] {
+	return func(yield func(int, LabelView) bool) {
+		for i := 0; i < v.labelCount; i++ {
+			if !yield(i, labelAt(v.item, v.table, i)) {
+				return
+			}
+		}
+	}
+}
+
+// Bytes returns the raw item bytes (aliasing the payload).
+func (v CgroupsLookupItemView) Bytes() []byte { return v.item }
+
+// ToOwned copies the item.
+func (v CgroupsLookupItemView) ToOwned() CgroupsLookupItem {
+	it := CgroupsLookupItem{
+		Status: v.status, Orchestrator: v.orchestrator,
+		Path: append([]byte(nil), v.path...), Name: append([]byte(nil), v.name...),
+	}
+	if v.labelCount > 0 {
+		it.Labels = make([]Label, v.labelCount)
+		for i := range it.Labels {
+			it.Labels[i] = labelAt(v.item, v.table, i).ToOwned()
+		}
+	}
+	return it
+}
+
+// TrustedCgroupsLookupItem re-reads one item that
+// DecodeCgroupsLookupResponse already validated (for callers that keep
+// validated item bytes, like the Level 2 stitched results). Passing bytes
+// that were not validated may panic.
+func TrustedCgroupsLookupItem(item []byte) CgroupsLookupItemView { return trustedCgroupsItem(item) }

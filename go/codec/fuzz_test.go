@@ -1,0 +1,173 @@
+package codec
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func seeds(f *testing.F, patterns ...string) {
+	for _, pat := range patterns {
+		files, _ := filepath.Glob(filepath.Join("../../testdata", pat))
+		if len(files) == 0 {
+			f.Fatalf("no seed for %s", pat)
+		}
+		for _, name := range files {
+			b, err := os.ReadFile(name)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+		}
+	}
+	f.Add([]byte{})
+}
+
+func FuzzIncrement(f *testing.F) {
+	seeds(f, "conformance/vectors/increment_*.bin")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := DecodeIncrement(b)
+		if (err == nil) != (len(b) == 8) {
+			t.Fatal("length rule")
+		}
+		if err == nil && !bytes.Equal(AppendIncrement(nil, v), b) {
+			t.Fatal("round trip")
+		}
+	})
+}
+
+func FuzzStringReverse(f *testing.F) {
+	seeds(f, "conformance/vectors/string_reverse_*.bin", "vectors/string_reverse_req.bin")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := DecodeStringReverse(b)
+		if err != nil {
+			return
+		}
+		p, err := AppendStringReverse(nil, v.Text)
+		if err != nil || !bytes.HasPrefix(b, p) {
+			t.Fatal("re-encode is not a prefix of the input")
+		}
+	})
+}
+
+func FuzzSnapshotRequest(f *testing.F) {
+	seeds(f, "conformance/vectors/cgroups_req.bin")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if r, err := DecodeSnapshotRequest(b); err == nil {
+			enc := r.Bytes()
+			if !bytes.HasPrefix(b, enc[:]) {
+				t.Fatal("round trip")
+			}
+		}
+	})
+}
+
+func FuzzSnapshotResponse(f *testing.F) {
+	seeds(f, "conformance/vectors/cgroups_resp*.bin", "vectors/cgroups_snapshot_resp_*.bin")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := DecodeSnapshot(b)
+		if err != nil {
+			return
+		}
+		o := v.ToOwned()
+		p, err := AppendSnapshot(nil, &o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v2, err := DecodeSnapshot(p)
+		if err != nil || v2.Len() != v.Len() {
+			t.Fatal("re-encoded snapshot does not decode")
+		}
+		for i, it := range v2.Items() {
+			w := v.Item(i)
+			if it.Hash != w.Hash || it.Options != w.Options || it.Enabled != w.Enabled || !bytes.Equal(it.Name, w.Name) || !bytes.Equal(it.Path, w.Path) {
+				t.Fatal("item differs after round trip")
+			}
+		}
+	})
+}
+
+func FuzzCgroupsLookupRequest(f *testing.F) {
+	seeds(f, "conformance/vectors/cgroups_lookup_req*.bin", "vectors/cgroups_lookup_req.bin")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := DecodeCgroupsLookupRequest(b)
+		if err != nil {
+			return
+		}
+		p, err := AppendCgroupsLookupRequest(nil, v.ToOwned())
+		if err != nil {
+			t.Fatal(err)
+		}
+		v2, err := DecodeCgroupsLookupRequest(p)
+		if err != nil || v2.Len() != v.Len() {
+			t.Fatal("re-encoded request does not decode")
+		}
+		// A response echoing every key can always be built.
+		var rb CgroupsLookupBuilder
+		rb.Reset(1, v)
+		for i := 0; i < v.Len(); i++ {
+			if _, err := rb.AddRequestUnknown(v, i, LookupUnknownRetryLater); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := DecodeCgroupsLookupResponse(must(rb.Finish())); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func FuzzCgroupsLookupResponse(f *testing.F) {
+	seeds(f, "conformance/vectors/cgroups_lookup_resp*.bin", "vectors/cgroups_lookup_resp.bin")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := DecodeCgroupsLookupResponse(b)
+		if err != nil {
+			return
+		}
+		o := v.ToOwned()
+		p, err := o.AppendTo(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v2, err := DecodeCgroupsLookupResponse(p)
+		if err != nil || normC(v2.ToOwned()) != normC(o) {
+			t.Fatal("re-encoded response differs")
+		}
+	})
+}
+
+func FuzzAppsLookupRequest(f *testing.F) {
+	seeds(f, "conformance/vectors/apps_lookup_req*.bin", "vectors/apps_lookup_req.bin")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := DecodeAppsLookupRequest(b)
+		if err != nil {
+			return
+		}
+		p, err := AppendAppsLookupRequest(nil, v.ToOwned())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v2, err := DecodeAppsLookupRequest(p); err != nil || v2.Len() != v.Len() {
+			t.Fatal("re-encoded request does not decode")
+		}
+	})
+}
+
+func FuzzAppsLookupResponse(f *testing.F) {
+	seeds(f, "conformance/vectors/apps_lookup_resp*.bin", "vectors/apps_lookup_resp.bin")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := DecodeAppsLookupResponse(b)
+		if err != nil {
+			return
+		}
+		o := v.ToOwned()
+		p, err := o.AppendTo(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v2, err := DecodeAppsLookupResponse(p)
+		if err != nil || normA(v2.ToOwned()) != normA(o) {
+			t.Fatal("re-encoded response differs")
+		}
+	})
+}

@@ -1,0 +1,487 @@
+package codec
+
+import (
+	"math"
+
+	"netipc.local/netipc"
+	"netipc.local/netipc/internal/bin"
+)
+
+// Lookup payload sizes shared by CGROUPS_LOOKUP and APPS_LOOKUP.
+const (
+	// LookupReqHdrSize is the size of the fixed lookup request header.
+	LookupReqHdrSize = 16
+	// LookupRespHdrSize is the size of the fixed lookup response header.
+	LookupRespHdrSize = 16
+	// LookupDirEntrySize is the size of one lookup directory entry.
+	LookupDirEntrySize = netipc.DirEntrySize
+	// LookupLabelEntrySize is the size of one label table entry.
+	LookupLabelEntrySize = 16
+	// MaxLabels is the most labels one item can carry (label_count is a
+	// uint16).
+	MaxLabels = math.MaxUint16
+	// MaxBudget is the largest payload budget (payload_len is a uint32).
+	MaxBudget = maxPayload
+)
+
+// Label is an owned label (Key = Value), bytes without NUL terminators.
+// Keys are never empty; values may be.
+type Label struct {
+	// Key is the label key (non-empty, no NUL).
+	Key []byte
+	// Value is the label value (may be empty, no NUL).
+	Value []byte
+}
+
+// LabelView is a label inside a decoded response item. It is borrowed and
+// ephemeral: Key and Value alias the payload buffer (see the package
+// documentation); copy with ToOwned if needed later.
+type LabelView struct {
+	// Key is the label key (aliases the payload; never empty).
+	Key []byte
+	// Value is the label value (aliases the payload; may be empty).
+	Value []byte
+}
+
+// ToOwned copies the label.
+func (l LabelView) ToOwned() Label {
+	return Label{Key: append([]byte(nil), l.Key...), Value: append([]byte(nil), l.Value...)}
+}
+
+const sat = math.MaxInt
+
+// satAdd adds non-negative ints, saturating at MaxInt.
+func satAdd(a, b int) int {
+	if a > sat-b {
+		return sat
+	}
+	return a + b
+}
+
+func satAlign8(n int) int {
+	if n > sat-7 {
+		return sat
+	}
+	return bin.Align8(n)
+}
+
+// directory is a validated header + directory of a lookup payload.
+type directory struct {
+	entries []byte
+	area    []byte
+	count   int
+}
+
+func parseRequestDir(payload []byte, what string) (directory, error) {
+	if len(payload) < LookupReqHdrSize {
+		return directory{}, bin.Truncated(what, LookupReqHdrSize, len(payload))
+	}
+	if lv := bin.U16(payload, 0); lv != netipc.LayoutVersion {
+		return directory{}, bin.Found(netipc.DecodeBadLayoutVersion, what, uint64(lv))
+	}
+	if bin.U16(payload, 2) != 0 {
+		return directory{}, bin.Rule(netipc.DecodeNonZeroReserved, "flags")
+	}
+	count := bin.U32(payload, 4)
+	if bin.U32(payload, 8) != 0 {
+		return directory{}, bin.Rule(netipc.DecodeNonZeroReserved, "reserved0")
+	}
+	if bin.U32(payload, 12) != 0 {
+		return directory{}, bin.Rule(netipc.DecodeNonZeroReserved, "reserved1")
+	}
+	return locateDir(payload, LookupReqHdrSize, count)
+}
+
+func parseResponseDir(payload []byte, what string) (directory, uint64, error) {
+	if len(payload) < LookupRespHdrSize {
+		return directory{}, 0, bin.Truncated(what, LookupRespHdrSize, len(payload))
+	}
+	if lv := bin.U16(payload, 0); lv != netipc.LayoutVersion {
+		return directory{}, 0, bin.Found(netipc.DecodeBadLayoutVersion, what, uint64(lv))
+	}
+	if bin.U16(payload, 2) != 0 {
+		return directory{}, 0, bin.Rule(netipc.DecodeNonZeroReserved, "flags")
+	}
+	d, err := locateDir(payload, LookupRespHdrSize, bin.U32(payload, 4))
+	return d, bin.U64(payload, 8), err
+}
+
+func locateDir(payload []byte, hdr int, count uint32) (directory, error) {
+	areaStart := uint64(hdr) + uint64(count)*LookupDirEntrySize
+	if areaStart > uint64(len(payload)) {
+		return directory{}, bin.Truncated("lookup directory", int(min(areaStart, 1<<40)), len(payload))
+	}
+	return directory{
+		entries: payload[hdr:areaStart:areaStart],
+		area:    payload[areaStart:],
+		count:   int(count),
+	}, nil
+}
+
+func (d directory) rawEntry(i int) (off, n uint64) {
+	return uint64(bin.U32(d.entries, i*8)), uint64(bin.U32(d.entries, i*8+4))
+}
+
+// entryRange checks entry i: 8-byte aligned offset and a range inside the
+// packed area.
+func (d directory) entryRange(i int, what string) (off, end uint64, err error) {
+	off, n := d.rawEntry(i)
+	if off%netipc.ItemAlign != 0 {
+		return 0, 0, bin.Rule(netipc.DecodeBadAlignment, what)
+	}
+	end = off + n
+	if end > uint64(len(d.area)) {
+		return 0, 0, bin.Rule(netipc.DecodeOutOfBounds, what)
+	}
+	return off, end, nil
+}
+
+// slice returns the bytes of a validated entry i.
+func (d directory) slice(i int) []byte {
+	off, n := d.rawEntry(i)
+	return d.area[off : off+n : off+n]
+}
+
+// validateItems checks every entry as a response item: aligned, in bounds,
+// in increasing order without overlap, at least minLen bytes; check then
+// validates each item's own bytes.
+func (d directory) validateItems(minLen int, what string, check func([]byte) error) error {
+	prevEnd := uint64(0)
+	for i := 0; i < d.count; i++ {
+		off, end, err := d.entryRange(i, "lookup item range")
+		if err != nil {
+			return err
+		}
+		if off < prevEnd {
+			return bin.Rule(netipc.DecodeOverlap, "lookup item ranges")
+		}
+		if end-off < uint64(minLen) {
+			return bin.Truncated(what, minLen, int(end-off))
+		}
+		if err := check(d.area[off:end:end]); err != nil {
+			return err
+		}
+		prevEnd = end
+	}
+	return nil
+}
+
+func appendRequestHeader(out []byte, count uint32) []byte {
+	out = bin.App16(out, netipc.LayoutVersion)
+	out = bin.App16(out, 0)
+	out = bin.App32(out, count)
+	out = bin.App32(out, 0)
+	return bin.App32(out, 0)
+}
+
+func appendResponseHeader(out []byte, count uint32, generation uint64) []byte {
+	out = bin.App16(out, netipc.LayoutVersion)
+	out = bin.App16(out, 0)
+	out = bin.App32(out, count)
+	return bin.App64(out, generation)
+}
+
+// span is a validated item string [start, end), its NUL included.
+type span struct{ start, end int }
+
+func (s span) bytes(item []byte) []byte { return item[s.start : s.end-1 : s.end-1] }
+
+// checkString validates one item string: offset at or after the item
+// header, in bounds with its NUL, no interior NUL.
+func checkString(item []byte, hdr int, off, n uint32, what string) (span, error) {
+	if int(off) < hdr {
+		return span{}, bin.Rule(netipc.DecodeOutOfBounds, what)
+	}
+	s, err := bin.CStr(item, uint64(off), uint64(n), what)
+	if err != nil {
+		return span{}, err
+	}
+	if bin.HasNul(s) {
+		return span{}, bin.Rule(netipc.DecodeInteriorNul, what)
+	}
+	return span{int(off), int(off) + int(n) + 1}, nil
+}
+
+func overlaps(a, b span) bool { return a.start < b.end && b.start < a.end }
+
+// measureLabels validates application labels and returns the table plus
+// packed strings size (NULs included).
+func measureLabels(labels []Label) (bytes int, err error) {
+	if len(labels) > MaxLabels {
+		return 0, &netipc.ArgError{Reason: "more than 65535 labels"}
+	}
+	for i := range labels {
+		k, v := labels[i].Key, labels[i].Value
+		if len(k) == 0 {
+			return 0, &netipc.ArgError{Reason: "label key must not be empty"}
+		}
+		if bin.HasNul(k) {
+			return 0, &netipc.ArgError{Reason: "label key contains a NUL byte"}
+		}
+		if bin.HasNul(v) {
+			return 0, &netipc.ArgError{Reason: "label value contains a NUL byte"}
+		}
+		bytes += len(k) + len(v) + 2 + LookupLabelEntrySize
+		if bytes > maxPayload {
+			return 0, &netipc.ArgError{Reason: "labels too large"}
+		}
+	}
+	return bytes, nil
+}
+
+// itemLenWithLabels is the size of an item whose strings end at stringsEnd
+// followed by labelBytes of labels (count labels).
+func itemLenWithLabels(stringsEnd, count, labelBytes int) int {
+	if count == 0 {
+		return stringsEnd
+	}
+	return satAdd(satAlign8(stringsEnd), labelBytes)
+}
+
+// appendLabels appends the padding, table and packed strings of labels to
+// an item starting at itemStart whose strings end at len(out).
+func appendLabels(out []byte, itemStart int, labels []Label) []byte {
+	if len(labels) == 0 {
+		return out
+	}
+	out = bin.Pad8From(out, itemStart)
+	s := len(out) - itemStart + len(labels)*LookupLabelEntrySize
+	for i := range labels {
+		k, v := labels[i].Key, labels[i].Value
+		out = bin.App32(out, uint32(s))
+		out = bin.App32(out, uint32(len(k)))
+		s += len(k) + 1
+		out = bin.App32(out, uint32(s))
+		out = bin.App32(out, uint32(len(v)))
+		s += len(v) + 1
+	}
+	for i := range labels {
+		out = append(out, labels[i].Key...)
+		out = append(out, 0)
+		out = append(out, labels[i].Value...)
+		out = append(out, 0)
+	}
+	return out
+}
+
+// checkLabels validates the label table of an item whose other strings end
+// at stringsEnd and returns the table offset.
+func checkLabels(item []byte, stringsEnd, count int) (int, error) {
+	table := bin.Align8(stringsEnd)
+	if count == 0 {
+		return table, nil
+	}
+	tableEnd := table + count*LookupLabelEntrySize
+	if tableEnd > len(item) {
+		return 0, bin.Rule(netipc.DecodeOutOfBounds, "label table")
+	}
+	for _, c := range item[stringsEnd:table] {
+		if c != 0 {
+			return 0, bin.Rule(netipc.DecodeNonZeroReserved, "label table padding")
+		}
+	}
+	expect := tableEnd
+	for i := 0; i < count; i++ {
+		e := table + i*LookupLabelEntrySize
+		keyOff, keyLen := bin.U32(item, e), bin.U32(item, e+4)
+		valOff, valLen := bin.U32(item, e+8), bin.U32(item, e+12)
+		if uint64(keyOff) != uint64(expect) {
+			if i == 0 {
+				return 0, bin.Rule(netipc.DecodeInvalidField, "non-canonical label table offset (first label key must follow the table at the canonical offset)")
+			}
+			return 0, bin.Rule(netipc.DecodeInvalidField, "label strings must be packed after the table in table order")
+		}
+		if keyLen == 0 {
+			return 0, bin.Rule(netipc.DecodeBadLength, "label key_length must be >= 1")
+		}
+		key, err := checkString(item, tableEnd, keyOff, keyLen, "label key")
+		if err != nil {
+			return 0, err
+		}
+		if uint64(valOff) != uint64(key.end) {
+			return 0, bin.Rule(netipc.DecodeInvalidField, "label strings must be packed after the table in table order")
+		}
+		val, err := checkString(item, tableEnd, valOff, valLen, "label value")
+		if err != nil {
+			return 0, err
+		}
+		expect = val.end
+	}
+	return table, nil
+}
+
+// labelAt returns label i of a validated table.
+func labelAt(item []byte, table, i int) LabelView {
+	e := table + i*LookupLabelEntrySize
+	ko, kl := int(bin.U32(item, e)), int(bin.U32(item, e+4))
+	vo, vl := int(bin.U32(item, e+8)), int(bin.U32(item, e+12))
+	return LabelView{Key: item[ko : ko+kl : ko+kl], Value: item[vo : vo+vl : vo+vl]}
+}
+
+// placement says how the next response item must be encoded.
+type placement uint8
+
+const (
+	placeFull placement = iota
+	placeMinimal
+	placeExceeded
+	placeOversized
+)
+
+// responseCore is the buffer, directory and budget state shared by the
+// lookup response builders.
+//
+// Budget rules: the builder is reset for exactly N items and knows the size
+// of each item's minimal (non-KNOWN, key-echo-only) shape. It keeps this
+// invariant after every added item:
+//
+//	current payload end (aligned) + minimal shapes of items not yet added <= budget
+//
+// so the PAYLOAD_EXCEEDED tail always fits. When an item with a full shape
+// of s bytes is added:
+//
+//  1. in exceeded mode it is encoded as PAYLOAD_EXCEEDED;
+//  2. else if a response holding only this item would exceed the maximum
+//     budget (16 + 8 + s > maxBudget), it is encoded as OVERSIZED_ITEM and
+//     later items are still tried;
+//  3. else if the full shape plus the reserved minimal shapes of the later
+//     items fits the budget, it is encoded in full;
+//  4. else it is encoded as PAYLOAD_EXCEEDED and the builder enters
+//     exceeded mode: every later item becomes PAYLOAD_EXCEEDED too.
+//
+// Items added with a non-KNOWN status use their minimal shape. An item
+// added as PAYLOAD_EXCEEDED by the caller also enters exceeded mode
+// (unless verbatim). If even the all-minimal response exceeds the budget,
+// the builder starts in exceeded mode and finish reports ErrLimitExceeded.
+type responseCore struct {
+	buf         []byte
+	budget      int
+	maxBudget   int
+	configured  bool
+	count       int
+	next        int
+	areaStart   int
+	restAligned int
+	lastPad     int
+	exceeded    bool
+	overBudget  bool
+	verbatim    bool
+}
+
+func (c *responseCore) budgets() (budget, maxBudget int) {
+	if !c.configured {
+		return MaxBudget, MaxBudget
+	}
+	return c.budget, c.maxBudget
+}
+
+func (c *responseCore) setBudget(budget, maxBudget int) {
+	c.budget = min(max(budget, 0), MaxBudget)
+	c.maxBudget = max(min(max(maxBudget, 0), MaxBudget), c.budget)
+	c.configured = true
+}
+
+// begin starts a response of count items; the minimal shapes are then
+// declared with addMin, in order, and the reset completed with start.
+func (c *responseCore) begin(generation uint64, count uint32) {
+	c.buf = appendResponseHeader(c.buf[:0], count, generation)
+	c.count = int(count)
+	c.next = 0
+	c.restAligned = 0
+	c.lastPad = 0
+	c.areaStart = LookupRespHdrSize + c.count*LookupDirEntrySize
+}
+
+func (c *responseCore) setGeneration(g uint64) {
+	if c.buf == nil {
+		c.begin(0, 0)
+		c.start()
+	}
+	bin.Put64(c.buf, 8, g)
+}
+
+func (c *responseCore) addMin(m int) {
+	a := satAlign8(m)
+	c.restAligned = satAdd(c.restAligned, a)
+	c.lastPad = a - m
+	if a == sat {
+		c.lastPad = 0
+	}
+}
+
+func (c *responseCore) start() {
+	budget, _ := c.budgets()
+	allMin := satAdd(c.areaStart, c.restAligned-c.lastPad)
+	c.overBudget = c.restAligned == sat || allMin > budget
+	c.exceeded = c.overBudget
+	c.buf = bin.Zeros(c.buf, c.areaStart-len(c.buf))
+}
+
+func (c *responseCore) checkRoom() error {
+	if c.next < c.count {
+		return nil
+	}
+	return &netipc.StateError{Reason: "all response items were already added"}
+}
+
+// place decides how the next item is encoded. minSize is its minimal shape,
+// full its full shape (hasFull false for a non-KNOWN request); exceeds says
+// the caller asked for PAYLOAD_EXCEEDED.
+func (c *responseCore) place(minSize, full int, hasFull, exceeds bool) placement {
+	budget, maxBudget := c.budgets()
+	last := c.next+1 == c.count
+	restAfter := max(c.restAligned-satAlign8(minSize), 0)
+	tailAfter := 0
+	if !last {
+		tailAfter = max(restAfter-c.lastPad, 0)
+	}
+	c.restAligned = restAfter
+	if c.exceeded {
+		return placeExceeded
+	}
+	if !hasFull {
+		c.exceeded = exceeds && !c.verbatim
+		return placeMinimal
+	}
+	if satAdd(full, LookupRespHdrSize+LookupDirEntrySize) > maxBudget {
+		return placeOversized
+	}
+	need := satAdd(bin.Align8(len(c.buf)), full)
+	if !last {
+		need = satAdd(satAlign8(need), tailAfter)
+	}
+	if need <= budget {
+		return placeFull
+	}
+	c.exceeded = true
+	return placeExceeded
+}
+
+// beginItem pads to the next item boundary and returns the item start.
+func (c *responseCore) beginItem() int {
+	c.buf = bin.Pad8From(c.buf, 0)
+	return len(c.buf)
+}
+
+// endItem records the item written since start in the directory.
+func (c *responseCore) endItem(start int) {
+	e := LookupRespHdrSize + c.next*LookupDirEntrySize
+	bin.Put32(c.buf, e, uint32(start-c.areaStart))
+	bin.Put32(c.buf, e+4, uint32(len(c.buf)-start))
+	c.next++
+}
+
+func (c *responseCore) finish() ([]byte, error) {
+	if c.buf == nil {
+		c.begin(0, 0)
+		c.start()
+	}
+	if c.next != c.count {
+		return nil, &netipc.StateError{Reason: "fewer response items were added than the request holds"}
+	}
+	budget, _ := c.budgets()
+	if c.overBudget || len(c.buf) > budget {
+		return nil, &netipc.LimitError{Limit: netipc.LimitResponsePayload, Max: uint64(budget), Actual: uint64(len(c.buf))}
+	}
+	return c.buf, nil
+}

@@ -1,0 +1,501 @@
+package codec
+
+import (
+	"iter"
+
+	"netipc.local/netipc"
+	"netipc.local/netipc/internal/bin"
+)
+
+// CGROUPS_SNAPSHOT sizes.
+const (
+	// SnapshotReqSize is the size of the CGROUPS_SNAPSHOT request payload.
+	SnapshotReqSize = 4
+	// SnapshotRespHdrSize is the size of the fixed snapshot response header.
+	SnapshotRespHdrSize = 24
+	// SnapshotItemHdrSize is the size of the fixed item header; also the
+	// first valid string offset.
+	SnapshotItemHdrSize = 32
+	// SnapshotItemMinSize is the smallest encoded item: the header plus the
+	// NULs of two empty strings.
+	SnapshotItemMinSize = SnapshotItemHdrSize + 2
+)
+
+// maxPayload is the largest payload an encoder produces: payload_len is a
+// uint32.
+const maxPayload = 0xFFFFFFFF
+
+// Snapshot header and item field offsets.
+const (
+	snapHdrItemCount  = 4
+	snapHdrSystemd    = 8
+	snapHdrReserved   = 12
+	snapHdrGeneration = 16
+
+	snapItemHash    = 4
+	snapItemOptions = 8
+	snapItemEnabled = 12
+	snapItemNameOff = 16
+	snapItemNameLen = 20
+	snapItemPathOff = 24
+	snapItemPathLen = 28
+)
+
+// SimpleHash is Netdata's simple_hash: 32-bit FNV-1 over the bytes of name
+// (start at 0x811c9dc5; for each byte multiply by 16777619, wrapping, then
+// XOR the byte). Producers put it in each item's hash; consumers compare it
+// opaquely and never recompute it.
+func SimpleHash(name []byte) uint32 {
+	h := uint32(0x811c9dc5)
+	for _, c := range name {
+		h = h*16777619 ^ uint32(c)
+	}
+	return h
+}
+
+// CgroupsSnapshotRequest is the 4-byte CGROUPS_SNAPSHOT request. The only
+// valid request is {LayoutVersion: 1, Flags: 0}; see
+// DefaultSnapshotRequest.
+type CgroupsSnapshotRequest struct {
+	// LayoutVersion is the payload schema version (1).
+	LayoutVersion uint16
+	// Flags is reserved and must be 0.
+	Flags uint16
+}
+
+// DefaultSnapshotRequest is the standard request: layout 1, flags 0.
+var DefaultSnapshotRequest = CgroupsSnapshotRequest{LayoutVersion: netipc.LayoutVersion}
+
+// Bytes returns the 4 request bytes.
+func (r CgroupsSnapshotRequest) Bytes() [SnapshotReqSize]byte {
+	var b [SnapshotReqSize]byte
+	bin.Put16(b[:], 0, r.LayoutVersion)
+	bin.Put16(b[:], 2, r.Flags)
+	return b
+}
+
+// AppendSnapshotRequest appends the standard request (layout 1, flags 0).
+func AppendSnapshotRequest(out []byte) []byte {
+	b := DefaultSnapshotRequest.Bytes()
+	return append(out, b[:]...)
+}
+
+// DecodeSnapshotRequest decodes a request payload: at least 4 bytes
+// (DecodeTruncated), layout 1 (DecodeBadLayoutVersion), flags 0
+// (DecodeNonZeroReserved). Bytes after the first 4 are ignored.
+func DecodeSnapshotRequest(payload []byte) (CgroupsSnapshotRequest, error) {
+	if len(payload) < SnapshotReqSize {
+		return CgroupsSnapshotRequest{}, bin.Truncated("CGROUPS_SNAPSHOT request", SnapshotReqSize, len(payload))
+	}
+	if lv := bin.U16(payload, 0); lv != netipc.LayoutVersion {
+		return CgroupsSnapshotRequest{}, bin.Found(netipc.DecodeBadLayoutVersion, "CGROUPS_SNAPSHOT request", uint64(lv))
+	}
+	if bin.U16(payload, 2) != 0 {
+		return CgroupsSnapshotRequest{}, bin.Rule(netipc.DecodeNonZeroReserved, "CGROUPS_SNAPSHOT request flags")
+	}
+	return DefaultSnapshotRequest, nil
+}
+
+// CgroupItem is one cgroup of a snapshot, owned.
+type CgroupItem struct {
+	// Hash is the identity hash; producers set SimpleHash(Name).
+	Hash uint32
+	// Options holds the cgroup option flags (Netdata CGROUP_OPTIONS_*).
+	Options uint32
+	// Enabled says whether the cgroup is enabled (0 or 1 in practice).
+	Enabled uint32
+	// Name is the cgroup name, without NUL.
+	Name []byte
+	// Path is the cgroup filesystem path, without NUL.
+	Path []byte
+}
+
+// CgroupsSnapshot is a full cgroups snapshot, owned.
+type CgroupsSnapshot struct {
+	// SystemdEnabled says whether systemd cgroup integration is active.
+	SystemdEnabled uint32
+	// Generation is the snapshot generation / version number.
+	Generation uint64
+	// Items are the snapshot items in wire order.
+	Items []CgroupItem
+}
+
+func snapItemSize(nameLen, pathLen int) int { return SnapshotItemMinSize + nameLen + pathLen }
+
+// EncodedLen returns the exact size of the snapshot's response payload; ok
+// is false if it would exceed the uint32 payload limit.
+func (s *CgroupsSnapshot) EncodedLen() (n int, ok bool) {
+	packed := 0
+	for i := range s.Items {
+		packed = bin.Align8(packed) + snapItemSize(len(s.Items[i].Name), len(s.Items[i].Path))
+		if packed > maxPayload {
+			return 0, false
+		}
+	}
+	total := SnapshotRespHdrSize + len(s.Items)*netipc.DirEntrySize + packed
+	return total, total <= maxPayload
+}
+
+func appendSnapItem(out []byte, hash, options, enabled uint32, name, path []byte) []byte {
+	nameOff := uint32(SnapshotItemHdrSize)
+	pathOff := nameOff + uint32(len(name)) + 1
+	out = bin.App16(out, netipc.LayoutVersion)
+	out = bin.App16(out, 0)
+	out = bin.App32(out, hash)
+	out = bin.App32(out, options)
+	out = bin.App32(out, enabled)
+	out = bin.App32(out, nameOff)
+	out = bin.App32(out, uint32(len(name)))
+	out = bin.App32(out, pathOff)
+	out = bin.App32(out, uint32(len(path)))
+	out = append(out, name...)
+	out = append(out, 0)
+	out = append(out, path...)
+	return append(out, 0)
+}
+
+// AppendSnapshot appends the CGROUPS_SNAPSHOT response payload for s to
+// out. It produces exactly the bytes CgroupsSnapshotBuilder produces for
+// the same items: header, directory, items at 8-byte aligned offsets of the
+// packed area, zero padding only between items (the payload ends right
+// after the last item's path NUL). It fails with ErrLimitExceeded, leaving
+// out unchanged, if the payload would exceed 4 GiB - 1.
+func AppendSnapshot(out []byte, s *CgroupsSnapshot) ([]byte, error) {
+	total, ok := s.EncodedLen()
+	if !ok {
+		return out, &netipc.LimitError{Limit: netipc.LimitResponsePayload, Max: maxPayload, Actual: uint64(total)}
+	}
+	base := len(out)
+	if cap(out)-len(out) < total {
+		grown := make([]byte, len(out), len(out)+total)
+		copy(grown, out)
+		out = grown
+	}
+	out = bin.App16(out, netipc.LayoutVersion)
+	out = bin.App16(out, 0)
+	out = bin.App32(out, uint32(len(s.Items)))
+	out = bin.App32(out, s.SystemdEnabled)
+	out = bin.App32(out, 0)
+	out = bin.App64(out, s.Generation)
+	packed := 0
+	for i := range s.Items {
+		off := bin.Align8(packed)
+		n := snapItemSize(len(s.Items[i].Name), len(s.Items[i].Path))
+		out = bin.App32(out, uint32(off))
+		out = bin.App32(out, uint32(n))
+		packed = off + n
+	}
+	for i := range s.Items {
+		it := &s.Items[i]
+		out = bin.Pad8From(out, base)
+		out = appendSnapItem(out, it.Hash, it.Options, it.Enabled, it.Name, it.Path)
+	}
+	return out, nil
+}
+
+// CgroupItemView is one decoded snapshot item. It is borrowed and
+// ephemeral: Name and Path alias the response payload buffer (see the
+// package documentation); copy with ToOwned if the data is needed later.
+type CgroupItemView struct {
+	// Hash is the identity hash (opaque: compare, never recompute).
+	Hash uint32
+	// Options holds the cgroup option flags.
+	Options uint32
+	// Enabled says whether the cgroup is enabled.
+	Enabled uint32
+	// Name is the cgroup name without its NUL (aliases the payload).
+	Name []byte
+	// Path is the cgroup path without its NUL (aliases the payload).
+	Path []byte
+}
+
+// ToOwned copies the item into an owned CgroupItem.
+func (v CgroupItemView) ToOwned() CgroupItem {
+	return CgroupItem{
+		Hash: v.Hash, Options: v.Options, Enabled: v.Enabled,
+		Name: append([]byte(nil), v.Name...), Path: append([]byte(nil), v.Path...),
+	}
+}
+
+// CopyInto copies the item into dst, reusing dst's string storage.
+func (v CgroupItemView) CopyInto(dst *CgroupItem) {
+	dst.Hash, dst.Options, dst.Enabled = v.Hash, v.Options, v.Enabled
+	dst.Name = append(dst.Name[:0], v.Name...)
+	dst.Path = append(dst.Path[:0], v.Path...)
+}
+
+// parseSnapItem validates one item; item is exactly its directory range.
+func parseSnapItem(item []byte) (CgroupItemView, error) {
+	if len(item) < SnapshotItemHdrSize {
+		return CgroupItemView{}, bin.Truncated("snapshot item header", SnapshotItemHdrSize, len(item))
+	}
+	if lv := bin.U16(item, 0); lv != netipc.LayoutVersion {
+		return CgroupItemView{}, bin.Found(netipc.DecodeBadLayoutVersion, "snapshot item", uint64(lv))
+	}
+	if bin.U16(item, 2) != 0 {
+		return CgroupItemView{}, bin.Rule(netipc.DecodeNonZeroReserved, "snapshot item flags")
+	}
+	nameOff, nameLen := uint64(bin.U32(item, snapItemNameOff)), uint64(bin.U32(item, snapItemNameLen))
+	pathOff, pathLen := uint64(bin.U32(item, snapItemPathOff)), uint64(bin.U32(item, snapItemPathLen))
+	if nameOff < SnapshotItemHdrSize {
+		return CgroupItemView{}, bin.Rule(netipc.DecodeOutOfBounds, "snapshot item name")
+	}
+	name, err := bin.CStr(item, nameOff, nameLen, "snapshot item name")
+	if err != nil {
+		return CgroupItemView{}, err
+	}
+	if pathOff < SnapshotItemHdrSize {
+		return CgroupItemView{}, bin.Rule(netipc.DecodeOutOfBounds, "snapshot item path")
+	}
+	path, err := bin.CStr(item, pathOff, pathLen, "snapshot item path")
+	if err != nil {
+		return CgroupItemView{}, err
+	}
+	if nameOff < pathOff+pathLen+1 && pathOff < nameOff+nameLen+1 {
+		return CgroupItemView{}, bin.Rule(netipc.DecodeOverlap, "snapshot item name and path")
+	}
+	return CgroupItemView{
+		Hash: bin.U32(item, snapItemHash), Options: bin.U32(item, snapItemOptions),
+		Enabled: bin.U32(item, snapItemEnabled), Name: name, Path: path,
+	}, nil
+}
+
+// CgroupsSnapshotView is a decoded CGROUPS_SNAPSHOT response. It is borrowed
+// and ephemeral: it aliases the payload buffer (see the package
+// documentation for the lifetime rules); copy with ToOwned or CopyInto if
+// the data is needed later. DecodeSnapshot validated the header, the
+// directory and every item, so item access cannot fail.
+type CgroupsSnapshotView struct {
+	dir            []byte
+	packed         []byte
+	itemCount      uint32
+	systemdEnabled uint32
+	generation     uint64
+}
+
+// DecodeSnapshot decodes and fully validates a response payload without
+// copying or allocating. It rejects: a payload shorter than 24 bytes or an
+// item shorter than 32 (DecodeTruncated); layout other than 1 in the
+// header or an item (DecodeBadLayoutVersion); non-zero flags/reserved
+// (DecodeNonZeroReserved); a directory that does not fit
+// (DecodeBadItemCount); unaligned item offsets (DecodeBadAlignment); items
+// past the packed area, strings starting inside the item header or running
+// (with the NUL) past the item (DecodeOutOfBounds); missing NULs
+// (DecodeMissingNul); overlapping name and path (DecodeOverlap). Bytes
+// after the last item are tolerated.
+func DecodeSnapshot(payload []byte) (CgroupsSnapshotView, error) {
+	if len(payload) < SnapshotRespHdrSize {
+		return CgroupsSnapshotView{}, bin.Truncated("CGROUPS_SNAPSHOT response header", SnapshotRespHdrSize, len(payload))
+	}
+	if lv := bin.U16(payload, 0); lv != netipc.LayoutVersion {
+		return CgroupsSnapshotView{}, bin.Found(netipc.DecodeBadLayoutVersion, "CGROUPS_SNAPSHOT response", uint64(lv))
+	}
+	if bin.U16(payload, 2) != 0 {
+		return CgroupsSnapshotView{}, bin.Rule(netipc.DecodeNonZeroReserved, "CGROUPS_SNAPSHOT response flags")
+	}
+	if bin.U32(payload, snapHdrReserved) != 0 {
+		return CgroupsSnapshotView{}, bin.Rule(netipc.DecodeNonZeroReserved, "CGROUPS_SNAPSHOT response reserved")
+	}
+	count := bin.U32(payload, snapHdrItemCount)
+	dirLen := uint64(count) * netipc.DirEntrySize
+	rest := payload[SnapshotRespHdrSize:]
+	if dirLen > uint64(len(rest)) {
+		return CgroupsSnapshotView{}, bin.Rule(netipc.DecodeBadItemCount, "item directory exceeds the payload")
+	}
+	v := CgroupsSnapshotView{
+		dir:            rest[:dirLen:dirLen],
+		packed:         rest[dirLen:],
+		itemCount:      count,
+		systemdEnabled: bin.U32(payload, snapHdrSystemd),
+		generation:     bin.U64(payload, snapHdrGeneration),
+	}
+	for i := 0; i < int(count); i++ {
+		if _, err := v.checkedItem(i); err != nil {
+			return CgroupsSnapshotView{}, err
+		}
+	}
+	return v, nil
+}
+
+func (v CgroupsSnapshotView) checkedItem(i int) (CgroupItemView, error) {
+	off := uint64(bin.U32(v.dir, i*8))
+	n := uint64(bin.U32(v.dir, i*8+4))
+	if off%netipc.ItemAlign != 0 {
+		return CgroupItemView{}, bin.Rule(netipc.DecodeBadAlignment, "snapshot item offset")
+	}
+	if off+n > uint64(len(v.packed)) {
+		return CgroupItemView{}, bin.Rule(netipc.DecodeOutOfBounds, "snapshot item directory entry")
+	}
+	return parseSnapItem(v.packed[off : off+n : off+n])
+}
+
+// Len returns the number of items (the header's item_count).
+func (v CgroupsSnapshotView) Len() int { return int(v.itemCount) }
+
+// SystemdEnabled says whether systemd cgroup integration is active.
+func (v CgroupsSnapshotView) SystemdEnabled() uint32 { return v.systemdEnabled }
+
+// Generation returns the snapshot generation.
+func (v CgroupsSnapshotView) Generation() uint64 { return v.generation }
+
+// Item returns item i (0 <= i < Len(); an out-of-range index panics like
+// slice indexing).
+func (v CgroupsSnapshotView) Item(i int) CgroupItemView {
+	if i < 0 || i >= v.Len() {
+		panic("codec: snapshot item index out of range")
+	}
+	it, _ := v.checkedItem(i) // validated by DecodeSnapshot
+	return it
+}
+
+// Items iterates over the items in wire order.
+func (v CgroupsSnapshotView) Items() iter.Seq2[int, CgroupItemView] {
+	return func(yield func(int, CgroupItemView) bool) {
+		for i := 0; i < v.Len(); i++ {
+			if !yield(i, v.Item(i)) {
+				return
+			}
+		}
+	}
+}
+
+// ToOwned copies the whole snapshot into an owned CgroupsSnapshot.
+func (v CgroupsSnapshotView) ToOwned() CgroupsSnapshot {
+	s := CgroupsSnapshot{SystemdEnabled: v.systemdEnabled, Generation: v.generation}
+	s.Items = make([]CgroupItem, v.Len())
+	for i := range s.Items {
+		s.Items[i] = v.Item(i).ToOwned()
+	}
+	return s
+}
+
+// CopyInto copies the snapshot into dst, reusing its item and string
+// storage (no allocation once dst is large enough).
+func (v CgroupsSnapshotView) CopyInto(dst *CgroupsSnapshot) {
+	dst.SystemdEnabled, dst.Generation = v.systemdEnabled, v.generation
+	n := v.Len()
+	if cap(dst.Items) < n {
+		grown := make([]CgroupItem, n)
+		copy(grown, dst.Items[:cap(dst.Items)])
+		dst.Items = grown
+	}
+	dst.Items = dst.Items[:n]
+	for i := 0; i < n; i++ {
+		v.Item(i).CopyInto(&dst.Items[i])
+	}
+}
+
+// CgroupsSnapshotBuilder builds a CGROUPS_SNAPSHOT response payload in
+// reused buffers. Handlers supply semantic fields only; the builder places
+// items, writes the directory, the NULs and the padding, producing exactly
+// the bytes AppendSnapshot produces for the same items. A failed AddItem
+// leaves the builder unchanged. The zero value is ready to use (systemd 0,
+// generation 0, payload limit 4 GiB - 1).
+type CgroupsSnapshotBuilder struct {
+	packed         []byte
+	dir            []byte
+	out            []byte
+	systemdEnabled uint32
+	generation     uint64
+	count          uint32
+	maxPayload     int
+	limited        bool
+}
+
+// Reset starts a new snapshot: drops all items and sets the header fields.
+// It keeps the buffers and the payload limit.
+func (b *CgroupsSnapshotBuilder) Reset(systemdEnabled uint32, generation uint64) {
+	b.packed = b.packed[:0]
+	b.dir = b.dir[:0]
+	b.systemdEnabled = systemdEnabled
+	b.generation = generation
+	b.count = 0
+}
+
+// SetSystemdEnabled sets systemd_enabled.
+func (b *CgroupsSnapshotBuilder) SetSystemdEnabled(v uint32) { b.systemdEnabled = v }
+
+// SetGeneration sets the generation.
+func (b *CgroupsSnapshotBuilder) SetGeneration(g uint64) { b.generation = g }
+
+// SetMaxPayload caps the finished payload at max bytes (clamped to 4 GiB -
+// 1); AddItem then fails with ErrLimitExceeded for an item that would not
+// fit. Use the agreed response payload budget here.
+func (b *CgroupsSnapshotBuilder) SetMaxPayload(max int) {
+	b.maxPayload = min(max, maxPayload)
+	b.limited = true
+}
+
+// MaxPayload returns the payload limit in force.
+func (b *CgroupsSnapshotBuilder) MaxPayload() int {
+	if !b.limited {
+		return maxPayload
+	}
+	return b.maxPayload
+}
+
+// ReserveItems grows the buffers for n more items of minimal size, so that
+// a correct hint avoids reallocation while adding.
+func (b *CgroupsSnapshotBuilder) ReserveItems(n int) {
+	n = min(n, b.MaxPayload()/(netipc.DirEntrySize+SnapshotItemMinSize))
+	b.dir = growCap(b.dir, n*netipc.DirEntrySize)
+	b.packed = growCap(b.packed, n*(SnapshotItemMinSize+8))
+}
+
+func growCap(s []byte, extra int) []byte {
+	if cap(s)-len(s) >= extra {
+		return s
+	}
+	g := make([]byte, len(s), len(s)+extra)
+	copy(g, s)
+	return g
+}
+
+// ItemCount returns the number of items added so far.
+func (b *CgroupsSnapshotBuilder) ItemCount() uint32 { return b.count }
+
+// PayloadLen returns the size Finish would return now.
+func (b *CgroupsSnapshotBuilder) PayloadLen() int {
+	return SnapshotRespHdrSize + len(b.dir) + len(b.packed)
+}
+
+// AddItem adds one cgroup item; name and path are copied with their NULs
+// appended (hash should be SimpleHash(name)). It fails with
+// ErrLimitExceeded (a *netipc.LimitError) if the finished payload would
+// exceed MaxPayload; nothing is added then.
+func (b *CgroupsSnapshotBuilder) AddItem(hash, options, enabled uint32, name, path []byte) error {
+	off := bin.Align8(len(b.packed))
+	size := snapItemSize(len(name), len(path))
+	total := SnapshotRespHdrSize + (int(b.count)+1)*netipc.DirEntrySize + off + size
+	if total > b.MaxPayload() {
+		return &netipc.LimitError{Limit: netipc.LimitResponsePayload, Max: uint64(b.MaxPayload()), Actual: uint64(total)}
+	}
+	b.packed = bin.Zeros(b.packed, off-len(b.packed))
+	b.packed = appendSnapItem(b.packed, hash, options, enabled, name, path)
+	b.dir = bin.App32(b.dir, uint32(off))
+	b.dir = bin.App32(b.dir, uint32(size))
+	b.count++
+	return nil
+}
+
+// Add adds an owned item; see AddItem.
+func (b *CgroupsSnapshotBuilder) Add(it *CgroupItem) error {
+	return b.AddItem(it.Hash, it.Options, it.Enabled, it.Name, it.Path)
+}
+
+// Finish returns the complete payload. The returned slice is owned by the
+// builder and valid until its next method call; the builder stays usable
+// (more items may be added and Finish called again, or Reset starts over).
+func (b *CgroupsSnapshotBuilder) Finish() []byte {
+	out := b.out[:0]
+	out = bin.App16(out, netipc.LayoutVersion)
+	out = bin.App16(out, 0)
+	out = bin.App32(out, b.count)
+	out = bin.App32(out, b.systemdEnabled)
+	out = bin.App32(out, 0)
+	out = bin.App64(out, b.generation)
+	out = append(out, b.dir...)
+	out = append(out, b.packed...)
+	b.out = out
+	return out
+}

@@ -1,0 +1,287 @@
+//go:build linux
+
+// Package sys holds the Linux system-call plumbing shared by the
+// transports: the abort handle (an eventfd), readiness waits that honour a
+// deadline and an abort handle together, allocation-free SEQPACKET
+// send/receive with iovecs, and errno mapping.
+package sys
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"netipc.local/netipc"
+)
+
+// Abort is a sticky, thread-safe abort signal backed by an eventfd, so a
+// thread blocked in poll(2) wakes up when it is triggered.
+type Abort struct {
+	fd        int
+	triggered atomic.Bool
+	closed    atomic.Bool
+}
+
+// NewAbort creates an untriggered abort handle.
+func NewAbort() (*Abort, error) {
+	fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return nil, Wrap("eventfd", err)
+	}
+	return &Abort{fd: fd}, nil
+}
+
+// Trigger fires the abort (idempotent, safe from any goroutine).
+func (a *Abort) Trigger() {
+	if !a.triggered.Swap(true) && !a.closed.Load() {
+		var one = [8]byte{1}
+		_, _ = unix.Write(a.fd, one[:])
+	}
+}
+
+// Clear re-arms the handle.
+func (a *Abort) Clear() {
+	if a.triggered.Swap(false) && !a.closed.Load() {
+		var b [8]byte
+		_, _ = unix.Read(a.fd, b[:])
+	}
+}
+
+// Triggered reports whether the abort fired.
+func (a *Abort) Triggered() bool { return a != nil && a.triggered.Load() }
+
+// Check returns netipc.ErrAborted when the abort fired.
+func (a *Abort) Check() error {
+	if a.Triggered() {
+		return netipc.ErrAborted
+	}
+	return nil
+}
+
+// Fd returns the eventfd (readable once triggered).
+func (a *Abort) Fd() int { return a.fd }
+
+// Close releases the eventfd; the handle must not be used afterwards.
+func (a *Abort) Close() error {
+	if a.closed.Swap(true) {
+		return nil
+	}
+	return unix.Close(a.fd)
+}
+
+// Wrap turns a system-call error into a netipc error: EPIPE, ECONNRESET
+// and ENOTCONN wrap netipc.ErrPeerClosed; everything else keeps the errno
+// (test it with errors.Is(err, unix.EXXX)).
+func Wrap(op string, err error) error {
+	var e unix.Errno
+	if errors.As(err, &e) && (e == unix.EPIPE || e == unix.ECONNRESET || e == unix.ENOTCONN) {
+		return fmt.Errorf("%w (%s: %v)", netipc.ErrPeerClosed, op, e)
+	}
+	return fmt.Errorf("netipc: %s: %w", op, err)
+}
+
+// Remaining returns the time left until deadline (a zero deadline means
+// none: ok with -1) or netipc.ErrTimeout when it passed.
+func Remaining(deadline time.Time) (time.Duration, error) {
+	if deadline.IsZero() {
+		return -1, nil
+	}
+	d := time.Until(deadline)
+	if d <= 0 {
+		return 0, netipc.ErrTimeout
+	}
+	return d, nil
+}
+
+func pollMs(d time.Duration) int {
+	if d < 0 {
+		return -1
+	}
+	ms := (d + time.Millisecond - 1) / time.Millisecond
+	if ms > 1<<30 {
+		return 1 << 30
+	}
+	return int(ms)
+}
+
+// Wait blocks until fd reports one of events (or hang-up/error), the
+// deadline passes (netipc.ErrTimeout) or the abort fires
+// (netipc.ErrAborted).
+func Wait(fd int, events int16, deadline time.Time, abort *Abort) error {
+	for {
+		if err := abort.Check(); err != nil {
+			return err
+		}
+		left, err := Remaining(deadline)
+		if err != nil {
+			return err
+		}
+		fds := [2]unix.PollFd{{Fd: int32(fd), Events: events}}
+		n := 1
+		if abort != nil {
+			fds[1] = unix.PollFd{Fd: int32(abort.fd), Events: unix.POLLIN}
+			n = 2
+		}
+		_, err = unix.Poll(fds[:n], pollMs(left))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return Wrap("poll", err)
+		}
+		if abort.Triggered() || (n == 2 && fds[1].Revents != 0) {
+			return netipc.ErrAborted
+		}
+		if fds[0].Revents&unix.POLLNVAL != 0 {
+			return fmt.Errorf("netipc: poll: %w", unix.EBADF)
+		}
+		if fds[0].Revents != 0 {
+			return nil
+		}
+	}
+}
+
+// Sleep pauses for d (bounded by the deadline), waking early on abort.
+func Sleep(d time.Duration, deadline time.Time, abort *Abort) error {
+	left, err := Remaining(deadline)
+	if err != nil {
+		return err
+	}
+	if left >= 0 && left < d {
+		d = left
+	}
+	if abort == nil {
+		time.Sleep(d)
+		return nil
+	}
+	if err := abort.Check(); err != nil {
+		return err
+	}
+	fds := [1]unix.PollFd{{Fd: int32(abort.fd), Events: unix.POLLIN}}
+	if _, err := unix.Poll(fds[:], pollMs(d)); err != nil && err != unix.EINTR {
+		return Wrap("poll", err)
+	}
+	return abort.Check()
+}
+
+func iov(b []byte) unix.Iovec {
+	v := unix.Iovec{}
+	if len(b) > 0 {
+		v.Base = &b[0]
+		v.SetLen(len(b))
+	}
+	return v
+}
+
+// SendPacket sends one SEQPACKET datagram gathered from head and body (all
+// or nothing). With a zero deadline the send blocks; otherwise a full
+// socket buffer is waited for until the deadline.
+func SendPacket(fd int, head, body []byte, deadline time.Time) error {
+	iovs := [2]unix.Iovec{iov(head), iov(body)}
+	msg := unix.Msghdr{Iov: &iovs[0]}
+	msg.SetIovlen(2)
+	flags := unix.MSG_NOSIGNAL
+	timed := !deadline.IsZero()
+	if timed {
+		flags |= unix.MSG_DONTWAIT
+	}
+	total := len(head) + len(body)
+	for {
+		n, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+		switch {
+		case e == 0 && int(n) == total:
+			return nil
+		case e == 0:
+			return fmt.Errorf("netipc: short send on a SOCK_SEQPACKET socket")
+		case e == unix.EINTR:
+			continue
+		case e == unix.EAGAIN && timed:
+			if err := Wait(fd, unix.POLLOUT, deadline, nil); err != nil {
+				return err
+			}
+		default:
+			return Wrap("sendmsg", e)
+		}
+	}
+}
+
+// RecvPacket receives one datagram scattered into head then body. It
+// returns the bytes stored and the real datagram length (greater than the
+// buffers when the datagram was truncated). A zero-length read is the peer
+// closing (netipc.ErrPeerClosed). With a deadline or an abort the socket is
+// polled first.
+func RecvPacket(fd int, head, body []byte, deadline time.Time, abort *Abort) (stored, real int, err error) {
+	polled := abort != nil || !deadline.IsZero()
+	iovs := [2]unix.Iovec{iov(head), iov(body)}
+	msg := unix.Msghdr{Iov: &iovs[0]}
+	msg.SetIovlen(2)
+	capacity := len(head) + len(body)
+	flags := unix.MSG_TRUNC
+	if polled {
+		flags |= unix.MSG_DONTWAIT
+	}
+	for {
+		if polled {
+			if err := Wait(fd, unix.POLLIN, deadline, abort); err != nil {
+				return 0, 0, err
+			}
+		}
+		msg.Flags = 0
+		n, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+		switch {
+		case e == 0 && n == 0:
+			return 0, 0, fmt.Errorf("%w (recv returned 0)", netipc.ErrPeerClosed)
+		case e == 0:
+			real = int(n)
+			stored = min(real, capacity)
+			if msg.Flags&unix.MSG_TRUNC != 0 && real <= capacity {
+				real = capacity + 1
+			}
+			return stored, real, nil
+		case e == unix.EINTR, e == unix.EAGAIN && polled:
+			continue
+		default:
+			return 0, 0, Wrap("recvmsg", e)
+		}
+	}
+}
+
+// MaxPacketSize is the largest packet size a SEQPACKET datagram on fd can
+// carry: SO_SNDBUF - 32 (65536 - 32 when it cannot be read).
+func MaxPacketSize(fd int) uint32 {
+	sndbuf, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+	if err != nil || sndbuf <= 0 {
+		sndbuf = 65536
+	}
+	return uint32(max(sndbuf-netipc.HeaderLen, 0))
+}
+
+// ProposedPacketSize is min(configured, SO_SNDBUF - 32); 0 = automatic.
+func ProposedPacketSize(fd int, configured uint32) uint32 {
+	m := MaxPacketSize(fd)
+	if configured == 0 {
+		return m
+	}
+	return min(configured, m)
+}
+
+// PeerHungUp polls fd with a zero timeout: hang-up, read hang-up or error
+// means the peer is gone.
+func PeerHungUp(fd int) (bool, error) {
+	fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
+	n, err := unix.Poll(fds[:], 0)
+	if err == unix.EINTR || n == 0 {
+		return false, nil
+	}
+	if err != nil {
+		return false, Wrap("poll", err)
+	}
+	if fds[0].Revents&unix.POLLNVAL != 0 {
+		return false, fmt.Errorf("netipc: peer socket: %w", unix.EBADF)
+	}
+	return fds[0].Revents&(unix.POLLHUP|unix.POLLRDHUP|unix.POLLERR) != 0, nil
+}

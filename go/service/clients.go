@@ -1,0 +1,328 @@
+//go:build linux
+
+package service
+
+import (
+	"context"
+
+	"netipc.local/netipc"
+	"netipc.local/netipc/codec"
+	"netipc.local/netipc/wire"
+)
+
+// IncrementClient is a client of an INCREMENT service (uint64 in, uint64
+// out). Warm calls do not allocate. A client is used from one goroutine
+// (Abort, Ready and State may be called from any).
+type IncrementClient struct {
+	clientCommon
+	tx, rx  []byte
+	results []uint64
+}
+
+// NewIncrementClient creates a disconnected client for
+// {runDir}/{service}.sock: no I/O, the service need not exist yet.
+func NewIncrementClient(runDir, service string, cfg ClientConfig) (*IncrementClient, error) {
+	c, err := newCore(runDir, service, cfg, fixedSchema(netipc.MethodIncrement, codec.IncrementPayloadSize).withBatch())
+	if err != nil {
+		return nil, err
+	}
+	return &IncrementClient{clientCommon: clientCommon{c}}, nil
+}
+
+// Call sends value and returns the server's answer (conventionally value
+// + 1). It is CallContext without a context.
+func (x *IncrementClient) Call(value uint64) (uint64, error) { return x.CallContext(nil, value) }
+
+// CallContext is Call bounded also by ctx: its deadline (if earlier than
+// the call timeout) and its cancellation, which aborts the call
+// (ErrAborted wrapping ctx.Err()).
+func (x *IncrementClient) CallContext(ctx context.Context, value uint64) (uint64, error) {
+	cc, err := x.c.begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer x.c.watch(ctx)()
+	req := codec.EncodeIncrement(value)
+	x.rx, err = x.c.exchange(&cc, req[:], 1, x.rx)
+	var v uint64
+	if err == nil {
+		v, err = codec.DecodeIncrement(x.rx)
+	}
+	return v, ctxErr(ctx, x.c.finish(err))
+}
+
+const incrementBatchItemBytes = netipc.DirEntrySize + (codec.IncrementPayloadSize+7)&^7
+
+// CallBatch sends values as Level 1 batch messages and returns the
+// answers in request order. The returned slice is owned by the client and
+// valid until its next call. A batch larger than the agreed item limit or
+// payload budgets is split into several messages.
+func (x *IncrementClient) CallBatch(values []uint64) ([]uint64, error) {
+	return x.CallBatchContext(nil, values)
+}
+
+// CallBatchContext is CallBatch bounded also by ctx.
+func (x *IncrementClient) CallBatchContext(ctx context.Context, values []uint64) ([]uint64, error) {
+	cc, err := x.c.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer x.c.watch(ctx)()
+	x.results = x.results[:0]
+	err = x.batch(&cc, values)
+	if err = ctxErr(ctx, x.c.finish(err)); err != nil {
+		return nil, err
+	}
+	return x.results, nil
+}
+
+func (x *IncrementClient) batch(cc *callCtx, values []uint64) error {
+	for next := 0; next < len(values); {
+		req, resp, err := x.c.limits()
+		if err != nil {
+			return err
+		}
+		budget := int(min(req.MaxPayload, resp.MaxPayload))
+		n := max(min(len(values)-next, int(req.MaxItems), budget/incrementBatchItemBytes), 1)
+		chunk := values[next : next+n]
+		x.tx = x.tx[:0]
+		if n == 1 {
+			x.tx = codec.AppendIncrement(x.tx, chunk[0])
+		} else {
+			var b wire.BatchBuilder
+			b.Reset(x.tx, uint32(n))
+			for _, v := range chunk {
+				if err := b.AddWith(func(buf []byte) ([]byte, error) { return codec.AppendIncrement(buf, v), nil }); err != nil {
+					return err
+				}
+			}
+			if x.tx, err = b.Finish(); err != nil {
+				return err
+			}
+		}
+		if x.rx, err = x.c.exchange(cc, x.tx, uint32(n), x.rx); err != nil {
+			return err
+		}
+		if n == 1 {
+			v, err := codec.DecodeIncrement(x.rx)
+			if err != nil {
+				return err
+			}
+			x.results = append(x.results, v)
+		} else {
+			view, err := wire.DecodeBatch(x.rx, uint32(n))
+			if err != nil {
+				return err
+			}
+			for i := 0; i < n; i++ {
+				it, _ := view.Item(i)
+				v, err := codec.DecodeIncrement(it)
+				if err != nil {
+					return err
+				}
+				x.results = append(x.results, v)
+			}
+		}
+		next += n
+	}
+	return nil
+}
+
+// StringReverseClient is a client of a STRING_REVERSE service (bytes in,
+// bytes out).
+type StringReverseClient struct {
+	clientCommon
+	tx, rx []byte
+	store  store
+}
+
+// NewStringReverseClient creates a disconnected client (no I/O).
+func NewStringReverseClient(runDir, service string, cfg ClientConfig) (*StringReverseClient, error) {
+	c, err := newCore(runDir, service, cfg, dynamicSchema(netipc.MethodStringReverse, codec.StringReverseHdrSize+1).withBatch())
+	if err != nil {
+		return nil, err
+	}
+	return &StringReverseClient{clientCommon: clientCommon{c}}, nil
+}
+
+// Call sends text and returns the answer (conventionally the reversed
+// string). The view aliases client storage and is valid until the next
+// call on this client. A string larger than the agreed request budget
+// grows the budget by reconnecting.
+func (x *StringReverseClient) Call(text []byte) (codec.StringReverseView, error) {
+	return x.CallContext(nil, text)
+}
+
+// CallContext is Call bounded also by ctx.
+func (x *StringReverseClient) CallContext(ctx context.Context, text []byte) (codec.StringReverseView, error) {
+	cc, err := x.c.begin(ctx)
+	if err != nil {
+		return codec.StringReverseView{}, err
+	}
+	defer x.c.watch(ctx)()
+	x.tx, err = codec.AppendStringReverse(x.tx[:0], text)
+	if err == nil {
+		x.rx, err = x.c.exchange(&cc, x.tx, 1, x.rx)
+	}
+	var v codec.StringReverseView
+	if err == nil {
+		v, err = codec.DecodeStringReverse(x.rx)
+	}
+	return v, ctxErr(ctx, x.c.finish(err))
+}
+
+// StringReverseBatchView holds the answers of one CallBatch in request
+// order. It is borrowed: it aliases client storage and is valid until the
+// next call on the same client.
+type StringReverseBatchView struct {
+	s *store
+}
+
+// Len returns the number of answers.
+func (v StringReverseBatchView) Len() int { return v.s.len() }
+
+// Item returns answer i (0 <= i < Len(); out of range panics).
+func (v StringReverseBatchView) Item(i int) codec.StringReverseView {
+	sv, _ := codec.DecodeStringReverse(v.s.item(i)) // validated by CallBatch
+	return sv
+}
+
+// CallBatch sends texts as Level 1 batch messages (split to the agreed
+// limits) and returns the answers in request order.
+func (x *StringReverseClient) CallBatch(texts [][]byte) (StringReverseBatchView, error) {
+	return x.CallBatchContext(nil, texts)
+}
+
+// CallBatchContext is CallBatch bounded also by ctx.
+func (x *StringReverseClient) CallBatchContext(ctx context.Context, texts [][]byte) (StringReverseBatchView, error) {
+	cc, err := x.c.begin(ctx)
+	if err != nil {
+		return StringReverseBatchView{}, err
+	}
+	defer x.c.watch(ctx)()
+	x.store.reset()
+	err = x.batch(&cc, texts)
+	if err = ctxErr(ctx, x.c.finish(err)); err != nil {
+		return StringReverseBatchView{}, err
+	}
+	return StringReverseBatchView{&x.store}, nil
+}
+
+func (x *StringReverseClient) batch(cc *callCtx, texts [][]byte) error {
+	for _, t := range texts {
+		if uint64(codec.StringReversePayloadLen(len(t))) > 0xFFFFFFFF {
+			return &netipc.ArgError{Reason: "STRING_REVERSE text too long"}
+		}
+	}
+	for next := 0; next < len(texts); {
+		req, resp, err := x.c.limits()
+		if err != nil {
+			return err
+		}
+		budget := int(min(req.MaxPayload, resp.MaxPayload))
+		// As many strings as fit the item limit and both budgets (answers
+		// have the same size as requests); at least one.
+		n, size := 0, 0
+		for next+n < len(texts) && n < int(req.MaxItems) {
+			item := codec.StringReversePayloadLen(len(texts[next+n]))
+			grown := (size+7)&^7 + item + netipc.DirEntrySize
+			if n > 0 && grown > budget {
+				break
+			}
+			size = grown
+			n++
+		}
+		n = max(n, 1)
+		x.tx = x.tx[:0]
+		if n == 1 {
+			x.tx, _ = codec.AppendStringReverse(x.tx, texts[next])
+		} else {
+			var b wire.BatchBuilder
+			b.Reset(x.tx, uint32(n))
+			for _, t := range texts[next : next+n] {
+				if err := b.AddWith(func(buf []byte) ([]byte, error) { return codec.AppendStringReverse(buf, t) }); err != nil {
+					return err
+				}
+			}
+			if x.tx, err = b.Finish(); err != nil {
+				return err
+			}
+		}
+		slot := x.store.slot()
+		slot, err = x.c.exchange(cc, x.tx, uint32(n), slot)
+		x.store.setCurrent(slot)
+		if err != nil {
+			return err
+		}
+		x.store.ranges = x.store.ranges[:0]
+		if n == 1 {
+			if _, err := codec.DecodeStringReverse(slot); err != nil {
+				return err
+			}
+			x.store.ranges = append(x.store.ranges, [2]int{0, len(slot)})
+		} else {
+			view, err := wire.DecodeBatch(slot, uint32(n))
+			if err != nil {
+				return err
+			}
+			for i := 0; i < n; i++ {
+				off, l, _ := view.DirEntry(i)
+				it, _ := view.Item(i)
+				if _, err := codec.DecodeStringReverse(it); err != nil {
+					return err
+				}
+				start := n*netipc.DirEntrySize + int(off)
+				x.store.ranges = append(x.store.ranges, [2]int{start, int(l)})
+			}
+		}
+		x.store.commit()
+		next += n
+	}
+	return nil
+}
+
+// CgroupsSnapshotClient is a client of a cgroups-snapshot service
+// (CGROUPS_SNAPSHOT). Warm calls do not allocate.
+type CgroupsSnapshotClient struct {
+	clientCommon
+	rx []byte
+}
+
+// NewCgroupsSnapshotClient creates a disconnected client (no I/O).
+func NewCgroupsSnapshotClient(runDir, service string, cfg ClientConfig) (*CgroupsSnapshotClient, error) {
+	c, err := newCore(runDir, service, cfg, fixedSchema(netipc.MethodCgroupsSnapshot, codec.SnapshotReqSize))
+	if err != nil {
+		return nil, err
+	}
+	return &CgroupsSnapshotClient{clientCommon: clientCommon{c}}, nil
+}
+
+// CallSnapshot fetches the full snapshot. The view is fully validated and
+// aliases client storage: it is valid until the next call on this client.
+// A snapshot larger than the agreed response budget is recovered by
+// overflow reconnects. A malformed snapshot drops the session.
+func (x *CgroupsSnapshotClient) CallSnapshot() (codec.CgroupsSnapshotView, error) {
+	return x.CallSnapshotContext(nil)
+}
+
+// CallSnapshotContext is CallSnapshot bounded also by ctx.
+func (x *CgroupsSnapshotClient) CallSnapshotContext(ctx context.Context) (codec.CgroupsSnapshotView, error) {
+	cc, err := x.c.begin(ctx)
+	if err != nil {
+		return codec.CgroupsSnapshotView{}, err
+	}
+	defer x.c.watch(ctx)()
+	req := codec.DefaultSnapshotRequest.Bytes()
+	x.rx, err = x.c.exchange(&cc, req[:], 1, x.rx)
+	if err != nil {
+		return codec.CgroupsSnapshotView{}, ctxErr(ctx, x.c.finish(err))
+	}
+	v, err := codec.DecodeSnapshot(x.rx)
+	if err != nil {
+		// A malformed snapshot is a protocol violation: the session is not
+		// trusted any more.
+		x.c.disconnect()
+		return codec.CgroupsSnapshotView{}, x.c.finish(err)
+	}
+	return v, nil
+}

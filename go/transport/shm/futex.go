@@ -1,0 +1,40 @@
+//go:build linux
+
+package shm
+
+import (
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Shared (non-PRIVATE) futex operations: the word lives in memory mapped
+// by two processes.
+const (
+	futexWait = 0 // FUTEX_WAIT
+	futexWake = 1 // FUTEX_WAKE
+)
+
+// wakeOne wakes at most one waiter on addr. EFAULT (the page vanished)
+// is returned as is.
+func wakeOne(addr *uint32) error {
+	_, _, e := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWake, 1, 0, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// waitOn sleeps while *addr == val, for at most d. Wake-ups, a changed
+// value, signals and the timeout all return nil; EFAULT is returned.
+func waitOn(addr *uint32, val uint32, d time.Duration) error {
+	ts := unix.NsecToTimespec(int64(d))
+	_, _, e := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWait, uintptr(val),
+		uintptr(unsafe.Pointer(&ts)), 0, 0)
+	switch e {
+	case 0, unix.EAGAIN, unix.EINTR, unix.ETIMEDOUT:
+		return nil
+	}
+	return e
+}
