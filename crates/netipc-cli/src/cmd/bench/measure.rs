@@ -277,7 +277,7 @@ impl BenchResult {
         let m = &self.measured;
         let cpu = self.client_cpu_pct();
         format!(
-            "{},{IMPLEMENTATION},{IMPLEMENTATION},{:.0},{:.2},{:.2},{:.2},{:.1},0.0,{:.1}",
+            "{},{IMPLEMENTATION},{IMPLEMENTATION},{:.0},{:.3},{:.3},{:.3},{:.1},0.0,{:.1}",
             self.scenario,
             m.throughput(),
             m.p50_us,
@@ -298,9 +298,9 @@ impl BenchResult {
             "server": IMPLEMENTATION,
             "throughput": r(m.throughput(), 0),
             "unit": format!("{}/s", self.unit),
-            "p50_us": r(m.p50_us, 2),
-            "p95_us": r(m.p95_us, 2),
-            "p99_us": r(m.p99_us, 2),
+            "p50_us": r(m.p50_us, 3),
+            "p95_us": r(m.p95_us, 3),
+            "p99_us": r(m.p99_us, 3),
             "client_cpu_pct": r(self.client_cpu_pct(), 1),
             "server_cpu_pct": 0.0,
             "total_cpu_pct": r(self.client_cpu_pct(), 1),
@@ -314,7 +314,7 @@ impl BenchResult {
     pub fn table(&self) -> String {
         let m = &self.measured;
         format!(
-            "scenario     {}\nthroughput   {:.0} {}/s ({} operations in {:.2} s)\nlatency      p50 {:.2} us  p95 {:.2} us  p99 {:.2} us (per operation)\nclient cpu   {:.1} %\n",
+            "scenario     {}\nthroughput   {:.0} {}/s ({} operations in {:.2} s)\nlatency      p50 {:.3} us  p95 {:.3} us  p99 {:.3} us (per operation)\nclient cpu   {:.1} %\n",
             self.scenario,
             m.throughput(),
             self.unit,
