@@ -2,7 +2,7 @@
 """Turns bench/results/results.csv into a Markdown table and an SVG bar
 chart of throughput per scenario (log scale).
 
-Usage: python3 bench/report.py RESULTS.csv RESULTS.md THROUGHPUT.svg [SECONDS]
+Usage: python3 bench/report.py RESULTS.csv RESULTS.md THROUGHPUT.svg [SECONDS [NOTE]]
 """
 
 import csv
@@ -26,7 +26,11 @@ def human(v):
     return f"{v:.0f}"
 
 
-def write_md(rows, path, seconds):
+def axis(v):
+    return human(v).replace(".00", "")
+
+
+def write_md(rows, path, seconds, note):
     lines = [
         "# netipc benchmark results",
         "",
@@ -36,6 +40,10 @@ def write_md(rows, path, seconds):
         "one batch, one pipelined round of 16, one pass of 16 lookups); CPU is "
         "percent of one core over the measured wall time.",
         "",
+    ]
+    if note:
+        lines += [f"Machine: {note}.", ""]
+    lines += [
         "| scenario | throughput | unit | p50 us | p95 us | p99 us | client cpu % | server cpu % | total cpu % |",
         "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
@@ -87,7 +95,7 @@ def write_svg(rows, path):
         )
         out.append(
             f'<text x="{gx:.1f}" y="{top - 10}" text-anchor="middle" fill="#666">'
-            f"{human(decade)}</text>"
+            f"{axis(decade)}</text>"
         )
         decade *= 10
     colors = {"calls/s": "#3b75af", "items/s": "#e07b39", "lookups/s": "#519e3e"}
@@ -122,7 +130,8 @@ def main():
     with open(sys.argv[1]) as f:
         rows = list(csv.DictReader(f))
     seconds = sys.argv[4] if len(sys.argv) > 4 else "?"
-    write_md(rows, sys.argv[2], seconds)
+    note = sys.argv[5] if len(sys.argv) > 5 else ""
+    write_md(rows, sys.argv[2], seconds, note)
     write_svg(rows, sys.argv[3])
 
 

@@ -45,6 +45,7 @@ else
   mapfile -t scenarios < <("$netipc" bench list | awk '{print $1}')
 fi
 
+note="$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) when the run started"
 csv="$out_dir/results.csv"
 echo "scenario,client,server,throughput,p50_us,p95_us,p99_us,client_cpu_pct,server_cpu_pct,total_cpu_pct" >"$csv.tmp"
 failed=0
@@ -83,6 +84,6 @@ for s in "${scenarios[@]}"; do
   echo "$line" | awk -F, '{printf "%14.0f/s  p50 %8.3f us  cpu %5.1f%%\n", $4, $5, $10}' >&2
 done
 mv "$csv.tmp" "$csv"
-python3 bench/report.py "$csv" "$out_dir/results.md" "$out_dir/throughput.svg" "$duration"
+python3 bench/report.py "$csv" "$out_dir/results.md" "$out_dir/throughput.svg" "$duration" "$note"
 echo "wrote $csv, $out_dir/results.md, $out_dir/throughput.svg" >&2
 exit "$failed"

@@ -9,7 +9,19 @@
 //!
 //! Shared helpers for subcommands: [`read_input`] (a file or `-` for
 //! stdin) and [`write_output`] (stdout or `-o FILE`; a closed stdout is
-//! not an error).
+//! not an error); [`conn`] holds the connection options every subcommand
+//! that connects or listens flattens in (and the run directory contract),
+//! [`tables`] the human-readable tables.
+//!
+//! | subcommand | module |
+//! |---|---|
+//! | `demo` | [`demo`] |
+//! | `serve KIND` | [`serve`] |
+//! | `call increment N`, `call string-reverse TEXT` | [`call`] |
+//! | `snapshot` | [`snapshot`] |
+//! | `lookup cgroups PATH...`, `lookup apps PID...` | [`lookup`] |
+//! | `bench server\|client SCENARIO`, `bench list` | [`bench`](mod@bench) |
+//! | `host`, `decode`, `encode` | [`host`], [`decode`], [`encode`] |
 
 pub mod bench;
 pub mod call;

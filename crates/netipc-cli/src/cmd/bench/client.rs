@@ -400,3 +400,104 @@ pub fn connect(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::conn::BENCH_AUTH_TOKEN;
+    use crate::cmd::exit::Exit;
+    use netipc::codec::cgroups_snapshot::CgroupsSnapshotBuilder;
+    use netipc::service::server::Server;
+
+    use super::super::scenario::{Scenario, Transport};
+
+    fn conn(dir: &std::path::Path, service: &str, side: &ServerSide) -> Conn {
+        Conn {
+            run_dir: dir.to_path_buf(),
+            default_run_dir: false,
+            service: service.into(),
+            auth_token: BENCH_AUTH_TOKEN,
+            profile: side.transport.profile(),
+            max_request_payload: side.request_payload,
+            max_response_payload: side.response_payload,
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    fn server_cfg(c: &Conn, side: &ServerSide) -> ServerConfig {
+        ServerConfig {
+            max_batch_items: side.batch_items,
+            ..c.server_config(0)
+        }
+    }
+
+    #[test]
+    fn right_answers_pass_wrong_answers_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        for (scenario, off_by) in [
+            (Scenario::PingPong(Transport::Uds), 0),
+            (Scenario::PingPong(Transport::Shm), 1),
+            (Scenario::BatchPingPong(Transport::Uds), 1),
+            (Scenario::Pipeline, 1),
+            (Scenario::PipelineBatch, 0),
+            (Scenario::PipelineBatch, 1),
+        ] {
+            let side = scenario.server_side().unwrap();
+            let name = format!("{scenario}-{off_by}");
+            let c = conn(dir.path(), &name, &side);
+            let _server = Server::increment(&server_cfg(&c, &side), move |v: u64| {
+                Ok(v.wrapping_add(1 + off_by))
+            })
+            .unwrap();
+            let mut w = connect(&c, &side, scenario).unwrap();
+            for _ in 0..3 {
+                let r = w.step();
+                if off_by == 0 {
+                    assert!(r.unwrap() >= 1, "{name}");
+                } else {
+                    let e = r.unwrap_err();
+                    assert_eq!(e.exit, Exit::Failure, "{name}: {e}");
+                    assert!(e.message.contains("wrong answer"), "{name}: {e}");
+                    break;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn snapshot_items_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let side = Scenario::Snapshot(Transport::Shm).server_side().unwrap();
+        let good = conn(dir.path(), "good", &side);
+        let _g = super::super::server::start(&side, &server_cfg(&good, &side)).unwrap();
+        let mut w = connect(&good, &side, Scenario::Snapshot(Transport::Shm)).unwrap();
+        assert_eq!(w.step().unwrap(), 1);
+        let bad = conn(dir.path(), "bad", &side);
+        let _b = Server::cgroups_snapshot(
+            &server_cfg(&bad, &side),
+            |b: &mut CgroupsSnapshotBuilder| {
+                for (i, item) in bench_snapshot_items().iter().enumerate() {
+                    let enabled = if i == 5 { 7 } else { item.enabled };
+                    b.add_item(item.hash, 0, enabled, &item.name, &item.path)?;
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+        let mut w = connect(&bad, &side, Scenario::Snapshot(Transport::Shm)).unwrap();
+        let e = w.step().err().unwrap();
+        assert!(e.message.contains("snapshot item 5"), "{e}");
+        // No server: NOT_FOUND (exit 3).
+        let none = conn(dir.path(), "none", &side);
+        let e = connect(&none, &side, Scenario::PingPong(Transport::Uds))
+            .err()
+            .unwrap();
+        assert_eq!(e.exit, Exit::NotFound);
+    }
+
+    #[test]
+    fn cache_lookup_seeds_sixteen_items() {
+        let mut w = CacheLookup::seed(BENCH_AUTH_TOKEN).unwrap();
+        assert_eq!(w.step().unwrap(), 16);
+    }
+}
