@@ -30,7 +30,8 @@ cargo build --release --locked -p netipc-cli >&2
 netipc="$PWD/target/release/netipc"
 mkdir -p "$out_dir"
 run_dir="$(mktemp -d "${TMPDIR:-/tmp}/netipc-bench-run.XXXXXX")"
-log="$out_dir/run.log"
+mkdir -p target
+log="$PWD/target/bench-run.log"
 : >"$log"
 srv_pid=""
 cleanup() {
