@@ -13,6 +13,8 @@
 //!   handshake, batches, messages, method payloads) for `netipc decode` and
 //!   `netipc encode`.
 //! - [`json`]: the strict JSON reader behind every JSON input.
+//! - [`provider`]: managed servers answering from a data source, and the
+//!   live host rescanned in the background (`netipc serve`, `netipc demo`).
 //!
 //! The protocol enums, `simple_hash` and `UID_UNSET` are the library's
 //! (`netipc::codec`).
@@ -24,5 +26,6 @@ pub mod cmd;
 pub mod dataset;
 pub mod hostdata;
 pub mod json;
+pub mod provider;
 pub mod source;
 pub mod wire_json;

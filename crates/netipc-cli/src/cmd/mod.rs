@@ -9,12 +9,32 @@
 //!
 //! Shared helpers for subcommands: [`read_input`] (a file or `-` for
 //! stdin) and [`write_output`] (stdout or `-o FILE`; a closed stdout is
-//! not an error).
+//! not an error); [`conn`] holds the connection options every subcommand
+//! that connects or listens flattens in (and the run directory contract),
+//! [`tables`] the human-readable tables.
+//!
+//! | subcommand | module |
+//! |---|---|
+//! | `demo` | [`demo`] |
+//! | `serve KIND` | [`serve`] |
+//! | `call increment N`, `call string-reverse TEXT` | [`call`] |
+//! | `snapshot` | [`snapshot`] |
+//! | `lookup cgroups PATH...`, `lookup apps PID...` | [`lookup`] |
+//! | `bench server\|client SCENARIO`, `bench list` | [`bench`](mod@bench) |
+//! | `host`, `decode`, `encode` | [`host`], [`decode`], [`encode`] |
 
+pub mod bench;
+pub mod call;
+pub mod conn;
 pub mod decode;
+pub mod demo;
 pub mod encode;
 pub mod exit;
 pub mod host;
+pub mod lookup;
+pub mod serve;
+pub mod snapshot;
+pub mod tables;
 
 use std::ffi::OsString;
 use std::fs;
@@ -26,7 +46,8 @@ use clap::{Parser, Subcommand};
 
 pub use exit::{CliError, CliResult, EXIT_CODES_HELP, Exit};
 
-/// NetIPC command-line tool: inspect host data and NetIPC wire bytes.
+/// NetIPC command-line tool: serve and call NetIPC services, benchmark
+/// them, inspect host data and wire bytes.
 #[derive(Debug, Parser)]
 #[command(name = "netipc", version, about, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
@@ -38,6 +59,24 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run providers and a consumer of this host's real data for a few seconds.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Demo(demo::DemoArgs),
+    /// Serve one service kind (prints `READY <socket>`; stops on SIGINT/SIGTERM).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Serve(serve::ServeArgs),
+    /// Call a test method: `call increment N`, `call string-reverse TEXT`.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Call(call::CallArgs),
+    /// Fetch and print the cgroups snapshot.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Snapshot(snapshot::SnapshotArgs),
+    /// Look up cgroup paths or PIDs: `lookup cgroups PATH...`, `lookup apps PID...`.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Lookup(lookup::LookupArgs),
+    /// Benchmarks (BENCHMARKS.md): `bench server|client SCENARIO`, `bench list`.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Bench(bench::BenchArgs),
     /// Print live host data (the data `netipc serve` answers from).
     #[command(after_help = EXIT_CODES_HELP)]
     Host(host::HostArgs),
@@ -53,6 +92,12 @@ impl Command {
     /// Runs the subcommand.
     pub fn run(&self) -> CliResult {
         match self {
+            Command::Demo(a) => demo::run(a),
+            Command::Serve(a) => serve::run(a),
+            Command::Call(a) => call::run(a),
+            Command::Snapshot(a) => snapshot::run(a),
+            Command::Lookup(a) => lookup::run(a),
+            Command::Bench(a) => bench::run(a),
             Command::Host(a) => host::run(a),
             Command::Decode(a) => decode::run(a),
             Command::Encode(a) => encode::run(a),

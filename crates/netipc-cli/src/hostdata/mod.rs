@@ -57,7 +57,10 @@ impl Default for HostConfig {
 }
 
 /// Owns the cgroup index and the process table of the host.
-#[derive(Debug)]
+///
+/// Cloning copies the last scan (a server rescans a clone and publishes
+/// it, so answering never waits for a scan).
+#[derive(Clone, Debug)]
 pub struct HostProvider {
     config: HostConfig,
     scanner: CgroupScanner,
