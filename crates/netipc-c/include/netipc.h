@@ -108,10 +108,10 @@
 #define NIPC_VERSION_PATCH 0
 
 // Transport profile bit: the UDS `SOCK_SEQPACKET` baseline.
-#define NIPC_PROFILE_BASELINE PROFILE_BASELINE
+#define NIPC_PROFILE_BASELINE 1
 
 // Transport profile bit: the POSIX shared-memory fast path.
-#define NIPC_PROFILE_SHM_HYBRID PROFILE_SHM_HYBRID
+#define NIPC_PROFILE_SHM_HYBRID 2
 
 // `uid` value of an APPS_LOOKUP item whose UID is not known.
 #define NIPC_UID_UNSET 4294967295

@@ -25,9 +25,14 @@ pub const NIPC_VERSION_MINOR: u32 = 1;
 pub const NIPC_VERSION_PATCH: u32 = 0;
 
 /// Transport profile bit: the UDS `SOCK_SEQPACKET` baseline.
-pub const NIPC_PROFILE_BASELINE: u32 = PROFILE_BASELINE;
+pub const NIPC_PROFILE_BASELINE: u32 = 0x01;
 /// Transport profile bit: the POSIX shared-memory fast path.
-pub const NIPC_PROFILE_SHM_HYBRID: u32 = PROFILE_SHM_HYBRID;
+pub const NIPC_PROFILE_SHM_HYBRID: u32 = 0x02;
+
+const _: () = assert!(
+    NIPC_PROFILE_BASELINE == PROFILE_BASELINE && NIPC_PROFILE_SHM_HYBRID == PROFILE_SHM_HYBRID
+);
+const _: () = assert!(NIPC_UID_UNSET == netipc::codec::apps_lookup::UID_UNSET);
 
 /// `uid` value of an APPS_LOOKUP item whose UID is not known.
 pub const NIPC_UID_UNSET: u32 = 0xFFFF_FFFF;
