@@ -19,8 +19,7 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![allow(non_camel_case_types)] // C type names (nipc_client_t, ...)
-#![allow(clippy::missing_safety_doc)] // every pub unsafe fn has a "# Safety" section; see below
-#![warn(clippy::undocumented_unsafe_blocks)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 // Declaration order is the header's order (cbindgen follows it).
 mod error;

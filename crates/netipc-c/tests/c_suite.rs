@@ -477,3 +477,41 @@ fn bench_program_runs() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::io::stdout().flush();
 }
+
+// ----- The README's minimal client and server ---------------------------------
+
+#[test]
+fn readme_minimal_client_and_server() {
+    let server = compile(
+        "minimal_server",
+        &["examples/c/minimal_server.c"],
+        Link::Shared,
+        &[],
+    );
+    let client = compile(
+        "minimal_client",
+        &["examples/c/minimal_client.c"],
+        Link::Sanitized,
+        &[],
+    );
+    let dir = run_dir("minimal");
+    let mut child = Command::new(&server)
+        .arg(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn minimal_server");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "serving");
+    let o = run_ok(&client, &[dir.to_str().unwrap()], true);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "41 + 1 = 42");
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    // With the server gone the client reports NOT_FOUND and exits 1.
+    let o = Command::new(&client).arg(&dir).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).starts_with("NIPC_ERR_NOT_FOUND: "));
+    let _ = std::fs::remove_dir_all(&dir);
+}
