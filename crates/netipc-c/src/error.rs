@@ -277,3 +277,72 @@ pub extern "C" fn nipc_error_name(err: i32) -> *const c_char {
         None => c"NIPC_ERR_UNKNOWN".as_ptr(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    fn last() -> String {
+        // SAFETY: the function returns a valid NUL-terminated string.
+        unsafe { CStr::from_ptr(nipc_last_error_message()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn panics_become_internal_errors() {
+        let r = guard("nipc_test", || panic!("boom"));
+        assert_eq!(r, NIPC_ERR_INTERNAL);
+        assert!(last().starts_with("nipc_test: internal error (panic: boom)"));
+        assert_eq!(guard_value("nipc_test", 7u32, || panic!("x")), 7);
+        assert_eq!(guard("nipc_test", || Ok(())), NIPC_OK);
+        // Success leaves the message alone.
+        assert!(last().contains("panic: x"));
+    }
+
+    #[test]
+    fn library_errors_map_to_codes() {
+        use netipc::protocol::STATUS_OK;
+        let cases = [
+            (Error::Timeout, NIPC_ERR_TIMEOUT),
+            (Error::Aborted, NIPC_ERR_ABORTED),
+            (Error::NotFound, NIPC_ERR_NOT_FOUND),
+            (Error::AuthFailed, NIPC_ERR_AUTH_FAILED),
+            (Error::Incompatible, NIPC_ERR_INCOMPATIBLE),
+            (Error::PeerClosed, NIPC_ERR_PEER_CLOSED),
+            (Error::AddressInUse, NIPC_ERR_ADDRESS_IN_USE),
+            (Error::Unsupported, NIPC_ERR_UNSUPPORTED),
+            (Error::Status(STATUS_INTERNAL_ERROR), NIPC_ERR_SERVER_ERROR),
+            (
+                Error::Status(STATUS_LIMIT_EXCEEDED),
+                NIPC_ERR_LIMIT_EXCEEDED,
+            ),
+            (Error::Status(STATUS_BAD_ENVELOPE), NIPC_ERR_PROTOCOL),
+            (Error::Status(STATUS_OK + 77), NIPC_ERR_PROTOCOL),
+            (Error::InvalidArgument("x"), NIPC_ERR_INVALID_ARGUMENT),
+            (Error::InvalidState("x"), NIPC_ERR_NOT_READY),
+            (Error::ShmAttach("x"), NIPC_ERR_IO),
+            (netipc::Violation::EchoMismatch.into(), NIPC_ERR_PROTOCOL),
+        ];
+        for (e, want) in cases {
+            assert_eq!(code_of(&e), want, "{e}");
+        }
+        let f = Failure::from(Error::NotFound);
+        assert_eq!(f.code, NIPC_ERR_NOT_FOUND);
+        assert_eq!(f.msg, "service not found");
+    }
+
+    #[test]
+    fn names() {
+        for c in nipc_error_t::ALL {
+            assert_eq!(nipc_error_t::from_int(c as i32), Some(c));
+            // SAFETY: static NUL-terminated strings.
+            let n = unsafe { CStr::from_ptr(nipc_error_name(c as i32)) };
+            assert_eq!(n, c.name());
+        }
+        // SAFETY: as above.
+        let n = unsafe { CStr::from_ptr(nipc_error_name(1234)) };
+        assert_eq!(n, c"NIPC_ERR_UNKNOWN");
+    }
+}
