@@ -515,3 +515,45 @@ fn readme_minimal_client_and_server() {
     assert!(String::from_utf8_lossy(&o.stderr).starts_with("NIPC_ERR_NOT_FOUND: "));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ----- The header itself --------------------------------------------------------
+
+#[test]
+fn header_compiles_as_c99_and_cxx() {
+    let include = libs().crate_dir.join("include");
+    let cases: [(&str, &[&str], &str); 2] = [
+        (
+            "cc",
+            &["-std=c99", "-pedantic", "-x", "c"],
+            "#include \"netipc.h\"\nint main(void) { return nipc_client_close(NULL); }\n",
+        ),
+        (
+            "c++",
+            &["-std=c++11", "-x", "c++"],
+            "#include \"netipc.h\"\nint main() { return nipc_client_close(nullptr); }\n",
+        ),
+    ];
+    for (compiler, flags, src) in cases {
+        let mut child = Command::new(compiler)
+            .args(flags)
+            .args(["-Wall", "-Wextra", "-Werror", "-fsyntax-only", "-I"])
+            .arg(&include)
+            .arg("-")
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn compiler");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(src.as_bytes())
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert!(
+            o.status.success(),
+            "{compiler}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
