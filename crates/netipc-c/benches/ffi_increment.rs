@@ -70,11 +70,31 @@ fn rate(out: &std::process::Output) -> f64 {
         .expect("calls_per_sec line")
 }
 
+fn best(v: &[f64]) -> f64 {
+    v.iter().copied().fold(0.0, f64::max)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--rust-client") {
         let secs: f64 = args[i + 4].parse().expect("seconds");
         rust_client(&args[i + 1], &args[i + 2], &args[i + 3], secs);
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--serve") {
+        // Serve INCREMENT at DIR/inc for SECONDS (manual experiments).
+        let secs: f64 = args[i + 2].parse().expect("seconds");
+        let dir = std::path::PathBuf::from(&args[i + 1]);
+        let _s = Server::increment(&ServerConfig::new(&dir, "inc"), |v: u64| {
+            Ok(v.wrapping_add(1))
+        })
+        .expect("server");
+        std::thread::sleep(Duration::from_secs_f64(secs));
         return;
     }
     let nums: Vec<f64> = args.iter().skip(1).filter_map(|a| a.parse().ok()).collect();
@@ -97,29 +117,35 @@ fn main() {
     let secs = seconds.to_string();
 
     println!(
-        "INCREMENT round trips/s against the Rust managed server ({runs} runs of {seconds} s, best)"
+        "INCREMENT round trips/s against the Rust managed server \
+         ({runs} alternating runs of {seconds} s per client)"
     );
     println!(
-        "{:<6} {:>14} {:>14} {:>10}",
-        "plane", "rust client", "C client", "overhead"
+        "{:<6} {:>12} {:>12} {:>9}   {:>12} {:>12} {:>9}",
+        "plane", "rust best", "C best", "overhead", "rust median", "C median", "overhead"
     );
     for plane in ["uds", "shm"] {
-        let (mut best_c, mut best_r) = (0f64, 0f64);
+        let (mut cs, mut rs) = (Vec::new(), Vec::new());
         for _ in 0..runs {
             // Alternate, so drift on a shared machine hits both alike.
             let c = Command::new(&exe_c)
                 .args([&d, "inc", plane, &secs])
                 .output()
                 .expect("run C bench");
-            best_c = best_c.max(rate(&c));
+            cs.push(rate(&c));
             let r = Command::new(&me)
                 .args(["--rust-client", &d, "inc", plane, &secs])
                 .output()
                 .expect("run Rust bench");
-            best_r = best_r.max(rate(&r));
+            rs.push(rate(&r));
         }
-        let overhead = (best_r - best_c) / best_r * 100.0;
-        println!("{plane:<6} {best_r:>14.0} {best_c:>14.0} {overhead:>9.1}%");
+        let (bc, br) = (best(&cs), best(&rs));
+        let (mc, mr) = (median(&mut cs), median(&mut rs));
+        println!(
+            "{plane:<6} {br:>12.0} {bc:>12.0} {:>8.1}%   {mr:>12.0} {mc:>12.0} {:>8.1}%",
+            (br - bc) / br * 100.0,
+            (mr - mc) / mr * 100.0
+        );
     }
     server.stop();
     let _ = std::fs::remove_dir_all(&dir);
