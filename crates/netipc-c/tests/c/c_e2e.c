@@ -46,6 +46,26 @@ static void test_all_methods(const char *dir) {
     check_all_services(dir, 0); /* UDS */
     check_all_services(dir, 1); /* SHM */
 
+    /* The SHM switches: no SIGBUS handler, no spinning, still SHM. */
+    nipc_client_config_t cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.no_sigbus_handler = true;
+    cfg.shm_no_spin = true;
+    cfg.call_timeout_ms = 10000;
+    nipc_client_t *c = NULL;
+    CHECK_OK(nipc_client_init(NIPC_SERVICE_INCREMENT, dir, "inc", &cfg, &c));
+    CHECK_OK(wait_ready(c));
+    uint64_t v = 0;
+    for (uint64_t i = 0; i < 100; i++) {
+        CHECK_OK(nipc_client_call_increment(c, 5000 + i, &v));
+        CHECK(v == 5001 + i, "no-spin answer %" PRIu64, v);
+    }
+    nipc_client_status_t cs;
+    CHECK_OK(nipc_client_status(c, &cs));
+    CHECK(cs.shm_attached && cs.connect_count == 1 && cs.session_id != 0, "shm %d connects %" PRIu64,
+          (int)cs.shm_attached, cs.connect_count);
+    CHECK_OK(nipc_client_close(c));
+
     nipc_server_stats_t st;
     CHECK_OK(nipc_server_stats(s[0], &st));
     CHECK(st.sessions_started >= 2 && st.requests >= 4, "sessions %" PRIu64 " requests %" PRIu64,
