@@ -356,6 +356,13 @@ impl Server {
     /// `stop` from inside a handler abandons that handler's own session
     /// after the drain timeout.
     pub fn stop(&self) -> StopSummary {
+        self.stop_within(self.shared.cfg.drain_timeout)
+    }
+
+    /// [`Server::stop`] with an explicit drain timeout instead of the
+    /// configured one (the C API's `nipc_server_drain`). Idempotent like
+    /// `stop`: a server already stopped returns the first result.
+    pub fn stop_within(&self, drain_timeout: std::time::Duration) -> StopSummary {
         let sh = &*self.shared;
         {
             let mut g = sh.lock();
@@ -380,7 +387,7 @@ impl Server {
         for r in g.registry.values() {
             let _ = rustix::net::shutdown(&r.fd, Shutdown::Read);
         }
-        let deadline = Instant::now() + sh.cfg.drain_timeout;
+        let deadline = Instant::now() + drain_timeout;
         let (mut g, drained) = sh.wait_until(g, deadline, |s| s.threads == 0);
         let mut abandoned = 0;
         if !drained {
