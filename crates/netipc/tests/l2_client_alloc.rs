@@ -2,76 +2,21 @@
 //! thread (a thread-local counting global allocator; the fake server runs
 //! on other threads and is not counted).
 
-#[path = "l2_support/mod.rs"]
-mod l2_support;
+#[path = "support/mod.rs"]
+mod support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-use l2_support::*;
 use netipc::codec::cgroups_snapshot::{CgroupsSnapshotBuilder, simple_hash};
-use netipc::codec::increment::decode_increment;
 use netipc::service::client::{AppsLookupClient, CgroupsSnapshotClient, IncrementClient};
-use netipc::transport::uds::Message;
 
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use support::alloc::{Counting, allocations_in};
+use support::fake_server::*;
+use support::{PLANES, Plane, TestDir};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn allocations_in(f: impl FnOnce()) -> u64 {
-    let before = ALLOCS.with(|c| c.get());
-    f();
-    ALLOCS.with(|c| c.get()) - before
-}
-
 const WARM: u64 = 50;
 const MEASURED: u64 = 1000;
-
-fn increment_handler() -> Handler {
-    Box::new(|_, m: &Message<'_>| {
-        if m.batch().is_some() {
-            Reply::Batch(
-                m.items()
-                    .map(|it| (decode_increment(it).unwrap() + 1).to_ne_bytes().to_vec())
-                    .collect(),
-            )
-        } else {
-            Reply::Payload(
-                (decode_increment(m.payload).unwrap() + 1)
-                    .to_ne_bytes()
-                    .to_vec(),
-            )
-        }
-    })
-}
 
 #[test]
 fn warm_increment_calls_do_not_allocate() {
