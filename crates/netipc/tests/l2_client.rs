@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use netipc::codec::apps_lookup::AppsLookupBuilder;
 use netipc::codec::apps_lookup::AppsLookupRequestView;
 use netipc::codec::cgroups_lookup::CgroupsLookupRequestView;
-use netipc::codec::cgroups_snapshot::{CgroupsSnapshotBuilder, simple_hash};
 use netipc::codec::lookup::{LookupStatus, PidStatus};
 use netipc::codec::string_reverse::{decode_string_reverse, encode_string_reverse};
 use netipc::protocol::{
@@ -54,24 +53,6 @@ fn reverse_handler() -> Handler {
             ))
         }
     })
-}
-
-fn snapshot_payload(items: usize, generation: u64) -> Vec<u8> {
-    let mut b = CgroupsSnapshotBuilder::new(Vec::new());
-    b.reset(1, generation);
-    for i in 0..items {
-        let name = format!("cgroup-{i:04}");
-        let path = format!("/sys/fs/cgroup/machine.slice/cgroup-{i:04}.scope");
-        b.add_item(
-            simple_hash(name.as_bytes()),
-            0,
-            1,
-            name.as_bytes(),
-            path.as_bytes(),
-        )
-        .unwrap();
-    }
-    b.finish().to_vec()
 }
 
 fn inc_client(dir: &TestDir, cfg: ClientConfig) -> IncrementClient {

@@ -5,7 +5,6 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use netipc::codec::cgroups_snapshot::{CgroupsSnapshotBuilder, simple_hash};
 use netipc::service::client::{AppsLookupClient, CgroupsSnapshotClient, IncrementClient};
 
 use support::alloc::{Counting, allocations_in};
@@ -58,21 +57,7 @@ fn warm_increment_calls_do_not_allocate() {
 
 #[test]
 fn warm_snapshot_calls_do_not_allocate() {
-    let mut b = CgroupsSnapshotBuilder::new(Vec::new());
-    b.reset(1, 9);
-    for i in 0..16 {
-        let name = format!("cg-{i}");
-        let path = format!("/sys/fs/cgroup/cg-{i}");
-        b.add_item(
-            simple_hash(name.as_bytes()),
-            0,
-            1,
-            name.as_bytes(),
-            path.as_bytes(),
-        )
-        .unwrap();
-    }
-    let snap = b.finish().to_vec();
+    let snap = snapshot_payload(16, 9);
     for plane in PLANES {
         let dir = TestDir::new();
         let payload = snap.clone();
@@ -91,7 +76,7 @@ fn warm_snapshot_calls_do_not_allocate() {
                 let v = c.call_snapshot().unwrap();
                 assert_eq!(v.len(), 16);
                 assert_eq!(v.generation(), 9);
-                assert_eq!(v.item(15).name, b"cg-15");
+                assert_eq!(v.item(15).name, b"cgroup-0015");
             }
         });
         assert_eq!(n, 0, "{plane:?}: {n} allocations in {MEASURED} warm calls");

@@ -16,6 +16,7 @@ use std::thread::JoinHandle;
 
 use netipc::codec::apps_lookup::{AppsLookupBuilder, AppsLookupEntry, AppsLookupRequestView};
 use netipc::codec::cgroups_lookup::{CgroupsLookupBuilder, CgroupsLookupRequestView};
+use netipc::codec::cgroups_snapshot::{CgroupsSnapshotBuilder, simple_hash};
 use netipc::codec::increment::decode_increment;
 use netipc::codec::lookup::{CgroupStatus, LookupStatus, PidStatus};
 use netipc::protocol::{
@@ -424,6 +425,30 @@ fn raw_shm_ack(pending: PendingConnection, endpoint: &Endpoint, cfg: &ServerConf
     // Wait for the client to give up on this connection.
     let _ = rustix::net::recv(fd, &mut buf[..], RecvFlags::empty());
     let _ = std::fs::remove_dir(&region);
+}
+
+// ---------------------------------------------------------------------------
+// Response payloads
+// ---------------------------------------------------------------------------
+
+/// A CGROUPS_SNAPSHOT payload of `items` items `cgroup-{i:04}` (hashed
+/// with `simple_hash`, enabled) with `generation`.
+pub fn snapshot_payload(items: usize, generation: u64) -> Vec<u8> {
+    let mut b = CgroupsSnapshotBuilder::new(Vec::new());
+    b.reset(1, generation);
+    for i in 0..items {
+        let name = format!("cgroup-{i:04}");
+        let path = format!("/sys/fs/cgroup/machine.slice/cgroup-{i:04}.scope");
+        b.add_item(
+            simple_hash(name.as_bytes()),
+            0,
+            1,
+            name.as_bytes(),
+            path.as_bytes(),
+        )
+        .unwrap();
+    }
+    b.finish().to_vec()
 }
 
 // ---------------------------------------------------------------------------
