@@ -11,10 +11,12 @@
 //! After each group the mean rates of the run (warm-up included) and the
 //! netipc / HashMap ratio are printed.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -24,34 +26,18 @@ use netipc::codec::corpus::bench_snapshot_items;
 use netipc::service::client::ClientConfig;
 use netipc::service::server::{HandlerError, Server, ServerConfig};
 
-const TOKEN: u64 = 0xBE4C_4000_00C0_FFEE;
+use support::{RunDir, TOKEN};
+
 const SERVICE: &str = "cgroups-snapshot";
-
-/// A run directory removed on drop.
-struct RunDir(PathBuf);
-
-impl RunDir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("nipc-bench-l3-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        RunDir(p)
-    }
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Seeds a real cache from a real server serving `items`, then stops the
 /// server (the cache keeps its data).
 fn seeded_cache(tag: &str, items: Vec<CgroupItem>) -> (RunDir, CgroupsCache) {
-    let dir = RunDir::new(tag);
+    let dir = RunDir::new(&format!("l3-{tag}"));
     let cfg = ServerConfig {
         auth_token: TOKEN,
         max_response_payload_bytes: 1 << 20,
-        ..ServerConfig::new(&dir.0, SERVICE)
+        ..ServerConfig::new(dir.path(), SERVICE)
     };
     let server = Server::cgroups_snapshot(&cfg, move |b: &mut CgroupsSnapshotBuilder| {
         b.set_systemd_enabled(1);
@@ -68,7 +54,7 @@ fn seeded_cache(tag: &str, items: Vec<CgroupItem>) -> (RunDir, CgroupsCache) {
         connect_timeout: Duration::from_secs(30),
         ..ClientConfig::default()
     };
-    let cache = CgroupsCache::new(&dir.0, SERVICE, client).unwrap();
+    let cache = CgroupsCache::new(dir.path(), SERVICE, client).unwrap();
     cache.refresh().unwrap();
     server.stop();
     assert!(cache.ready());

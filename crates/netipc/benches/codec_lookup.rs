@@ -9,47 +9,26 @@
 //! `image=bench:latest` for apps). Response budgets are `N * 256 + 4096`
 //! bytes (at least 65536), as for the in-process lookup scenarios.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use netipc::codec::apps_lookup::{
-    AppsLookupBuilder, AppsLookupEntry, AppsLookupRequestView, AppsLookupResponseView,
-    encode_apps_lookup_request,
+    AppsLookupBuilder, AppsLookupRequestView, AppsLookupResponseView, encode_apps_lookup_request,
 };
 use netipc::codec::cgroups_lookup::{
     CgroupsLookupBuilder, CgroupsLookupRequestView, CgroupsLookupResponseView,
     encode_cgroups_lookup_request,
 };
-use netipc::codec::lookup::{CgroupStatus, LookupStatus, Orchestrator, PidStatus};
+use netipc::codec::lookup::{LookupStatus, Orchestrator, PidStatus};
+
+use support::{
+    APPS_KNOWN, APPS_LABELS, CG_LABELS, CG_NAME, cgroups_paths, lookup_budget as budget, pids,
+};
 
 const SIZES: [usize; 3] = [16, 256, 8192];
-
-fn budget(n: usize) -> usize {
-    (n * 256 + 4096).max(65536)
-}
-
-const CG_LABELS: [(&str, &str); 2] = [("namespace", "bench"), ("image", "bench:latest")];
-const APPS_LABELS: [(&str, &str); 1] = [("image", "bench:latest")];
-
-fn apps_entry() -> AppsLookupEntry<'static> {
-    AppsLookupEntry {
-        status: PidStatus::Known,
-        cgroup_status: CgroupStatus::Known,
-        orchestrator: Orchestrator::Docker.into(),
-        ppid: 1,
-        uid: 1000,
-        starttime: 42,
-        comm: b"bench",
-        cgroup_path: b"/sys/fs/cgroup/bench",
-        cgroup_name: b"bench-container",
-    }
-}
-
-fn cgroups_paths(n: usize) -> Vec<String> {
-    (0..n)
-        .map(|i| format!("/sys/fs/cgroup/bench/cg-{i:03}"))
-        .collect()
-}
 
 fn cgroups_response(b: &mut CgroupsLookupBuilder, req: &CgroupsLookupRequestView<'_>) -> usize {
     b.reset(1, req);
@@ -60,7 +39,7 @@ fn cgroups_response(b: &mut CgroupsLookupBuilder, req: &CgroupsLookupRequestView
                 i,
                 LookupStatus::Known,
                 Orchestrator::K8s.into(),
-                b"bench-pod",
+                CG_NAME,
                 CG_LABELS,
             )
             .unwrap();
@@ -71,9 +50,10 @@ fn cgroups_response(b: &mut CgroupsLookupBuilder, req: &CgroupsLookupRequestView
 
 fn apps_response(b: &mut AppsLookupBuilder, req: &AppsLookupRequestView<'_>) -> usize {
     b.reset(1, req);
-    let e = apps_entry();
     for i in 0..req.len() {
-        let st = b.add_request_item(req, i, &e, APPS_LABELS).unwrap();
+        let st = b
+            .add_request_item(req, i, &APPS_KNOWN, APPS_LABELS)
+            .unwrap();
         debug_assert_eq!(st, PidStatus::Known);
     }
     b.finish().unwrap().len()
@@ -144,7 +124,7 @@ fn bench_cgroups(c: &mut Criterion) {
 fn bench_apps(c: &mut Criterion) {
     let mut g = c.benchmark_group("apps_lookup");
     for &n in &SIZES {
-        let pids: Vec<u32> = (0..n).map(|i| 1000 + i as u32).collect();
+        let pids = pids(n);
         let mut req = Vec::new();
         encode_apps_lookup_request(&pids, &mut req).unwrap();
         let view = AppsLookupRequestView::decode(&req).unwrap();

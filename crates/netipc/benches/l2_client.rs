@@ -10,13 +10,16 @@
 //! seconds per run (default 0.5) and runs per scenario (default 3; the
 //! best run is reported, the least disturbed on a shared machine).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use netipc::codec::apps_lookup::{AppsLookupBuilder, AppsLookupEntry, AppsLookupRequestView};
+use netipc::codec::apps_lookup::{AppsLookupBuilder, AppsLookupRequestView};
 use netipc::codec::cgroups_lookup::{CgroupsLookupBuilder, CgroupsLookupRequestView};
 use netipc::codec::cgroups_snapshot::CgroupsSnapshotBuilder;
-use netipc::codec::lookup::{CgroupStatus, LookupStatus, PidStatus};
+use netipc::codec::lookup::{LookupStatus, Orchestrator};
 use netipc::protocol::{
     FLAG_BATCH, MAX_PAYLOAD_CAP, METHOD_APPS_LOOKUP, METHOD_CGROUPS_LOOKUP,
     METHOD_CGROUPS_SNAPSHOT, METHOD_INCREMENT, PROFILE_BASELINE, PROFILE_SHM_HYBRID,
@@ -29,7 +32,10 @@ use netipc::transport::uds::{
 };
 use netipc::transport::{Deadline, Endpoint, Listener};
 
-const TOKEN: u64 = 0xBE4C_4000_00C0_FFEE;
+use support::{
+    APPS_KNOWN, APPS_LABELS, CG_LABELS, CG_NAME, RunDir, TOKEN, args, best, cgroups_paths,
+    increment_calls, pids,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Plane {
@@ -105,20 +111,9 @@ impl Responder {
                 let req = AppsLookupRequestView::decode(msg.payload).unwrap();
                 self.apps.set_budget(budget, budget);
                 self.apps.reset(7, &req);
-                let entry = AppsLookupEntry {
-                    status: PidStatus::Known,
-                    cgroup_status: CgroupStatus::Known,
-                    orchestrator: 2,
-                    ppid: 1,
-                    uid: 1000,
-                    starttime: 42,
-                    comm: b"bench",
-                    cgroup_path: b"/sys/fs/cgroup/bench",
-                    cgroup_name: b"bench-container",
-                };
                 for i in 0..req.len() {
                     self.apps
-                        .add_request_item(&req, i, &entry, [("image", "bench:latest")])
+                        .add_request_item(&req, i, &APPS_KNOWN, APPS_LABELS)
                         .unwrap();
                 }
                 let p = self.apps.finish().unwrap();
@@ -134,9 +129,9 @@ impl Responder {
                             &req,
                             i,
                             LookupStatus::Known,
-                            3,
-                            b"bench-pod",
-                            [("namespace", "bench"), ("image", "bench:latest")],
+                            Orchestrator::K8s.as_u16(),
+                            CG_NAME,
+                            CG_LABELS,
                         )
                         .unwrap();
                 }
@@ -233,16 +228,7 @@ fn bench_l1_increment(dir: &Path, plane: Plane, dur: Duration) -> f64 {
     let mut c = ClientSession::connect(&ep, &cfg, Deadline::NEVER, None).unwrap();
     assert_eq!(c.is_shm(), plane == Plane::Shm);
     let mut v = 0u64;
-    let r = rate(dur, 1000, || {
-        for _ in 0..1000 {
-            let m = c
-                .call(METHOD_INCREMENT, &v.to_ne_bytes(), Deadline::NEVER, None)
-                .unwrap();
-            let a = u64::from_ne_bytes(m.payload.try_into().unwrap());
-            assert_eq!(a, v + 1);
-            v = a;
-        }
-    });
+    let r = rate(dur, 1000, || increment_calls(&mut c, &mut v, 1000));
     drop(c);
     t.join().unwrap();
     r
@@ -283,7 +269,7 @@ fn bench_apps(dir: &Path, plane: Plane, keys: u32, request: u32, dur: Duration) 
     let t = server(dir, "b-apps", plane);
     let mut c = AppsLookupClient::new(dir, "b-apps", client_config(request)).unwrap();
     assert!(c.refresh());
-    let pids: Vec<u32> = (0..keys).map(|i| 1000 + i).collect();
+    let pids = pids(keys as usize);
     let r = rate(dur, 1, || {
         let v = c.lookup(&pids).unwrap();
         assert_eq!(v.len(), pids.len());
@@ -297,9 +283,7 @@ fn bench_cgroups(dir: &Path, plane: Plane, keys: u32, request: u32, dur: Duratio
     let t = server(dir, "b-cg", plane);
     let mut c = CgroupsLookupClient::new(dir, "b-cg", client_config(request)).unwrap();
     assert!(c.refresh());
-    let paths: Vec<String> = (0..keys)
-        .map(|i| format!("/sys/fs/cgroup/bench/cg-{i:03}"))
-        .collect();
+    let paths = cgroups_paths(keys as usize);
     let r = rate(dur, 1, || {
         let v = c.lookup(&paths).unwrap();
         assert_eq!(v.len(), paths.len());
@@ -309,49 +293,38 @@ fn bench_cgroups(dir: &Path, plane: Plane, keys: u32, request: u32, dur: Duratio
     r
 }
 
-fn best(runs: usize, mut f: impl FnMut() -> f64) -> f64 {
-    (0..runs.max(1)).map(|_| f()).fold(0.0, f64::max)
-}
-
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let secs: f64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(0.5);
-    let runs: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3);
-    let dur = Duration::from_secs_f64(secs);
-    let dir = std::env::temp_dir().join(format!("nipc-l2bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let (dur, runs) = args(3);
+    let run_dir = RunDir::new("l2c");
+    let dir = run_dir.path();
     for plane in [Plane::Uds, Plane::Shm] {
         let p = plane.name();
         // Interleaved: the best of each is the least disturbed run.
         let (mut l1, mut l2) = (0f64, 0f64);
         for _ in 0..runs.max(1) {
-            l1 = l1.max(bench_l1_increment(&dir, plane, dur));
-            l2 = l2.max(bench_increment(&dir, plane, dur));
+            l1 = l1.max(bench_l1_increment(dir, plane, dur));
+            l2 = l2.max(bench_increment(dir, plane, dur));
         }
         println!("{p} INCREMENT call:              {l2:>12.0} round trips/s");
         println!(
             "{p} INCREMENT L1 session call:   {l1:>12.0} round trips/s (L2/L1 {:.3})",
             l2 / l1
         );
-        let r = best(runs, || bench_batch(&dir, plane, dur));
+        let r = best(runs, || bench_batch(dir, plane, dur));
         println!("{p} INCREMENT call_batch(1000):  {r:>12.0} items/s");
-        let r = best(runs, || bench_snapshot(&dir, plane, dur));
+        let r = best(runs, || bench_snapshot(dir, plane, dur));
         println!("{p} snapshot (16 items):         {r:>12.0} calls/s");
         for keys in [16u32, 8192] {
-            let r = best(runs, || bench_apps(&dir, plane, keys, 65536, dur));
+            let r = best(runs, || bench_apps(dir, plane, keys, 65536, dur));
             println!(
                 "{p} apps lookup {keys:>5} keys:      {r:>12.1} calls/s (request budget 64 KiB)"
             );
-            let r = best(runs, || bench_cgroups(&dir, plane, keys, 65536, dur));
+            let r = best(runs, || bench_cgroups(dir, plane, keys, 65536, dur));
             println!(
                 "{p} cgroups lookup {keys:>5} keys:   {r:>12.1} calls/s (request budget 64 KiB)"
             );
         }
-        let r = best(runs, || bench_apps(&dir, plane, 8192, 0, dur));
+        let r = best(runs, || bench_apps(dir, plane, 8192, 0, dur));
         println!("{p} apps lookup  8192 keys:      {r:>12.1} calls/s (default 1 KiB requests)");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

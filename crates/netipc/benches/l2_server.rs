@@ -13,24 +13,30 @@
 //! seconds per run (default 0.5) and runs per figure, best kept (default
 //! 5).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use netipc::codec::apps_lookup::{
-    AppsLookupBuilder, AppsLookupEntry, AppsLookupRequestView, AppsLookupResponseView,
-    encode_apps_lookup_request,
+    AppsLookupBuilder, AppsLookupRequestView, AppsLookupResponseView, encode_apps_lookup_request,
 };
 use netipc::codec::cgroups_lookup::{
     CgroupsLookupBuilder, CgroupsLookupRequestView, CgroupsLookupResponseView,
     encode_cgroups_lookup_request,
 };
-use netipc::codec::lookup::{CgroupStatus, LookupStatus, Orchestrator, PidStatus};
-use netipc::protocol::{METHOD_INCREMENT, PROFILE_BASELINE, PROFILE_SHM_HYBRID};
+use netipc::codec::lookup::{LookupStatus, Orchestrator};
+use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
 use netipc::service::server::{HandlerError, LocalDispatcher, Server, ServerConfig};
 use netipc::transport::uds::{ClientConfig, ClientSession, Listener, ServerConfig as L1Config};
 use netipc::transport::{Deadline, Endpoint};
 
-const TOKEN: u64 = 0xBE4C_4000_00C0_FFEE;
+use support::{
+    APPS_KNOWN, APPS_LABELS, CG_LABELS, CG_NAME, RunDir, TOKEN, args, best, cgroups_paths,
+    lookup_budget, pids, pingpong, serve_increments,
+};
+
 const SIZES: [usize; 3] = [16, 256, 8192];
 
 fn client_config(shm: bool) -> ClientConfig {
@@ -47,25 +53,6 @@ fn client_config(shm: bool) -> ClientConfig {
         max_response_payload_bytes: 65536,
         ..ClientConfig::default()
     }
-}
-
-/// Ping-pong INCREMENT calls for `dur`; returns calls per second.
-fn pingpong(c: &mut ClientSession, dur: Duration) -> f64 {
-    let mut v = 0u64;
-    let mut n = 0u64;
-    let t0 = Instant::now();
-    while t0.elapsed() < dur {
-        for _ in 0..1000 {
-            let m = c
-                .call(METHOD_INCREMENT, &v.to_ne_bytes(), Deadline::NEVER, None)
-                .unwrap();
-            let r = u64::from_ne_bytes(m.payload.try_into().unwrap());
-            assert_eq!(r, v + 1);
-            v = r;
-        }
-        n += 1000;
-    }
-    n as f64 / t0.elapsed().as_secs_f64()
 }
 
 fn managed_pingpong(dir: &Path, shm: bool, dur: Duration) -> f64 {
@@ -105,19 +92,7 @@ fn l1_pingpong(dir: &Path, shm: bool, dur: Duration) -> f64 {
             ..L1Config::default()
         };
         let mut s = p.handshake(&cfg, Deadline::NEVER, None).unwrap();
-        loop {
-            let (code, id, v) = match s.recv_request(Deadline::NEVER, None) {
-                Ok(m) => (
-                    m.header.code,
-                    m.header.message_id,
-                    u64::from_ne_bytes(m.payload.try_into().unwrap()),
-                ),
-                Err(_) => return,
-            };
-            if s.send_response(code, id, &(v + 1).to_ne_bytes()).is_err() {
-                return;
-            }
-        }
+        serve_increments(&mut s);
     });
     let mut c = ClientSession::connect(&ep, &client_config(shm), Deadline::NEVER, None).unwrap();
     let rate = pingpong(&mut c, dur);
@@ -126,24 +101,10 @@ fn l1_pingpong(dir: &Path, shm: bool, dur: Duration) -> f64 {
     rate
 }
 
-// ----- lookup data (BENCHMARKS.md, "mixed": even indexes known) -----------
-
-const CG_LABELS: [(&str, &str); 2] = [("namespace", "bench"), ("image", "bench:latest")];
-const APPS_LABELS: [(&str, &str); 1] = [("image", "bench:latest")];
-const APPS_KNOWN: AppsLookupEntry<'static> = AppsLookupEntry {
-    status: PidStatus::Known,
-    cgroup_status: CgroupStatus::Known,
-    orchestrator: Orchestrator::Docker as u16,
-    ppid: 1,
-    uid: 1000,
-    starttime: 42,
-    comm: b"bench",
-    cgroup_path: b"/sys/fs/cgroup/bench",
-    cgroup_name: b"bench-container",
-};
+// ----- lookup handlers (BENCHMARKS.md, "mixed": even indexes known) -------
 
 fn budget(n: usize) -> u32 {
-    (n * 256 + 4096).max(65536) as u32
+    lookup_budget(n) as u32
 }
 
 fn cgroups_handler(
@@ -158,7 +119,7 @@ fn cgroups_handler(
                 i,
                 LookupStatus::Known,
                 Orchestrator::K8s.as_u16(),
-                b"bench-pod",
+                CG_NAME,
                 CG_LABELS,
             )?;
         } else {
@@ -196,10 +157,6 @@ fn rate(dur: Duration, mut f: impl FnMut()) -> f64 {
     n as f64 / t0.elapsed().as_secs_f64()
 }
 
-fn best(runs: usize, mut f: impl FnMut() -> f64) -> f64 {
-    (0..runs.max(1)).map(|_| f()).fold(0.0, f64::max)
-}
-
 fn lookup_figures(dur: Duration, runs: usize) {
     println!("in-process lookup dispatch (mixed), best of {runs}:");
     println!(
@@ -207,9 +164,7 @@ fn lookup_figures(dur: Duration, runs: usize) {
         "service", "keys", "dispatch/s", "ns/key", "full calls/s"
     );
     for n in SIZES {
-        let paths: Vec<String> = (0..n)
-            .map(|i| format!("/sys/fs/cgroup/bench/cg-{i:03}"))
-            .collect();
+        let paths = cgroups_paths(n);
         let mut req = Vec::new();
         encode_cgroups_lookup_request(&paths, &mut req).unwrap();
         let mut d = LocalDispatcher::cgroups_lookup(cgroups_handler, budget(n));
@@ -237,7 +192,7 @@ fn lookup_figures(dur: Duration, runs: usize) {
             full
         );
 
-        let pids: Vec<u32> = (0..n as u32).map(|i| 1000 + i).collect();
+        let pids = pids(n);
         let mut req = Vec::new();
         encode_apps_lookup_request(&pids, &mut req).unwrap();
         let mut d = LocalDispatcher::apps_lookup(apps_handler, budget(n));
@@ -267,29 +222,22 @@ fn lookup_figures(dur: Duration, runs: usize) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let secs: f64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(0.5);
-    let runs: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5);
-    let dur = Duration::from_secs_f64(secs);
-    let dir = std::env::temp_dir().join(format!("nipc-bench-l2s-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let (dur, runs) = args(5);
+    let dir = RunDir::new("l2s");
 
     println!("INCREMENT ping-pong (calls/s), best of {runs}:");
     for (name, shm) in [("UDS", false), ("SHM", true)] {
         // Interleaved so both variants see the same machine load.
         let (mut l1, mut l2) = (0f64, 0f64);
         for _ in 0..runs.max(1) {
-            l1 = l1.max(l1_pingpong(&dir, shm, dur));
-            l2 = l2.max(managed_pingpong(&dir, shm, dur));
+            l1 = l1.max(l1_pingpong(dir.path(), shm, dur));
+            l2 = l2.max(managed_pingpong(dir.path(), shm, dur));
         }
         println!(
             "  {name}: managed server {l2:>10.0}   hand-written L1 loop {l1:>10.0}   ratio {:.3}",
             l2 / l1
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     lookup_figures(dur, runs);
 }

@@ -16,6 +16,9 @@
 //! and of the SHM variants (so they see the same load) and prints the
 //! median and best of each and the ratios.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::hint::spin_loop;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
@@ -23,14 +26,15 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group};
 use netipc::Error;
 use netipc::transport::shm::{ShmConfig, ShmRegion};
 use netipc::transport::{Deadline, Endpoint};
 use netipc::wire::Header;
-use rustix::net::{AddressFamily, SocketFlags, SocketType};
+
+use support::{RunDir, seqpacket_pair};
 
 const SVC: &str = "bench";
 const CHILD_ENV: &str = "NETIPC_SHM_BENCH_CHILD";
@@ -111,41 +115,6 @@ impl Drop for Spin {
 
 // --------------------------------------------------------------- ShmRegion
 
-struct RunDir(PathBuf);
-
-impl RunDir {
-    fn new() -> Self {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let p = std::env::temp_dir().join(format!(
-            "nipc-shm-bench-{}-{}-{nanos}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        RunDir(p)
-    }
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn seqpacket_pair() -> (OwnedFd, OwnedFd) {
-    rustix::net::socketpair(
-        AddressFamily::UNIX,
-        SocketType::SEQPACKET,
-        SocketFlags::CLOEXEC,
-        None,
-    )
-    .unwrap()
-}
-
 /// Answers INCREMENT-shaped requests until the peer hangs up.
 fn serve(server: &mut ShmRegion, sock: BorrowedFd<'_>) {
     let mut buf = Vec::with_capacity(64);
@@ -182,8 +151,8 @@ struct Shm {
 
 impl Shm {
     fn threads(cfg: ShmConfig) -> Self {
-        let dir = RunDir::new();
-        let ep = Endpoint::new(&dir.0, SVC).unwrap();
+        let dir = RunDir::new("shm");
+        let ep = Endpoint::new(dir.path(), SVC).unwrap();
         let mut server = ShmRegion::create(&ep, 1, 64, 64, &cfg).unwrap();
         let client = ShmRegion::attach(&ep, 1, 64, 64, &cfg).unwrap();
         let (ss, cs) = seqpacket_pair();
@@ -192,10 +161,10 @@ impl Shm {
     }
 
     fn processes() -> Self {
-        let dir = RunDir::new();
+        let dir = RunDir::new("shm");
         let (mine, theirs) = seqpacket_pair();
         let child = Command::new(std::env::current_exe().unwrap())
-            .env(CHILD_ENV, &dir.0)
+            .env(CHILD_ENV, dir.path())
             .stdin(Stdio::from(theirs))
             .stdout(Stdio::null())
             .spawn()
@@ -204,7 +173,7 @@ impl Shm {
         let mut b = [0u8; 1];
         let (n, _) = rustix::net::recv(&mine, &mut b, rustix::net::RecvFlags::empty()).unwrap();
         assert_eq!(n, 1, "bench child failed to start");
-        let ep = Endpoint::new(&dir.0, SVC).unwrap();
+        let ep = Endpoint::new(dir.path(), SVC).unwrap();
         let client = ShmRegion::attach(&ep, 1, 64, 64, &ShmConfig::default()).unwrap();
         Self::with(client, mine, Peer::Process(child), dir)
     }

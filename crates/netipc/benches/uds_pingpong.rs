@@ -6,21 +6,19 @@
 //! arguments: seconds per run (default 0.5) and interleaved run pairs
 //! (default 10).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
-use netipc::protocol::METHOD_INCREMENT;
 use netipc::transport::uds::{ClientConfig, ClientSession, Listener, ServerConfig};
 use netipc::transport::{Deadline, Endpoint};
-use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType, recv, send};
+use rustix::net::{RecvFlags, SendFlags, recv, send};
+
+use support::{RunDir, TOKEN, args, pingpong, seqpacket_pair, serve_increments};
 
 fn raw_pingpong(dur: Duration) -> f64 {
-    let (a, b) = rustix::net::socketpair(
-        AddressFamily::UNIX,
-        SocketType::SEQPACKET,
-        SocketFlags::CLOEXEC,
-        None,
-    )
-    .unwrap();
+    let (a, b) = seqpacket_pair();
     let server = std::thread::spawn(move || {
         let mut buf = [0u8; 64];
         loop {
@@ -57,77 +55,45 @@ fn raw_pingpong(dur: Duration) -> f64 {
 fn session_pingpong(dur: Duration, run_dir: &std::path::Path) -> f64 {
     let ep = Endpoint::new(run_dir, "bench-pingpong").unwrap();
     let listener = Listener::bind(&ep).unwrap();
-    let token = 0xBE4C_4000_00C0_FFEE;
     let server = std::thread::spawn(move || {
         let p = listener.accept(Deadline::NEVER, None).unwrap();
         let cfg = ServerConfig {
-            auth_token: token,
+            auth_token: TOKEN,
             max_request_payload_bytes: 4096,
             max_response_payload_bytes: 65536,
             ..ServerConfig::default()
         };
         let mut s = p.handshake(&cfg, Deadline::NEVER, None).unwrap();
-        loop {
-            let (code, id, v) = match s.recv_request(Deadline::NEVER, None) {
-                Ok(m) => (
-                    m.header.code,
-                    m.header.message_id,
-                    u64::from_ne_bytes(m.payload.try_into().unwrap()),
-                ),
-                Err(_) => return,
-            };
-            s.send_response(code, id, &(v + 1).to_ne_bytes()).unwrap();
-        }
+        serve_increments(&mut s);
     });
     let cfg = ClientConfig {
-        auth_token: token,
+        auth_token: TOKEN,
         max_request_payload_bytes: 4096,
         max_response_payload_bytes: 65536,
         ..ClientConfig::default()
     };
     let mut c = ClientSession::connect(&ep, &cfg, Deadline::NEVER, None).unwrap();
-    let mut v = 0u64;
-    let mut n = 0u64;
-    let t0 = Instant::now();
-    while t0.elapsed() < dur {
-        for _ in 0..1000 {
-            let m = c
-                .call(METHOD_INCREMENT, &v.to_ne_bytes(), Deadline::NEVER, None)
-                .unwrap();
-            let r = u64::from_ne_bytes(m.payload.try_into().unwrap());
-            assert_eq!(r, v + 1);
-            v = r;
-        }
-        n += 1000;
-    }
-    let rate = n as f64 / t0.elapsed().as_secs_f64();
+    let rate = pingpong(&mut c, dur);
     drop(c);
     server.join().unwrap();
     rate
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let secs: f64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(0.5);
-    let pairs: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(10);
-    let dur = Duration::from_secs_f64(secs);
-    let dir = std::env::temp_dir().join(format!("nipc-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let (dur, pairs) = args(10);
+    let dir = RunDir::new("uds");
     // Interleaved short runs: on a shared, loaded box the best run of each
     // variant is the least disturbed one; the per-pair ratios show spread.
     let (mut raw, mut ours) = (0f64, 0f64);
     let mut ratios = Vec::new();
     for _ in 0..pairs.max(1) {
         let r = raw_pingpong(dur);
-        let o = session_pingpong(dur, &dir);
+        let o = session_pingpong(dur, dir.path());
         raw = raw.max(r);
         ours = ours.max(o);
         ratios.push(o / r);
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     ratios.sort_by(f64::total_cmp);
     let median = ratios[ratios.len() / 2];
     println!("raw SOCK_SEQPACKET ping-pong (8 B):      {raw:>10.0} round trips/s (best)");

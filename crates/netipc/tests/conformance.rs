@@ -4,7 +4,7 @@
 //! those fields to exactly its bytes, and (3) re-encode from the decoded
 //! view to the same bytes.
 
-#[path = "support/conformance.rs"]
+#[path = "support/mod.rs"]
 mod support;
 
 use netipc::codec::apps_lookup::{
@@ -23,7 +23,7 @@ use netipc::codec::lookup::{CgroupStatus, Label, LookupStatus, Orchestrator, Pid
 use netipc::codec::string_reverse::{StringReverseView, encode_string_reverse};
 use netipc::wire::{BatchBuilder, BatchView, ChunkHeader, Header, Hello, HelloAck};
 use serde_json::Value;
-use support::{Vector, field_num as num, field_str as text, load_vectors};
+use support::conformance::{Vector, field_num as num, field_str as text, load_vectors};
 
 fn check_header(v: &Vector) {
     let h = Header::decode(&v.bytes).unwrap();

@@ -1,18 +1,15 @@
 //! Level 2 client tests against scripted Level 1 fake servers.
 
-#[path = "l2_support/mod.rs"]
-mod l2_support;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use l2_support::*;
 use netipc::codec::apps_lookup::AppsLookupBuilder;
 use netipc::codec::apps_lookup::AppsLookupRequestView;
 use netipc::codec::cgroups_lookup::CgroupsLookupRequestView;
-use netipc::codec::cgroups_snapshot::{CgroupsSnapshotBuilder, simple_hash};
-use netipc::codec::increment::decode_increment;
 use netipc::codec::lookup::{LookupStatus, PidStatus};
 use netipc::codec::string_reverse::{decode_string_reverse, encode_string_reverse};
 use netipc::protocol::{
@@ -27,29 +24,12 @@ use netipc::transport::uds::Message;
 use netipc::wire::Header;
 use netipc::{Error, Limit, Violation};
 
+use support::fake_server::*;
+use support::{PLANES, Plane, TOKEN, TestDir};
+
 // ---------------------------------------------------------------------------
 // Handlers
 // ---------------------------------------------------------------------------
-
-fn inc_reply(m: &Message<'_>) -> Reply {
-    if m.batch().is_some() {
-        Reply::Batch(
-            m.items()
-                .map(|it| (decode_increment(it).unwrap() + 1).to_ne_bytes().to_vec())
-                .collect(),
-        )
-    } else {
-        Reply::Payload(
-            (decode_increment(m.payload).unwrap() + 1)
-                .to_ne_bytes()
-                .to_vec(),
-        )
-    }
-}
-
-fn increment_handler() -> Handler {
-    Box::new(|_, m| inc_reply(m))
-}
 
 fn reverse(s: &[u8]) -> Vec<u8> {
     let mut r = s.to_vec();
@@ -73,24 +53,6 @@ fn reverse_handler() -> Handler {
             ))
         }
     })
-}
-
-fn snapshot_payload(items: usize, generation: u64) -> Vec<u8> {
-    let mut b = CgroupsSnapshotBuilder::new(Vec::new());
-    b.reset(1, generation);
-    for i in 0..items {
-        let name = format!("cgroup-{i:04}");
-        let path = format!("/sys/fs/cgroup/machine.slice/cgroup-{i:04}.scope");
-        b.add_item(
-            simple_hash(name.as_bytes()),
-            0,
-            1,
-            name.as_bytes(),
-            path.as_bytes(),
-        )
-        .unwrap();
-    }
-    b.finish().to_vec()
 }
 
 fn inc_client(dir: &TestDir, cfg: ClientConfig) -> IncrementClient {
@@ -309,7 +271,7 @@ fn first_bad(bad: impl Fn(&Message<'_>) -> Reply + Send + 'static) -> Handler {
     let mut n = 0u64;
     Box::new(move |_, m| {
         n += 1;
-        if n == 1 { bad(m) } else { inc_reply(m) }
+        if n == 1 { bad(m) } else { increment_reply(m) }
     })
 }
 

@@ -2,76 +2,20 @@
 //! thread (a thread-local counting global allocator; the fake server runs
 //! on other threads and is not counted).
 
-#[path = "l2_support/mod.rs"]
-mod l2_support;
+#[path = "support/mod.rs"]
+mod support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-use l2_support::*;
-use netipc::codec::cgroups_snapshot::{CgroupsSnapshotBuilder, simple_hash};
-use netipc::codec::increment::decode_increment;
 use netipc::service::client::{AppsLookupClient, CgroupsSnapshotClient, IncrementClient};
-use netipc::transport::uds::Message;
 
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use support::alloc::{Counting, allocations_in};
+use support::fake_server::*;
+use support::{PLANES, Plane, TestDir};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn allocations_in(f: impl FnOnce()) -> u64 {
-    let before = ALLOCS.with(|c| c.get());
-    f();
-    ALLOCS.with(|c| c.get()) - before
-}
-
 const WARM: u64 = 50;
 const MEASURED: u64 = 1000;
-
-fn increment_handler() -> Handler {
-    Box::new(|_, m: &Message<'_>| {
-        if m.batch().is_some() {
-            Reply::Batch(
-                m.items()
-                    .map(|it| (decode_increment(it).unwrap() + 1).to_ne_bytes().to_vec())
-                    .collect(),
-            )
-        } else {
-            Reply::Payload(
-                (decode_increment(m.payload).unwrap() + 1)
-                    .to_ne_bytes()
-                    .to_vec(),
-            )
-        }
-    })
-}
 
 #[test]
 fn warm_increment_calls_do_not_allocate() {
@@ -113,21 +57,7 @@ fn warm_increment_calls_do_not_allocate() {
 
 #[test]
 fn warm_snapshot_calls_do_not_allocate() {
-    let mut b = CgroupsSnapshotBuilder::new(Vec::new());
-    b.reset(1, 9);
-    for i in 0..16 {
-        let name = format!("cg-{i}");
-        let path = format!("/sys/fs/cgroup/cg-{i}");
-        b.add_item(
-            simple_hash(name.as_bytes()),
-            0,
-            1,
-            name.as_bytes(),
-            path.as_bytes(),
-        )
-        .unwrap();
-    }
-    let snap = b.finish().to_vec();
+    let snap = snapshot_payload(16, 9);
     for plane in PLANES {
         let dir = TestDir::new();
         let payload = snap.clone();
@@ -146,7 +76,7 @@ fn warm_snapshot_calls_do_not_allocate() {
                 let v = c.call_snapshot().unwrap();
                 assert_eq!(v.len(), 16);
                 assert_eq!(v.generation(), 9);
-                assert_eq!(v.item(15).name, b"cg-15");
+                assert_eq!(v.item(15).name, b"cgroup-0015");
             }
         });
         assert_eq!(n, 0, "{plane:?}: {n} allocations in {MEASURED} warm calls");

@@ -2,7 +2,9 @@
 //! method, over UDS and over SHM, with the lifecycle paths that need both
 //! real sides (restart, stop, overflow growth, lookup scale, concurrency).
 
-use std::path::{Path, PathBuf};
+#[path = "support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -12,85 +14,37 @@ use netipc::codec::cgroups_lookup::{CgroupsLookupBuilder, CgroupsLookupRequestVi
 use netipc::codec::cgroups_snapshot::CgroupsSnapshotBuilder;
 use netipc::codec::corpus::cgroups_corpus;
 use netipc::codec::lookup::{CgroupStatus, LookupStatus, NO_LABELS, Orchestrator, PidStatus};
-use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
+use netipc::protocol::PROFILE_SHM_HYBRID;
 use netipc::service::client::{
     AppsLookupClient, CgroupsLookupClient, CgroupsSnapshotClient, ClientConfig, ClientState,
     IncrementClient, StringReverseClient,
 };
 use netipc::service::server::{HandlerError, Server, ServerConfig};
 
-const TOKEN: u64 = 0x5EED_0000_0000_0001;
+use support::{PLANES, Plane, TOKEN, TestDir, managed_server_config};
 
-/// A unique run directory, removed on drop.
-struct RunDir(PathBuf);
-
-impl RunDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let p = std::env::temp_dir().join(format!(
-            "netipc-e2e-{tag}-{}-{}-{nanos}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&p).unwrap();
-        RunDir(p)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    fn files(&self) -> Vec<String> {
-        std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect()
-    }
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-#[derive(Clone, Copy, Debug)]
-enum Profile {
-    Uds,
-    Shm,
-}
-
-const PROFILES: [Profile; 2] = [Profile::Uds, Profile::Shm];
-
-fn server_cfg(dir: &RunDir, service: &str, p: Profile) -> ServerConfig {
-    let profiles = match p {
-        Profile::Uds => PROFILE_BASELINE,
-        Profile::Shm => PROFILE_BASELINE | PROFILE_SHM_HYBRID,
-    };
+/// Both sides support the plane's profiles and prefer SHM where they
+/// support it (on UDS they prefer nothing).
+fn server_cfg(dir: &TestDir, service: &str, p: Plane) -> ServerConfig {
+    let (supported, _) = p.profiles();
     ServerConfig {
-        auth_token: TOKEN,
-        supported_profiles: profiles,
-        preferred_profiles: profiles & PROFILE_SHM_HYBRID,
-        ..ServerConfig::new(dir.path(), service)
+        supported_profiles: supported,
+        preferred_profiles: supported & PROFILE_SHM_HYBRID,
+        ..managed_server_config(dir, service)
     }
 }
 
-fn client_cfg(p: Profile) -> ClientConfig {
-    let profiles = match p {
-        Profile::Uds => PROFILE_BASELINE,
-        Profile::Shm => PROFILE_BASELINE | PROFILE_SHM_HYBRID,
-    };
+fn client_cfg(p: Plane) -> ClientConfig {
+    let (supported, _) = p.profiles();
     ClientConfig {
         auth_token: TOKEN,
-        supported_profiles: profiles,
-        preferred_profiles: profiles & PROFILE_SHM_HYBRID,
+        supported_profiles: supported,
+        preferred_profiles: supported & PROFILE_SHM_HYBRID,
         ..ClientConfig::default()
     }
 }
 
-fn increment_server(dir: &RunDir, p: Profile) -> Server {
+fn increment_server(dir: &TestDir, p: Plane) -> Server {
     Server::increment(&server_cfg(dir, "increment", p), |v: u64| {
         Ok::<u64, HandlerError>(v + 1)
     })
@@ -103,18 +57,18 @@ fn connected<T>(mut c: T, refresh: impl Fn(&mut T) -> bool, ready: impl Fn(&T) -
     c
 }
 
-fn increment_client(dir: &RunDir, p: Profile) -> IncrementClient {
+fn increment_client(dir: &TestDir, p: Plane) -> IncrementClient {
     let c = IncrementClient::new(dir.path(), "increment", client_cfg(p)).unwrap();
     connected(c, IncrementClient::refresh, IncrementClient::ready)
 }
 
 #[test]
 fn increment_single_and_batch() {
-    for p in PROFILES {
-        let dir = RunDir::new("inc");
+    for p in PLANES {
+        let dir = TestDir::new();
         let _server = increment_server(&dir, p);
         let mut c = increment_client(&dir, p);
-        assert_eq!(c.status().shm_attached, matches!(p, Profile::Shm), "{p:?}");
+        assert_eq!(c.status().shm_attached, matches!(p, Plane::Shm), "{p:?}");
         for v in [0u64, 41, u64::MAX - 1] {
             assert_eq!(c.call(v).unwrap(), v + 1);
         }
@@ -129,8 +83,8 @@ fn increment_single_and_batch() {
 
 #[test]
 fn string_reverse_single_and_batch() {
-    for p in PROFILES {
-        let dir = RunDir::new("sr");
+    for p in PLANES {
+        let dir = TestDir::new();
         let _server = Server::string_reverse(
             &server_cfg(&dir, "string-reverse", p),
             |s: &[u8], out: &mut Vec<u8>| {
@@ -167,8 +121,8 @@ fn string_reverse_single_and_batch() {
 /// budget.
 #[test]
 fn snapshot_grows_past_zero_config_budget() {
-    for p in PROFILES {
-        let dir = RunDir::new("snap");
+    for p in PLANES {
+        let dir = TestDir::new();
         let items = Arc::new(cgroups_corpus(300, 3));
         let served = Arc::clone(&items);
         let gen_counter = Arc::new(AtomicU64::new(1));
@@ -206,7 +160,7 @@ fn snapshot_grows_past_zero_config_budget() {
     }
 }
 
-fn cgroups_lookup_server(dir: &RunDir, p: Profile, response_budget: u32) -> Server {
+fn cgroups_lookup_server(dir: &TestDir, p: Plane, response_budget: u32) -> Server {
     let cfg = ServerConfig {
         max_response_payload_bytes: response_budget,
         ..server_cfg(dir, "cgroups-lookup", p)
@@ -254,8 +208,8 @@ fn cgroups_lookup_server(dir: &RunDir, p: Profile, response_budget: u32) -> Serv
 /// items after it are still enriched.
 #[test]
 fn cgroups_lookup_scale_and_oversized_item() {
-    for p in PROFILES {
-        let dir = RunDir::new("cgl");
+    for p in PLANES {
+        let dir = TestDir::new();
         let _server = cgroups_lookup_server(&dir, p, 4096);
         let c = CgroupsLookupClient::new(dir.path(), "cgroups-lookup", client_cfg(p)).unwrap();
         let mut c = connected(c, CgroupsLookupClient::refresh, CgroupsLookupClient::ready);
@@ -284,8 +238,8 @@ fn cgroups_lookup_scale_and_oversized_item() {
 
 #[test]
 fn apps_lookup_scale() {
-    for p in PROFILES {
-        let dir = RunDir::new("apl");
+    for p in PLANES {
+        let dir = TestDir::new();
         let cfg = ServerConfig {
             max_response_payload_bytes: 2048,
             ..server_cfg(&dir, "apps-lookup", p)
@@ -343,8 +297,8 @@ fn apps_lookup_scale() {
 /// 32 clients on 32 threads, each checking its own answers.
 #[test]
 fn thirty_two_concurrent_clients() {
-    for p in PROFILES {
-        let dir = RunDir::new("many");
+    for p in PLANES {
+        let dir = TestDir::new();
         let _server = increment_server(&dir, p);
         let path = dir.path().to_path_buf();
         let threads: Vec<_> = (0..32u64)
@@ -371,8 +325,8 @@ fn thirty_two_concurrent_clients() {
 /// on the at-least-once retry of its next call).
 #[test]
 fn server_restart_reconnects() {
-    for p in PROFILES {
-        let dir = RunDir::new("restart");
+    for p in PLANES {
+        let dir = TestDir::new();
         let server = increment_server(&dir, p);
         let mut c = increment_client(&dir, p);
         assert_eq!(c.call(1).unwrap(), 2);
@@ -395,8 +349,8 @@ fn server_restart_reconnects() {
 /// reconnects and resends.
 #[test]
 fn restart_between_calls_is_retried() {
-    for p in PROFILES {
-        let dir = RunDir::new("retry");
+    for p in PLANES {
+        let dir = TestDir::new();
         let server = increment_server(&dir, p);
         let mut c = increment_client(&dir, p);
         assert_eq!(c.call(1).unwrap(), 2);
@@ -410,8 +364,8 @@ fn restart_between_calls_is_retried() {
 
 #[test]
 fn wrong_token_is_auth_failed() {
-    for p in PROFILES {
-        let dir = RunDir::new("auth");
+    for p in PLANES {
+        let dir = TestDir::new();
         let _server = increment_server(&dir, p);
         let cfg = ClientConfig {
             auth_token: TOKEN ^ 1,
@@ -426,8 +380,8 @@ fn wrong_token_is_auth_failed() {
 
 #[test]
 fn handler_failure_fails_the_call_and_server_lives_on() {
-    for p in PROFILES {
-        let dir = RunDir::new("fail");
+    for p in PLANES {
+        let dir = TestDir::new();
         let _server = Server::increment(&server_cfg(&dir, "increment", p), |v: u64| {
             if v == 13 {
                 Err(HandlerError::Failed("unlucky"))
@@ -448,17 +402,17 @@ fn handler_failure_fails_the_call_and_server_lives_on() {
 /// see the service gone.
 #[test]
 fn stop_with_clients_connected_cleans_up() {
-    for p in PROFILES {
-        let dir = RunDir::new("stop");
+    for p in PLANES {
+        let dir = TestDir::new();
         let server = increment_server(&dir, p);
         let mut clients: Vec<IncrementClient> = (0..4).map(|_| increment_client(&dir, p)).collect();
         for c in &mut clients {
             assert_eq!(c.call(1).unwrap(), 2);
         }
-        assert!(!dir.files().is_empty());
+        assert!(!dir.entries().is_empty());
         server.stop();
         drop(server);
-        assert!(dir.files().is_empty(), "left behind: {:?}", dir.files());
+        assert!(dir.entries().is_empty(), "left behind: {:?}", dir.entries());
         for c in &mut clients {
             assert!(c.call(1).is_err());
         }

@@ -3,11 +3,9 @@
 //! sessions (and a raw SEQPACKET client for envelopes Level 1 refuses to
 //! send), over UDS and SHM.
 
-#[path = "l2_server_support/mod.rs"]
+#[path = "support/mod.rs"]
 mod support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -41,43 +39,17 @@ use netipc::service::server::{
 use netipc::transport::uds::{ClientConfig, ClientSession};
 use netipc::wire::{Header, Hello};
 
-use support::*;
+use support::alloc::{Counting, thread_allocations};
+use support::l1_client::*;
+use support::raw::{RawClient, first_readable, hello};
+use support::{PATIENCE, PLANES, Plane, TOKEN, TestDir, eventually, managed_server_config, soon};
 
 // ----- allocation counting ----------------------------------------------------
 
 /// Counts heap allocations per thread; a handler reads its session
 /// thread's count.
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-/// Heap allocations made so far by the calling thread.
-fn thread_allocations() -> u64 {
-    ALLOCS.with(|c| c.get())
-}
 
 // ----- fixtures -----------------------------------------------------------
 
@@ -232,10 +204,10 @@ fn apps_request(pids: &[u32]) -> Vec<u8> {
 #[test]
 fn increment_single_request() {
     let dir = TestDir::new();
-    let server = increment_server(&dir.config("inc"));
+    let server = increment_server(&managed_server_config(&dir, "inc"));
     assert_eq!(server.kind(), ServiceKind::Increment);
     assert!(server.is_running());
-    for t in TRANSPORTS {
+    for t in PLANES {
         let mut c = connect(&server, t);
         for v in [0, 41, u64::MAX - 1] {
             let a = call(&mut c, METHOD_INCREMENT, &inc(v));
@@ -254,11 +226,11 @@ fn string_reverse_single_request() {
     let cfg = ServerConfig {
         max_request_payload_bytes: 65536,
         max_response_payload_bytes: 65536,
-        ..dir.config("rev")
+        ..managed_server_config(&dir, "rev")
     };
     let server = Server::string_reverse(&cfg, reverse).unwrap();
     let long: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
-    for t in TRANSPORTS {
+    for t in PLANES {
         let ccfg = ClientConfig {
             max_request_payload_bytes: 65536,
             ..client_config(t)
@@ -279,11 +251,11 @@ fn cgroups_snapshot_request() {
     let dir = TestDir::new();
     let cfg = ServerConfig {
         max_response_payload_bytes: 65536,
-        ..dir.config("snap")
+        ..managed_server_config(&dir, "snap")
     };
     let server = Server::cgroups_snapshot(&cfg, snapshot_handler(16)).unwrap();
     let mut last = 0;
-    for t in TRANSPORTS {
+    for t in PLANES {
         let mut c = connect(&server, t);
         for _ in 0..3 {
             let a = call(&mut c, METHOD_CGROUPS_SNAPSHOT, &snapshot_request());
@@ -301,14 +273,14 @@ fn cgroups_lookup_request() {
     let cfg = ServerConfig {
         max_request_payload_bytes: 65536,
         max_response_payload_bytes: 65536,
-        ..dir.config("cgl")
+        ..managed_server_config(&dir, "cgl")
     };
     let server = Server::cgroups_lookup(&cfg, cgroups_mixed).unwrap();
     let keys: Vec<String> = (0..16)
         .map(|i| format!("/sys/fs/cgroup/bench/cg-{i:03}"))
         .collect();
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    for t in TRANSPORTS {
+    for t in PLANES {
         let ccfg = ClientConfig {
             max_request_payload_bytes: 65536,
             ..client_config(t)
@@ -340,11 +312,11 @@ fn apps_lookup_request() {
     let dir = TestDir::new();
     let cfg = ServerConfig {
         max_response_payload_bytes: 65536,
-        ..dir.config("apps")
+        ..managed_server_config(&dir, "apps")
     };
     let server = Server::apps_lookup(&cfg, apps_mixed).unwrap();
     let pids: Vec<u32> = (0..16).map(|i| 1000 + i).collect();
-    for t in TRANSPORTS {
+    for t in PLANES {
         let mut c = connect(&server, t);
         for n in [0, 1, 16] {
             let a = call(&mut c, METHOD_APPS_LOOKUP, &apps_request(&pids[..n]));
@@ -378,10 +350,10 @@ fn arc_dyn_and_struct_handlers() {
     }
     let dir = TestDir::new();
     let dynamic: Arc<dyn IncrementHandler> = Arc::new(AddTen);
-    let s1 = Server::increment(&dir.config("dyn"), dynamic).unwrap();
-    let s2 = Server::increment(&dir.config("plain"), AddTen).unwrap();
+    let s1 = Server::increment(&managed_server_config(&dir, "dyn"), dynamic).unwrap();
+    let s2 = Server::increment(&managed_server_config(&dir, "plain"), AddTen).unwrap();
     for s in [&s1, &s2] {
-        let mut c = connect(s, Transport::Uds);
+        let mut c = connect(s, Plane::Uds);
         let a = call(&mut c, METHOD_INCREMENT, &inc(5));
         assert_eq!(decode_increment(&a.payload), Ok(15));
     }
@@ -394,7 +366,7 @@ fn arc_dyn_and_struct_handlers() {
 fn warm_sessions_do_not_allocate() {
     const PROBE: u64 = u64::MAX;
     let dir = TestDir::new();
-    let server = Server::increment(&dir.config("alloc"), |v: u64| {
+    let server = Server::increment(&managed_server_config(&dir, "alloc"), |v: u64| {
         Ok(if v == PROBE {
             thread_allocations()
         } else {
@@ -405,7 +377,7 @@ fn warm_sessions_do_not_allocate() {
     let snap = Server::cgroups_snapshot(
         &ServerConfig {
             max_response_payload_bytes: 65536,
-            ..dir.config("salloc")
+            ..managed_server_config(&dir, "salloc")
         },
         |b: &mut CgroupsSnapshotBuilder| {
             b.set_generation(thread_allocations());
@@ -416,7 +388,7 @@ fn warm_sessions_do_not_allocate() {
         },
     )
     .unwrap();
-    for t in TRANSPORTS {
+    for t in PLANES {
         let mut c = connect_with(&server, t, &batch_config(t, 64));
         let values: Vec<[u8; 8]> = (0..64).map(inc).collect();
         let items: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
@@ -469,18 +441,18 @@ fn batch_dispatch_preserves_order() {
         let dir = TestDir::new();
         let cfg = ServerConfig {
             max_sessions,
-            ..dir.config("batch")
+            ..managed_server_config(&dir, "batch")
         };
         let server = increment_server(&cfg);
         let rev = Server::string_reverse(
             &ServerConfig {
                 max_sessions,
-                ..dir.config("rbatch")
+                ..managed_server_config(&dir, "rbatch")
             },
             reverse,
         )
         .unwrap();
-        for t in TRANSPORTS {
+        for t in PLANES {
             let mut c = connect_with(&server, t, &batch_config(t, 32));
             for n in [1usize, 2, 7, 32] {
                 let values: Vec<[u8; 8]> = (0..n as u64).map(|i| inc(i * 100)).collect();
@@ -523,8 +495,8 @@ fn batch_dispatch_preserves_order() {
 #[test]
 fn batch_flag_with_one_item_is_single() {
     let dir = TestDir::new();
-    let server = increment_server(&dir.config("one"));
-    for t in TRANSPORTS {
+    let server = increment_server(&managed_server_config(&dir, "one"));
+    for t in PLANES {
         let mut c = connect_with(&server, t, &batch_config(t, 4));
         let header = Header {
             flags: FLAG_BATCH,
@@ -542,8 +514,8 @@ fn batch_flag_with_one_item_is_single() {
 #[test]
 fn empty_batch_is_bad_envelope() {
     let dir = TestDir::new();
-    let server = increment_server(&dir.config("empty"));
-    let (c, h, _) = RawClient::handshake(server.endpoint(), &RawClient::hello(1024, 4));
+    let server = increment_server(&managed_server_config(&dir, "empty"));
+    let (c, h, _) = RawClient::handshake(server.endpoint(), &hello(1024, 4));
     assert_eq!(h.transport_status, STATUS_OK);
     let header = Header {
         flags: FLAG_BATCH,
@@ -566,15 +538,15 @@ fn empty_batch_is_bad_envelope() {
 #[test]
 fn undecodable_header_closes_without_reply() {
     let dir = TestDir::new();
-    let server = increment_server(&dir.config("garbage"));
-    let (c, _, _) = RawClient::handshake(server.endpoint(), &RawClient::hello(1024, 1));
+    let server = increment_server(&managed_server_config(&dir, "garbage"));
+    let (c, _, _) = RawClient::handshake(server.endpoint(), &hello(1024, 1));
     assert!(c.send_message(Header::request(METHOD_INCREMENT, 1, 8), &inc(1)));
     let r = c.recv_header().unwrap();
     assert_eq!((r.transport_status, r.message_id), (STATUS_OK, 1));
     assert!(c.send(&[0xAB; 40]));
     assert!(c.recv().is_none(), "closed without a reply");
     // A request whose header decodes but breaks the envelope is answered.
-    let (c, _, _) = RawClient::handshake(server.endpoint(), &RawClient::hello(1024, 1));
+    let (c, _, _) = RawClient::handshake(server.endpoint(), &hello(1024, 1));
     let mut h = Header::request(METHOD_INCREMENT, 7, 8);
     h.kind = netipc::protocol::KIND_CONTROL;
     assert!(c.send_message(h, &inc(1)));
@@ -582,7 +554,7 @@ fn undecodable_header_closes_without_reply() {
         c.recv().is_none(),
         "a control message mid-session is not answered"
     );
-    let (c, _, _) = RawClient::handshake(server.endpoint(), &RawClient::hello(1024, 1));
+    let (c, _, _) = RawClient::handshake(server.endpoint(), &hello(1024, 1));
     assert!(c.send_message(Header::request(METHOD_INCREMENT, 9, 8), &inc(1)[..4]));
     let r = c.recv_header().expect("an error reply");
     assert_eq!((r.transport_status, r.message_id), (STATUS_BAD_ENVELOPE, 9));
@@ -593,8 +565,10 @@ fn undecodable_header_closes_without_reply() {
 #[test]
 fn batch_for_unbatched_method_is_bad_envelope() {
     let dir = TestDir::new();
-    let server = Server::cgroups_snapshot(&dir.config("snapb"), snapshot_handler(1)).unwrap();
-    for t in TRANSPORTS {
+    let server =
+        Server::cgroups_snapshot(&managed_server_config(&dir, "snapb"), snapshot_handler(1))
+            .unwrap();
+    for t in PLANES {
         let mut c = connect_with(&server, t, &batch_config(t, 4));
         let req = snapshot_request();
         let a = call_batch(&mut c, METHOD_CGROUPS_SNAPSHOT, &[&req, &req]);
@@ -608,9 +582,9 @@ fn batch_for_unbatched_method_is_bad_envelope() {
 #[test]
 fn handler_failure_is_internal_error_then_close() {
     let dir = TestDir::new();
-    let server = increment_server(&dir.config("fail"));
-    let rev = Server::string_reverse(&dir.config("rfail"), reverse).unwrap();
-    for t in TRANSPORTS {
+    let server = increment_server(&managed_server_config(&dir, "fail"));
+    let rev = Server::string_reverse(&managed_server_config(&dir, "rfail"), reverse).unwrap();
+    for t in PLANES {
         let mut c = connect(&server, t);
         assert_eq!(call(&mut c, METHOD_INCREMENT, &inc(1)).status(), STATUS_OK);
         call(&mut c, METHOD_INCREMENT, &inc(FAIL)).assert_error(STATUS_INTERNAL_ERROR);
@@ -637,7 +611,7 @@ fn handler_failure_is_internal_error_then_close() {
 fn incomplete_lookup_answer_is_internal_error() {
     let dir = TestDir::new();
     let server = Server::cgroups_lookup(
-        &dir.config("short"),
+        &managed_server_config(&dir, "short"),
         |req: &CgroupsLookupRequestView<'_>, b: &mut CgroupsLookupBuilder| {
             if !req.is_empty() {
                 b.add_request_unknown(req, 0, LookupStatus::UnknownPermanent)?;
@@ -646,7 +620,7 @@ fn incomplete_lookup_answer_is_internal_error() {
         },
     )
     .unwrap();
-    for t in TRANSPORTS {
+    for t in PLANES {
         let mut c = connect(&server, t);
         let a = call(&mut c, METHOD_CGROUPS_LOOKUP, &cgroups_request(&["/a"]));
         assert_eq!(a.status(), STATUS_OK);
@@ -663,8 +637,8 @@ fn incomplete_lookup_answer_is_internal_error() {
 #[test]
 fn handler_panic_kills_only_its_session() {
     let dir = TestDir::new();
-    let server = increment_server(&dir.config("panic"));
-    for t in TRANSPORTS {
+    let server = increment_server(&managed_server_config(&dir, "panic"));
+    for t in PLANES {
         let mut a = connect(&server, t);
         let mut b = connect(&server, t);
         assert_eq!(call(&mut b, METHOD_INCREMENT, &inc(1)).status(), STATUS_OK);
@@ -688,11 +662,13 @@ fn handler_panic_kills_only_its_session() {
 #[test]
 fn malformed_request_is_bad_envelope_then_close() {
     let dir = TestDir::new();
-    let incs = increment_server(&dir.config("minc"));
-    let revs = Server::string_reverse(&dir.config("mrev"), reverse).unwrap();
-    let snaps = Server::cgroups_snapshot(&dir.config("msnap"), snapshot_handler(1)).unwrap();
-    let cgl = Server::cgroups_lookup(&dir.config("mcgl"), cgroups_mixed).unwrap();
-    let apps = Server::apps_lookup(&dir.config("mapps"), apps_mixed).unwrap();
+    let incs = increment_server(&managed_server_config(&dir, "minc"));
+    let revs = Server::string_reverse(&managed_server_config(&dir, "mrev"), reverse).unwrap();
+    let snaps =
+        Server::cgroups_snapshot(&managed_server_config(&dir, "msnap"), snapshot_handler(1))
+            .unwrap();
+    let cgl = Server::cgroups_lookup(&managed_server_config(&dir, "mcgl"), cgroups_mixed).unwrap();
+    let apps = Server::apps_lookup(&managed_server_config(&dir, "mapps"), apps_mixed).unwrap();
     let mut bad_offset = sr(b"abc");
     bad_offset[0] = 9;
     let mut bad_lookup = cgroups_request(&["/a"]);
@@ -717,7 +693,7 @@ fn malformed_request_is_bad_envelope_then_close() {
         ),
         (&apps, METHOD_APPS_LOOKUP, bad_apps, apps_request(&[1])),
     ];
-    for t in TRANSPORTS {
+    for t in PLANES {
         for (server, code, bad, good) in &cases {
             let mut c = connect(server, t);
             assert_eq!(call(&mut c, *code, good).status(), STATUS_OK, "{code}");
@@ -733,8 +709,8 @@ fn malformed_request_is_bad_envelope_then_close() {
 #[test]
 fn wrong_method_is_unsupported_and_session_stays() {
     let dir = TestDir::new();
-    let server = increment_server(&dir.config("wrong"));
-    for t in TRANSPORTS {
+    let server = increment_server(&managed_server_config(&dir, "wrong"));
+    for t in PLANES {
         let mut c = connect_with(&server, t, &batch_config(t, 4));
         for code in [METHOD_STRING_REVERSE, METHOD_CGROUPS_SNAPSHOT, 0, 999] {
             let a = call(&mut c, code, &inc(1));
@@ -758,7 +734,7 @@ fn wrong_method_is_unsupported_and_session_stays() {
 #[test]
 fn oversized_request_is_limit_exceeded_and_learned() {
     let dir = TestDir::new();
-    let server = increment_server(&dir.config("bigreq"));
+    let server = increment_server(&managed_server_config(&dir, "bigreq"));
     let start = server.learned_budgets();
     assert_eq!(
         start,
@@ -768,7 +744,7 @@ fn oversized_request_is_limit_exceeded_and_learned() {
         }
     );
     assert_eq!(server.budget_ceilings().request, MAX_PAYLOAD_CAP);
-    let (c, h, ack) = RawClient::handshake(server.endpoint(), &RawClient::hello(1024, 1));
+    let (c, h, ack) = RawClient::handshake(server.endpoint(), &hello(1024, 1));
     assert_eq!(h.transport_status, STATUS_OK);
     assert_eq!(ack.agreed_max_request_payload_bytes, 1024);
     assert!(c.send_message(Header::request(METHOD_INCREMENT, 1, 0), &[0u8; 1500]));
@@ -783,7 +759,7 @@ fn oversized_request_is_limit_exceeded_and_learned() {
     assert_eq!(server.learned_budgets().response, MAX_PAYLOAD_DEFAULT);
 
     // More items than agreed: LIMIT_EXCEEDED, close, no request growth.
-    let (c, _, _) = RawClient::handshake(server.endpoint(), &RawClient::hello(1024, 2));
+    let (c, _, _) = RawClient::handshake(server.endpoint(), &hello(1024, 2));
     let mut payload = Vec::new();
     let mut b = netipc::wire::BatchBuilder::new(&mut payload, 3);
     for v in 0..3 {
@@ -808,18 +784,18 @@ fn oversized_request_is_limit_exceeded_and_learned() {
 #[test]
 fn request_proposal_over_budget_is_learned() {
     let dir = TestDir::new();
-    let server = increment_server(&dir.config("prop"));
-    for t in TRANSPORTS {
+    let server = increment_server(&managed_server_config(&dir, "prop"));
+    for t in PLANES {
         let cfg = ClientConfig {
             max_request_payload_bytes: 4000,
             ..client_config(t)
         };
         let first = ClientSession::connect(server.endpoint(), &cfg, soon(), None);
         match (t, first) {
-            (Transport::Uds, Err(Error::LimitExceeded { .. })) => {}
-            (Transport::Uds, other) => panic!("expected LIMIT_EXCEEDED, got {other:?}"),
-            (Transport::Shm, Ok(_)) => {}
-            (Transport::Shm, Err(e)) => panic!("already learned: {e}"),
+            (Plane::Uds, Err(Error::LimitExceeded { .. })) => {}
+            (Plane::Uds, other) => panic!("expected LIMIT_EXCEEDED, got {other:?}"),
+            (Plane::Shm, Ok(_)) => {}
+            (Plane::Shm, Err(e)) => panic!("already learned: {e}"),
         }
         // Learned before the rejection was sent: visible at once.
         assert_eq!(server.learned_budgets().request, 4096);
@@ -834,10 +810,13 @@ fn request_proposal_over_budget_is_learned() {
 /// budget grows, and the reconnect gets the bigger budget and the answer.
 #[test]
 fn oversized_response_is_learned_and_reconnect_succeeds() {
-    for t in TRANSPORTS {
+    for t in PLANES {
         let dir = TestDir::new();
-        let server =
-            Server::cgroups_snapshot(&dir.config("bigresp"), snapshot_handler(64)).unwrap();
+        let server = Server::cgroups_snapshot(
+            &managed_server_config(&dir, "bigresp"),
+            snapshot_handler(64),
+        )
+        .unwrap();
         let req = snapshot_request();
         let mut c = connect(&server, t);
         assert_eq!(c.response_limits().max_payload, MAX_PAYLOAD_DEFAULT);
@@ -862,10 +841,10 @@ fn batch_response_over_fixed_budget() {
     let dir = TestDir::new();
     let cfg = ServerConfig {
         max_response_payload_bytes: 100,
-        ..dir.config("smallresp")
+        ..managed_server_config(&dir, "smallresp")
     };
     let server = increment_server(&cfg);
-    for t in TRANSPORTS {
+    for t in PLANES {
         let mut c = connect_with(&server, t, &batch_config(t, 16));
         let values: Vec<[u8; 8]> = (0..16).map(inc).collect();
         let items: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
@@ -886,10 +865,10 @@ fn batch_over_server_item_ceiling() {
     let dir = TestDir::new();
     let cfg = ServerConfig {
         max_batch_items: 4,
-        ..dir.config("items")
+        ..managed_server_config(&dir, "items")
     };
     let server = increment_server(&cfg);
-    for t in TRANSPORTS {
+    for t in PLANES {
         let mut c = connect_with(&server, t, &batch_config(t, 16));
         let values: Vec<[u8; 8]> = (0..5).map(inc).collect();
         let items: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
@@ -909,7 +888,7 @@ fn lookup_marks_payload_exceeded_and_oversized() {
     let dir = TestDir::new();
     let cfg = ServerConfig {
         max_response_payload_bytes: 4096,
-        ..dir.config("marks")
+        ..managed_server_config(&dir, "marks")
     };
     let huge = vec![b'h'; 5000];
     let large = vec![b'l'; 3900];
@@ -933,7 +912,7 @@ fn lookup_marks_payload_exceeded_and_oversized() {
     let apps = Server::apps_lookup(
         &ServerConfig {
             max_response_payload_bytes: 4096,
-            ..dir.config("amarks")
+            ..managed_server_config(&dir, "amarks")
         },
         move |req: &AppsLookupRequestView<'_>, b: &mut AppsLookupBuilder| {
             for (i, pid) in req.iter().enumerate() {
@@ -952,7 +931,7 @@ fn lookup_marks_payload_exceeded_and_oversized() {
         },
     )
     .unwrap();
-    for t in TRANSPORTS {
+    for t in PLANES {
         let mut c = connect(&server, t);
         let req = cgroups_request(&["/a", "/big", "/b", "/mid", "/c"]);
         let a = call(&mut c, METHOD_CGROUPS_LOOKUP, &req);
@@ -1007,11 +986,11 @@ fn lookup_marks_payload_exceeded_and_oversized() {
 /// reconnect gets the answers.
 #[test]
 fn lookup_budget_growth() {
-    for t in TRANSPORTS {
+    for t in PLANES {
         let dir = TestDir::new();
         let long_path = vec![b'p'; 1500];
         let server = Server::apps_lookup(
-            &dir.config("grow"),
+            &managed_server_config(&dir, "grow"),
             move |req: &AppsLookupRequestView<'_>, b: &mut AppsLookupBuilder| {
                 for i in 0..req.len() {
                     if req.pid(i) == 1 {
@@ -1068,10 +1047,10 @@ fn lookup_budget_growth() {
 
 #[test]
 fn concurrent_clients_get_their_own_answers() {
-    for t in TRANSPORTS {
+    for t in PLANES {
         let dir = TestDir::new();
-        let server = increment_server(&dir.config("many"));
-        let rev = Server::string_reverse(&dir.config("manyrev"), reverse).unwrap();
+        let server = increment_server(&managed_server_config(&dir, "many"));
+        let rev = Server::string_reverse(&managed_server_config(&dir, "manyrev"), reverse).unwrap();
         std::thread::scope(|s| {
             for id in 0..32u64 {
                 let (server, rev) = (&server, &rev);
@@ -1108,11 +1087,11 @@ fn concurrent_clients_get_their_own_answers() {
 /// served when a slot frees.
 #[test]
 fn clients_beyond_max_sessions_wait_for_a_slot() {
-    for t in TRANSPORTS {
+    for t in PLANES {
         let dir = TestDir::new();
         let cfg = ServerConfig {
             max_sessions: 1,
-            ..dir.config("slots")
+            ..managed_server_config(&dir, "slots")
         };
         let server = increment_server(&cfg);
         let mut first = connect(&server, t);
@@ -1152,7 +1131,7 @@ fn handshaken_session_waits_for_a_slot() {
     let cfg = ServerConfig {
         max_sessions: 1,
         handshake_timeout: PATIENCE,
-        ..dir.config("wait")
+        ..managed_server_config(&dir, "wait")
     };
     let server = increment_server(&cfg);
     // All are accepted while no slot is taken.
@@ -1163,7 +1142,7 @@ fn handshaken_session_waits_for_a_slot() {
         server.stats().connections_accepted == 3
     });
     for c in [&a, &b] {
-        let (h, _) = c.send_hello(&RawClient::hello(1024, 1));
+        let (h, _) = c.send_hello(&hello(1024, 1));
         assert_eq!(h.transport_status, STATUS_OK);
     }
     let request = |id: u64, v: u64| {
@@ -1189,7 +1168,7 @@ fn handshaken_session_waits_for_a_slot() {
     assert_eq!(server.stats().sessions_started, 2);
 
     // A third session waits behind the second; stop() closes it.
-    let (h, _) = late.send_hello(&RawClient::hello(1024, 1));
+    let (h, _) = late.send_hello(&hello(1024, 1));
     assert_eq!(h.transport_status, STATUS_OK);
     let summary = server.stop();
     assert!(summary.drained);
@@ -1204,14 +1183,14 @@ fn many_clients_share_few_slots() {
     let dir = TestDir::new();
     let cfg = ServerConfig {
         max_sessions: 2,
-        ..dir.config("few")
+        ..managed_server_config(&dir, "few")
     };
     let server = increment_server(&cfg);
     std::thread::scope(|s| {
         for id in 0..8u64 {
             let server = &server;
             s.spawn(move || {
-                let t = TRANSPORTS[id as usize % 2];
+                let t = PLANES[id as usize % 2];
                 let mut c = connect(server, t);
                 for k in 0..20 {
                     let v = id * 1000 + k;
@@ -1234,12 +1213,12 @@ fn silent_connection_is_dropped_at_handshake_deadline() {
     let cfg = ServerConfig {
         max_sessions: 1,
         handshake_timeout: timeout,
-        ..dir.config("silent")
+        ..managed_server_config(&dir, "silent")
     };
     let server = increment_server(&cfg);
     let started = Instant::now();
     let silent = RawClient::connect(server.endpoint());
-    for t in TRANSPORTS {
+    for t in PLANES {
         let mut c = connect(&server, t);
         assert_eq!(call(&mut c, METHOD_INCREMENT, &inc(1)).status(), STATUS_OK);
     }
@@ -1249,16 +1228,16 @@ fn silent_connection_is_dropped_at_handshake_deadline() {
     eventually("the timeout to be counted", || {
         server.stats().handshake_timeouts == 1
     });
-    let mut c = connect(&server, Transport::Uds);
+    let mut c = connect(&server, Plane::Uds);
     assert_eq!(call(&mut c, METHOD_INCREMENT, &inc(2)).status(), STATUS_OK);
 }
 
 #[test]
 fn wrong_token_gets_auth_failed() {
     let dir = TestDir::new();
-    let server = increment_server(&dir.config("auth"));
+    let server = increment_server(&managed_server_config(&dir, "auth"));
     let mut failures = 0;
-    for t in TRANSPORTS {
+    for t in PLANES {
         for token in [0, TOKEN ^ 1, u64::MAX, !TOKEN] {
             let cfg = ClientConfig {
                 auth_token: token,
@@ -1273,7 +1252,7 @@ fn wrong_token_gets_auth_failed() {
     // The status on the wire.
     let hello = Hello {
         auth_token: 1,
-        ..RawClient::hello(1024, 1)
+        ..hello(1024, 1)
     };
     let (c, h, _) = RawClient::handshake(server.endpoint(), &hello);
     assert_eq!(h.transport_status, STATUS_AUTH_FAILED);
@@ -1283,7 +1262,7 @@ fn wrong_token_gets_auth_failed() {
         server.stats().auth_failures == failures
     });
     assert_eq!(server.stats().sessions_started, 0);
-    let mut c = connect(&server, Transport::Shm);
+    let mut c = connect(&server, Plane::Shm);
     assert_eq!(call(&mut c, METHOD_INCREMENT, &inc(1)).status(), STATUS_OK);
 }
 
@@ -1330,13 +1309,13 @@ fn local_dispatcher_answers_like_a_session() {
 /// removed.
 #[test]
 fn stop_drains_and_removes_files() {
-    for t in TRANSPORTS {
+    for t in PLANES {
         let dir = TestDir::new();
         let (entered_tx, entered_rx) = mpsc::channel::<()>();
         let (release_tx, release_rx) = mpsc::channel::<()>();
         let entered = Mutex::new(entered_tx);
         let release = Mutex::new(release_rx);
-        let server = Server::increment(&dir.config("drain"), move |v: u64| {
+        let server = Server::increment(&managed_server_config(&dir, "drain"), move |v: u64| {
             if v == 99 {
                 entered.lock().unwrap().send(()).unwrap();
                 release.lock().unwrap().recv_timeout(PATIENCE).unwrap();
@@ -1351,7 +1330,7 @@ fn stop_drains_and_removes_files() {
             call(&mut idle, METHOD_INCREMENT, &inc(1)).status(),
             STATUS_OK
         );
-        if t == Transport::Shm {
+        if t == Plane::Shm {
             assert_eq!(dir.shm_files().len(), 1);
         }
         std::thread::scope(|s| {
@@ -1388,17 +1367,17 @@ fn stop_drains_and_removes_files() {
 #[test]
 fn drop_stops_and_frees_the_endpoint() {
     let dir = TestDir::new();
-    let server = increment_server(&dir.config("drop"));
+    let server = increment_server(&managed_server_config(&dir, "drop"));
     assert!(matches!(
-        Server::increment(&dir.config("drop"), increment),
+        Server::increment(&managed_server_config(&dir, "drop"), increment),
         Err(Error::AddressInUse)
     ));
-    let mut c = connect(&server, Transport::Shm);
+    let mut c = connect(&server, Plane::Shm);
     assert_eq!(call(&mut c, METHOD_INCREMENT, &inc(1)).status(), STATUS_OK);
     drop(server);
     assert!(dir.entries().is_empty(), "{:?}", dir.entries());
-    let again = increment_server(&dir.config("drop"));
-    let mut c = connect(&again, Transport::Uds);
+    let again = increment_server(&managed_server_config(&dir, "drop"));
+    let mut c = connect(&again, Plane::Uds);
     assert_eq!(call(&mut c, METHOD_INCREMENT, &inc(1)).status(), STATUS_OK);
 }
 
@@ -1413,7 +1392,7 @@ fn stop_abandons_a_stuck_handler() {
     let entered = Mutex::new(entered_tx);
     let cfg = ServerConfig {
         drain_timeout: Duration::from_millis(200),
-        ..dir.config("stuck")
+        ..managed_server_config(&dir, "stuck")
     };
     let server = Server::increment(&cfg, move |v: u64| {
         entered.lock().unwrap().send(()).unwrap();
@@ -1424,9 +1403,8 @@ fn stop_abandons_a_stuck_handler() {
     let client = std::thread::spawn({
         let endpoint = server.endpoint().clone();
         move || {
-            let mut c =
-                ClientSession::connect(&endpoint, &client_config(Transport::Shm), soon(), None)
-                    .unwrap();
+            let mut c = ClientSession::connect(&endpoint, &client_config(Plane::Shm), soon(), None)
+                .unwrap();
             c.call(METHOD_INCREMENT, &inc(1), soon(), None).is_ok()
         }
     });
@@ -1445,12 +1423,12 @@ fn stop_abandons_a_stuck_handler() {
 fn invalid_configuration_is_rejected() {
     let dir = TestDir::new();
     assert!(matches!(
-        Server::increment(&dir.config("../escape"), increment),
+        Server::increment(&managed_server_config(&dir, "../escape"), increment),
         Err(Error::InvalidArgument(_))
     ));
     let no_profiles = ServerConfig {
         supported_profiles: 0,
-        ..dir.config("svc")
+        ..managed_server_config(&dir, "svc")
     };
     assert!(matches!(
         Server::increment(&no_profiles, increment),
@@ -1465,9 +1443,9 @@ fn baseline_only_server() {
     let dir = TestDir::new();
     let cfg = ServerConfig {
         supported_profiles: netipc::protocol::PROFILE_BASELINE,
-        ..dir.config("base")
+        ..managed_server_config(&dir, "base")
     };
     let server = increment_server(&cfg);
-    let mut c = connect_with(&server, Transport::Uds, &client_config(Transport::Shm));
+    let mut c = connect_with(&server, Plane::Uds, &client_config(Plane::Shm));
     assert_eq!(call(&mut c, METHOD_INCREMENT, &inc(1)).status(), STATUS_OK);
 }

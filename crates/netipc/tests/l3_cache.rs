@@ -2,14 +2,13 @@
 //! raw Level 1 server for malformed snapshots), over the UDS baseline and
 //! over SHM.
 
-#[path = "l3_support/mod.rs"]
-mod l3_support;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 use std::time::{Duration, SystemTime};
 
-use l3_support::*;
 use netipc::Error;
 use netipc::cache::{CgroupsCache, CgroupsTable};
 use netipc::codec::cgroups_snapshot::{CgroupsSnapshot, CgroupsSnapshotBuilder, simple_hash};
@@ -17,6 +16,9 @@ use netipc::codec::corpus::{bench_snapshot_items, cgroups_corpus};
 use netipc::protocol::STATUS_INTERNAL_ERROR;
 use netipc::service::client::ClientState;
 use netipc::service::server::{HandlerError, Server, ServerConfig};
+
+use support::l3::*;
+use support::{PLANES, Plane, TestDir};
 
 fn corpus(n: usize, seed: u64, generation: u64) -> CgroupsSnapshot {
     snapshot(generation, cgroups_corpus(n, seed))
@@ -311,7 +313,7 @@ fn malformed_snapshot_keeps_the_cache_and_disconnects() {
         provider.stop();
 
         for (what, payload) in malformed_payloads() {
-            let raw = RawServer::start(&dir, plane, payload);
+            let raw = raw_server(&dir, plane, payload);
             let e = cache.refresh().unwrap_err();
             assert!(
                 matches!(e, Error::Decode(_) | Error::Protocol(_)),
@@ -341,7 +343,7 @@ fn malformed_first_snapshot_leaves_the_cache_empty() {
     for plane in PLANES {
         let dir = TestDir::new();
         let cache = cache(&dir, plane);
-        let raw = RawServer::start(&dir, plane, b"junk".to_vec());
+        let raw = raw_server(&dir, plane, b"junk".to_vec());
         assert!(matches!(cache.refresh(), Err(Error::Decode(_))));
         assert!(!cache.ready());
         assert!(cache.read().is_empty());

@@ -7,14 +7,16 @@
 //! --ignored` and `NETIPC_SHM_CHILD` set; the child's stdin is its end of
 //! the session socketpair.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::fs::{self, File, OpenOptions};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use netipc::transport::shm::{
     REGION_MAGIC, RegionInfo, RegionLayout, ShmConfig, ShmRegion, ShmRole, cleanup_stale_regions,
@@ -24,42 +26,12 @@ use netipc::wire::Header;
 use netipc::{Error, Limit, Violation};
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
 
+use support::TestDir;
+
 const SVC: &str = "svc";
 const LONG: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------- helpers
-
-/// A unique run directory, removed on drop.
-struct RunDir {
-    path: PathBuf,
-}
-
-impl RunDir {
-    fn new() -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let path = std::env::temp_dir().join(format!(
-            "nipc-shm-{}-{}-{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        fs::create_dir(&path).unwrap();
-        RunDir { path }
-    }
-
-    fn endpoint(&self) -> Endpoint {
-        Endpoint::new(&self.path, SVC).unwrap()
-    }
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.path);
-    }
-}
 
 fn seqpacket_pair() -> (OwnedFd, OwnedFd) {
     rustix::net::socketpair(
@@ -189,8 +161,8 @@ fn child_role() -> Option<(String, PathBuf)> {
 
 #[test]
 fn create_writes_spec_header_and_file() {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     let server = ShmRegion::create(&ep, 0x2a, 4096, 65536, &ShmConfig::default()).unwrap();
     assert_eq!(server.role(), ShmRole::Server);
     assert_eq!(server.path(), ep.shm_path(0x2a));
@@ -228,8 +200,8 @@ fn create_writes_spec_header_and_file() {
 
 #[test]
 fn round_trips_between_threads() {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     let Pair {
         mut server,
         mut client,
@@ -244,14 +216,14 @@ fn round_trips_between_threads() {
 
 #[test]
 fn round_trips_between_processes() {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     let mut server = ShmRegion::create(&ep, 7, 64, 64, &ShmConfig::default()).unwrap();
     let (server_sock, child_sock) = seqpacket_pair();
     let mut child = spawn_child(
         "client-roundtrip",
         "child_client_roundtrip",
-        &dir.path,
+        dir.path(),
         Some(child_sock),
     );
     let served = serve_increments(&mut server, server_sock.as_fd());
@@ -277,8 +249,8 @@ fn child_client_roundtrip() {
 
 #[test]
 fn large_messages_at_capacity() {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     let Pair {
         mut server,
         mut client,
@@ -341,8 +313,8 @@ fn large_messages_at_capacity() {
 
 #[test]
 fn one_message_in_flight() {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     let mut p = pair(&ep, 3, 64, 64);
     let mut buf = Vec::new();
     // Nothing to answer, nothing to wait for.
@@ -396,8 +368,8 @@ fn one_message_in_flight() {
 
 #[test]
 fn reattach_continues_sequences() {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     let mut p = pair(&ep, 4, 64, 64);
     let mut buf = Vec::new();
     for i in 0..3 {
@@ -431,8 +403,8 @@ fn reattach_continues_sequences() {
 /// answer lands where the spec says.
 #[test]
 fn foreign_peer_publication() {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     let mut server = ShmRegion::create(&ep, 5, 4096, 65536, &ShmConfig::default()).unwrap();
     let (s, _c) = seqpacket_pair();
     let msg = request(77, b"hello");
@@ -466,8 +438,8 @@ fn hostile_publish(path: &Path, msg: &[u8], len: u32) {
 }
 
 fn expect_bad_request(msg: &[u8], len: u32, check: impl Fn(&Error) -> bool) {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     let mut server = ShmRegion::create(&ep, 6, 256, 256, &ShmConfig::default()).unwrap();
     let (s, _c) = seqpacket_pair();
     hostile_publish(server.path(), msg, len);
@@ -508,8 +480,8 @@ fn hostile_published_lengths() {
 
 #[test]
 fn hostile_response_length() {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     let mut p = pair(&ep, 8, 64, 64);
     p.client.send(&request(1, b"q")).unwrap();
     write_at(p.server.path(), 52, &0u32.to_ne_bytes());
@@ -526,8 +498,8 @@ fn hostile_response_length() {
 /// later changes nothing.
 #[test]
 fn header_rewrite_after_attach_is_ignored() {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     let mut p = pair(&ep, 15, 64, 64);
     let mut junk = read_info(p.server.path());
     junk.request_offset = 1 << 30;
@@ -572,8 +544,8 @@ fn valid_info(pid: i32) -> RegionInfo {
 
 #[test]
 fn attach_validates_every_header_rule() {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     let good = valid_info(std::process::id() as i32);
     let len = RegionLayout::for_payloads(256, 1024).unwrap().mapped_len();
     let attach = |info: &RegionInfo, file_len: u64, req: u32, resp: u32| {
@@ -721,7 +693,7 @@ fn attach_validates_every_header_rule() {
         }
     }
     // A symlink at the region path is not followed.
-    let target = dir.path.join("target.bin");
+    let target = dir.path().join("target.bin");
     write_region_file(&target, &good, len);
     std::os::unix::fs::symlink(&target, ep.shm_path(12)).unwrap();
     assert!(matches!(
@@ -732,8 +704,8 @@ fn attach_validates_every_header_rule() {
 
 #[test]
 fn attach_with_retry_waits_for_creation() {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     // Nothing there: the caller's deadline ends the retries.
     let t0 = Instant::now();
     assert!(matches!(
@@ -763,8 +735,8 @@ fn attach_with_retry_waits_for_creation() {
 #[test]
 fn truncation_mid_session_is_a_fault_not_a_crash() {
     for truncate_to in [0u64, 64, 4096] {
-        let dir = RunDir::new();
-        let ep = dir.endpoint();
+        let dir = TestDir::new();
+        let ep = dir.endpoint(SVC);
         let mut p = pair(&ep, 13, 8192, 8192);
         let mut buf = Vec::new();
         p.client.send(&request(1, &[5u8; 8000])).unwrap();
@@ -802,8 +774,8 @@ fn truncation_mid_session_is_a_fault_not_a_crash() {
 
 #[test]
 fn truncation_before_send_faults_the_sender() {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     let mut p = pair(&ep, 14, 8192, 8192);
     OpenOptions::new()
         .write(true)
@@ -819,8 +791,8 @@ fn truncation_before_send_faults_the_sender() {
 
 #[test]
 fn without_handler_truncation_kills_by_sigbus() {
-    let dir = RunDir::new();
-    let mut child = spawn_child("no-handler", "child_no_sigbus_handler", &dir.path, None);
+    let dir = TestDir::new();
+    let mut child = spawn_child("no-handler", "child_no_sigbus_handler", dir.path(), None);
     let status = child.wait().unwrap();
     assert_eq!(status.signal(), Some(libc::SIGBUS), "{status:?}");
 }
@@ -862,8 +834,8 @@ fn child_no_sigbus_handler() {
 /// passed on, and the process dies of it as it would without us.
 #[test]
 fn foreign_sigbus_is_chained() {
-    let dir = RunDir::new();
-    let mut child = spawn_child("chain", "child_sigbus_chain", &dir.path, None);
+    let dir = TestDir::new();
+    let mut child = spawn_child("chain", "child_sigbus_chain", dir.path(), None);
     let status = child.wait().unwrap();
     assert_eq!(status.signal(), Some(libc::SIGBUS), "{status:?}");
 }
@@ -908,8 +880,8 @@ fn full_filesystem_is_an_allocation_error() {
         println!("SKIPPED full_filesystem_is_an_allocation_error: not root");
         return;
     }
-    let dir = RunDir::new();
-    let mnt = dir.path.join("tiny");
+    let dir = TestDir::new();
+    let mnt = dir.path().join("tiny");
     fs::create_dir(&mnt).unwrap();
     let mounted = Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
@@ -944,8 +916,8 @@ fn full_filesystem_is_an_allocation_error() {
 
 #[test]
 fn timeout_while_waiting() {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     let mut p = pair(&ep, 20, 64, 64);
     let mut buf = Vec::new();
     let t0 = Instant::now();
@@ -967,8 +939,8 @@ fn timeout_while_waiting() {
 
 #[test]
 fn abort_from_another_thread_is_prompt() {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     let mut p = pair(&ep, 21, 64, 64);
     let abort = AbortHandle::new().unwrap();
     let a2 = abort.clone();
@@ -1008,8 +980,8 @@ fn abort_from_another_thread_is_prompt() {
 
 #[test]
 fn peer_hang_up_while_waiting() {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     // Client waits for a response; the server side closes its socket.
     let Pair {
         server,
@@ -1042,8 +1014,8 @@ fn peer_hang_up_while_waiting() {
 
 #[test]
 fn stale_cleanup() {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     let dead_pid = {
         let mut c = Command::new("true").spawn().unwrap();
         let pid = c.id() as i32;
@@ -1069,11 +1041,11 @@ fn stale_cleanup() {
     let live = ShmRegion::create(&ep, 6, 64, 64, &ShmConfig::default()).unwrap();
     write_region_file(&p(7), &valid_info(1), len);
     // Untouched: other services and other names.
-    let other = dir.path.join(format!("other-{:016x}.ipcshm", 1));
+    let other = dir.path().join(format!("other-{:016x}.ipcshm", 1));
     write_region_file(&other, &valid_info(dead_pid), len);
-    let prefixed = dir.path.join(format!("svc-b-{:016x}.ipcshm", 1));
+    let prefixed = dir.path().join(format!("svc-b-{:016x}.ipcshm", 1));
     write_region_file(&prefixed, &valid_info(dead_pid), len);
-    let unrelated = dir.path.join("svc-notes.txt");
+    let unrelated = dir.path().join("svc-notes.txt");
     fs::write(&unrelated, b"x").unwrap();
 
     assert_eq!(cleanup_stale_regions(&ep).unwrap(), 5);
@@ -1085,14 +1057,14 @@ fn stale_cleanup() {
     assert!(other.exists() && prefixed.exists() && unrelated.exists());
     assert_eq!(cleanup_stale_regions(&ep).unwrap(), 0);
     // A missing run dir is nothing to clean.
-    let gone = Endpoint::new(dir.path.join("missing"), SVC).unwrap();
+    let gone = Endpoint::new(dir.path().join("missing"), SVC).unwrap();
     assert_eq!(cleanup_stale_regions(&gone).unwrap(), 0);
 }
 
 #[test]
 fn create_reclaims_stale_and_refuses_live() {
-    let dir = RunDir::new();
-    let ep = dir.endpoint();
+    let dir = TestDir::new();
+    let ep = dir.endpoint(SVC);
     let dead_pid = {
         let mut c = Command::new("true").spawn().unwrap();
         let pid = c.id() as i32;

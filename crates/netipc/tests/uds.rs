@@ -1,13 +1,13 @@
 //! Integration tests of the UDS transport through the public API, with
 //! raw SEQPACKET peers for the hostile and captured-bytes cases.
 
-mod common;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use common::*;
 use netipc::protocol::*;
 use netipc::transport::uds::{
     ClientConfig, ClientSession, HELLO_ACK_MSG_LEN, Listener, ServerConfig,
@@ -15,6 +15,11 @@ use netipc::transport::uds::{
 use netipc::transport::{AbortHandle, Deadline};
 use netipc::wire::{ChunkHeader, Header, HelloAck};
 use netipc::{DecodeError, Error, Limit, Violation};
+
+use support::conformance::{captured, captured_packets};
+use support::raw::*;
+use support::test_server::*;
+use support::{TOKEN, TestDir, soon};
 
 fn client_config() -> ClientConfig {
     ClientConfig {
@@ -42,37 +47,37 @@ fn conformance_server_answers_captured_hellos() {
     let raw = raw_connect(&ep.socket_path());
     let pending = listener.accept(soon(), None).unwrap();
     assert_eq!(pending.session_id(), 1);
-    assert!(raw_send(&raw, &conformance("msg_hello_wrong_token.bin")));
+    assert!(raw_send(&raw, &captured("msg_hello_wrong_token.bin")));
     assert!(matches!(
         pending.handshake(&cfg, soon(), None),
         Err(Error::AuthFailed)
     ));
     assert_eq!(
         raw_recv(&raw).unwrap(),
-        conformance("msg_hello_ack_auth_failed.bin")
+        captured("msg_hello_ack_auth_failed.bin")
     );
     assert_eq!(raw_recv(&raw), None, "closed after the rejection");
 
     // Connection 2: accepted with session id 2, packet size 128.
     let raw = raw_connect(&ep.socket_path());
     let pending = listener.accept(soon(), None).unwrap();
-    assert!(raw_send(&raw, &conformance("msg_hello_pkt128.bin")));
+    assert!(raw_send(&raw, &captured("msg_hello_pkt128.bin")));
     let mut s = pending.handshake(&cfg, soon(), None).unwrap();
     assert_eq!(
         raw_recv(&raw).unwrap(),
-        conformance("msg_hello_ack_ok_pkt128.bin")
+        captured("msg_hello_ack_ok_pkt128.bin")
     );
     assert_eq!(s.session_id(), 2);
     assert_eq!(s.packet_size(), 128);
 
     // The captured request, answered with the captured chunked response.
-    let req = conformance("msg_snapshot_req.bin");
+    let req = captured("msg_snapshot_req.bin");
     assert!(raw_send(&raw, &req));
     let m = s.recv_request(soon(), None).unwrap();
     assert_eq!(m.header.code, METHOD_CGROUPS_SNAPSHOT);
     assert_eq!(m.header.message_id, 1);
     assert_eq!(m.payload, &req[32..]);
-    let payload = conformance("chunked_snapshot_resp/payload.bin");
+    let payload = captured("chunked_snapshot_resp/payload.bin");
     s.send_response(METHOD_CGROUPS_SNAPSHOT, 1, &payload)
         .unwrap();
     for (i, want) in captured_packets().iter().enumerate() {
@@ -94,20 +99,20 @@ fn conformance_client_speaks_captured_bytes() {
         let mut c = ClientSession::connect(&ep2, &cfg, soon(), None).unwrap();
         assert_eq!(c.session_id(), 2);
         assert_eq!(c.packet_size(), 128);
-        let req = conformance("msg_snapshot_req.bin");
+        let req = captured("msg_snapshot_req.bin");
         c.send_request(METHOD_CGROUPS_SNAPSHOT, 1, &req[32..])
             .unwrap();
         let m = c.recv_response(soon(), None).unwrap();
         assert_eq!(
             m.payload,
-            &conformance("chunked_snapshot_resp/payload.bin")[..]
+            &captured("chunked_snapshot_resp/payload.bin")[..]
         );
         assert_eq!(m.header.message_id, 1);
     });
     let s = raw_accept(&lfd);
-    assert_eq!(raw_recv(&s).unwrap(), conformance("msg_hello_pkt128.bin"));
-    assert!(raw_send(&s, &conformance("msg_hello_ack_ok_pkt128.bin")));
-    assert_eq!(raw_recv(&s).unwrap(), conformance("msg_snapshot_req.bin"));
+    assert_eq!(raw_recv(&s).unwrap(), captured("msg_hello_pkt128.bin"));
+    assert!(raw_send(&s, &captured("msg_hello_ack_ok_pkt128.bin")));
+    assert_eq!(raw_recv(&s).unwrap(), captured("msg_snapshot_req.bin"));
     for p in captured_packets() {
         assert!(raw_send(&s, &p));
     }
@@ -126,7 +131,7 @@ fn conformance_client_speaks_captured_bytes() {
     let s = raw_accept(&lfd);
     let hello = raw_recv(&s).unwrap();
     assert_eq!(hello.len(), 76);
-    assert!(raw_send(&s, &conformance("msg_hello_ack_auth_failed.bin")));
+    assert!(raw_send(&s, &captured("msg_hello_ack_auth_failed.bin")));
     assert!(matches!(client.join().unwrap(), Error::AuthFailed));
 }
 

@@ -5,17 +5,21 @@
 //! Most need the real `ShmRegion` (the `shm` branch) and are ignored until
 //! it is merged.
 
-mod common;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
 use netipc::protocol::*;
 use netipc::transport::uds::{ClientConfig, ClientSession, Listener, ServerConfig};
 use netipc::transport::{Deadline, Endpoint};
 use netipc::wire::{Header, HelloAck};
 use netipc::{Error, Violation};
+
+use support::raw::*;
+use support::test_server::*;
+use support::{TOKEN, TestDir, soon};
 
 const SHM: u32 = PROFILE_BASELINE | PROFILE_SHM_HYBRID;
 

@@ -1,8 +1,8 @@
 //! Decoding performs zero heap allocations: every decoder, on every
 //! message type, is run under a counting global allocator.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+#[path = "support/mod.rs"]
+mod support;
 
 use netipc::codec::apps_lookup::{AppsLookupRequestView, AppsLookupResponseView};
 use netipc::codec::cgroups_lookup::{CgroupsLookupRequestView, CgroupsLookupResponseView};
@@ -11,45 +11,11 @@ use netipc::codec::increment::decode_increment;
 use netipc::codec::string_reverse::StringReverseView;
 use netipc::wire::{BatchView, ChunkHeader, Header, Hello, HelloAck};
 
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use support::alloc::{Counting, allocations_in};
+use support::conformance::vector_bytes as vector;
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn allocations_in(f: impl FnOnce()) -> u64 {
-    let before = ALLOCS.with(|c| c.get());
-    f();
-    ALLOCS.with(|c| c.get()) - before
-}
-
-fn vector(name: &str) -> Vec<u8> {
-    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/conformance/vectors")
-        .join(name);
-    std::fs::read(p).unwrap()
-}
 
 #[test]
 fn every_decoder_is_allocation_free() {

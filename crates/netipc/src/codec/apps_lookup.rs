@@ -29,7 +29,8 @@ use super::lookup::labels::{
 use super::lookup::response::{Placement, ResponseCore};
 use super::lookup::{
     CgroupStatus, LOOKUP_DIR_ENTRY_SIZE, LOOKUP_REQ_HDR_SIZE, LOOKUP_RESP_HDR_SIZE, Label,
-    LabelSource, LabelView, LabelsIter, MAX_BUDGET, NO_LABELS, Orchestrator, PidStatus, index_iter,
+    LabelSource, MAX_BUDGET, NO_LABELS, Orchestrator, PidStatus, directory_view, item_labels,
+    response_builder, response_view,
 };
 
 /// Size of the fixed `APPS_LOOKUP` request header.
@@ -174,41 +175,6 @@ impl<'a> AppsLookupRequestView<'a> {
         Ok(AppsLookupRequestView { dir })
     }
 
-    /// Number of PIDs.
-    #[inline]
-    pub fn len(&self) -> usize {
-        self.dir.count()
-    }
-
-    /// Whether the request has no PIDs (a no-op probe).
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.dir.count() == 0
-    }
-
-    /// PID `i`.
-    ///
-    /// # Panics
-    ///
-    /// If `i >= self.len()`.
-    #[inline]
-    pub fn pid(&self, i: usize) -> u32 {
-        assert!(i < self.len(), "apps lookup key index out of range");
-        self.pid_at(i)
-    }
-
-    /// PID `i`, or `None` if `i` is out of range.
-    #[inline]
-    pub fn get(&self, i: usize) -> Option<u32> {
-        (i < self.len()).then(|| self.pid_at(i))
-    }
-
-    /// Iterates over the PIDs in request order.
-    #[inline]
-    pub fn iter(&self) -> AppsLookupPids<'a> {
-        AppsLookupPids::new(*self)
-    }
-
     /// Copies the request into an owned [`AppsLookupRequest`].
     pub fn to_owned(&self) -> AppsLookupRequest {
         AppsLookupRequest {
@@ -222,21 +188,24 @@ impl<'a> AppsLookupRequestView<'a> {
     }
 }
 
-index_iter!(
+directory_view! {
+    AppsLookupRequestView => AppsLookupPids, u32, pid_at;
+    /// Number of PIDs.
+    len;
+    /// Whether the request has no PIDs (a no-op probe).
+    is_empty;
+    /// PID `i`.
+    ///
+    /// # Panics
+    ///
+    /// If `i >= self.len()`.
+    pid, "apps lookup key index out of range";
+    /// PID `i`, or `None` if `i` is out of range.
+    get;
+    /// Iterates over the PIDs in request order.
+    iter;
     /// Iterator over the PIDs of an [`AppsLookupRequestView`].
-    AppsLookupPids,
-    AppsLookupRequestView,
-    u32,
-    pid_at
-);
-
-impl<'a> IntoIterator for AppsLookupRequestView<'a> {
-    type Item = u32;
-    type IntoIter = AppsLookupPids<'a>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.iter()
-    }
+    iterator;
 }
 
 // ---------------------------------------------------------------------------
@@ -498,52 +467,14 @@ pub struct AppsLookupBuilder {
     core: ResponseCore,
 }
 
-impl Default for AppsLookupBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+response_builder!(AppsLookupBuilder);
 
 impl AppsLookupBuilder {
-    /// A builder with an unlimited budget, ready for an empty response.
-    pub fn new() -> Self {
-        Self::from_vec(Vec::new())
-    }
-
-    /// A builder with the given budgets (see [`set_budget`](Self::set_budget)).
-    pub fn with_budget(budget: usize, max_budget: usize) -> Self {
-        let mut b = Self::new();
-        b.set_budget(budget, max_budget);
-        b
-    }
-
     /// A builder that reuses `buf` as its payload buffer (contents dropped).
     pub fn from_vec(buf: Vec<u8>) -> Self {
         AppsLookupBuilder {
             core: ResponseCore::new(buf),
         }
-    }
-
-    /// Returns the payload buffer.
-    pub fn into_vec(self) -> Vec<u8> {
-        self.core.into_vec()
-    }
-
-    /// Sets the current response budget and the configured maximum budget
-    /// in bytes (clamped to `u32::MAX`; `max_budget` is raised to `budget`
-    /// if lower). Takes effect at the next reset.
-    pub fn set_budget(&mut self, budget: usize, max_budget: usize) {
-        self.core.set_budget(budget, max_budget);
-    }
-
-    /// The current response budget.
-    pub fn budget(&self) -> usize {
-        self.core.budget()
-    }
-
-    /// The maximum budget used for the `OVERSIZED_ITEM` decision.
-    pub fn max_budget(&self) -> usize {
-        self.core.max_budget()
     }
 
     /// Starts a response to `request` with the given generation.
@@ -559,40 +490,6 @@ impl AppsLookupBuilder {
             count,
             core::iter::repeat_n(APPS_LOOKUP_MIN_ITEM_SIZE, n),
         );
-    }
-
-    /// Sets the response generation without restarting the response
-    /// (items already added and the budget state are kept). A managed
-    /// server hands handlers a builder reset with generation 0.
-    pub fn set_generation(&mut self, generation: u64) {
-        self.core.set_generation(generation);
-    }
-
-    /// Number of items the response must hold.
-    pub fn item_count(&self) -> usize {
-        self.core.count()
-    }
-
-    /// Number of items added so far.
-    pub fn added(&self) -> usize {
-        self.core.next_index()
-    }
-
-    /// Whether the budget was reached: every further item is encoded as
-    /// `PAYLOAD_EXCEEDED`.
-    pub fn is_exceeded(&self) -> bool {
-        self.core.is_exceeded()
-    }
-
-    /// Whether even the all-`PAYLOAD_EXCEEDED` response exceeds the budget
-    /// (then [`finish`](Self::finish) fails with `LimitExceeded`).
-    pub fn is_over_budget(&self) -> bool {
-        self.core.is_over_budget()
-    }
-
-    /// Current payload length in bytes.
-    pub fn encoded_len(&self) -> usize {
-        self.core.len()
     }
 
     /// Adds the next item for `pid` (which should echo the request PID).
@@ -625,14 +522,7 @@ impl AppsLookupBuilder {
         I::IntoIter: Clone,
         I::Item: LabelSource,
     {
-        if index != self.core.next_index() {
-            return Err(Error::InvalidArgument(
-                "request items must be added in request order",
-            ));
-        }
-        let pid = request
-            .get(index)
-            .ok_or(Error::InvalidArgument("request item index out of range"))?;
+        let pid = self.core.next_request_key(index, request.get(index))?;
         self.add_inner(pid, entry, labels.into_iter())
     }
 
@@ -653,15 +543,6 @@ impl AppsLookupBuilder {
     /// Adds an owned item (validated like [`add`](Self::add)).
     pub fn add_item(&mut self, item: &AppsLookupItem) -> Result<PidStatus, Error> {
         self.add(item.pid, &item.entry(), &item.labels)
-    }
-
-    /// The finished payload.
-    ///
-    /// Fails with `InvalidState` if fewer items than announced were added,
-    /// and with `LimitExceeded` if even the all-minimal response exceeds
-    /// the budget.
-    pub fn finish(&self) -> Result<&[u8], Error> {
-        self.core.finish()
     }
 
     fn add_inner<I>(
@@ -768,24 +649,19 @@ fn write_item(
 // Responses: views
 // ---------------------------------------------------------------------------
 
-/// A decoded `APPS_LOOKUP` response.
-///
-/// **Borrowed / ephemeral**: the view borrows the payload bytes it was
-/// decoded from and is valid only while that buffer is alive and
-/// unchanged. For a Level 2 client it is valid until the next typed call on
-/// the same client (or its close); with caller-managed buffers, until the
-/// caller reuses or frees them. Copy what you need (or call
-/// [`to_owned`](Self::to_owned)) immediately if it is needed later.
-///
-/// Decoding validates everything eagerly without allocating, so item and
-/// label access afterwards is infallible.
-#[derive(Debug, Clone, Copy)]
-pub struct AppsLookupResponseView<'a> {
-    dir: Directory<'a>,
-    generation: u64,
-}
-
-impl<'a> AppsLookupResponseView<'a> {
+response_view! {
+    /// A decoded `APPS_LOOKUP` response.
+    ///
+    /// **Borrowed / ephemeral**: the view borrows the payload bytes it was
+    /// decoded from and is valid only while that buffer is alive and
+    /// unchanged. For a Level 2 client it is valid until the next typed call on
+    /// the same client (or its close); with caller-managed buffers, until the
+    /// caller reuses or frees them. Copy what you need (or call
+    /// [`to_owned`](Self::to_owned)) immediately if it is needed later.
+    ///
+    /// Decoding validates everything eagerly without allocating, so item and
+    /// label access afterwards is infallible.
+    pub struct AppsLookupResponseView;
     /// Decodes and fully validates a response payload.
     ///
     /// Rejects (error variant in parentheses): truncated header or
@@ -801,85 +677,10 @@ impl<'a> AppsLookupResponseView<'a> {
     /// bounds (`OutOfBounds`); missing NULs (`MissingNul`); interior NULs
     /// (`InteriorNul`); overlapping strings including their NULs
     /// (`Overlap`); and every label-table rule (see the `lookup` module).
-    pub fn decode(payload: &'a [u8]) -> Result<Self, DecodeError> {
-        let (dir, generation) = Directory::parse_response(payload, RESP_WHAT)?;
-        dir.validate_items(APPS_LOOKUP_ITEM_HDR_SIZE, ITEM_WHAT, |item| {
-            AppsLookupItemView::parse_checked(item).map(|_| ())
-        })?;
-        Ok(AppsLookupResponseView { dir, generation })
-    }
-
-    /// The advisory provider generation (any value, including 0).
-    #[inline]
-    pub fn generation(&self) -> u64 {
-        self.generation
-    }
-
-    /// Number of items.
-    #[inline]
-    pub fn len(&self) -> usize {
-        self.dir.count()
-    }
-
-    /// Whether the response has no items.
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.dir.count() == 0
-    }
-
-    /// Item `i`.
-    ///
-    /// # Panics
-    ///
-    /// If `i >= self.len()`.
-    #[inline]
-    pub fn item(&self, i: usize) -> AppsLookupItemView<'a> {
-        assert!(i < self.len(), "apps lookup item index out of range");
-        self.item_at(i)
-    }
-
-    /// Item `i`, or `None` if `i` is out of range.
-    #[inline]
-    pub fn get(&self, i: usize) -> Option<AppsLookupItemView<'a>> {
-        (i < self.len()).then(|| self.item_at(i))
-    }
-
-    /// Iterates over the items in order.
-    #[inline]
-    pub fn items(&self) -> AppsLookupItems<'a> {
-        AppsLookupItems::new(*self)
-    }
-
-    /// Copies the response into an owned [`AppsLookupResponse`].
-    pub fn to_owned(&self) -> AppsLookupResponse {
-        AppsLookupResponse {
-            generation: self.generation,
-            items: self.items().map(|i| i.to_owned()).collect(),
-        }
-    }
-
-    #[inline]
-    fn item_at(&self, i: usize) -> AppsLookupItemView<'a> {
-        AppsLookupItemView::parse_trusted(self.dir.slice(i))
-    }
-}
-
-index_iter!(
-    /// Iterator over the items of an [`AppsLookupResponseView`] (borrowed
-    /// from the payload, see the view's lifetime contract).
-    AppsLookupItems,
-    AppsLookupResponseView,
-    AppsLookupItemView<'a>,
-    item_at
-);
-
-impl<'a> IntoIterator for AppsLookupResponseView<'a> {
-    type Item = AppsLookupItemView<'a>;
-    type IntoIter = AppsLookupItems<'a>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.items()
-    }
+    decode(RESP_WHAT, APPS_LOOKUP_ITEM_HDR_SIZE, ITEM_WHAT);
+    item: AppsLookupItemView, "apps lookup item index out of range";
+    iter: AppsLookupItems;
+    owned: AppsLookupResponse;
 }
 
 /// One decoded `APPS_LOOKUP` response item.
@@ -991,18 +792,9 @@ impl<'a> AppsLookupItemView<'a> {
 
     /// Re-reads an item that [`parse_checked`](Self::parse_checked) accepted.
     pub(crate) fn parse_trusted(item: &'a [u8]) -> Self {
-        let span = |off_at, len_at| {
-            let start = us(rd_u32(item, off_at));
-            Span {
-                start,
-                end: start
-                    .saturating_add(us(rd_u32(item, len_at)))
-                    .saturating_add(1),
-            }
-        };
-        let comm = span(ITEM_COMM_OFF, ITEM_COMM_LEN);
-        let path = span(ITEM_PATH_OFF, ITEM_PATH_LEN);
-        let name = span(ITEM_NAME_OFF, ITEM_NAME_LEN);
+        let comm = Span::trusted(item, ITEM_COMM_OFF, ITEM_COMM_LEN);
+        let path = Span::trusted(item, ITEM_PATH_OFF, ITEM_PATH_LEN);
+        let name = Span::trusted(item, ITEM_NAME_OFF, ITEM_NAME_LEN);
         let table = comm
             .end
             .max(path.end)
@@ -1111,29 +903,7 @@ impl<'a> AppsLookupItemView<'a> {
         self.cgroup_name
     }
 
-    /// Number of labels.
-    #[inline]
-    pub fn label_count(&self) -> usize {
-        self.label_count
-    }
-
-    /// Label `i`, or `None` if out of range.
-    #[inline]
-    pub fn label(&self, i: usize) -> Option<LabelView<'a>> {
-        (i < self.label_count).then(|| LabelsIter::at(self.item, self.table, i))
-    }
-
-    /// Iterates over the labels in table order.
-    #[inline]
-    pub fn labels(&self) -> LabelsIter<'a> {
-        LabelsIter::new(self.item, self.table, self.label_count)
-    }
-
-    /// The raw item bytes.
-    #[inline]
-    pub fn as_bytes(&self) -> &'a [u8] {
-        self.item
-    }
+    item_labels!();
 
     /// Copies the item into an owned [`AppsLookupItem`].
     pub fn to_owned(&self) -> AppsLookupItem {

@@ -29,7 +29,8 @@ use super::lookup::labels::{
 use super::lookup::response::{Placement, ResponseCore};
 use super::lookup::{
     LOOKUP_DIR_ENTRY_SIZE, LOOKUP_REQ_HDR_SIZE, LOOKUP_RESP_HDR_SIZE, Label, LabelSource,
-    LabelView, LabelsIter, LookupStatus, MAX_BUDGET, Orchestrator, index_iter,
+    LookupStatus, MAX_BUDGET, Orchestrator, directory_view, item_labels, response_builder,
+    response_view,
 };
 
 /// Size of the fixed `CGROUPS_LOOKUP` request header.
@@ -314,41 +315,6 @@ impl<'a> CgroupsLookupRequestView<'a> {
         Ok(CgroupsLookupRequestView { dir })
     }
 
-    /// Number of keys.
-    #[inline]
-    pub fn len(&self) -> usize {
-        self.dir.count()
-    }
-
-    /// Whether the request has no keys (a no-op probe).
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.dir.count() == 0
-    }
-
-    /// Path of key `i`, without its NUL.
-    ///
-    /// # Panics
-    ///
-    /// If `i >= self.len()`.
-    #[inline]
-    pub fn key(&self, i: usize) -> &'a [u8] {
-        assert!(i < self.len(), "cgroups lookup key index out of range");
-        self.key_at(i)
-    }
-
-    /// Path of key `i`, or `None` if `i` is out of range.
-    #[inline]
-    pub fn get(&self, i: usize) -> Option<&'a [u8]> {
-        (i < self.len()).then(|| self.key_at(i))
-    }
-
-    /// Iterates over the paths in request order.
-    #[inline]
-    pub fn iter(&self) -> CgroupsLookupKeys<'a> {
-        CgroupsLookupKeys::new(*self)
-    }
-
     /// Copies the request into an owned [`CgroupsLookupRequest`].
     pub fn to_owned(&self) -> CgroupsLookupRequest {
         CgroupsLookupRequest {
@@ -363,22 +329,25 @@ impl<'a> CgroupsLookupRequestView<'a> {
     }
 }
 
-index_iter!(
+directory_view! {
+    CgroupsLookupRequestView => CgroupsLookupKeys, &'a [u8], key_at;
+    /// Number of keys.
+    len;
+    /// Whether the request has no keys (a no-op probe).
+    is_empty;
+    /// Path of key `i`, without its NUL.
+    ///
+    /// # Panics
+    ///
+    /// If `i >= self.len()`.
+    key, "cgroups lookup key index out of range";
+    /// Path of key `i`, or `None` if `i` is out of range.
+    get;
+    /// Iterates over the paths in request order.
+    iter;
     /// Iterator over the paths of a [`CgroupsLookupRequestView`]
     /// (borrowed from the payload, see the view's lifetime contract).
-    CgroupsLookupKeys,
-    CgroupsLookupRequestView,
-    &'a [u8],
-    key_at
-);
-
-impl<'a> IntoIterator for CgroupsLookupRequestView<'a> {
-    type Item = &'a [u8];
-    type IntoIter = CgroupsLookupKeys<'a>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.iter()
-    }
+    iterator;
 }
 
 // ---------------------------------------------------------------------------
@@ -508,53 +477,15 @@ pub struct CgroupsLookupBuilder {
     key_lens: Vec<u32>,
 }
 
-impl Default for CgroupsLookupBuilder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+response_builder!(CgroupsLookupBuilder);
 
 impl CgroupsLookupBuilder {
-    /// A builder with an unlimited budget, ready for an empty response.
-    pub fn new() -> Self {
-        Self::from_vec(Vec::new())
-    }
-
-    /// A builder with the given budgets (see [`set_budget`](Self::set_budget)).
-    pub fn with_budget(budget: usize, max_budget: usize) -> Self {
-        let mut b = Self::new();
-        b.set_budget(budget, max_budget);
-        b
-    }
-
     /// A builder that reuses `buf` as its payload buffer (contents dropped).
     pub fn from_vec(buf: Vec<u8>) -> Self {
         CgroupsLookupBuilder {
             core: ResponseCore::new(buf),
             key_lens: Vec::new(),
         }
-    }
-
-    /// Returns the payload buffer.
-    pub fn into_vec(self) -> Vec<u8> {
-        self.core.into_vec()
-    }
-
-    /// Sets the current response budget and the configured maximum budget
-    /// in bytes (clamped to `u32::MAX`; `max_budget` is raised to `budget`
-    /// if lower). Takes effect at the next reset.
-    pub fn set_budget(&mut self, budget: usize, max_budget: usize) {
-        self.core.set_budget(budget, max_budget);
-    }
-
-    /// The current response budget.
-    pub fn budget(&self) -> usize {
-        self.core.budget()
-    }
-
-    /// The maximum budget used for the `OVERSIZED_ITEM` decision.
-    pub fn max_budget(&self) -> usize {
-        self.core.max_budget()
     }
 
     /// Starts a response to `request` with the given generation.
@@ -596,40 +527,6 @@ impl CgroupsLookupBuilder {
             .reset(generation, u32_sat(self.key_lens.len()), mins);
     }
 
-    /// Sets the response generation without restarting the response
-    /// (items already added and the budget state are kept). A managed
-    /// server hands handlers a builder reset with generation 0.
-    pub fn set_generation(&mut self, generation: u64) {
-        self.core.set_generation(generation);
-    }
-
-    /// Number of items the response must hold.
-    pub fn item_count(&self) -> usize {
-        self.core.count()
-    }
-
-    /// Number of items added so far.
-    pub fn added(&self) -> usize {
-        self.core.next_index()
-    }
-
-    /// Whether the budget was reached: every further item is encoded as
-    /// `PAYLOAD_EXCEEDED`.
-    pub fn is_exceeded(&self) -> bool {
-        self.core.is_exceeded()
-    }
-
-    /// Whether even the all-`PAYLOAD_EXCEEDED` response exceeds the budget
-    /// (then [`finish`](Self::finish) fails with `LimitExceeded`).
-    pub fn is_over_budget(&self) -> bool {
-        self.core.is_over_budget()
-    }
-
-    /// Current payload length in bytes.
-    pub fn encoded_len(&self) -> usize {
-        self.core.len()
-    }
-
     /// Adds the next item with a raw `path` (validated: non-empty, no NUL,
     /// and as long as the request key it echoes).
     ///
@@ -669,7 +566,7 @@ impl CgroupsLookupBuilder {
         I::IntoIter: Clone,
         I::Item: LabelSource,
     {
-        let path = self.request_path(request, index)?;
+        let path = self.core.next_request_key(index, request.get(index))?;
         self.add_inner(path, status, orchestrator, name, labels.into_iter())
     }
 
@@ -704,30 +601,6 @@ impl CgroupsLookupBuilder {
             &item.name,
             &item.labels,
         )
-    }
-
-    /// The finished payload.
-    ///
-    /// Fails with `InvalidState` if fewer items than the request holds were
-    /// added, and with `LimitExceeded` if even the all-minimal response
-    /// exceeds the budget.
-    pub fn finish(&self) -> Result<&[u8], Error> {
-        self.core.finish()
-    }
-
-    fn request_path<'r>(
-        &self,
-        request: &CgroupsLookupRequestView<'r>,
-        index: usize,
-    ) -> Result<&'r [u8], Error> {
-        if index != self.core.next_index() {
-            return Err(Error::InvalidArgument(
-                "request items must be added in request order",
-            ));
-        }
-        request
-            .get(index)
-            .ok_or(Error::InvalidArgument("request item index out of range"))
     }
 
     fn add_inner<I>(
@@ -849,24 +722,19 @@ fn write_item(
 // Responses: views
 // ---------------------------------------------------------------------------
 
-/// A decoded `CGROUPS_LOOKUP` response.
-///
-/// **Borrowed / ephemeral**: the view borrows the payload bytes it was
-/// decoded from and is valid only while that buffer is alive and
-/// unchanged. For a Level 2 client it is valid until the next typed call on
-/// the same client (or its close); with caller-managed buffers, until the
-/// caller reuses or frees them. Copy what you need (or call
-/// [`to_owned`](Self::to_owned)) immediately if it is needed later.
-///
-/// Decoding validates everything eagerly without allocating, so item and
-/// label access afterwards is infallible.
-#[derive(Debug, Clone, Copy)]
-pub struct CgroupsLookupResponseView<'a> {
-    dir: Directory<'a>,
-    generation: u64,
-}
-
-impl<'a> CgroupsLookupResponseView<'a> {
+response_view! {
+    /// A decoded `CGROUPS_LOOKUP` response.
+    ///
+    /// **Borrowed / ephemeral**: the view borrows the payload bytes it was
+    /// decoded from and is valid only while that buffer is alive and
+    /// unchanged. For a Level 2 client it is valid until the next typed call on
+    /// the same client (or its close); with caller-managed buffers, until the
+    /// caller reuses or frees them. Copy what you need (or call
+    /// [`to_owned`](Self::to_owned)) immediately if it is needed later.
+    ///
+    /// Decoding validates everything eagerly without allocating, so item and
+    /// label access afterwards is infallible.
+    pub struct CgroupsLookupResponseView;
     /// Decodes and fully validates a response payload.
     ///
     /// Rejects (error variant in parentheses): truncated header or
@@ -882,85 +750,10 @@ impl<'a> CgroupsLookupResponseView<'a> {
     /// bounds (`OutOfBounds`); missing NULs (`MissingNul`); interior NULs
     /// (`InteriorNul`); overlapping strings including their NULs
     /// (`Overlap`); and every label-table rule (see the `lookup` module).
-    pub fn decode(payload: &'a [u8]) -> Result<Self, DecodeError> {
-        let (dir, generation) = Directory::parse_response(payload, RESP_WHAT)?;
-        dir.validate_items(CGROUPS_LOOKUP_ITEM_HDR_SIZE, ITEM_WHAT, |item| {
-            CgroupsLookupItemView::parse_checked(item).map(|_| ())
-        })?;
-        Ok(CgroupsLookupResponseView { dir, generation })
-    }
-
-    /// The advisory provider generation (any value, including 0).
-    #[inline]
-    pub fn generation(&self) -> u64 {
-        self.generation
-    }
-
-    /// Number of items.
-    #[inline]
-    pub fn len(&self) -> usize {
-        self.dir.count()
-    }
-
-    /// Whether the response has no items.
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.dir.count() == 0
-    }
-
-    /// Item `i`.
-    ///
-    /// # Panics
-    ///
-    /// If `i >= self.len()`.
-    #[inline]
-    pub fn item(&self, i: usize) -> CgroupsLookupItemView<'a> {
-        assert!(i < self.len(), "cgroups lookup item index out of range");
-        self.item_at(i)
-    }
-
-    /// Item `i`, or `None` if `i` is out of range.
-    #[inline]
-    pub fn get(&self, i: usize) -> Option<CgroupsLookupItemView<'a>> {
-        (i < self.len()).then(|| self.item_at(i))
-    }
-
-    /// Iterates over the items in order.
-    #[inline]
-    pub fn items(&self) -> CgroupsLookupItems<'a> {
-        CgroupsLookupItems::new(*self)
-    }
-
-    /// Copies the response into an owned [`CgroupsLookupResponse`].
-    pub fn to_owned(&self) -> CgroupsLookupResponse {
-        CgroupsLookupResponse {
-            generation: self.generation,
-            items: self.items().map(|i| i.to_owned()).collect(),
-        }
-    }
-
-    #[inline]
-    fn item_at(&self, i: usize) -> CgroupsLookupItemView<'a> {
-        CgroupsLookupItemView::parse_trusted(self.dir.slice(i))
-    }
-}
-
-index_iter!(
-    /// Iterator over the items of a [`CgroupsLookupResponseView`]
-    /// (borrowed from the payload, see the view's lifetime contract).
-    CgroupsLookupItems,
-    CgroupsLookupResponseView,
-    CgroupsLookupItemView<'a>,
-    item_at
-);
-
-impl<'a> IntoIterator for CgroupsLookupResponseView<'a> {
-    type Item = CgroupsLookupItemView<'a>;
-    type IntoIter = CgroupsLookupItems<'a>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.items()
-    }
+    decode(RESP_WHAT, CGROUPS_LOOKUP_ITEM_HDR_SIZE, ITEM_WHAT);
+    item: CgroupsLookupItemView, "cgroups lookup item index out of range";
+    iter: CgroupsLookupItems;
+    owned: CgroupsLookupResponse;
 }
 
 /// One decoded `CGROUPS_LOOKUP` response item.
@@ -1043,17 +836,8 @@ impl<'a> CgroupsLookupItemView<'a> {
 
     /// Re-reads an item that [`parse_checked`](Self::parse_checked) accepted.
     pub(crate) fn parse_trusted(item: &'a [u8]) -> Self {
-        let span = |off_at, len_at| {
-            let start = us(rd_u32(item, off_at));
-            Span {
-                start,
-                end: start
-                    .saturating_add(us(rd_u32(item, len_at)))
-                    .saturating_add(1),
-            }
-        };
-        let path = span(ITEM_PATH_OFF, ITEM_PATH_LEN);
-        let name = span(ITEM_NAME_OFF, ITEM_NAME_LEN);
+        let path = Span::trusted(item, ITEM_PATH_OFF, ITEM_PATH_LEN);
+        let name = Span::trusted(item, ITEM_NAME_OFF, ITEM_NAME_LEN);
         let table = path
             .end
             .max(name.end)
@@ -1119,29 +903,7 @@ impl<'a> CgroupsLookupItemView<'a> {
         self.name
     }
 
-    /// Number of labels.
-    #[inline]
-    pub fn label_count(&self) -> usize {
-        self.label_count
-    }
-
-    /// Label `i`, or `None` if out of range.
-    #[inline]
-    pub fn label(&self, i: usize) -> Option<LabelView<'a>> {
-        (i < self.label_count).then(|| LabelsIter::at(self.item, self.table, i))
-    }
-
-    /// Iterates over the labels in table order.
-    #[inline]
-    pub fn labels(&self) -> LabelsIter<'a> {
-        LabelsIter::new(self.item, self.table, self.label_count)
-    }
-
-    /// The raw item bytes.
-    #[inline]
-    pub fn as_bytes(&self) -> &'a [u8] {
-        self.item
-    }
+    item_labels!();
 
     /// Copies the item into an owned [`CgroupsLookupItem`].
     pub fn to_owned(&self) -> CgroupsLookupItem {

@@ -1,10 +1,9 @@
-//! Loading the conformance vectors and reading `vectors.json` field values.
+//! The conformance test data: the vectors (and their `vectors.json` field
+//! values) and the captured transport files.
 //!
 //! Field values are numbers, hex strings (`"0xDEADBEEF"`), names with the
 //! value in parentheses (`"MAGIC_MSG (0x4e495043)"`), flag unions
 //! (`"UDS_SEQPACKET|SHM_FUTEX (0x05)"`) or spec names (`"REQUEST"`).
-
-#![allow(dead_code)]
 
 use std::path::PathBuf;
 
@@ -23,18 +22,36 @@ pub fn conformance_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/conformance")
 }
 
+/// The bytes of the vector file `name`.
+pub fn vector_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(conformance_dir().join("vectors").join(name)).unwrap()
+}
+
+/// A captured transport file (`transport/{name}`).
+pub fn captured(name: &str) -> Vec<u8> {
+    let p = conformance_dir().join("transport").join(name);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The 14 captured packets of the chunked snapshot response.
+pub fn captured_packets() -> Vec<Vec<u8>> {
+    (0..14)
+        .map(|i| captured(&format!("chunked_snapshot_resp/packet-{i:02}.bin")))
+        .collect()
+}
+
 /// Every vector listed in `vectors.json`, with its bytes.
 pub fn load_vectors() -> Vec<Vector> {
-    let dir = conformance_dir();
     let json: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("vectors.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(conformance_dir().join("vectors.json")).unwrap())
+            .unwrap();
     json["vectors"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| {
             let file = v["file"].as_str().unwrap().to_string();
-            let bytes = std::fs::read(dir.join("vectors").join(&file)).unwrap();
+            let bytes = vector_bytes(&file);
             Vector {
                 kind: v["type"].as_str().unwrap().to_string(),
                 fields: v["fields"].clone(),

@@ -248,6 +248,20 @@ impl Span {
     pub(crate) fn bytes<'a>(&self, item: &'a [u8]) -> &'a [u8] {
         sub(item, self.start, self.end.saturating_sub(self.start + 1))
     }
+
+    /// Re-reads the span of a string whose offset and length are the item
+    /// header's `u32` fields at `off_at` and `len_at`, in an item that
+    /// [`check_string`] accepted (saturating, never panics).
+    #[inline]
+    pub(crate) fn trusted(item: &[u8], off_at: usize, len_at: usize) -> Span {
+        let start = us(rd_u32(item, off_at));
+        Span {
+            start,
+            end: start
+                .saturating_add(us(rd_u32(item, len_at)))
+                .saturating_add(1),
+        }
+    }
 }
 
 /// Validates one item string: offset at or after the item header

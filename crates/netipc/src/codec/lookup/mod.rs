@@ -21,12 +21,14 @@
 //!
 //! This module holds the one implementation of header/directory
 //! validation (`directory`), of label tables (`labels`), of the response
-//! payload budget planner (`response`, whose rules the builders document)
-//! and the status and orchestrator enums.
+//! payload budget planner (`response`, whose rules the builders document),
+//! of the view, iterator and builder plumbing both codecs generate from
+//! the macros in `macros`, and the status and orchestrator enums.
 
 pub(crate) mod directory;
 pub(crate) mod enums;
 pub(crate) mod labels;
+mod macros;
 pub(crate) mod response;
 
 pub use enums::{CgroupStatus, LookupStatus, Orchestrator, PidStatus, orchestrator_name};
@@ -42,59 +44,4 @@ pub const LOOKUP_DIR_ENTRY_SIZE: usize = crate::protocol::DIR_ENTRY_SIZE;
 /// Size of one label table entry.
 pub const LOOKUP_LABEL_ENTRY_SIZE: usize = 16;
 
-/// Defines an index-based iterator over a `Copy` view: `$view` must have a
-/// `len()` and an infallible `$at(i)` accessor for `i < len()`.
-macro_rules! index_iter {
-    ($(#[$meta:meta])* $name:ident, $view:ident, $item:ty, $at:ident) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone)]
-        pub struct $name<'a> {
-            view: $view<'a>,
-            next: usize,
-            end: usize,
-        }
-
-        impl<'a> $name<'a> {
-            #[inline]
-            fn new(view: $view<'a>) -> Self {
-                let end = view.len();
-                $name { view, next: 0, end }
-            }
-        }
-
-        impl<'a> Iterator for $name<'a> {
-            type Item = $item;
-
-            #[inline]
-            fn next(&mut self) -> Option<$item> {
-                if self.next >= self.end {
-                    return None;
-                }
-                let v = self.view.$at(self.next);
-                self.next += 1;
-                Some(v)
-            }
-
-            #[inline]
-            fn size_hint(&self) -> (usize, Option<usize>) {
-                let n = self.end - self.next;
-                (n, Some(n))
-            }
-        }
-
-        impl<'a> DoubleEndedIterator for $name<'a> {
-            #[inline]
-            fn next_back(&mut self) -> Option<$item> {
-                if self.next >= self.end {
-                    return None;
-                }
-                self.end -= 1;
-                Some(self.view.$at(self.end))
-            }
-        }
-
-        impl<'a> ExactSizeIterator for $name<'a> {}
-        impl<'a> core::iter::FusedIterator for $name<'a> {}
-    };
-}
-pub(crate) use index_iter;
+pub(crate) use macros::{directory_view, index_iter, item_labels, response_builder, response_view};

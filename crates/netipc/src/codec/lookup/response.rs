@@ -209,6 +209,18 @@ impl ResponseCore {
         }
     }
 
+    /// The key of request item `index` (looked up by the caller with the
+    /// request view's `get`), which must be the next item to add.
+    #[inline]
+    pub(crate) fn next_request_key<K>(&self, index: usize, key: Option<K>) -> Result<K, Error> {
+        if index != self.next {
+            return Err(Error::InvalidArgument(
+                "request items must be added in request order",
+            ));
+        }
+        key.ok_or(Error::InvalidArgument("request item index out of range"))
+    }
+
     /// Decides how the next item is encoded and commits the decision.
     ///
     /// `min` is the size of its minimal shape, `full` the size of its full

@@ -7,12 +7,12 @@ use crate::codec::apps_lookup::{
     AppsLookupResponseView, apps_lookup_request_max_items, encode_apps_lookup_request,
 };
 use crate::codec::lookup::{LOOKUP_DIR_ENTRY_SIZE, LOOKUP_RESP_HDR_SIZE, PidStatus};
-use crate::error::{Error, Result, Violation};
+use crate::error::Result;
 use crate::protocol::{ITEM_ALIGN, METHOD_APPS_LOOKUP};
 
 use super::config::{ClientConfig, Schema};
 use super::core::{CallCtx, Core};
-use super::stitch::{MIN_SHAPE_SHARE, Scan, Stitch, Store, SuffixTracker, check_count, range_in};
+use super::stitch::{MIN_SHAPE_SHARE, Scan, ScannedItem, Stitch, scan_items, store_view};
 
 /// The smallest request: one PID.
 const MIN_REQUEST: usize = APPS_LOOKUP_REQ_HDR_SIZE + LOOKUP_DIR_ENTRY_SIZE + APPS_LOOKUP_KEY_SIZE;
@@ -24,26 +24,25 @@ const SCHEMA: Schema = Schema::dynamic(METHOD_APPS_LOOKUP, MIN_REQUEST);
 const MIN_RESPONSE_ITEM: usize =
     LOOKUP_DIR_ENTRY_SIZE + APPS_LOOKUP_MIN_ITEM_SIZE.next_multiple_of(ITEM_ALIGN);
 
+impl<'p> ScannedItem<'p, u32> for AppsLookupItemView<'p> {
+    fn echoes(&self, pid: &u32) -> bool {
+        self.pid() == *pid
+    }
+
+    fn payload_exceeded(&self) -> bool {
+        self.status() == PidStatus::PayloadExceeded
+    }
+
+    fn bytes(&self) -> &'p [u8] {
+        self.as_bytes()
+    }
+}
+
 /// Decodes one subresponse for `pids`, checks its count and every echoed
 /// PID, and records the items before the `PAYLOAD_EXCEEDED` suffix.
 fn scan(payload: &[u8], pids: &[u32], ranges: &mut Vec<(u32, u32)>) -> Result<Scan> {
     let v = AppsLookupResponseView::decode(payload)?;
-    check_count(v.len(), pids.len())?;
-    let mut suffix = SuffixTracker::default();
-    for (j, (item, &pid)) in v.items().zip(pids).enumerate() {
-        if item.pid() != pid {
-            return Err(Violation::EchoMismatch.into());
-        }
-        if suffix.step(j, item.status() == PidStatus::PayloadExceeded)? {
-            let r = range_in(payload, item.as_bytes())
-                .ok_or(Error::InvalidState("lookup item outside its payload"))?;
-            ranges.push(r);
-        }
-    }
-    Ok(Scan {
-        generation: v.generation(),
-        accepted: suffix.accepted(v.len()),
-    })
+    scan_items(payload, v.generation(), v.items(), pids, ranges)
 }
 
 /// Client of an `apps-lookup` service (`APPS_LOOKUP`, method 5).
@@ -58,61 +57,38 @@ pub struct AppsLookupClient {
     stitch: Stitch,
 }
 
-/// The stitched result of one [`AppsLookupClient::lookup`]: one item per
-/// requested PID, in request order.
-///
-/// **Borrowed**: it borrows the client's storage and is valid until the
-/// next call on the same client (`'a` is that borrow). Item access is
-/// O(1) and allocation free; copy (`to_owned`) what is needed longer.
-#[derive(Debug, Clone, Copy)]
-pub struct AppsLookupResultView<'a> {
-    store: &'a Store,
-    generation: u64,
-}
-
-impl<'a> AppsLookupResultView<'a> {
-    /// The provider generation shared by every subresponse.
-    #[inline]
-    pub fn generation(&self) -> u64 {
-        self.generation
-    }
-
+store_view! {
+    /// The stitched result of one [`AppsLookupClient::lookup`]: one item per
+    /// requested PID, in request order.
+    ///
+    /// **Borrowed**: it borrows the client's storage and is valid until the
+    /// next call on the same client (`'a` is that borrow). Item access is
+    /// O(1) and allocation free; copy (`to_owned`) what is needed longer.
+    pub struct AppsLookupResultView { generation: u64 }
+    items: AppsLookupItemView = |b| Some(AppsLookupItemView::parse_trusted(b)),
+        "apps lookup result index";
     /// Number of items (equal to the number of PIDs requested).
-    #[inline]
-    pub fn len(&self) -> usize {
-        self.store.len()
-    }
-
+    len;
     /// Whether no PID was requested.
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.store.len() == 0
-    }
-
+    is_empty;
     /// Item `i`, or `None` if out of range.
-    #[inline]
-    pub fn get(&self, i: usize) -> Option<AppsLookupItemView<'a>> {
-        self.store.item(i).map(AppsLookupItemView::parse_trusted)
-    }
-
+    get;
     /// Item `i` (its status may be `OVERSIZED_ITEM`, never
     /// `PAYLOAD_EXCEEDED`).
     ///
     /// # Panics
     ///
     /// If `i >= self.len()`.
-    #[inline]
-    pub fn item(&self, i: usize) -> AppsLookupItemView<'a> {
-        match self.get(i) {
-            Some(v) => v,
-            None => panic!("apps lookup result index {i} out of range"),
-        }
-    }
-
+    item;
     /// Iterates over the items in request order.
-    pub fn iter(&self) -> impl Iterator<Item = AppsLookupItemView<'a>> + use<'a> {
-        let v = *self;
-        (0..v.len()).filter_map(move |i| v.get(i))
+    iter;
+}
+
+impl AppsLookupResultView<'_> {
+    /// The provider generation shared by every subresponse.
+    #[inline]
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 }
 
@@ -136,7 +112,7 @@ impl AppsLookupClient {
     /// Looks up `pids` and returns one item per PID, in order.
     ///
     /// - More PIDs than the configured item ceiling fail with
-    ///   [`Error::LimitExceeded`] (`Limit::LookupCeiling`) before any I/O.
+    ///   [`Error::LimitExceeded`](crate::Error::LimitExceeded) (`Limit::LookupCeiling`) before any I/O.
     /// - PIDs are split into requests that fit the agreed request budget
     ///   (and whose non-enriched answers take at most half the agreed
     ///   response budget).
@@ -145,14 +121,14 @@ impl AppsLookupClient {
     ///   the first item of a response is `PAYLOAD_EXCEEDED`, that key is
     ///   re-asked alone; if it still does not fit, the response budget is
     ///   grown by reconnecting, and the call fails with
-    ///   [`Error::LimitExceeded`] (`Limit::ResponsePayload`) when growth
+    ///   [`Error::LimitExceeded`](crate::Error::LimitExceeded) (`Limit::ResponsePayload`) when growth
     ///   stops.
     /// - Every subresponse must echo its PIDs in order, hold exactly the
     ///   requested item count and carry the same generation
-    ///   ([`Violation::EchoMismatch`], [`Violation::ItemCountMismatch`],
-    ///   [`Violation::GenerationMismatch`] fail the whole call).
+    ///   ([`Violation::EchoMismatch`](crate::Violation::EchoMismatch), [`Violation::ItemCountMismatch`](crate::Violation::ItemCountMismatch),
+    ///   [`Violation::GenerationMismatch`](crate::Violation::GenerationMismatch) fail the whole call).
     /// - The subcall and stitched-bytes ceilings fail the call with
-    ///   [`Error::LimitExceeded`] (`Limit::LookupCeiling`).
+    ///   [`Error::LimitExceeded`](crate::Error::LimitExceeded) (`Limit::LookupCeiling`).
     ///
     /// An empty `pids` sends one empty probe request to learn the provider
     /// generation.

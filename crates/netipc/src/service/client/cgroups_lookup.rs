@@ -9,12 +9,12 @@ use crate::codec::cgroups_lookup::{
     CgroupsLookupResponseView, cgroups_lookup_single_request_len,
 };
 use crate::codec::lookup::{LOOKUP_DIR_ENTRY_SIZE, LOOKUP_RESP_HDR_SIZE, LookupStatus};
-use crate::error::{Error, Result, Violation};
+use crate::error::{Error, Result};
 use crate::protocol::{ITEM_ALIGN, METHOD_CGROUPS_LOOKUP};
 
 use super::config::{ClientConfig, Schema};
 use super::core::{CallCtx, Core};
-use super::stitch::{MIN_SHAPE_SHARE, Scan, Stitch, Store, SuffixTracker, check_count, range_in};
+use super::stitch::{MIN_SHAPE_SHARE, Scan, ScannedItem, Stitch, range_in, scan_items, store_view};
 
 /// The smallest request: one one-byte path.
 const MIN_REQUEST: usize =
@@ -49,26 +49,25 @@ fn validate(path: &[u8]) -> Result<()> {
     Ok(())
 }
 
+impl<'p, P: AsRef<[u8]>> ScannedItem<'p, P> for CgroupsLookupItemView<'p> {
+    fn echoes(&self, path: &P) -> bool {
+        self.path() == path.as_ref()
+    }
+
+    fn payload_exceeded(&self) -> bool {
+        self.status() == LookupStatus::PayloadExceeded
+    }
+
+    fn bytes(&self) -> &'p [u8] {
+        self.as_bytes()
+    }
+}
+
 /// Decodes one subresponse for `keys`, checks its count and every echoed
 /// path, and records the items before the `PAYLOAD_EXCEEDED` suffix.
 fn scan<P: AsRef<[u8]>>(payload: &[u8], keys: &[P], ranges: &mut Vec<(u32, u32)>) -> Result<Scan> {
     let v = CgroupsLookupResponseView::decode(payload)?;
-    check_count(v.len(), keys.len())?;
-    let mut suffix = SuffixTracker::default();
-    for (j, (item, key)) in v.items().zip(keys).enumerate() {
-        if item.path() != key.as_ref() {
-            return Err(Violation::EchoMismatch.into());
-        }
-        if suffix.step(j, item.status() == LookupStatus::PayloadExceeded)? {
-            let r = range_in(payload, item.as_bytes())
-                .ok_or(Error::InvalidState("lookup item outside its payload"))?;
-            ranges.push(r);
-        }
-    }
-    Ok(Scan {
-        generation: v.generation(),
-        accepted: suffix.accepted(v.len()),
-    })
+    scan_items(payload, v.generation(), v.items(), keys, ranges)
 }
 
 /// Client of a `cgroups-lookup` service (`CGROUPS_LOOKUP`, method 4).
@@ -85,63 +84,40 @@ pub struct CgroupsLookupClient {
     local: CgroupsLookupBuilder,
 }
 
-/// The stitched result of one [`CgroupsLookupClient::lookup`]: one item
-/// per requested path, in request order.
-///
-/// **Borrowed**: it borrows the client's storage and is valid until the
-/// next call on the same client (`'a` is that borrow). Item access is
-/// O(1) and allocation free; copy (`to_owned`) what is needed longer.
-#[derive(Debug, Clone, Copy)]
-pub struct CgroupsLookupResultView<'a> {
-    store: &'a Store,
-    generation: u64,
-}
-
-impl<'a> CgroupsLookupResultView<'a> {
-    /// The provider generation shared by every subresponse (0 when the
-    /// call needed no request, which cannot happen: an all-local result
-    /// is completed by an empty probe request).
-    #[inline]
-    pub fn generation(&self) -> u64 {
-        self.generation
-    }
-
+store_view! {
+    /// The stitched result of one [`CgroupsLookupClient::lookup`]: one item
+    /// per requested path, in request order.
+    ///
+    /// **Borrowed**: it borrows the client's storage and is valid until the
+    /// next call on the same client (`'a` is that borrow). Item access is
+    /// O(1) and allocation free; copy (`to_owned`) what is needed longer.
+    pub struct CgroupsLookupResultView { generation: u64 }
+    items: CgroupsLookupItemView = |b| Some(CgroupsLookupItemView::parse_trusted(b)),
+        "cgroups lookup result index";
     /// Number of items (equal to the number of paths requested).
-    #[inline]
-    pub fn len(&self) -> usize {
-        self.store.len()
-    }
-
+    len;
     /// Whether no path was requested.
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.store.len() == 0
-    }
-
+    is_empty;
     /// Item `i`, or `None` if out of range.
-    #[inline]
-    pub fn get(&self, i: usize) -> Option<CgroupsLookupItemView<'a>> {
-        self.store.item(i).map(CgroupsLookupItemView::parse_trusted)
-    }
-
+    get;
     /// Item `i` (its status may be `OVERSIZED_ITEM`, never
     /// `PAYLOAD_EXCEEDED`).
     ///
     /// # Panics
     ///
     /// If `i >= self.len()`.
-    #[inline]
-    pub fn item(&self, i: usize) -> CgroupsLookupItemView<'a> {
-        match self.get(i) {
-            Some(v) => v,
-            None => panic!("cgroups lookup result index {i} out of range"),
-        }
-    }
-
+    item;
     /// Iterates over the items in request order.
-    pub fn iter(&self) -> impl Iterator<Item = CgroupsLookupItemView<'a>> + use<'a> {
-        let v = *self;
-        (0..v.len()).filter_map(move |i| v.get(i))
+    iter;
+}
+
+impl CgroupsLookupResultView<'_> {
+    /// The provider generation shared by every subresponse (0 when the
+    /// call needed no request, which cannot happen: an all-local result
+    /// is completed by an empty probe request).
+    #[inline]
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 }
 
@@ -186,8 +162,8 @@ impl CgroupsLookupClient {
     ///   stops.
     /// - Every subresponse must echo its paths in order, hold exactly the
     ///   requested item count and carry the same generation
-    ///   ([`Violation::EchoMismatch`], [`Violation::ItemCountMismatch`],
-    ///   [`Violation::GenerationMismatch`] fail the whole call).
+    ///   ([`Violation::EchoMismatch`](crate::Violation::EchoMismatch), [`Violation::ItemCountMismatch`](crate::Violation::ItemCountMismatch),
+    ///   [`Violation::GenerationMismatch`](crate::Violation::GenerationMismatch) fail the whole call).
     /// - The subcall and stitched-bytes ceilings fail the call with
     ///   [`Error::LimitExceeded`] (`Limit::LookupCeiling`).
     ///

@@ -111,7 +111,7 @@ pub(crate) struct Scan {
 }
 
 /// Checks the item count of a lookup subresponse.
-pub(crate) fn check_count(got: usize, expect: usize) -> Result<()> {
+fn check_count(got: usize, expect: usize) -> Result<()> {
     if got == expect {
         Ok(())
     } else {
@@ -119,10 +119,115 @@ pub(crate) fn check_count(got: usize, expect: usize) -> Result<()> {
     }
 }
 
+/// A decoded lookup response item as a subresponse scan sees it; `K` is
+/// the request key type.
+pub(crate) trait ScannedItem<'p, K: ?Sized> {
+    /// Whether the item echoes request key `key`.
+    fn echoes(&self, key: &K) -> bool;
+    /// Whether the item is `PAYLOAD_EXCEEDED`.
+    fn payload_exceeded(&self) -> bool;
+    /// The item's bytes (inside the payload).
+    fn bytes(&self) -> &'p [u8];
+}
+
+/// Scans the `items` of one decoded lookup subresponse (of `payload`,
+/// with `generation`) asked for `keys`: checks the item count and every
+/// echoed key, and pushes the range of each item before the
+/// `PAYLOAD_EXCEEDED` suffix.
+pub(crate) fn scan_items<'p, I, K>(
+    payload: &'p [u8],
+    generation: u64,
+    items: impl ExactSizeIterator<Item = I>,
+    keys: &[K],
+    ranges: &mut Vec<(u32, u32)>,
+) -> Result<Scan>
+where
+    I: ScannedItem<'p, K>,
+{
+    let len = items.len();
+    check_count(len, keys.len())?;
+    let mut suffix = SuffixTracker::default();
+    for (j, (item, key)) in items.zip(keys).enumerate() {
+        if !item.echoes(key) {
+            return Err(Violation::EchoMismatch.into());
+        }
+        if suffix.step(j, item.payload_exceeded())? {
+            let r = range_in(payload, item.bytes())
+                .ok_or(Error::InvalidState("lookup item outside its payload"))?;
+            ranges.push(r);
+        }
+    }
+    Ok(Scan {
+        generation,
+        accepted: suffix.accepted(len),
+    })
+}
+
+/// Defines a result view `$view` over the items of a client's [`Store`]
+/// (plus the extra `$field`s), decoding item `i` with `$decode`
+/// (`&'a [u8] -> Option<$item<'a>>`): `len`, `is_empty`, `get`, `item`
+/// (panics with "`$what` `{i}` out of range") and `iter`, each documented
+/// by the caller.
+macro_rules! store_view {
+    (
+        $(#[$meta:meta])*
+        pub struct $view:ident { $($field:ident: $fty:ty),* }
+        items: $item:ident = $decode:expr, $what:literal;
+        $(#[$len_doc:meta])* len;
+        $(#[$empty_doc:meta])* is_empty;
+        $(#[$get_doc:meta])* get;
+        $(#[$item_doc:meta])* item;
+        $(#[$iter_doc:meta])* iter;
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $view<'a> {
+            store: &'a $crate::service::client::stitch::Store,
+            $($field: $fty,)*
+        }
+
+        impl<'a> $view<'a> {
+            $(#[$len_doc])*
+            #[inline]
+            pub fn len(&self) -> usize {
+                self.store.len()
+            }
+
+            $(#[$empty_doc])*
+            #[inline]
+            pub fn is_empty(&self) -> bool {
+                self.store.len() == 0
+            }
+
+            $(#[$get_doc])*
+            #[inline]
+            pub fn get(&self, i: usize) -> Option<$item<'a>> {
+                self.store.item(i).and_then($decode)
+            }
+
+            $(#[$item_doc])*
+            #[inline]
+            pub fn item(&self, i: usize) -> $item<'a> {
+                match self.get(i) {
+                    Some(v) => v,
+                    None => panic!("{} {i} out of range", $what),
+                }
+            }
+
+            $(#[$iter_doc])*
+            pub fn iter(&self) -> impl Iterator<Item = $item<'a>> + use<'a> {
+                let v = *self;
+                (0..v.len()).filter_map(move |i| v.get(i))
+            }
+        }
+    };
+}
+pub(crate) use store_view;
+
 /// Tracks the `PAYLOAD_EXCEEDED` suffix while scanning items in order:
 /// once an item is `PAYLOAD_EXCEEDED` every later one must be too.
 #[derive(Debug, Default)]
-pub(crate) struct SuffixTracker {
+struct SuffixTracker {
     first: Option<usize>,
 }
 

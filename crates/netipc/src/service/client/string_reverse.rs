@@ -11,7 +11,7 @@ use crate::wire::{BatchBuilder, BatchView};
 
 use super::config::{ClientConfig, Schema};
 use super::core::{CallCtx, Core};
-use super::stitch::{Store, range_in};
+use super::stitch::{Store, range_in, store_view};
 
 const SCHEMA: Schema =
     Schema::dynamic(METHOD_STRING_REVERSE, STRING_REVERSE_HDR_SIZE + 1).with_batch();
@@ -35,52 +35,30 @@ pub struct StringReverseClient {
     ranges: Vec<(u32, u32)>,
 }
 
-/// The answers of one [`StringReverseClient::call_batch`], in request
-/// order.
-///
-/// **Borrowed**: it borrows the client's storage and is valid until the
-/// next call on the same client (`'a` is that borrow). Copy strings
-/// (`to_owned`) that are needed longer.
-#[derive(Debug, Clone, Copy)]
-pub struct StringReverseBatchView<'a> {
-    store: &'a Store,
-}
-
-impl<'a> StringReverseBatchView<'a> {
+store_view! {
+    /// The answers of one [`StringReverseClient::call_batch`], in request
+    /// order.
+    ///
+    /// **Borrowed**: it borrows the client's storage and is valid until the
+    /// next call on the same client (`'a` is that borrow). Copy strings
+    /// (`to_owned`) that are needed longer.
+    pub struct StringReverseBatchView {}
+    items: StringReverseView = |b| StringReverseView::decode(b).ok(),
+        "STRING_REVERSE batch index";
     /// Number of answers (equal to the number of strings sent).
-    #[inline]
-    pub fn len(&self) -> usize {
-        self.store.len()
-    }
-
+    len;
     /// Whether the batch was empty.
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.store.len() == 0
-    }
-
+    is_empty;
     /// Answer `i`, or `None` if out of range.
-    pub fn get(&self, i: usize) -> Option<StringReverseView<'a>> {
-        StringReverseView::decode(self.store.item(i)?).ok()
-    }
-
+    get;
     /// Answer `i`.
     ///
     /// # Panics
     ///
     /// If `i >= self.len()`.
-    pub fn item(&self, i: usize) -> StringReverseView<'a> {
-        match self.get(i) {
-            Some(v) => v,
-            None => panic!("STRING_REVERSE batch index {i} out of range"),
-        }
-    }
-
+    item;
     /// Iterates over the answers in request order.
-    pub fn iter(&self) -> impl Iterator<Item = StringReverseView<'a>> + use<'a> {
-        let v = *self;
-        (0..v.len()).filter_map(move |i| v.get(i))
-    }
+    iter;
 }
 
 impl StringReverseClient {

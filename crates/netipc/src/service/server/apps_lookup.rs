@@ -1,17 +1,12 @@
 //! The `APPS_LOOKUP` service facade.
 
-use std::sync::Arc;
-
 use crate::codec::apps_lookup::{AppsLookupBuilder, AppsLookupRequestView, AppsLookupResponseView};
 use crate::codec::lookup::PidStatus;
-use crate::error::Result;
 
-use super::cgroups_lookup::{finish_fault, over_budget};
-use super::config::ServerConfig;
-use super::core::Server;
-use super::dispatch::{Fault, ItemContext, Service, ServiceKind, handler_fault};
+use super::dispatch::ServiceKind;
+use super::facade::{handler_impls, service_constructors};
 use super::handler::HandlerError;
-use super::local::LocalDispatcher;
+use super::lookup::lookup_service;
 
 /// Answers one `APPS_LOOKUP` request: add exactly one response item per
 /// requested PID, in request order.
@@ -39,76 +34,21 @@ pub trait AppsLookupHandler: Send + Sync + 'static {
     ) -> Result<(), HandlerError>;
 }
 
-impl<F> AppsLookupHandler for F
-where
-    F: Fn(&AppsLookupRequestView<'_>, &mut AppsLookupBuilder) -> Result<(), HandlerError>
-        + Send
-        + Sync
-        + 'static,
-{
-    fn lookup(
-        &self,
-        request: &AppsLookupRequestView<'_>,
-        response: &mut AppsLookupBuilder,
-    ) -> Result<(), HandlerError> {
-        self(request, response)
-    }
-}
+handler_impls!(AppsLookupHandler::lookup(
+    request: &AppsLookupRequestView<'_>,
+    response: &mut AppsLookupBuilder
+) -> Result<(), HandlerError>);
 
-impl<T: AppsLookupHandler + ?Sized> AppsLookupHandler for Arc<T> {
-    fn lookup(
-        &self,
-        request: &AppsLookupRequestView<'_>,
-        response: &mut AppsLookupBuilder,
-    ) -> Result<(), HandlerError> {
-        (**self).lookup(request, response)
-    }
-}
+lookup_service!(
+    AppsLookupService: AppsLookupHandler,
+    ServiceKind::AppsLookup,
+    AppsLookupBuilder,
+    AppsLookupRequestView,
+    AppsLookupResponseView,
+    PidStatus::PayloadExceeded
+);
 
-struct AppsLookupService<H>(H);
-
-impl<H: AppsLookupHandler> Service for AppsLookupService<H> {
-    const KIND: ServiceKind = ServiceKind::AppsLookup;
-    const BATCHABLE: bool = false;
-    type State = AppsLookupBuilder;
-
-    fn new_state(&self, ctx: &ItemContext) -> Self::State {
-        AppsLookupBuilder::with_budget(ctx.response_budget as usize, ctx.response_max as usize)
-    }
-
-    fn handle<'s>(
-        &self,
-        st: &'s mut Self::State,
-        ctx: &mut ItemContext,
-        item: &[u8],
-    ) -> Result<&'s [u8], Fault> {
-        let request = AppsLookupRequestView::decode(item).map_err(|_| Fault::Malformed)?;
-        // Every request: a handler may have changed the budgets.
-        st.set_budget(ctx.response_budget as usize, ctx.response_max as usize);
-        st.reset(0, &request);
-        if st.is_over_budget() {
-            return Err(over_budget(ctx));
-        }
-        self.0
-            .lookup(&request, st)
-            .map_err(|e| handler_fault(e, ctx))?;
-        if st.is_exceeded() && first_item_exceeded(st) {
-            ctx.learn_response = true;
-        }
-        st.finish().map_err(|e| finish_fault(e, ctx))
-    }
-}
-
-/// Whether the finished response's first item is `PAYLOAD_EXCEEDED`.
-fn first_item_exceeded(b: &AppsLookupBuilder) -> bool {
-    b.finish()
-        .ok()
-        .and_then(|p| AppsLookupResponseView::decode(p).ok())
-        .and_then(|v| v.get(0))
-        .is_some_and(|i| i.status() == PidStatus::PayloadExceeded)
-}
-
-impl Server {
+service_constructors!(
     /// Starts an `APPS_LOOKUP` server (single requests only: a Level 1
     /// batch is answered `BAD_ENVELOPE`).
     ///
@@ -126,15 +66,8 @@ impl Server {
     /// )?;
     /// # Ok::<(), netipc::Error>(())
     /// ```
-    pub fn apps_lookup(config: &ServerConfig, handler: impl AppsLookupHandler) -> Result<Server> {
-        Server::start(config, AppsLookupService(handler))
-    }
-}
-
-impl LocalDispatcher {
-    /// An in-process `APPS_LOOKUP` dispatcher with a response budget of
-    /// `response_budget` bytes.
-    pub fn apps_lookup(handler: impl AppsLookupHandler, response_budget: u32) -> LocalDispatcher {
-        LocalDispatcher::new(AppsLookupService(handler), response_budget)
-    }
-}
+    apps_lookup,
+    "APPS_LOOKUP",
+    AppsLookupHandler,
+    AppsLookupService
+);

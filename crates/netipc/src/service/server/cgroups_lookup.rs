@@ -1,18 +1,14 @@
 //! The `CGROUPS_LOOKUP` service facade.
 
-use std::sync::Arc;
-
 use crate::codec::cgroups_lookup::{
     CgroupsLookupBuilder, CgroupsLookupRequestView, CgroupsLookupResponseView,
 };
 use crate::codec::lookup::LookupStatus;
-use crate::error::{Error, Result};
 
-use super::config::ServerConfig;
-use super::core::Server;
-use super::dispatch::{Fault, ItemContext, Service, ServiceKind, handler_fault};
+use super::dispatch::ServiceKind;
+use super::facade::{handler_impls, service_constructors};
 use super::handler::HandlerError;
-use super::local::LocalDispatcher;
+use super::lookup::lookup_service;
 
 /// Answers one `CGROUPS_LOOKUP` request: add exactly one response item
 /// per request key, in request order.
@@ -41,95 +37,21 @@ pub trait CgroupsLookupHandler: Send + Sync + 'static {
     ) -> Result<(), HandlerError>;
 }
 
-impl<F> CgroupsLookupHandler for F
-where
-    F: Fn(&CgroupsLookupRequestView<'_>, &mut CgroupsLookupBuilder) -> Result<(), HandlerError>
-        + Send
-        + Sync
-        + 'static,
-{
-    fn lookup(
-        &self,
-        request: &CgroupsLookupRequestView<'_>,
-        response: &mut CgroupsLookupBuilder,
-    ) -> Result<(), HandlerError> {
-        self(request, response)
-    }
-}
+handler_impls!(CgroupsLookupHandler::lookup(
+    request: &CgroupsLookupRequestView<'_>,
+    response: &mut CgroupsLookupBuilder
+) -> Result<(), HandlerError>);
 
-impl<T: CgroupsLookupHandler + ?Sized> CgroupsLookupHandler for Arc<T> {
-    fn lookup(
-        &self,
-        request: &CgroupsLookupRequestView<'_>,
-        response: &mut CgroupsLookupBuilder,
-    ) -> Result<(), HandlerError> {
-        (**self).lookup(request, response)
-    }
-}
+lookup_service!(
+    CgroupsLookupService: CgroupsLookupHandler,
+    ServiceKind::CgroupsLookup,
+    CgroupsLookupBuilder,
+    CgroupsLookupRequestView,
+    CgroupsLookupResponseView,
+    LookupStatus::PayloadExceeded
+);
 
-struct CgroupsLookupService<H>(H);
-
-impl<H: CgroupsLookupHandler> Service for CgroupsLookupService<H> {
-    const KIND: ServiceKind = ServiceKind::CgroupsLookup;
-    const BATCHABLE: bool = false;
-    type State = CgroupsLookupBuilder;
-
-    fn new_state(&self, ctx: &ItemContext) -> Self::State {
-        CgroupsLookupBuilder::with_budget(ctx.response_budget as usize, ctx.response_max as usize)
-    }
-
-    fn handle<'s>(
-        &self,
-        st: &'s mut Self::State,
-        ctx: &mut ItemContext,
-        item: &[u8],
-    ) -> Result<&'s [u8], Fault> {
-        let request = CgroupsLookupRequestView::decode(item).map_err(|_| Fault::Malformed)?;
-        // Every request: a handler may have changed the budgets.
-        st.set_budget(ctx.response_budget as usize, ctx.response_max as usize);
-        st.reset(0, &request);
-        if st.is_over_budget() {
-            // Not even the all-PAYLOAD_EXCEEDED answer fits.
-            return Err(over_budget(ctx));
-        }
-        self.0
-            .lookup(&request, st)
-            .map_err(|e| handler_fault(e, ctx))?;
-        if st.is_exceeded() && first_item_exceeded(st) {
-            ctx.learn_response = true;
-        }
-        st.finish().map_err(|e| finish_fault(e, ctx))
-    }
-}
-
-/// Whether the finished response's first item is `PAYLOAD_EXCEEDED`: the
-/// budget cannot hold even one answer, so the client can only progress on
-/// a session with a larger budget.
-fn first_item_exceeded(b: &CgroupsLookupBuilder) -> bool {
-    b.finish()
-        .ok()
-        .and_then(|p| CgroupsLookupResponseView::decode(p).ok())
-        .and_then(|v| v.get(0))
-        .is_some_and(|i| i.status() == LookupStatus::PayloadExceeded)
-}
-
-/// The fault of a lookup answer that does not fit at all.
-pub(crate) fn over_budget(ctx: &ItemContext) -> Fault {
-    Fault::ResponseTooLarge {
-        needed: u64::from(ctx.response_budget) + 1,
-    }
-}
-
-/// Maps a lookup builder's `finish` error.
-pub(crate) fn finish_fault(e: Error, ctx: &ItemContext) -> Fault {
-    match e {
-        Error::LimitExceeded { .. } => over_budget(ctx),
-        // Fewer items than keys: the handler did not complete its answer.
-        _ => Fault::Handler,
-    }
-}
-
-impl Server {
+service_constructors!(
     /// Starts a `CGROUPS_LOOKUP` server (single requests only: a Level 1
     /// batch is answered `BAD_ENVELOPE`).
     ///
@@ -148,21 +70,8 @@ impl Server {
     /// )?;
     /// # Ok::<(), netipc::Error>(())
     /// ```
-    pub fn cgroups_lookup(
-        config: &ServerConfig,
-        handler: impl CgroupsLookupHandler,
-    ) -> Result<Server> {
-        Server::start(config, CgroupsLookupService(handler))
-    }
-}
-
-impl LocalDispatcher {
-    /// An in-process `CGROUPS_LOOKUP` dispatcher with a response budget of
-    /// `response_budget` bytes.
-    pub fn cgroups_lookup(
-        handler: impl CgroupsLookupHandler,
-        response_budget: u32,
-    ) -> LocalDispatcher {
-        LocalDispatcher::new(CgroupsLookupService(handler), response_budget)
-    }
-}
+    cgroups_lookup,
+    "CGROUPS_LOOKUP",
+    CgroupsLookupHandler,
+    CgroupsLookupService
+);

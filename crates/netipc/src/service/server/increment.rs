@@ -1,15 +1,10 @@
 //! The `INCREMENT` service facade (test and benchmark method).
 
-use std::sync::Arc;
-
 use crate::codec::increment::{INCREMENT_PAYLOAD_SIZE, decode_increment, encode_increment_array};
-use crate::error::Result;
 
-use super::config::ServerConfig;
-use super::core::Server;
 use super::dispatch::{Fault, ItemContext, Service, ServiceKind, handler_fault};
+use super::facade::{handler_impls, service_constructors};
 use super::handler::HandlerError;
-use super::local::LocalDispatcher;
 
 /// Answers one `INCREMENT` request: a `u64` in, a `u64` out (the
 /// conventional answer is `value + 1`).
@@ -22,20 +17,7 @@ pub trait IncrementHandler: Send + Sync + 'static {
     fn increment(&self, value: u64) -> Result<u64, HandlerError>;
 }
 
-impl<F> IncrementHandler for F
-where
-    F: Fn(u64) -> Result<u64, HandlerError> + Send + Sync + 'static,
-{
-    fn increment(&self, value: u64) -> Result<u64, HandlerError> {
-        self(value)
-    }
-}
-
-impl<T: IncrementHandler + ?Sized> IncrementHandler for Arc<T> {
-    fn increment(&self, value: u64) -> Result<u64, HandlerError> {
-        (**self).increment(value)
-    }
-}
+handler_impls!(IncrementHandler::increment(value: u64) -> Result<u64, HandlerError>);
 
 struct IncrementService<H>(H);
 
@@ -61,7 +43,7 @@ impl<H: IncrementHandler> Service for IncrementService<H> {
     }
 }
 
-impl Server {
+service_constructors!(
     /// Starts an `INCREMENT` server (single requests and Level 1 batches).
     ///
     /// ```no_run
@@ -72,15 +54,8 @@ impl Server {
     /// )?;
     /// # Ok::<(), netipc::Error>(())
     /// ```
-    pub fn increment(config: &ServerConfig, handler: impl IncrementHandler) -> Result<Server> {
-        Server::start(config, IncrementService(handler))
-    }
-}
-
-impl LocalDispatcher {
-    /// An in-process `INCREMENT` dispatcher with a response budget of
-    /// `response_budget` bytes.
-    pub fn increment(handler: impl IncrementHandler, response_budget: u32) -> LocalDispatcher {
-        LocalDispatcher::new(IncrementService(handler), response_budget)
-    }
-}
+    increment,
+    "INCREMENT",
+    IncrementHandler,
+    IncrementService
+);

@@ -92,9 +92,11 @@ mod cgroups_lookup;
 mod config;
 mod core;
 mod dispatch;
+mod facade;
 mod handler;
 mod increment;
 mod local;
+mod lookup;
 mod snapshot;
 mod string_reverse;
 

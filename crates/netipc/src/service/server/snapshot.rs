@@ -1,15 +1,10 @@
 //! The `CGROUPS_SNAPSHOT` service facade.
 
-use std::sync::Arc;
-
 use crate::codec::cgroups_snapshot::{CgroupsSnapshotBuilder, CgroupsSnapshotRequest};
-use crate::error::Result;
 
-use super::config::ServerConfig;
-use super::core::Server;
 use super::dispatch::{Fault, ItemContext, Service, ServiceKind, handler_fault};
+use super::facade::{handler_impls, service_constructors};
 use super::handler::HandlerError;
-use super::local::LocalDispatcher;
 
 /// Answers one `CGROUPS_SNAPSHOT` request by filling the builder.
 ///
@@ -31,20 +26,9 @@ pub trait CgroupsSnapshotHandler: Send + Sync + 'static {
     fn snapshot(&self, snapshot: &mut CgroupsSnapshotBuilder) -> Result<(), HandlerError>;
 }
 
-impl<F> CgroupsSnapshotHandler for F
-where
-    F: Fn(&mut CgroupsSnapshotBuilder) -> Result<(), HandlerError> + Send + Sync + 'static,
-{
-    fn snapshot(&self, snapshot: &mut CgroupsSnapshotBuilder) -> Result<(), HandlerError> {
-        self(snapshot)
-    }
-}
-
-impl<T: CgroupsSnapshotHandler + ?Sized> CgroupsSnapshotHandler for Arc<T> {
-    fn snapshot(&self, snapshot: &mut CgroupsSnapshotBuilder) -> Result<(), HandlerError> {
-        (**self).snapshot(snapshot)
-    }
-}
+handler_impls!(CgroupsSnapshotHandler::snapshot(
+    snapshot: &mut CgroupsSnapshotBuilder
+) -> Result<(), HandlerError>);
 
 struct SnapshotService<H>(H);
 
@@ -74,7 +58,7 @@ impl<H: CgroupsSnapshotHandler> Service for SnapshotService<H> {
     }
 }
 
-impl Server {
+service_constructors!(
     /// Starts a `CGROUPS_SNAPSHOT` server (single requests only: a Level 1
     /// batch is answered `BAD_ENVELOPE`).
     ///
@@ -91,21 +75,8 @@ impl Server {
     /// )?;
     /// # Ok::<(), netipc::Error>(())
     /// ```
-    pub fn cgroups_snapshot(
-        config: &ServerConfig,
-        handler: impl CgroupsSnapshotHandler,
-    ) -> Result<Server> {
-        Server::start(config, SnapshotService(handler))
-    }
-}
-
-impl LocalDispatcher {
-    /// An in-process `CGROUPS_SNAPSHOT` dispatcher with a response budget of
-    /// `response_budget` bytes.
-    pub fn cgroups_snapshot(
-        handler: impl CgroupsSnapshotHandler,
-        response_budget: u32,
-    ) -> LocalDispatcher {
-        LocalDispatcher::new(SnapshotService(handler), response_budget)
-    }
-}
+    cgroups_snapshot,
+    "CGROUPS_SNAPSHOT",
+    CgroupsSnapshotHandler,
+    SnapshotService
+);

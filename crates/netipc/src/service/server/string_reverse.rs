@@ -1,15 +1,10 @@
 //! The `STRING_REVERSE` service facade (test method).
 
-use std::sync::Arc;
-
 use crate::codec::string_reverse::{StringReverseView, encode_string_reverse};
-use crate::error::Result;
 
-use super::config::ServerConfig;
-use super::core::Server;
 use super::dispatch::{Fault, ItemContext, Service, ServiceKind, handler_fault};
+use super::facade::{handler_impls, service_constructors};
 use super::handler::HandlerError;
-use super::local::LocalDispatcher;
 
 /// Answers one `STRING_REVERSE` request: the request string's bytes in
 /// (without the NUL), the answer's bytes appended to `out` (given empty;
@@ -23,20 +18,7 @@ pub trait StringReverseHandler: Send + Sync + 'static {
     fn reverse(&self, text: &[u8], out: &mut Vec<u8>) -> Result<(), HandlerError>;
 }
 
-impl<F> StringReverseHandler for F
-where
-    F: Fn(&[u8], &mut Vec<u8>) -> Result<(), HandlerError> + Send + Sync + 'static,
-{
-    fn reverse(&self, text: &[u8], out: &mut Vec<u8>) -> Result<(), HandlerError> {
-        self(text, out)
-    }
-}
-
-impl<T: StringReverseHandler + ?Sized> StringReverseHandler for Arc<T> {
-    fn reverse(&self, text: &[u8], out: &mut Vec<u8>) -> Result<(), HandlerError> {
-        (**self).reverse(text, out)
-    }
-}
+handler_impls!(StringReverseHandler::reverse(text: &[u8], out: &mut Vec<u8>) -> Result<(), HandlerError>);
 
 struct StringReverseService<H>(H);
 
@@ -74,7 +56,7 @@ impl<H: StringReverseHandler> Service for StringReverseService<H> {
     }
 }
 
-impl Server {
+service_constructors!(
     /// Starts a `STRING_REVERSE` server (single requests and Level 1
     /// batches).
     ///
@@ -89,21 +71,8 @@ impl Server {
     /// )?;
     /// # Ok::<(), netipc::Error>(())
     /// ```
-    pub fn string_reverse(
-        config: &ServerConfig,
-        handler: impl StringReverseHandler,
-    ) -> Result<Server> {
-        Server::start(config, StringReverseService(handler))
-    }
-}
-
-impl LocalDispatcher {
-    /// An in-process `STRING_REVERSE` dispatcher with a response budget of
-    /// `response_budget` bytes.
-    pub fn string_reverse(
-        handler: impl StringReverseHandler,
-        response_budget: u32,
-    ) -> LocalDispatcher {
-        LocalDispatcher::new(StringReverseService(handler), response_budget)
-    }
-}
+    string_reverse,
+    "STRING_REVERSE",
+    StringReverseHandler,
+    StringReverseService
+);

@@ -1,7 +1,7 @@
-//! Harness of the Level 2 client tests: unique run directories and a
-//! scriptable fake server built on the Level 1 `Listener` /
-//! `ServerSession` (an acceptor thread plus one thread per session; the
-//! handler runs under a lock, so it sees requests one at a time).
+//! The fake server of the Level 2 client tests: a scriptable server built
+//! on the Level 1 `Listener` / `ServerSession` (an acceptor thread plus
+//! one thread per session; the handler runs under a lock, so it sees
+//! requests one at a time).
 //!
 //! The server keeps *learned* payload budgets like a managed server: a
 //! response larger than the session's agreed response budget is answered
@@ -9,17 +9,15 @@
 //! grows to the next power of two of twice the agreed one (unless growth is
 //! disabled).
 
-#![allow(dead_code)]
-
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use netipc::codec::apps_lookup::{AppsLookupBuilder, AppsLookupEntry, AppsLookupRequestView};
 use netipc::codec::cgroups_lookup::{CgroupsLookupBuilder, CgroupsLookupRequestView};
+use netipc::codec::cgroups_snapshot::{CgroupsSnapshotBuilder, simple_hash};
+use netipc::codec::increment::decode_increment;
 use netipc::codec::lookup::{CgroupStatus, LookupStatus, PidStatus};
 use netipc::protocol::{
     CODE_HELLO_ACK, HEADER_LEN, MAX_PAYLOAD_CAP, PROFILE_BASELINE, PROFILE_SHM_HYBRID,
@@ -33,77 +31,12 @@ use netipc::wire::{Header, Hello, HelloAck};
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::net::{RecvFlags, SendFlags};
 
-/// The auth token of the tests.
-pub const TOKEN: u64 = 0x5EC2_E770_4BE2;
-
-/// A generous deadline for a loaded 2-core machine.
-pub fn soon() -> Deadline {
-    Deadline::after(Duration::from_secs(30))
-}
-
-/// A unique run directory under the system temp dir, removed on drop.
-pub struct TestDir {
-    path: PathBuf,
-}
-
-static DIR_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-impl TestDir {
-    /// Creates `{tmp}/nl2c-{pid}-{counter}-{nanos}`.
-    pub fn new() -> Self {
-        let n = DIR_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let path = std::env::temp_dir().join(format!("nl2c-{}-{n}-{nanos:x}", std::process::id()));
-        std::fs::create_dir_all(&path).unwrap();
-        TestDir { path }
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The endpoint of `service` in this directory.
-    pub fn endpoint(&self, service: &str) -> Endpoint {
-        Endpoint::new(&self.path, service).unwrap()
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
-
-/// Which data plane a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plane {
-    /// UDS baseline only.
-    Uds,
-    /// SHM_HYBRID preferred by both sides.
-    Shm,
-}
-
-/// Both planes.
-pub const PLANES: [Plane; 2] = [Plane::Uds, Plane::Shm];
-
-impl Plane {
-    /// Whether a client on this plane should end up attached to SHM.
-    pub fn is_shm(self) -> bool {
-        self == Plane::Shm
-    }
-}
+use super::{PATIENCE, Plane, TOKEN, soon};
 
 /// A server configuration for `plane`: token [`TOKEN`], request budget
 /// at the cap, response budget `response`.
 pub fn server_config(plane: Plane, response: u32) -> ServerConfig {
-    let (supported, preferred) = match plane {
-        Plane::Uds => (PROFILE_BASELINE, PROFILE_BASELINE),
-        Plane::Shm => (PROFILE_BASELINE | PROFILE_SHM_HYBRID, PROFILE_SHM_HYBRID),
-    };
+    let (supported, preferred) = plane.profiles();
     ServerConfig {
         supported_profiles: supported,
         preferred_profiles: preferred,
@@ -114,12 +47,12 @@ pub fn server_config(plane: Plane, response: u32) -> ServerConfig {
     }
 }
 
-/// A client configuration with [`TOKEN`] and generous timeouts.
+/// A Level 2 client configuration with [`TOKEN`] and generous timeouts.
 pub fn client_config() -> ClientConfig {
     ClientConfig {
         auth_token: TOKEN,
-        call_timeout: Duration::from_secs(30),
-        connect_timeout: Duration::from_secs(30),
+        call_timeout: PATIENCE,
+        connect_timeout: PATIENCE,
         ..ClientConfig::default()
     }
 }
@@ -178,6 +111,28 @@ pub enum Reply {
 
 /// A request handler.
 pub type Handler = Box<dyn FnMut(&mut Conn, &Message<'_>) -> Reply + Send>;
+
+/// The INCREMENT answer to `m`: every value + 1 (single or batch).
+pub fn increment_reply(m: &Message<'_>) -> Reply {
+    if m.batch().is_some() {
+        Reply::Batch(
+            m.items()
+                .map(|it| (decode_increment(it).unwrap() + 1).to_ne_bytes().to_vec())
+                .collect(),
+        )
+    } else {
+        Reply::Payload(
+            (decode_increment(m.payload).unwrap() + 1)
+                .to_ne_bytes()
+                .to_vec(),
+        )
+    }
+}
+
+/// A handler answering INCREMENT with [`increment_reply`].
+pub fn increment_handler() -> Handler {
+    Box::new(|_, m| increment_reply(m))
+}
 
 /// A connection script.
 pub type Script = Box<dyn FnMut(u64) -> ConnAction + Send>;
@@ -470,6 +425,30 @@ fn raw_shm_ack(pending: PendingConnection, endpoint: &Endpoint, cfg: &ServerConf
     // Wait for the client to give up on this connection.
     let _ = rustix::net::recv(fd, &mut buf[..], RecvFlags::empty());
     let _ = std::fs::remove_dir(&region);
+}
+
+// ---------------------------------------------------------------------------
+// Response payloads
+// ---------------------------------------------------------------------------
+
+/// A CGROUPS_SNAPSHOT payload of `items` items `cgroup-{i:04}` (hashed
+/// with `simple_hash`, enabled) with `generation`.
+pub fn snapshot_payload(items: usize, generation: u64) -> Vec<u8> {
+    let mut b = CgroupsSnapshotBuilder::new(Vec::new());
+    b.reset(1, generation);
+    for i in 0..items {
+        let name = format!("cgroup-{i:04}");
+        let path = format!("/sys/fs/cgroup/machine.slice/cgroup-{i:04}.scope");
+        b.add_item(
+            simple_hash(name.as_bytes()),
+            0,
+            1,
+            name.as_bytes(),
+            path.as_bytes(),
+        )
+        .unwrap();
+    }
+    b.finish().to_vec()
 }
 
 // ---------------------------------------------------------------------------

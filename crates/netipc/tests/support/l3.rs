@@ -1,100 +1,29 @@
-//! Harness of the Level 3 cache tests: unique run directories, client and
-//! server configurations per data plane, a controllable snapshot provider
-//! (a real Level 2 server whose content, failures and blocking the test
-//! drives), a raw Level 1 server that answers every snapshot request with
-//! fixed (malformed) bytes, and table assertions.
+//! Harness of the Level 3 cache tests: client and server configurations
+//! per data plane, a controllable snapshot provider (a real Level 2 server
+//! whose content, failures and blocking the test drives), a fake Level 1
+//! server that answers every snapshot request with fixed (malformed)
+//! bytes, and table assertions.
 
-#![allow(dead_code)]
-
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use netipc::cache::{CgroupsCache, CgroupsReadGuard};
 use netipc::codec::cgroups_snapshot::{CgroupItem, CgroupsSnapshot, CgroupsSnapshotBuilder};
-use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
 use netipc::service::client::ClientConfig;
 use netipc::service::server::{HandlerError, Server, ServerConfig};
-use netipc::transport::uds::{ServerConfig as L1ServerConfig, ServerSession};
-use netipc::transport::{AbortHandle, Deadline, Endpoint, Listener};
 
-/// The auth token of the tests.
-pub const TOKEN: u64 = 0x13C4_C4E0_0BAD_CAFE;
+use super::fake_server::{self, FakeServer, Options, Reply};
+use super::{Plane, TOKEN, TestDir, managed_server_config};
 
 /// The service name of the tests.
 pub const SERVICE: &str = "cgroups-snapshot";
 
-/// A generous bound for any wait on a loaded 2-core machine.
-pub const PATIENCE: Duration = Duration::from_secs(60);
-
-/// A unique run directory under the system temp dir, removed on drop.
-pub struct TestDir {
-    path: PathBuf,
-}
-
-static DIR_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-impl TestDir {
-    /// Creates `{tmp}/nipc-l3-{pid}-{counter}-{nanos}`.
-    pub fn new() -> Self {
-        let n = DIR_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let path =
-            std::env::temp_dir().join(format!("nipc-l3-{}-{n}-{nanos:x}", std::process::id()));
-        std::fs::create_dir_all(&path).unwrap();
-        TestDir { path }
-    }
-
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The endpoint of the test service here.
-    pub fn endpoint(&self) -> Endpoint {
-        Endpoint::new(&self.path, SERVICE).unwrap()
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
-
-/// The data plane of a test (both the client's and the server's
-/// profiles).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plane {
-    /// UDS baseline only.
-    Uds,
-    /// Baseline and SHM_HYBRID, preferring SHM.
-    Shm,
-}
-
-/// Both planes.
-pub const PLANES: [Plane; 2] = [Plane::Uds, Plane::Shm];
-
-impl Plane {
-    /// `(supported, preferred)` profiles.
-    pub fn profiles(self) -> (u32, u32) {
-        match self {
-            Plane::Uds => (PROFILE_BASELINE, PROFILE_BASELINE),
-            Plane::Shm => (PROFILE_BASELINE | PROFILE_SHM_HYBRID, PROFILE_SHM_HYBRID),
-        }
-    }
-
-    /// Whether a session on this plane runs over SHM.
-    pub fn is_shm(self) -> bool {
-        self == Plane::Shm
-    }
-}
+/// A generous bound for any wait of the cache tests on a loaded 2-core
+/// machine (longer than the shared [`super::PATIENCE`]: a refresh moves
+/// whole snapshots).
+pub const L3_PATIENCE: Duration = Duration::from_secs(60);
 
 /// A managed server configuration for the test service on `plane` with a
 /// fixed 1 MiB response budget (every test snapshot fits at once, so
@@ -111,10 +40,9 @@ pub fn server_config(dir: &TestDir, plane: Plane) -> ServerConfig {
 pub fn zero_config_server(dir: &TestDir, plane: Plane) -> ServerConfig {
     let (supported, preferred) = plane.profiles();
     ServerConfig {
-        auth_token: TOKEN,
         supported_profiles: supported,
         preferred_profiles: preferred,
-        ..ServerConfig::new(dir.path(), SERVICE)
+        ..managed_server_config(dir, SERVICE)
     }
 }
 
@@ -125,8 +53,8 @@ pub fn client_config(plane: Plane) -> ClientConfig {
         auth_token: TOKEN,
         supported_profiles: supported,
         preferred_profiles: preferred,
-        call_timeout: PATIENCE,
-        connect_timeout: PATIENCE,
+        call_timeout: L3_PATIENCE,
+        connect_timeout: L3_PATIENCE,
         ..ClientConfig::default()
     }
 }
@@ -259,7 +187,7 @@ impl Provider {
     /// Waits (bounded) until a handler call has blocked.
     pub fn wait_blocked(&self) {
         self.entered
-            .recv_timeout(PATIENCE)
+            .recv_timeout(L3_PATIENCE)
             .expect("the handler never blocked");
     }
 
@@ -291,85 +219,15 @@ impl Drop for Provider {
     }
 }
 
-/// A raw Level 1 server that answers every request with `payload` as an
-/// OK response (for malformed snapshots). One thread per session; stopped
-/// and joined on drop.
-pub struct RawServer {
-    stop: AbortHandle,
-    thread: Option<JoinHandle<()>>,
-    requests: Arc<AtomicU64>,
-}
-
-impl RawServer {
-    /// Binds the test service in `dir` on `plane` and starts answering.
-    pub fn start(dir: &TestDir, plane: Plane, payload: Vec<u8>) -> Self {
-        let listener = Listener::bind(&dir.endpoint()).unwrap();
-        let (supported, preferred) = plane.profiles();
-        let cfg = L1ServerConfig {
-            supported_profiles: supported,
-            preferred_profiles: preferred,
-            max_request_payload_bytes: 4096,
-            max_response_payload_bytes: 65536,
-            auth_token: TOKEN,
-            ..L1ServerConfig::default()
-        };
-        let stop = AbortHandle::new().unwrap();
-        let requests = Arc::new(AtomicU64::new(0));
-        let thread = {
-            let stop = stop.clone();
-            let requests = Arc::clone(&requests);
-            std::thread::spawn(move || {
-                let payload = Arc::new(payload);
-                let mut sessions = Vec::new();
-                while let Ok(pending) = listener.accept(Deadline::NEVER, Some(&stop)) {
-                    let Ok(s) = pending.handshake(&cfg, Deadline::after(PATIENCE), Some(&stop))
-                    else {
-                        continue;
-                    };
-                    let (stop, payload, requests) =
-                        (stop.clone(), Arc::clone(&payload), Arc::clone(&requests));
-                    sessions.push(std::thread::spawn(move || {
-                        serve_raw(s, &stop, &payload, &requests)
-                    }));
-                }
-                for s in sessions {
-                    let _ = s.join();
-                }
-            })
-        };
-        RawServer {
-            stop,
-            thread: Some(thread),
-            requests,
-        }
-    }
-
-    /// Requests answered so far.
-    pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::SeqCst)
-    }
-}
-
-fn serve_raw(mut s: ServerSession, stop: &AbortHandle, payload: &[u8], requests: &AtomicU64) {
-    loop {
-        let (code, id) = match s.recv_request(Deadline::NEVER, Some(stop)) {
-            Ok(m) => (m.header.code, m.header.message_id),
-            Err(_) => return,
-        };
-        requests.fetch_add(1, Ordering::SeqCst);
-        if s.send_response(code, id, payload).is_err() {
-            return;
-        }
-    }
-}
-
-impl Drop for RawServer {
-    fn drop(&mut self) {
-        self.stop.trigger();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+/// A fake Level 1 server of the test service in `dir` on `plane` that
+/// answers every request with `payload` as an OK response (for malformed
+/// snapshots); `requests()` counts what it answered.
+pub fn raw_server(dir: &TestDir, plane: Plane, payload: Vec<u8>) -> FakeServer {
+    FakeServer::start(
+        &dir.endpoint(SERVICE),
+        Options::new(fake_server::server_config(plane, 65536)),
+        Box::new(move |_, _| Reply::Payload(payload.clone())),
+    )
 }
 
 /// Asserts that `guard` holds exactly `snap` (no duplicate identities in

@@ -1,0 +1,90 @@
+//! The shared harness of the integration tests. Every test binary includes
+//! this tree with `#[path = "support/mod.rs"] mod support;` and uses the
+//! parts it needs; each binary compiles the whole tree, so unused items are
+//! allowed here.
+//!
+//! - [`rundir`]: unique run directories, removed on drop.
+//! - [`alloc`]: the counting global allocator of the zero-allocation tests.
+//! - [`conformance`]: the conformance vectors and captured transport files.
+//! - [`raw`]: raw SEQPACKET peers for what the Level 1 API refuses to send.
+//! - [`test_server`]: a threaded Level 1 server reporting handshake events.
+//! - [`fake_server`]: a scriptable Level 1 server with learned budgets, for
+//!   the Level 2 client tests.
+//! - [`l1_client`]: Level 1 client sessions against a managed server.
+//! - [`l3`]: the Level 3 cache harness (controllable snapshot provider).
+
+#![allow(dead_code)]
+
+pub mod alloc;
+pub mod conformance;
+pub mod fake_server;
+pub mod l1_client;
+pub mod l3;
+pub mod raw;
+pub mod rundir;
+pub mod test_server;
+
+use std::time::{Duration, Instant};
+
+use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
+use netipc::service::server::ServerConfig;
+use netipc::transport::Deadline;
+
+pub use rundir::TestDir;
+
+/// The auth token of the tests (also the benchmark and conformance token:
+/// the captured conformance packets carry it).
+pub const TOKEN: u64 = 0xBE4C_4000_00C0_FFEE;
+
+/// A generous bound for a wait on a loaded 2-core machine.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A deadline [`PATIENCE`] from now.
+pub fn soon() -> Deadline {
+    Deadline::after(PATIENCE)
+}
+
+/// Waits (up to [`PATIENCE`]) until `cond` holds, yielding in between.
+pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let end = Instant::now() + PATIENCE;
+    while !cond() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The data plane of a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plane {
+    /// UDS baseline only.
+    Uds,
+    /// Baseline and SHM_HYBRID, preferring SHM.
+    Shm,
+}
+
+/// Both planes, for tests that run over each.
+pub const PLANES: [Plane; 2] = [Plane::Uds, Plane::Shm];
+
+impl Plane {
+    /// `(supported, preferred)` profiles.
+    pub fn profiles(self) -> (u32, u32) {
+        match self {
+            Plane::Uds => (PROFILE_BASELINE, PROFILE_BASELINE),
+            Plane::Shm => (PROFILE_BASELINE | PROFILE_SHM_HYBRID, PROFILE_SHM_HYBRID),
+        }
+    }
+
+    /// Whether a session on this plane runs over SHM.
+    pub fn is_shm(self) -> bool {
+        self == Plane::Shm
+    }
+}
+
+/// A managed server configuration for `service` in `dir` with [`TOKEN`]
+/// (everything else at the defaults).
+pub fn managed_server_config(dir: &TestDir, service: &str) -> ServerConfig {
+    ServerConfig {
+        auth_token: TOKEN,
+        ..ServerConfig::new(dir.path(), service)
+    }
+}
