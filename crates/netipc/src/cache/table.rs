@@ -79,7 +79,7 @@ pub struct CgroupEntry {
     pub path: Vec<u8>,
 }
 
-impl CgroupEntryView<'_> {
+impl<'g> CgroupEntryView<'g> {
     /// An owned copy that outlives the read guard.
     pub fn dup(&self) -> CgroupEntry {
         CgroupEntry {
@@ -92,12 +92,12 @@ impl CgroupEntryView<'_> {
     }
 
     /// The name as UTF-8, if it is.
-    pub fn name_str(&self) -> Option<&str> {
+    pub fn name_str(&self) -> Option<&'g str> {
         std::str::from_utf8(self.name).ok()
     }
 
     /// The path as UTF-8, if it is.
-    pub fn path_str(&self) -> Option<&str> {
+    pub fn path_str(&self) -> Option<&'g str> {
         std::str::from_utf8(self.path).ok()
     }
 }
