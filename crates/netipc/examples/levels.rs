@@ -1,9 +1,9 @@
 //! Every level of the stack in one runnable program:
 //! `cargo run --example levels`.
 //!
-//! 1. the codec (pure bytes), 2. a raw Level 1 session, 3. a typed Level 2
-//! client and managed server, 4. the Level 3 cgroups cache. Each section is
-//! also quoted in the README.
+//! The codec (pure bytes), a raw Level 1 session, a typed Level 2 client
+//! and managed server, and the Level 3 cgroups cache. Each section is also
+//! quoted in the README.
 
 use std::time::Duration;
 
