@@ -316,6 +316,140 @@ fn rust_client_vs_c_server_sanitized() {
     rust_client_vs_c(Link::Sanitized);
 }
 
+// ----- The Rust `netipc` command against the C server -------------------------
+
+/// Builds the `netipc` binary (a no-op when up to date) next to the
+/// libraries, with the test binary's profile and target directory.
+fn netipc_bin() -> std::path::PathBuf {
+    let l = libs();
+    let target_dir = l.profile_dir.parent().expect("target dir");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "-p",
+        "netipc-cli",
+        "--bin",
+        "netipc",
+        "--target-dir",
+    ])
+    .arg(target_dir)
+    .current_dir(&l.repo_dir);
+    if l.profile_dir.file_name().and_then(|n| n.to_str()) == Some("release") {
+        cmd.arg("--release");
+    }
+    assert!(cmd.status().expect("run cargo build").success());
+    l.profile_dir.join("netipc")
+}
+
+/// Runs `netipc ARGS --run-dir DIR --profile PLANE --json` and parses its
+/// JSON output.
+fn netipc_json(bin: &Path, dir: &Path, plane: &str, args: &[&str]) -> serde_json::Value {
+    let o = Command::new(bin)
+        .args(args)
+        .arg("--run-dir")
+        .arg(dir)
+        .args(["--profile", plane, "--json"])
+        .env_remove("NETIPC_AUTH_TOKEN")
+        .output()
+        .expect("run netipc");
+    assert!(
+        o.status.success(),
+        "netipc {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("netipc printed JSON")
+}
+
+#[test]
+fn netipc_command_against_c_server() {
+    let bin = netipc_bin();
+    let dir = run_dir("cli-vs-c");
+    with_c_server(Link::Static, &dir, || {
+        for plane in ["uds", "shm"] {
+            let v = netipc_json(
+                &bin,
+                &dir,
+                plane,
+                &["call", "increment", "41", "--service", "inc"],
+            );
+            assert_eq!(v["value"], 42);
+            let v = netipc_json(
+                &bin,
+                &dir,
+                plane,
+                &["call", "string-reverse", "hello", "--service", "rev"],
+            );
+            assert_eq!(v["text"], "olleh");
+            let v = netipc_json(&bin, &dir, plane, &["snapshot", "--service", "snap"]);
+            assert_eq!(v["generation"], common::SNAP_GENERATION);
+            assert_eq!(
+                v["items"].as_array().unwrap().len(),
+                common::SNAP_ITEMS as usize
+            );
+            assert_eq!(v["items"][3]["path"], "/sys/fs/cgroup/cg-3");
+            let v = netipc_json(
+                &bin,
+                &dir,
+                plane,
+                &["lookup", "apps", "1", "2", "3", "--service", "apps"],
+            );
+            assert_eq!(v["generation"], common::APPS_GENERATION);
+            let items = v["items"].as_array().unwrap();
+            assert_eq!(items.len(), 3);
+            for (i, it) in items.iter().enumerate() {
+                assert_eq!(it["pid"], i as u64 + 1);
+            }
+            let v = netipc_json(
+                &bin,
+                &dir,
+                plane,
+                &["lookup", "cgroups", "/a", "/b", "--service", "cgl"],
+            );
+            assert_eq!(v["generation"], common::CGL_GENERATION);
+            assert_eq!(v["items"][1]["path"], "/b");
+        }
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The minimal C client against `netipc serve increment` (the Rust binary),
+/// over SHM (the command's default profile) and UDS.
+#[test]
+fn c_client_against_netipc_serve() {
+    let bin = netipc_bin();
+    let client = compile(
+        "minimal_client",
+        &["examples/c/minimal_client.c"],
+        Link::Static,
+        &[],
+    );
+    for plane in ["shm", "uds"] {
+        let dir = run_dir("c-vs-cli");
+        let mut server = Command::new(&bin)
+            .args(["serve", "increment", "--profile", plane, "--run-dir"])
+            .arg(&dir)
+            .env_remove("NETIPC_AUTH_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn netipc serve");
+        let mut out = BufReader::new(server.stdout.take().unwrap());
+        let mut line = String::new();
+        out.read_line(&mut line).expect("read READY");
+        assert!(line.starts_with("READY "), "netipc serve said {line:?}");
+        let o = Command::new(&client)
+            .arg(&dir)
+            .output()
+            .expect("run client");
+        let _ = server.kill();
+        let _ = server.wait();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "41 + 1 = 42");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 // ----- The example consumer -------------------------------------------------
 
 fn consumer(link: Link) {
