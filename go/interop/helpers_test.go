@@ -140,7 +140,11 @@ func runDir(t *testing.T) string {
 	if len(d)+len("/cgroups-snapshot-0123456789abcdef.ipcshm") < 100 {
 		return d
 	}
-	d, err := os.MkdirTemp("", "nipc")
+	base := ""
+	if len(os.TempDir()) > 40 {
+		base = "/tmp"
+	}
+	d, err := os.MkdirTemp(base, "nipc")
 	if err != nil {
 		t.Fatal(err)
 	}
