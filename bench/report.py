@@ -19,6 +19,17 @@ def unit(scenario):
     return "calls/s"
 
 
+def label(r):
+    """The scenario name, plus the implementations when a row is not the
+    Rust CLI against itself (`netipc` is the Rust CLI, `go` the Go bench
+    program)."""
+    client, server = r.get("client", "netipc"), r.get("server", "netipc")
+    if client == "netipc" and server == "netipc":
+        return r["scenario"]
+    name = {"netipc": "rust"}
+    return f"{r['scenario']} ({name.get(client, client)} -> {name.get(server, server)})"
+
+
 def human(v):
     for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if v >= div:
@@ -35,7 +46,8 @@ def write_md(rows, path, seconds, note):
         "# netipc benchmark results",
         "",
         f"`bash bench/run.sh` ({seconds} s per scenario; client and server are this "
-        "repository's `netipc bench`). Throughput is calls/s, items/s for batch "
+        "repository's `netipc bench`, except the rows marked (client -> server) that "
+        "pair it with the Go bench program `go/cmd/netipc-bench`). Throughput is calls/s, items/s for batch "
         "scenarios, lookups/s for `lookup`; latency is per operation (one call, "
         "one batch, one pipelined round of 16, one pass of 16 lookups); CPU is "
         "percent of one core over the measured wall time.",
@@ -50,7 +62,7 @@ def write_md(rows, path, seconds, note):
     for r in rows:
         lines.append(
             "| {s} | {t:,.0f} | {u} | {p50} | {p95} | {p99} | {c} | {sv} | {tot} |".format(
-                s=r["scenario"],
+                s=label(r),
                 t=float(r["throughput"]),
                 u=unit(r["scenario"]),
                 p50=r["p50_us"],
@@ -104,7 +116,7 @@ def write_svg(rows, path):
         u = unit(r["scenario"])
         out.append(
             f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">'
-            f'{html.escape(r["scenario"])}</text>'
+            f"{html.escape(label(r))}</text>"
         )
         out.append(
             f'<rect x="{label_w}" y="{y + 3}" width="{max(x(v) - label_w, 1):.1f}" '

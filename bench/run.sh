@@ -11,7 +11,11 @@
 # line, run `netipc bench client` for the duration, stop the server with
 # SIGTERM, and merge the server's SERVER_CPU_PCT into the client's CSV line
 # (server_cpu_pct, and total_cpu_pct = client + server). In-process
-# scenarios run the client alone.
+# scenarios run the client alone. Then the Go pairs: for the scenarios
+# go/cmd/netipc-bench implements (uds-ping-pong, shm-ping-pong,
+# snapshot-baseline, snapshot-shm), Go client -> Rust server, Rust client ->
+# Go server and Go -> Go, labeled in the client and server columns
+# (`netipc` is the Rust CLI, `go` the Go program); BENCH_GO=0 skips them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,23 +55,21 @@ csv="$out_dir/results.csv"
 echo "scenario,client,server,throughput,p50_us,p95_us,p99_us,client_cpu_pct,server_cpu_pct,total_cpu_pct" >"$csv.tmp"
 failed=0
 
-# run_with_server SCENARIO CLIENT_CMD...: starts `netipc bench server
-# SCENARIO`, waits for READY, runs the client command (which prints one CSV
-# line), stops the server with SIGTERM and merges its SERVER_CPU_PCT into
-# the line (server_cpu_pct, and total_cpu_pct = client + server). Prints
-# the merged line; returns non-zero on failure.
-run_with_server() {
-  local s="$1"; shift
-  local srv ready cpu_line line server_cpu
-  exec {srv}< <(exec "$netipc" bench server "$s" --run-dir "$run_dir" --service "$s" --duration 3600 2>>"$log")
+# run_pair SCENARIO CLIENT_LABEL SERVER_LABEL: starts "${srv_cmd[@]}", waits
+# for its READY line, runs "${cli_cmd[@]}", stops the server with SIGTERM
+# and appends the client's CSV line (relabeled, with the server CPU merged).
+run_pair() {
+  local s="$1" client_label="$2" server_label="$3" line ready cpu_line server_cpu srv
+  printf '%-28s %-12s ' "$s" "$client_label->$server_label" >&2
+  exec {srv}< <(exec "${srv_cmd[@]}" 2>>"$log")
   srv_pid=$!
   ready=""
   read -r -t 60 -u "$srv" ready || true
   if [ "$ready" != "READY" ]; then
-    kill -TERM "$srv_pid" 2>/dev/null || true; exec {srv}<&-; srv_pid=""
-    echo "server not ready" >>"$log"; return 1
+    echo "FAILED: server not ready (see $log)" >&2
+    kill -TERM "$srv_pid" 2>/dev/null || true; exec {srv}<&-; srv_pid=""; failed=1; return
   fi
-  if ! line="$("$@" 2>>"$log")"; then
+  if ! line="$("${cli_cmd[@]}" 2>>"$log")"; then
     line=""
   fi
   kill -TERM "$srv_pid"
@@ -76,48 +78,72 @@ run_with_server() {
   exec {srv}<&-
   wait "$srv_pid" 2>/dev/null || true
   srv_pid=""
-  [ -n "$line" ] || return 1
+  if [ -z "$line" ]; then echo "FAILED (see $log)" >&2; failed=1; return; fi
   server_cpu="${cpu_line#SERVER_CPU_PCT=}"
   case "$server_cpu" in ''|*[!0-9.]*) server_cpu="0.0" ;; esac
-  awk -F, -v OFS=, -v sc="$server_cpu" '{ $9 = sprintf("%.1f", sc); $10 = sprintf("%.1f", $8 + sc); print }' <<<"$line"
-}
-
-record() {
-  echo "$1" >>"$csv.tmp"
-  echo "$1" | awk -F, '{printf "%14.0f/s  p50 %8.3f us  cpu %5.1f%%\n", $4, $5, $10}' >&2
+  line="$(awk -F, -v OFS=, -v sc="$server_cpu" -v cl="$client_label" -v sl="$server_label" \
+    '{ $2 = cl; $3 = sl; $9 = sprintf("%.1f", sc); $10 = sprintf("%.1f", $8 + sc); print }' <<<"$line")"
+  echo "$line" >>"$csv.tmp"
+  echo "$line" | awk -F, '{printf "%14.0f/s  p50 %8.3f us  cpu %5.1f%%\n", $4, $5, $10}' >&2
 }
 
 for s in "${scenarios[@]}"; do
   kind="$("$netipc" bench list | awk -v s="$s" '$1 == s {print $2}')"
   if [ -z "$kind" ]; then echo "unknown scenario $s" >&2; exit 2; fi
-  printf '%-28s ' "$s" >&2
   if [ "$kind" = "in-process" ]; then
+    printf '%-28s %-12s ' "$s" "in-process" >&2
     if ! line="$("$netipc" bench client "$s" --duration "$duration" 2>>"$log")"; then
       echo "FAILED (see $log)" >&2; failed=1; continue
     fi
-  elif ! line="$(run_with_server "$s" "$netipc" bench client "$s" --run-dir "$run_dir" --service "$s" --duration "$duration")"; then
-    echo "FAILED (see $log)" >&2; failed=1; continue
+    echo "$line" >>"$csv.tmp"
+    echo "$line" | awk -F, '{printf "%14.0f/s  p50 %8.3f us  cpu %5.1f%%\n", $4, $5, $10}' >&2
+  else
+    srv_cmd=("$netipc" bench server "$s" --run-dir "$run_dir" --service "$s" --duration 3600)
+    cli_cmd=("$netipc" bench client "$s" --run-dir "$run_dir" --service "$s" --duration "$duration")
+    run_pair "$s" netipc netipc
   fi
-  record "$line"
 done
 
-# The C API client (libnetipc) against the same Rust bench servers, so the
-# matrix shows the c/netipc pairs beside netipc/netipc.
-if [ "${BENCH_SKIP_C:-0}" != 1 ] && command -v cc >/dev/null 2>&1; then
-  cargo build --release --locked -p netipc-c --lib >&2
-  c_bench="$PWD/target/release/netipc_bench_c"
-  cc -O2 -std=c11 -Wall -Wextra -I crates/netipc-c/include bench/c/netipc_bench_c.c \
-    target/release/libnetipc.a -lpthread -ldl -lm -o "$c_bench"
-  for s in uds-ping-pong shm-ping-pong snapshot-baseline snapshot-shm; do
-    if [ "${#scenarios[@]}" -gt 0 ] && [[ " ${scenarios[*]} " != *" $s "* ]]; then continue; fi
-    printf '%-28s ' "$s (c)" >&2
-    if ! line="$(run_with_server "$s" "$c_bench" "$s" "$run_dir" "$s" "$duration")"; then
-      echo "FAILED (see $log)" >&2; failed=1; continue
-    fi
-    record "$line"
-  done
+# Go pairs: the Go bench program (go/cmd/netipc-bench) against the Rust
+# one, both ways, and against itself, for the scenarios it implements.
+# BENCH_GO=0 skips them; they are skipped when Go is not installed.
+if [ "${BENCH_GO:-1}" != "0" ] && command -v go >/dev/null 2>&1; then
+  gobench="$PWD/target/netipc-bench-go"
+  if (cd go && CGO_ENABLED=0 go build -o "$gobench" ./cmd/netipc-bench) >>"$log" 2>&1; then
+    mapfile -t go_scenarios < <("$gobench" list | awk '{print $1}')
+    for s in "${scenarios[@]}"; do
+      case " ${go_scenarios[*]} " in *" $s "*) ;; *) continue ;; esac
+      go_srv=("$gobench" server "$s" --run-dir "$run_dir" --service "$s" --duration 0)
+      go_cli=("$gobench" client "$s" --run-dir "$run_dir" --service "$s" --duration "$duration")
+      rs_srv=("$netipc" bench server "$s" --run-dir "$run_dir" --service "$s" --duration 3600)
+      rs_cli=("$netipc" bench client "$s" --run-dir "$run_dir" --service "$s" --duration "$duration")
+      srv_cmd=("${rs_srv[@]}"); cli_cmd=("${go_cli[@]}"); run_pair "$s" go netipc
+      srv_cmd=("${go_srv[@]}"); cli_cmd=("${rs_cli[@]}"); run_pair "$s" netipc go
+      srv_cmd=("${go_srv[@]}"); cli_cmd=("${go_cli[@]}"); run_pair "$s" go go
+    done
+  else
+    echo "go pairs: building go/cmd/netipc-bench failed (see $log)" >&2; failed=1
+  fi
 fi
 
+# The C API client (libnetipc, bench/c/netipc_bench_c.c) against the Rust
+# bench servers, so the matrix shows c -> netipc beside netipc -> netipc.
+# BENCH_C=0 skips them; they are skipped when no C compiler is installed.
+if [ "${BENCH_C:-1}" != "0" ] && command -v cc >/dev/null 2>&1; then
+  c_bench="$PWD/target/netipc-bench-c"
+  if cargo build --release --locked -p netipc-c --lib >>"$log" 2>&1 \
+    && cc -O2 -std=c11 -Wall -Wextra -I crates/netipc-c/include bench/c/netipc_bench_c.c \
+      target/release/libnetipc.a -lpthread -ldl -lm -o "$c_bench" >>"$log" 2>&1; then
+    for s in uds-ping-pong shm-ping-pong snapshot-baseline snapshot-shm; do
+      case " ${scenarios[*]} " in *" $s "*) ;; *) continue ;; esac
+      srv_cmd=("$netipc" bench server "$s" --run-dir "$run_dir" --service "$s" --duration 3600)
+      cli_cmd=("$c_bench" "$s" "$run_dir" "$s" "$duration")
+      run_pair "$s" c netipc
+    done
+  else
+    echo "c pairs: building bench/c/netipc_bench_c.c failed (see $log)" >&2; failed=1
+  fi
+fi
 mv "$csv.tmp" "$csv"
 python3 bench/report.py "$csv" "$out_dir/results.md" "$out_dir/throughput.svg" "$duration" "$note"
 echo "wrote $csv, $out_dir/results.md, $out_dir/throughput.svg" >&2

@@ -128,19 +128,33 @@ func TestMalformedSnapshotPreservesCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	// The serving goroutine must be gone before the listener closes: an
+	// Accept still running on a closed listener would poll and accept on
+	// its fd number, which a later test's listener may reuse.
+	abort, err := transport.NewAbort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	defer func() {
+		abort.Trigger()
+		<-done
+		_ = l.Close()
+		_ = abort.Close()
+	}()
 	go func() {
+		defer close(done)
 		for {
-			p, err := l.Accept(time.Now().Add(10*time.Second), nil)
+			p, err := l.Accept(time.Now().Add(10*time.Second), abort)
 			if err != nil {
 				return
 			}
-			s, err := p.Handshake(uds.ServerConfig{AuthToken: token, MaxRequestPayloadBytes: 65536, MaxResponsePayloadBytes: 65536}, time.Now().Add(5*time.Second), nil)
+			s, err := p.Handshake(uds.ServerConfig{AuthToken: token, MaxRequestPayloadBytes: 65536, MaxResponsePayloadBytes: 65536}, time.Now().Add(5*time.Second), abort)
 			if err != nil {
 				continue
 			}
 			for {
-				m, err := s.RecvRequest(time.Now().Add(10*time.Second), nil)
+				m, err := s.RecvRequest(time.Now().Add(10*time.Second), abort)
 				if err != nil {
 					break
 				}

@@ -28,16 +28,30 @@ func TestShmAttachFailureFallsBackToBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	// The serving goroutine must be gone before the listener closes: an
+	// Accept still running on a closed listener would poll and accept on
+	// its fd number, which a later test's listener may reuse.
+	abort, err := transport.NewAbort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	defer func() {
+		abort.Trigger()
+		<-done
+		_ = l.Close()
+		_ = abort.Close()
+	}()
 	var shmOffers atomic.Int32
 	go func() {
+		defer close(done)
 		for id := uint64(1); ; id++ {
-			p, err := l.Accept(time.Now().Add(10*time.Second), nil)
+			p, err := l.Accept(time.Now().Add(10*time.Second), abort)
 			if err != nil {
 				return
 			}
 			buf := make([]byte, 256)
-			n, _, err := sys.RecvPacket(p.Fd(), buf, nil, time.Now().Add(5*time.Second), nil)
+			n, _, err := sys.RecvPacket(p.Fd(), buf, nil, time.Now().Add(5*time.Second), abort)
 			if err != nil {
 				_ = p.Close()
 				continue
@@ -59,7 +73,7 @@ func TestShmAttachFailureFallsBackToBaseline(t *testing.T) {
 				continue // the client gives up on this session
 			}
 			for {
-				n, _, err := sys.RecvPacket(p.Fd(), buf, nil, time.Now().Add(5*time.Second), nil)
+				n, _, err := sys.RecvPacket(p.Fd(), buf, nil, time.Now().Add(5*time.Second), abort)
 				if err != nil {
 					break
 				}
