@@ -1,0 +1,301 @@
+//! Named Pipe sessions end to end (run under Wine by
+//! `scripts/windows-tests.sh`).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::error::Error;
+use crate::protocol::STATUS_OK;
+use crate::transport::{AbortHandle, Deadline, Endpoint};
+
+const TOKEN: u64 = 0xBE4C_4000_00C0_FFEE;
+const CODE: u16 = 7;
+
+fn patience() -> Deadline {
+    Deadline::after(Duration::from_secs(30))
+}
+
+/// A fresh endpoint per test (the run dir is only hashed, never created).
+fn endpoint(tag: &str) -> Endpoint {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = format!(
+        r"C:\netipc-tests\{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    Endpoint::new(dir, tag).unwrap()
+}
+
+fn server_cfg() -> ServerConfig {
+    ServerConfig {
+        auth_token: TOKEN,
+        ..ServerConfig::default()
+    }
+}
+
+fn client_cfg() -> ClientConfig {
+    ClientConfig {
+        auth_token: TOKEN,
+        ..ClientConfig::default()
+    }
+}
+
+/// Serves one client: echoes every request until the client leaves.
+/// Returns the number of requests answered.
+fn echo_server(listener: Listener, cfg: ServerConfig) -> thread::JoinHandle<crate::Result<u32>> {
+    thread::spawn(move || {
+        let pending = listener.accept(patience(), None)?;
+        let mut s = pending.handshake(&cfg, patience(), None)?;
+        let mut n = 0;
+        loop {
+            let req = match s.recv_request(Deadline::NEVER, None) {
+                Ok(r) => r,
+                Err(Error::PeerClosed) => return Ok(n),
+                Err(e) => return Err(e),
+            };
+            let (code, id, answer) = (req.header.code, req.header.message_id, req.payload.to_vec());
+            s.send_response(code, id, &answer)?;
+            n += 1;
+        }
+    })
+}
+
+#[test]
+fn round_trip() {
+    let ep = endpoint("round-trip");
+    assert!(ep.pipe_name().starts_with(r"\\.\pipe\netipc-"));
+    let server = echo_server(Listener::bind(&ep).unwrap(), server_cfg());
+    let mut c = ClientSession::connect(&ep, &client_cfg(), patience(), None).unwrap();
+    assert_eq!(c.selected_profile(), crate::protocol::PROFILE_BASELINE);
+    assert_eq!(c.packet_size(), DEFAULT_PACKET_SIZE);
+    assert_eq!(c.session_id(), 1);
+    for i in 0..5u8 {
+        let payload = vec![i; 10 + usize::from(i)];
+        let r = c.call(CODE, &payload, patience(), None).unwrap();
+        assert_eq!(r.header.transport_status, STATUS_OK);
+        assert_eq!(r.header.code, CODE);
+        assert_eq!(r.payload, &payload[..]);
+    }
+    // Pipelined: three requests, then three responses.
+    let ids: Vec<u64> = (0..3).map(|_| c.next_message_id()).collect();
+    for (k, id) in ids.iter().enumerate() {
+        c.send_request(CODE, *id, &[k as u8; 3]).unwrap();
+    }
+    assert_eq!(c.in_flight().len(), 3);
+    for id in &ids {
+        let r = c.recv_response(patience(), None).unwrap();
+        assert_eq!(r.header.message_id, *id);
+    }
+    assert!(c.in_flight().is_empty());
+    drop(c);
+    assert_eq!(server.join().unwrap().unwrap(), 8);
+}
+
+#[test]
+fn wrong_token_is_rejected_on_both_sides() {
+    let ep = endpoint("auth");
+    let listener = Listener::bind(&ep).unwrap();
+    let server = thread::spawn(move || {
+        let pending = listener.accept(patience(), None)?;
+        pending
+            .handshake(&server_cfg(), patience(), None)
+            .map(|_| ())
+    });
+    let cfg = ClientConfig {
+        auth_token: TOKEN ^ 1,
+        ..ClientConfig::default()
+    };
+    let e = ClientSession::connect(&ep, &cfg, patience(), None).unwrap_err();
+    assert!(matches!(e, Error::AuthFailed), "{e:?}");
+    let e = server.join().unwrap().unwrap_err();
+    assert!(matches!(e, Error::AuthFailed), "{e:?}");
+}
+
+#[test]
+fn unsupported_profile_is_rejected() {
+    let ep = endpoint("profile");
+    let listener = Listener::bind(&ep).unwrap();
+    let server = thread::spawn(move || {
+        let pending = listener.accept(patience(), None)?;
+        pending
+            .handshake(&server_cfg(), patience(), None)
+            .map(|_| ())
+    });
+    // A client-side config this implementation refuses before connecting.
+    let bad = ClientConfig {
+        supported_profiles: crate::protocol::PROFILE_SHM_HYBRID,
+        preferred_profiles: crate::protocol::PROFILE_SHM_HYBRID,
+        ..client_cfg()
+    };
+    assert!(matches!(
+        ClientSession::connect(&ep, &bad, patience(), None),
+        Err(Error::InvalidArgument(_))
+    ));
+    // Let the server finish with a good client.
+    let c = ClientSession::connect(&ep, &client_cfg(), patience(), None).unwrap();
+    server.join().unwrap().unwrap();
+    drop(c);
+}
+
+#[test]
+fn chunked_large_messages_both_ways() {
+    let ep = endpoint("chunked");
+    let big = 1 << 20;
+    let scfg = ServerConfig {
+        packet_size: 4096,
+        max_request_payload_bytes: big,
+        max_response_payload_bytes: big,
+        ..server_cfg()
+    };
+    let server = echo_server(Listener::bind_with_buffer_size(&ep, 4096).unwrap(), scfg);
+    let ccfg = ClientConfig {
+        packet_size: 8192,
+        max_request_payload_bytes: big,
+        max_response_payload_bytes: big,
+        ..client_cfg()
+    };
+    let mut c = ClientSession::connect(&ep, &ccfg, patience(), None).unwrap();
+    assert_eq!(c.packet_size(), 4096, "the smaller proposal wins");
+    // 300 KB: 75 packets each way; an exact multiple of the chunk size;
+    // one byte over a single packet.
+    for len in [300_000usize, (4096 - 32) * 7, 4096 - 32 + 1] {
+        let payload: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+        let r = c.call(CODE, &payload, patience(), None).unwrap();
+        assert_eq!(r.payload.len(), len);
+        assert!(
+            r.payload == &payload[..],
+            "payload of {len} bytes corrupted"
+        );
+    }
+    drop(c);
+    assert_eq!(server.join().unwrap().unwrap(), 3);
+}
+
+#[test]
+fn receive_timeout_and_abort_leave_the_session_usable() {
+    let ep = endpoint("timeout");
+    let server = echo_server(Listener::bind(&ep).unwrap(), server_cfg());
+    let mut c = ClientSession::connect(&ep, &client_cfg(), patience(), None).unwrap();
+
+    // Nothing in flight: the receive waits for the deadline.
+    let t0 = Instant::now();
+    let e = c
+        .recv_response(Deadline::after(Duration::from_millis(100)), None)
+        .unwrap_err();
+    assert!(matches!(e, Error::Timeout), "{e:?}");
+    assert!(t0.elapsed() >= Duration::from_millis(100));
+    assert!(!c.is_broken());
+
+    // An abort from another thread wakes the wait.
+    let abort = AbortHandle::new().unwrap();
+    let a2 = abort.clone();
+    let trigger = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(50));
+        a2.trigger();
+    });
+    let e = c.recv_response(patience(), Some(&abort)).unwrap_err();
+    assert!(matches!(e, Error::Aborted), "{e:?}");
+    trigger.join().unwrap();
+    assert!(!c.is_broken());
+    abort.clear();
+
+    let r = c
+        .call(CODE, b"still here", patience(), Some(&abort))
+        .unwrap();
+    assert_eq!(r.payload, b"still here");
+    drop(c);
+    assert_eq!(server.join().unwrap().unwrap(), 1);
+}
+
+#[test]
+fn accept_times_out_and_keeps_listening() {
+    let ep = endpoint("accept-timeout");
+    let listener = Listener::bind(&ep).unwrap();
+    let e = listener
+        .accept(Deadline::after(Duration::from_millis(50)), None)
+        .unwrap_err();
+    assert!(matches!(e, Error::Timeout), "{e:?}");
+    let server = echo_server(listener, server_cfg());
+    let mut c = ClientSession::connect(&ep, &client_cfg(), patience(), None).unwrap();
+    assert_eq!(c.call(CODE, b"x", patience(), None).unwrap().payload, b"x");
+    drop(c);
+    server.join().unwrap().unwrap();
+}
+
+#[test]
+fn no_server_is_not_found() {
+    let ep = endpoint("missing");
+    let e = ClientSession::connect(&ep, &client_cfg(), patience(), None).unwrap_err();
+    assert!(matches!(e, Error::NotFound), "{e:?}");
+}
+
+// Wine 8.0 does not enforce FILE_FLAG_FIRST_PIPE_INSTANCE (the second
+// CreateNamedPipeW succeeds), so this can only pass on real Windows, where
+// it has not been run yet.
+#[test]
+#[ignore = "needs real Windows: Wine 8.0 ignores FILE_FLAG_FIRST_PIPE_INSTANCE"]
+fn a_second_server_is_address_in_use() {
+    let ep = endpoint("taken");
+    let first = Listener::bind(&ep).unwrap();
+    let e = Listener::bind(&ep).unwrap_err();
+    assert!(matches!(e, Error::AddressInUse), "{e:?}");
+    drop(first);
+}
+
+#[test]
+fn peer_close_is_reported_and_breaks_the_session() {
+    let ep = endpoint("peer-close");
+    let listener = Listener::bind(&ep).unwrap();
+    let server = thread::spawn(move || {
+        let pending = listener.accept(patience(), None).unwrap();
+        let mut s = pending.handshake(&server_cfg(), patience(), None).unwrap();
+        let _ = s.recv_request(patience(), None).unwrap();
+        // Leave without answering.
+    });
+    let mut c = ClientSession::connect(&ep, &client_cfg(), patience(), None).unwrap();
+    let e = c.call(CODE, b"anyone?", patience(), None).unwrap_err();
+    assert!(matches!(e, Error::PeerClosed), "{e:?}");
+    assert!(c.is_broken());
+    assert!(matches!(
+        c.call(CODE, b"again", patience(), None),
+        Err(Error::InvalidState(_))
+    ));
+    server.join().unwrap();
+}
+
+#[test]
+fn several_clients_get_distinct_sessions() {
+    let ep = endpoint("multi");
+    let listener = Listener::bind(&ep).unwrap();
+    let server = thread::spawn(move || {
+        let mut workers = Vec::new();
+        for _ in 0..3 {
+            let pending = listener.accept(patience(), None).unwrap();
+            workers.push(thread::spawn(move || {
+                let mut s = pending.handshake(&server_cfg(), patience(), None).unwrap();
+                let req = s.recv_request(patience(), None).unwrap();
+                let (id, sid) = (req.header.message_id, s.session_id());
+                s.send_response(CODE, id, &sid.to_le_bytes()).unwrap();
+            }));
+        }
+        for w in workers {
+            w.join().unwrap();
+        }
+    });
+    let mut sids = Vec::new();
+    let clients: Vec<_> = (0..3)
+        .map(|_| ClientSession::connect(&ep, &client_cfg(), patience(), None).unwrap())
+        .collect();
+    for mut c in clients {
+        let r = c.call(CODE, b"who", patience(), None).unwrap();
+        let sid = u64::from_le_bytes(r.payload.try_into().unwrap());
+        assert_eq!(sid, c.session_id());
+        sids.push(sid);
+    }
+    sids.sort_unstable();
+    sids.dedup();
+    assert_eq!(sids.len(), 3);
+    server.join().unwrap();
+}
