@@ -2,9 +2,9 @@
 //!
 //! - Unix: UDS `SOCK_SEQPACKET` sessions with handshake, chunking,
 //!   batching and pipelining, and the per-session POSIX shared-memory fast
-//!   path ([`uds`], [`shm`]).
+//!   path (`uds`, `shm`).
 //! - Windows: Win32 Named Pipe sessions in message mode with the same
-//!   handshake and chunking ([`windows`]). Win SHM is not implemented yet.
+//!   handshake and chunking (`windows`). Win SHM is not implemented yet.
 //!
 //! This module is the one place that selects the platform transports;
 //! [`abort`] (deadlines, abort handles), [`endpoint`] (service names,
