@@ -39,7 +39,11 @@ const BUSY_SLICE_MS: u32 = 50;
 ///
 /// No pipe means nobody serves the endpoint: [`Error::NotFound`]. All
 /// instances busy is retried until the deadline.
-fn open_pipe(endpoint: &Endpoint, deadline: Deadline, abort: Option<&AbortHandle>) -> Result<Pipe> {
+pub(super) fn open_pipe(
+    endpoint: &Endpoint,
+    deadline: Deadline,
+    abort: Option<&AbortHandle>,
+) -> Result<Pipe> {
     let name = wide(&endpoint.pipe_name());
     let handle = loop {
         if let Some(a) = abort {
@@ -374,6 +378,14 @@ impl ServerSession {
     /// Sends a response with a caller-built header (kind RESPONSE).
     pub fn send_message(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
         self.chan.send(header, payload)
+    }
+}
+
+#[cfg(test)]
+impl ServerSession {
+    /// The pipe itself, for tests that play a hostile server.
+    pub(super) fn raw_pipe(&self) -> &Pipe {
+        self.chan.pipe()
     }
 }
 

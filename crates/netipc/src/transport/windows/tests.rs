@@ -299,3 +299,175 @@ fn several_clients_get_distinct_sessions() {
     assert_eq!(sids.len(), 3);
     server.join().unwrap();
 }
+
+// ---- Hostile peers: raw pipe ends that skip or bend the protocol. ----
+
+use super::pipe::Pipe;
+use crate::error::{DecodeError, Violation};
+use crate::protocol::{HEADER_LEN, STATUS_INCOMPATIBLE};
+use crate::transport::handshake::{HELLO_ACK_MSG_LEN, encode_hello};
+use crate::wire::{ChunkHeader, Header};
+
+/// A connected client pipe that has not sent anything.
+fn raw_client(ep: &Endpoint) -> Pipe {
+    super::session::open_pipe(ep, patience(), None).unwrap()
+}
+
+#[test]
+fn malformed_hello_is_dropped_and_a_wrong_version_rejected() {
+    let ep = endpoint("bad-hello");
+    let listener = Listener::bind(&ep).unwrap();
+    let server = thread::spawn(move || {
+        (0..2)
+            .map(|_| {
+                let pending = listener.accept(patience(), None).unwrap();
+                pending
+                    .handshake(&server_cfg(), patience(), None)
+                    .unwrap_err()
+            })
+            .collect::<Vec<_>>()
+    });
+
+    // Garbage of HELLO length: closed without an answer.
+    let c = raw_client(&ep);
+    let hello = encode_hello(&client_cfg().hello());
+    c.write(&vec![0xA5; hello.len()], patience()).unwrap();
+    let mut buf = [0u8; 256];
+    let e = c.read(&mut buf, patience(), None).unwrap_err();
+    assert!(matches!(e, Error::PeerClosed), "{e:?}");
+    drop(c);
+
+    // A HELLO with a future header version: answered INCOMPATIBLE.
+    let c = raw_client(&ep);
+    let mut msg = hello;
+    msg[4..6].copy_from_slice(&99u16.to_le_bytes());
+    c.write(&msg, patience()).unwrap();
+    let got = c.read(&mut buf, patience(), None).unwrap();
+    assert_eq!(got.n, HELLO_ACK_MSG_LEN);
+    let h = Header::decode(&buf[..got.n]).unwrap();
+    assert_eq!(h.transport_status, STATUS_INCOMPATIBLE);
+    drop(c);
+
+    let errors = server.join().unwrap();
+    assert!(
+        matches!(errors[0], Error::Decode(DecodeError::BadMagic { .. })),
+        "{:?}",
+        errors[0]
+    );
+    assert!(matches!(errors[1], Error::Incompatible), "{:?}", errors[1]);
+}
+
+#[test]
+fn client_handshake_times_out_against_a_silent_server() {
+    let ep = endpoint("silent");
+    let listener = Listener::bind(&ep).unwrap();
+    let server = thread::spawn(move || {
+        let pending = listener.accept(patience(), None).unwrap();
+        thread::sleep(Duration::from_millis(500));
+        drop(pending);
+    });
+    let t0 = Instant::now();
+    let e = ClientSession::connect(
+        &ep,
+        &client_cfg(),
+        Deadline::after(Duration::from_millis(100)),
+        None,
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::Timeout), "{e:?}");
+    assert!(t0.elapsed() < Duration::from_millis(450));
+    server.join().unwrap();
+}
+
+/// Runs `misbehave` as the server of one session (packet size 4096,
+/// response budget 64 KiB, so only the packet rules can be broken) after
+/// the client's first request arrived; returns the client's error and
+/// whether its session ended.
+fn against_hostile_server(
+    tag: &str,
+    misbehave: impl FnOnce(&Pipe, u64) + Send + 'static,
+) -> (Error, bool) {
+    let ep = endpoint(tag);
+    let listener = Listener::bind(&ep).unwrap();
+    let scfg = ServerConfig {
+        packet_size: 4096,
+        max_response_payload_bytes: 65536,
+        ..server_cfg()
+    };
+    let ccfg = ClientConfig {
+        max_response_payload_bytes: 65536,
+        ..client_cfg()
+    };
+    let server = thread::spawn(move || {
+        let pending = listener.accept(patience(), None).unwrap();
+        let mut s = pending.handshake(&scfg, patience(), None).unwrap();
+        let id = s.recv_request(patience(), None).unwrap().header.message_id;
+        misbehave(s.raw_pipe(), id);
+        // Keep the pipe open until the client has judged the bytes.
+        thread::sleep(Duration::from_millis(200));
+    });
+    let mut c = ClientSession::connect(&ep, &ccfg, patience(), None).unwrap();
+    assert_eq!(c.packet_size(), 4096);
+    assert_eq!(c.response_limits().max_payload, 65536);
+    let e = c.call(CODE, b"q", patience(), None).unwrap_err();
+    let broken = c.is_broken();
+    server.join().unwrap();
+    (e, broken)
+}
+
+#[test]
+fn a_chunk_of_another_message_breaks_the_session() {
+    let (e, broken) = against_hostile_server("chunk-id", |p, id| {
+        let per = 4096 - HEADER_LEN;
+        let len = per + 10;
+        let mut first = Header::response(CODE, id, len as u32).encode().to_vec();
+        first.extend(std::iter::repeat_n(1u8, per));
+        p.write(&first, patience()).unwrap();
+        let mut next = ChunkHeader {
+            message_id: id + 1,
+            total_message_len: (HEADER_LEN + len) as u32,
+            chunk_index: 1,
+            chunk_count: 2,
+            chunk_payload_len: 10,
+        }
+        .encode()
+        .to_vec();
+        next.extend([2u8; 10]);
+        p.write(&next, patience()).unwrap();
+    });
+    assert!(
+        matches!(e, Error::Protocol(Violation::ChunkMessageId)),
+        "{e:?}"
+    );
+    assert!(broken);
+}
+
+#[test]
+fn a_packet_over_the_agreed_size_breaks_the_session() {
+    let (e, broken) = against_hostile_server("oversize", |p, id| {
+        let len = 5000;
+        let mut msg = Header::response(CODE, id, len as u32).encode().to_vec();
+        msg.extend(std::iter::repeat_n(3u8, len));
+        p.write(&msg, patience()).unwrap();
+    });
+    assert!(
+        matches!(e, Error::Protocol(Violation::PacketLength)),
+        "{e:?}"
+    );
+    assert!(broken);
+}
+
+#[test]
+fn a_short_single_packet_breaks_the_session() {
+    let (e, broken) = against_hostile_server("short", |p, id| {
+        // Announces 100 payload bytes, carries 10.
+        let mut msg = Header::response(CODE, id, 100).encode().to_vec();
+        msg.extend([4u8; 10]);
+        p.write(&msg, patience()).unwrap();
+    });
+    assert!(
+        matches!(e, Error::Protocol(Violation::PacketLength)),
+        "{e:?}"
+    );
+    assert!(broken);
+}
