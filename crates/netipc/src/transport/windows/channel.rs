@@ -12,9 +12,9 @@ use std::ops::Range;
 use std::time::Duration;
 
 use crate::error::{DecodeError, Error, Result, Violation};
-use crate::protocol::{HEADER_LEN, KIND_REQUEST};
+use crate::protocol::{DIR_ENTRY_SIZE, FLAG_BATCH, HEADER_LEN, ITEM_ALIGN, KIND_REQUEST};
 use crate::transport::abort::{AbortHandle, Deadline};
-use crate::wire::{ChunkHeader, ChunkPlan, Header, Limits};
+use crate::wire::{BatchBuilder, ChunkHeader, ChunkPlan, Header, Limits};
 
 use super::pipe::Pipe;
 
@@ -33,6 +33,8 @@ pub(crate) struct Channel {
     pkt: Vec<u8>,
     /// One outgoing packet.
     tx: Vec<u8>,
+    /// An outgoing batch payload being built.
+    batch: Vec<u8>,
     broken: Cell<bool>,
     send_timeout: Option<Duration>,
 }
@@ -56,6 +58,7 @@ impl Channel {
             rx: Vec::new(),
             pkt: Vec::new(),
             tx: Vec::new(),
+            batch: Vec::new(),
             broken: Cell::new(false),
             send_timeout: None,
         }
@@ -157,6 +160,60 @@ impl Channel {
             }
         }
         result
+    }
+
+    /// Builds a batch payload from `items` and sends it.
+    ///
+    /// `base` supplies kind, code, status and message id; flags, item
+    /// count and payload length are filled in. One item travels as a plain
+    /// single message (peers treat BATCH with one item as single anyway).
+    pub(crate) fn send_batch(&mut self, mut base: Header, items: &[&[u8]]) -> Result<()> {
+        self.ensure_usable()?;
+        let too_long = |_| Error::InvalidArgument("batch longer than 4 GiB");
+        match items {
+            [] => return Err(Error::InvalidArgument("a batch needs at least one item")),
+            [one] => {
+                base.flags &= !FLAG_BATCH;
+                base.item_count = 1;
+                base.payload_len = u32::try_from(one.len()).map_err(too_long)?;
+                return self.send(&base, one);
+            }
+            _ => {}
+        }
+        let count = u32::try_from(items.len())
+            .map_err(|_| Error::InvalidArgument("too many batch items"))?;
+        // Size the payload first so an oversized batch never gets built.
+        let mut size = (count as usize)
+            .checked_mul(DIR_ENTRY_SIZE)
+            .ok_or(Error::InvalidArgument("batch too large"))?;
+        for it in items {
+            size = size
+                .next_multiple_of(ITEM_ALIGN)
+                .checked_add(it.len())
+                .ok_or(Error::InvalidArgument("batch too large"))?;
+        }
+        size = size.next_multiple_of(ITEM_ALIGN);
+        base.flags |= FLAG_BATCH;
+        base.item_count = count;
+        base.payload_len = u32::try_from(size).map_err(too_long)?;
+        self.check_outgoing(&base, size)?;
+
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.clear();
+        let built = (|| {
+            let mut b = BatchBuilder::new(&mut batch, count);
+            for it in items {
+                b.add(it)?;
+            }
+            b.finish()
+        })();
+        let r = match built {
+            Ok(n) if n == size => self.send(&base, &batch),
+            Ok(_) => Err(Error::InvalidState("batch size mismatch")),
+            Err(e) => Err(e),
+        };
+        self.batch = batch;
+        r
     }
 
     /// Checks an incoming header against this side's expectations.

@@ -16,10 +16,8 @@
 //! - `ERROR_BROKEN_PIPE`, `ERROR_NO_DATA` and `ERROR_PIPE_NOT_CONNECTED`
 //!   are [`Error::PeerClosed`](crate::Error::PeerClosed).
 //!
-//! Not implemented yet: the Win SHM profiles (SHM_HYBRID, ...), batch
-//! convenience senders (batches built with
-//! [`BatchBuilder`](crate::wire::BatchBuilder) go through `send_message`),
-//! and Levels 2 / 3 on Windows.
+//! Not implemented yet: the Win SHM profiles (SHM_HYBRID, ...) and
+//! Levels 2 / 3 on Windows.
 //!
 //! ```no_run
 //! # use netipc::transport::{Deadline, Endpoint};

@@ -257,20 +257,46 @@ impl ClientSession {
         self.send_message(&header, payload)
     }
 
+    /// Sends a batch request of `items` (one message id, items answered by
+    /// position). A single item is sent as a plain request.
+    pub fn send_batch_request(
+        &mut self,
+        code: u16,
+        message_id: u64,
+        items: &[&[u8]],
+    ) -> Result<()> {
+        self.admit(message_id)?;
+        let r = self
+            .chan
+            .send_batch(Header::request(code, message_id, 0), items);
+        self.track(message_id, r)
+    }
+
     /// Sends a request with a caller-built header (kind REQUEST; for batch
     /// payloads built with [`crate::wire::BatchBuilder`]).
     pub fn send_message(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
+        self.admit(header.message_id)?;
+        let r = self.chan.send(header, payload);
+        self.track(header.message_id, r)
+    }
+
+    fn admit(&self, message_id: u64) -> Result<()> {
         if self.chan.is_broken() {
             return Err(Error::InvalidState(
                 "session ended by an earlier failure; reconnect",
             ));
         }
-        self.in_flight.check_insert(header.message_id)?;
-        match self.chan.send(header, payload) {
-            Ok(()) => self.in_flight.insert(header.message_id),
+        self.in_flight.check_insert(message_id)
+    }
+
+    /// Records a sent request; a send that ended the session still counts
+    /// the id as in flight (it will never be answered).
+    fn track(&mut self, message_id: u64, sent: Result<()>) -> Result<()> {
+        match sent {
+            Ok(()) => self.in_flight.insert(message_id),
             Err(e) => {
                 if self.chan.is_broken() {
-                    let _ = self.in_flight.insert(header.message_id);
+                    let _ = self.in_flight.insert(message_id);
                 }
                 Err(e)
             }
@@ -311,6 +337,22 @@ impl ClientSession {
         }
         let id = self.next_message_id();
         self.send_request(code, id, payload)?;
+        self.recv_response(deadline, abort)
+    }
+
+    /// [`ClientSession::call`] for a batch of items.
+    pub fn call_batch(
+        &mut self,
+        code: u16,
+        items: &[&[u8]],
+        deadline: Deadline,
+        abort: Option<&AbortHandle>,
+    ) -> Result<Message<'_>> {
+        if !self.in_flight().is_empty() {
+            return Err(Error::InvalidState("call() with requests in flight"));
+        }
+        let id = self.next_message_id();
+        self.send_batch_request(code, id, items)?;
         self.recv_response(deadline, abort)
     }
 }
@@ -367,6 +409,18 @@ impl ServerSession {
     pub fn send_response(&mut self, code: u16, message_id: u64, payload: &[u8]) -> Result<()> {
         let header = Header::response(code, message_id, payload_u32(payload.len())?);
         self.chan.send(&header, payload)
+    }
+
+    /// Sends a batch response of `items` (answered by position). A single
+    /// item is sent as a plain response.
+    pub fn send_batch_response(
+        &mut self,
+        code: u16,
+        message_id: u64,
+        items: &[&[u8]],
+    ) -> Result<()> {
+        self.chan
+            .send_batch(Header::response(code, message_id, 0), items)
     }
 
     /// Sends an empty response with a non-OK transport status.

@@ -94,6 +94,60 @@ fn round_trip() {
 }
 
 #[test]
+fn batches_round_trip_item_by_item() {
+    let ep = endpoint("batch");
+    let listener = Listener::bind(&ep).unwrap();
+    let scfg = ServerConfig {
+        packet_size: 256,
+        ..server_cfg()
+    };
+    let server = thread::spawn(move || {
+        let pending = listener.accept(patience(), None).unwrap();
+        let mut s = pending.handshake(&scfg, patience(), None).unwrap();
+        for _ in 0..2 {
+            let req = s.recv_request(patience(), None).unwrap();
+            let (code, id) = (req.header.code, req.header.message_id);
+            // Answer each item reversed, by position.
+            let answers: Vec<Vec<u8>> = req
+                .items()
+                .map(|it| it.iter().rev().copied().collect())
+                .collect();
+            let refs: Vec<&[u8]> = answers.iter().map(Vec::as_slice).collect();
+            s.send_batch_response(code, id, &refs).unwrap();
+        }
+    });
+    let ccfg = ClientConfig {
+        max_request_batch_items: 16,
+        max_response_batch_items: 16,
+        ..client_cfg()
+    };
+    let mut c = ClientSession::connect(&ep, &ccfg, patience(), None).unwrap();
+    assert_eq!(c.request_limits().max_items, 16);
+    // Enough items for a chunked batch at packet size 256.
+    let items: Vec<Vec<u8>> = (0..12u8)
+        .map(|i| {
+            (0..20u8)
+                .map(|k| i.wrapping_mul(7).wrapping_add(k))
+                .collect()
+        })
+        .collect();
+    let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
+    let r = c.call_batch(CODE, &refs, patience(), None).unwrap();
+    assert!(r.batch().is_some());
+    assert!(r.payload.len() > 256, "the batch must travel chunked");
+    assert_eq!(r.item_count(), 12);
+    for (got, sent) in r.items().zip(&items) {
+        let want: Vec<u8> = sent.iter().rev().copied().collect();
+        assert_eq!(got, &want[..]);
+    }
+    // One item travels as a plain message.
+    let r = c.call_batch(CODE, &[b"abc"], patience(), None).unwrap();
+    assert!(r.batch().is_none());
+    assert_eq!(r.payload, b"cba");
+    server.join().unwrap();
+}
+
+#[test]
 fn wrong_token_is_rejected_on_both_sides() {
     let ep = endpoint("auth");
     let listener = Listener::bind(&ep).unwrap();
