@@ -525,3 +525,89 @@ fn a_short_single_packet_breaks_the_session() {
     );
     assert!(broken);
 }
+
+#[test]
+fn a_response_to_an_unknown_message_id_breaks_the_session() {
+    let (e, broken) = against_hostile_server("unknown-id", |p, id| {
+        let msg = Header::response(CODE, id + 5, 0).encode();
+        p.write(&msg, patience()).unwrap();
+    });
+    assert!(
+        matches!(e, Error::Protocol(Violation::UnknownMessageId)),
+        "{e:?}"
+    );
+    assert!(broken);
+}
+
+#[test]
+fn a_disconnect_mid_message_is_peer_closed() {
+    let (e, broken) = against_hostile_server("mid-stream", |p, id| {
+        // The first packet of a two-packet message, then nothing.
+        let per = 4096 - HEADER_LEN;
+        let mut first = Header::response(CODE, id, (per + 1) as u32)
+            .encode()
+            .to_vec();
+        first.extend(std::iter::repeat_n(5u8, per));
+        p.write(&first, patience()).unwrap();
+    });
+    // The hostile server closes 200 ms after its last write.
+    assert!(matches!(e, Error::PeerClosed), "{e:?}");
+    assert!(broken);
+}
+
+#[test]
+fn out_of_order_responses_are_matched_by_message_id() {
+    let ep = endpoint("reorder");
+    let listener = Listener::bind(&ep).unwrap();
+    let server = thread::spawn(move || {
+        let pending = listener.accept(patience(), None).unwrap();
+        let mut s = pending.handshake(&server_cfg(), patience(), None).unwrap();
+        let mut reqs = Vec::new();
+        for _ in 0..4 {
+            let r = s.recv_request(patience(), None).unwrap();
+            reqs.push((r.header.message_id, r.payload.to_vec()));
+        }
+        for (id, payload) in reqs.iter().rev() {
+            s.send_response(CODE, *id, payload).unwrap();
+        }
+    });
+    let mut c = ClientSession::connect(&ep, &client_cfg(), patience(), None).unwrap();
+    let ids: Vec<u64> = (0..4).map(|_| c.next_message_id()).collect();
+    for id in &ids {
+        c.send_request(CODE, *id, &id.to_le_bytes()).unwrap();
+    }
+    // A duplicate id while in flight is refused locally.
+    assert!(c.send_request(CODE, ids[0], b"dup").is_err());
+    assert!(!c.is_broken());
+    for want in ids.iter().rev() {
+        let r = c.recv_response(patience(), None).unwrap();
+        assert_eq!(r.header.message_id, *want);
+        assert_eq!(r.payload, &want.to_le_bytes()[..]);
+    }
+    server.join().unwrap();
+}
+
+#[test]
+fn a_request_budget_over_the_servers_is_limit_exceeded() {
+    let ep = endpoint("budget");
+    let listener = Listener::bind(&ep).unwrap();
+    let scfg = ServerConfig {
+        max_request_payload_bytes: 1000,
+        ..server_cfg()
+    };
+    let server = thread::spawn(move || {
+        let pending = listener.accept(patience(), None).unwrap();
+        pending.handshake(&scfg, patience(), None).map(|_| ())
+    });
+    let ccfg = ClientConfig {
+        max_request_payload_bytes: 1001,
+        ..client_cfg()
+    };
+    let e = ClientSession::connect(&ep, &ccfg, patience(), None).unwrap_err();
+    assert!(
+        matches!(e, Error::LimitExceeded { actual: 1001, .. }),
+        "{e:?}"
+    );
+    let e = server.join().unwrap().unwrap_err();
+    assert!(matches!(e, Error::LimitExceeded { .. }), "{e:?}");
+}
