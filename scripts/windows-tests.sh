@@ -3,6 +3,7 @@
 # tests under Wine, from Linux.
 #
 #   scripts/windows-tests.sh [extra cargo test args...]
+#   scripts/windows-tests.sh windows::      # only the Named Pipe tests
 #
 # Installs what is missing (rustup target, MinGW-w64 gcc, wine64; apt-get
 # needs root), builds the bcryptprimitives.dll shim Wine 8.0 lacks (see
