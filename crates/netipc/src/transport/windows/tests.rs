@@ -611,3 +611,38 @@ fn a_request_budget_over_the_servers_is_limit_exceeded() {
     let e = server.join().unwrap().unwrap_err();
     assert!(matches!(e, Error::LimitExceeded { .. }), "{e:?}");
 }
+
+#[test]
+fn a_send_timeout_bounds_a_blocked_write() {
+    let ep = endpoint("send-timeout");
+    let listener = Listener::bind_with_buffer_size(&ep, 4096).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let server = thread::spawn(move || {
+        let pending = listener.accept(patience(), None).unwrap();
+        let s = pending.handshake(&server_cfg(), patience(), None).unwrap();
+        // Never read; hold the session until the client is done.
+        let _ = rx.recv();
+        drop(s);
+    });
+    let ccfg = ClientConfig {
+        max_in_flight: 65536,
+        ..client_cfg()
+    };
+    let mut c = ClientSession::connect(&ep, &ccfg, patience(), None).unwrap();
+    c.set_send_timeout(Some(Duration::from_millis(100)));
+    let payload = vec![9u8; 1000];
+    let t0 = Instant::now();
+    let mut result = Ok(());
+    for _ in 0..10_000 {
+        let id = c.next_message_id();
+        result = c.send_request(CODE, id, &payload);
+        if result.is_err() {
+            break;
+        }
+    }
+    let e = result.unwrap_err();
+    assert!(matches!(e, Error::Timeout), "{e:?}");
+    assert!(t0.elapsed() < Duration::from_secs(20));
+    tx.send(()).unwrap();
+    server.join().unwrap();
+}
