@@ -277,6 +277,7 @@ pub enum Error {
     Io(#[from] io::Error),
 }
 
+#[cfg(unix)]
 impl From<rustix::io::Errno> for Error {
     fn from(e: rustix::io::Errno) -> Self {
         Error::Io(e.into())

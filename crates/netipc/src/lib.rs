@@ -10,7 +10,7 @@
 //! - [`codec`]: typed encoders, builders and zero-copy views for every
 //!   method payload. Pure bytes, no I/O.
 //! - `transport`: Level 1 sessions over UDS `SOCK_SEQPACKET` and POSIX
-//!   shared memory.
+//!   shared memory (Unix), or Win32 Named Pipes (Windows).
 //! - `service`: Level 2 typed clients and the managed server.
 //! - `cache`: Level 3 snapshot caches.
 //!
@@ -21,10 +21,14 @@
 #![warn(missing_docs)]
 
 pub mod bytes;
+// Levels 2 and 3 run over the Linux transports for now; the Windows build
+// carries the pure-bytes layers and the Named Pipe transport.
+#[cfg(unix)]
 pub mod cache;
 pub mod codec;
 pub mod error;
 pub mod protocol;
+#[cfg(unix)]
 pub mod service;
 pub mod transport;
 pub mod wire;

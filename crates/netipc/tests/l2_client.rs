@@ -1,5 +1,8 @@
 //! Level 2 client tests against scripted Level 1 fake servers.
 
+// Runs over the Unix transports (UDS / POSIX SHM).
+#![cfg(unix)]
+
 #[path = "support/mod.rs"]
 mod support;
 

@@ -2,6 +2,9 @@
 //! thread (a thread-local counting global allocator; the fake server runs
 //! on other threads and is not counted).
 
+// Runs over the Unix transports (UDS / POSIX SHM).
+#![cfg(unix)]
+
 #[path = "support/mod.rs"]
 mod support;
 

@@ -2,6 +2,9 @@
 //! method, over UDS and over SHM, with the lifecycle paths that need both
 //! real sides (restart, stop, overflow growth, lookup scale, concurrency).
 
+// Runs over the Unix transports (UDS / POSIX SHM).
+#![cfg(unix)]
+
 #[path = "support/mod.rs"]
 mod support;
 

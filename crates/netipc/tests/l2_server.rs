@@ -3,6 +3,9 @@
 //! sessions (and a raw SEQPACKET client for envelopes Level 1 refuses to
 //! send), over UDS and SHM.
 
+// Runs over the Unix transports (UDS / POSIX SHM).
+#![cfg(unix)]
+
 #[path = "support/mod.rs"]
 mod support;
 

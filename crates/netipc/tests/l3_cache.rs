@@ -2,6 +2,9 @@
 //! raw Level 1 server for malformed snapshots), over the UDS baseline and
 //! over SHM.
 
+// Runs over the Unix transports (UDS / POSIX SHM).
+#![cfg(unix)]
+
 #[path = "support/mod.rs"]
 mod support;
 

@@ -2,6 +2,9 @@
 //! (a thread-local counting global allocator; the server runs on other
 //! threads and is not counted).
 
+// Runs over the Unix transports (UDS / POSIX SHM).
+#![cfg(unix)]
+
 #[path = "support/mod.rs"]
 mod support;
 

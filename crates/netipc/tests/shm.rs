@@ -7,6 +7,9 @@
 //! --ignored` and `NETIPC_SHM_CHILD` set; the child's stdin is its end of
 //! the session socketpair.
 
+// Runs over the Unix transports (UDS / POSIX SHM).
+#![cfg(unix)]
+
 #[path = "support/mod.rs"]
 mod support;
 

@@ -1,6 +1,9 @@
 //! Integration tests of the UDS transport through the public API, with
 //! raw SEQPACKET peers for the hostile and captured-bytes cases.
 
+// Runs over the Unix transports (UDS / POSIX SHM).
+#![cfg(unix)]
+
 #[path = "support/mod.rs"]
 mod support;
 

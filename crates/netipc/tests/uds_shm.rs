@@ -5,6 +5,9 @@
 //! Most need the real `ShmRegion` (the `shm` branch) and are ignored until
 //! it is merged.
 
+// Runs over the Unix transports (UDS / POSIX SHM).
+#![cfg(unix)]
+
 #[path = "support/mod.rs"]
 mod support;
 

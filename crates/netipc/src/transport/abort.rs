@@ -1,25 +1,104 @@
 //! Cross-thread abort handles and call deadlines.
 //!
-//! An [`AbortHandle`] is a cloneable, `Send + Sync` flag backed by an
-//! eventfd, so a blocked `poll` can watch it and wake the moment another
-//! thread triggers it. Waits that cannot poll an fd (SHM futex waits)
-//! check [`AbortHandle::is_triggered`] between bounded wait slices.
+//! An [`AbortHandle`] is a cloneable, `Send + Sync` flag backed by a
+//! kernel wait object (an eventfd on Unix, a manual-reset event on
+//! Windows), so a blocked wait can watch it and wake the moment another
+//! thread triggers it. Waits that cannot watch it (SHM futex waits) check
+//! [`AbortHandle::is_triggered`] between bounded wait slices.
 //!
 //! The abort is sticky: once triggered it stays triggered until
 //! [`AbortHandle::clear`] is called.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+#[cfg(unix)]
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use rustix::event::{EventfdFlags, eventfd};
-
 use crate::error::{Error, Result};
+
+/// The kernel wait object behind an abort handle.
+#[cfg(unix)]
+mod sys {
+    use std::os::fd::OwnedFd;
+
+    use rustix::event::{EventfdFlags, eventfd};
+
+    use crate::error::Result;
+
+    #[derive(Debug)]
+    pub(super) struct Signal(pub(super) OwnedFd);
+
+    impl Signal {
+        pub(super) fn new() -> Result<Self> {
+            Ok(Signal(eventfd(
+                0,
+                EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK,
+            )?))
+        }
+
+        pub(super) fn set(&self) {
+            // A full counter (EAGAIN) still leaves the fd readable.
+            let _ = rustix::io::write(&self.0, &1u64.to_ne_bytes());
+        }
+
+        pub(super) fn reset(&self) {
+            let mut b = [0u8; 8];
+            // Drain the counter; EAGAIN means it was already empty.
+            let _ = rustix::io::read(&self.0, &mut b);
+        }
+    }
+}
+
+/// The kernel wait object behind an abort handle.
+#[cfg(windows)]
+mod sys {
+    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE};
+    use windows_sys::Win32::System::Threading::{CreateEventW, ResetEvent, SetEvent};
+
+    use crate::error::{Error, Result};
+
+    /// A manual-reset, unnamed event.
+    #[derive(Debug)]
+    pub(super) struct Signal(pub(super) HANDLE);
+
+    // SAFETY: an event handle may be used and closed from any thread.
+    unsafe impl Send for Signal {}
+    // SAFETY: SetEvent / ResetEvent / waits are thread-safe.
+    unsafe impl Sync for Signal {}
+
+    impl Signal {
+        pub(super) fn new() -> Result<Self> {
+            // SAFETY: no security attributes, no name; manual reset, unset.
+            let h = unsafe { CreateEventW(std::ptr::null(), 1, 0, std::ptr::null()) };
+            if h.is_null() {
+                return Err(Error::Io(std::io::Error::last_os_error()));
+            }
+            Ok(Signal(h))
+        }
+
+        pub(super) fn set(&self) {
+            // SAFETY: the handle is a live event owned by self.
+            unsafe { SetEvent(self.0) };
+        }
+
+        pub(super) fn reset(&self) {
+            // SAFETY: the handle is a live event owned by self.
+            unsafe { ResetEvent(self.0) };
+        }
+    }
+
+    impl Drop for Signal {
+        fn drop(&mut self) {
+            // SAFETY: owned handle, closed once.
+            unsafe { CloseHandle(self.0) };
+        }
+    }
+}
 
 #[derive(Debug)]
 struct Inner {
-    fd: OwnedFd,
+    signal: sys::Signal,
     triggered: AtomicBool,
 }
 
@@ -30,12 +109,11 @@ pub struct AbortHandle {
 }
 
 impl AbortHandle {
-    /// Creates an untriggered handle (one eventfd).
+    /// Creates an untriggered handle (one eventfd / one event).
     pub fn new() -> Result<Self> {
-        let fd = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
         Ok(AbortHandle {
             inner: Arc::new(Inner {
-                fd,
+                signal: sys::Signal::new()?,
                 triggered: AtomicBool::new(false),
             }),
         })
@@ -45,17 +123,14 @@ impl AbortHandle {
     /// [`Error::Aborted`]. Idempotent; safe from any thread.
     pub fn trigger(&self) {
         if !self.inner.triggered.swap(true, Ordering::SeqCst) {
-            // A full counter (EAGAIN) still leaves the fd readable.
-            let _ = rustix::io::write(&self.inner.fd, &1u64.to_ne_bytes());
+            self.inner.signal.set();
         }
     }
 
     /// Clears a triggered abort so new calls can proceed.
     pub fn clear(&self) {
         if self.inner.triggered.swap(false, Ordering::SeqCst) {
-            let mut b = [0u8; 8];
-            // Drain the counter; EAGAIN means it was already empty.
-            let _ = rustix::io::read(&self.inner.fd, &mut b);
+            self.inner.signal.reset();
         }
     }
 
@@ -76,15 +151,25 @@ impl AbortHandle {
     }
 }
 
+#[cfg(unix)]
 impl AsFd for AbortHandle {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.fd.as_fd()
+        self.inner.signal.0.as_fd()
     }
 }
 
+#[cfg(unix)]
 impl AsRawFd for AbortHandle {
     fn as_raw_fd(&self) -> RawFd {
-        self.inner.fd.as_raw_fd()
+        self.inner.signal.0.as_raw_fd()
+    }
+}
+
+#[cfg(windows)]
+impl std::os::windows::io::AsRawHandle for AbortHandle {
+    /// The manual-reset event, signaled while the abort is triggered.
+    fn as_raw_handle(&self) -> std::os::windows::io::RawHandle {
+        self.inner.signal.0
     }
 }
 
@@ -145,6 +230,26 @@ impl Deadline {
 mod tests {
     use super::*;
 
+    #[cfg(windows)]
+    #[test]
+    fn trigger_and_clear_event() {
+        use std::os::windows::io::AsRawHandle;
+        use windows_sys::Win32::Foundation::{WAIT_OBJECT_0, WAIT_TIMEOUT};
+        use windows_sys::Win32::System::Threading::WaitForSingleObject;
+
+        let a = AbortHandle::new().unwrap();
+        let wait = |a: &AbortHandle| unsafe { WaitForSingleObject(a.as_raw_handle(), 0) };
+        assert_eq!(wait(&a), WAIT_TIMEOUT);
+        let b = a.clone();
+        std::thread::spawn(move || b.trigger()).join().unwrap();
+        assert!(matches!(a.check(), Err(Error::Aborted)));
+        assert_eq!(wait(&a), WAIT_OBJECT_0);
+        a.clear();
+        assert!(a.check().is_ok());
+        assert_eq!(wait(&a), WAIT_TIMEOUT);
+    }
+
+    #[cfg(unix)]
     #[test]
     fn trigger_and_clear() {
         let a = AbortHandle::new().unwrap();

@@ -3,10 +3,12 @@
 //!
 //! - socket: `{run_dir}/{service}.sock`
 //! - SHM region of session `id`: `{run_dir}/{service}-{id:016x}.ipcshm`
+//! - Windows Named Pipe: `\\.\pipe\netipc-{fnv1a64(run_dir):016x}-{service}`
 //!
 //! Service names contain only `[A-Za-z0-9._-]`, are not empty, `.` or
-//! `..`. Paths that do not fit in `sockaddr_un.sun_path` are rejected,
-//! never truncated.
+//! `..`. Paths that do not fit in `sockaddr_un.sun_path` (Unix) or pipe
+//! names longer than 256 characters (Windows) are rejected, never
+//! truncated.
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +21,24 @@ pub const SUN_PATH_MAX: usize = 108;
 pub const SOCKET_SUFFIX: &str = ".sock";
 /// Suffix of per-session SHM region files.
 pub const SHM_SUFFIX: &str = ".ipcshm";
+
+/// Prefix of Windows Named Pipe names (`\\.\pipe\netipc-`).
+pub const PIPE_PREFIX: &str = r"\\.\pipe\netipc-";
+/// Longest Windows pipe name (characters, prefix included).
+pub const PIPE_NAME_MAX: usize = 256;
+
+/// FNV-1a 64-bit hash (offset basis `0xcbf29ce484222325`, prime
+/// `0x100000001b3`), as every implementation derives pipe names with.
+pub const fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
 
 /// Checks a service name: non-empty, only `[A-Za-z0-9._-]`, not `.`/`..`.
 pub fn validate_service_name(service: &str) -> Result<()> {
@@ -54,8 +74,11 @@ impl Endpoint {
             run_dir: run_dir.as_ref().to_path_buf(),
             service: service.to_owned(),
         };
-        if ep.socket_path().as_os_str().len() >= SUN_PATH_MAX {
+        if cfg!(unix) && ep.socket_path().as_os_str().len() >= SUN_PATH_MAX {
             return Err(Error::InvalidArgument("socket path too long for sun_path"));
+        }
+        if cfg!(windows) && ep.pipe_name().len() > PIPE_NAME_MAX {
+            return Err(Error::InvalidArgument("pipe name too long"));
         }
         Ok(ep)
     }
@@ -80,6 +103,20 @@ impl Endpoint {
     pub fn shm_path(&self, session_id: u64) -> PathBuf {
         self.run_dir
             .join(format!("{}-{session_id:016x}{SHM_SUFFIX}", self.service))
+    }
+
+    /// The Windows Named Pipe name of this endpoint:
+    /// `\\.\pipe\netipc-{fnv1a64(run_dir):016x}-{service}`.
+    ///
+    /// `run_dir` is hashed as the UTF-8 bytes of its path (lossily
+    /// converted), exactly as written: no normalization.
+    pub fn pipe_name(&self) -> String {
+        let dir = self.run_dir.to_string_lossy();
+        format!(
+            "{PIPE_PREFIX}{:016x}-{}",
+            fnv1a64(dir.as_bytes()),
+            self.service
+        )
     }
 
     /// The prefix every SHM region file name of this service starts with.
@@ -114,6 +151,31 @@ mod tests {
         );
     }
 
+    #[test]
+    fn fnv1a64_vectors() {
+        assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a64(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+
+    #[test]
+    fn pipe_names() {
+        let ep = Endpoint::new("/run/netdata", "cgroups-snapshot").unwrap();
+        let want = format!(
+            r"\\.\pipe\netipc-{:016x}-cgroups-snapshot",
+            fnv1a64(b"/run/netdata")
+        );
+        assert_eq!(ep.pipe_name(), want);
+        assert!(ep.pipe_name().starts_with(r"\\.\pipe\netipc-"));
+        // 16 lowercase hex digits between the prefix and the service.
+        let hex = &ep.pipe_name()[PIPE_PREFIX.len()..PIPE_PREFIX.len() + 16];
+        assert!(
+            hex.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
+    }
+
+    #[cfg(unix)]
     #[test]
     fn too_long() {
         let dir = "/".to_string() + &"d".repeat(100);

@@ -1,16 +1,43 @@
-//! Level 1 transports (Linux): UDS `SOCK_SEQPACKET` sessions with
-//! handshake, chunking, batching and pipelining, and the per-session POSIX
-//! shared-memory fast path.
+//! Level 1 transports.
+//!
+//! - Unix: UDS `SOCK_SEQPACKET` sessions with handshake, chunking,
+//!   batching and pipelining, and the per-session POSIX shared-memory fast
+//!   path (`uds`, `shm`).
+//! - Windows: Win32 Named Pipe sessions in message mode with the same
+//!   handshake and chunking (`windows`). Win SHM is not implemented yet.
+//!
+//! This module is the one place that selects the platform transports;
+//! [`abort`] (deadlines, abort handles), [`endpoint`] (service names,
+//! derived paths and pipe names), [`handshake`] (HELLO / HELLO_ACK
+//! messages) and [`message`] (received messages) are shared by both.
 //!
 //! Level 1 moves opaque payloads; it never interprets method payloads.
 
 pub mod abort;
 pub mod endpoint;
+pub mod handshake;
+pub mod message;
+pub(crate) mod pipeline;
+
+#[cfg(unix)]
 pub mod shm;
+#[cfg(unix)]
 pub mod uds;
+
+#[cfg(windows)]
+pub mod windows;
 
 pub use abort::{AbortHandle, Deadline};
 pub use endpoint::Endpoint;
+pub use handshake::{HELLO_ACK_MSG_LEN, HELLO_MSG_LEN, handshake_status_error};
+pub use message::Message;
+
+#[cfg(unix)]
 pub use uds::{
-    ClientConfig, ClientSession, Listener, Message, PendingConnection, ServerConfig, ServerSession,
+    ClientConfig, ClientSession, Listener, PendingConnection, ServerConfig, ServerSession,
+};
+
+#[cfg(windows)]
+pub use windows::{
+    ClientConfig, ClientSession, Listener, PendingConnection, ServerConfig, ServerSession,
 };

@@ -12,24 +12,34 @@
 //!   the Level 2 client tests.
 //! - [`l1_client`]: Level 1 client sessions against a managed server.
 //! - [`l3`]: the Level 3 cache harness (controllable snapshot provider).
+//!
+//! The transport-bound parts are Unix-only; the rest also builds for
+//! Windows, where the pure-bytes tests run.
 
 #![allow(dead_code)]
 
 pub mod alloc;
 pub mod conformance;
+#[cfg(unix)]
 pub mod fake_server;
+#[cfg(unix)]
 pub mod l1_client;
+#[cfg(unix)]
 pub mod l3;
+#[cfg(unix)]
 pub mod raw;
 pub mod rundir;
+#[cfg(unix)]
 pub mod test_server;
 
 use std::time::{Duration, Instant};
 
 use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
+#[cfg(unix)]
 use netipc::service::server::ServerConfig;
 use netipc::transport::Deadline;
 
+#[allow(unused_imports)] // unused by the Windows-only builds of some binaries
 pub use rundir::TestDir;
 
 /// The auth token of the tests (also the benchmark and conformance token:
@@ -80,6 +90,7 @@ impl Plane {
     }
 }
 
+#[cfg(unix)]
 /// A managed server configuration for `service` in `dir` with [`TOKEN`]
 /// (everything else at the defaults).
 pub fn managed_server_config(dir: &TestDir, service: &str) -> ServerConfig {

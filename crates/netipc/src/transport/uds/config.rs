@@ -7,7 +7,7 @@ use crate::protocol::{MAX_PAYLOAD_CAP, MAX_PAYLOAD_DEFAULT, PROFILE_BASELINE, PR
 use crate::transport::shm::ShmConfig;
 use crate::wire::ServerOffer;
 
-use super::pipeline::DEFAULT_MAX_IN_FLIGHT;
+use crate::transport::pipeline::DEFAULT_MAX_IN_FLIGHT;
 
 /// Profiles this implementation can run: the UDS baseline and SHM_HYBRID.
 pub const IMPLEMENTED_PROFILES: u32 = PROFILE_BASELINE | PROFILE_SHM_HYBRID;
@@ -18,8 +18,7 @@ pub const SHM_PROFILES: u32 = PROFILE_SHM_HYBRID;
 /// How long a client keeps retrying to attach a not-yet-ready SHM region.
 pub const DEFAULT_SHM_ATTACH_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Upper bound of [`ClientConfig::max_in_flight`].
-pub const MAX_IN_FLIGHT_LIMIT: usize = 65536;
+pub use crate::transport::pipeline::MAX_IN_FLIGHT_LIMIT;
 
 /// Interval between SHM attach attempts.
 pub const SHM_ATTACH_RETRY: Duration = Duration::from_millis(5);

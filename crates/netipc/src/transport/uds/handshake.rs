@@ -13,43 +13,24 @@ use rustix::event::{PollFd, PollFlags, poll};
 use rustix::io::Errno;
 use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType, connect, socket_with};
 
-use crate::error::{DecodeError, Error, Limit, Result, Violation};
+use crate::error::{DecodeError, Error, Result, Violation};
 use crate::protocol::{
-    CODE_HELLO, CODE_HELLO_ACK, HEADER_LEN, KIND_CONTROL, PROFILE_BASELINE, STATUS_AUTH_FAILED,
-    STATUS_INCOMPATIBLE, STATUS_LIMIT_EXCEEDED, STATUS_OK, STATUS_UNSUPPORTED,
+    CODE_HELLO, HEADER_LEN, KIND_CONTROL, PROFILE_BASELINE, STATUS_INCOMPATIBLE, STATUS_OK,
+    STATUS_UNSUPPORTED,
 };
 use crate::transport::abort::{AbortHandle, Deadline};
 use crate::transport::endpoint::Endpoint;
 use crate::transport::shm::ShmRegion;
-use crate::wire::hello::{HELLO_ACK_LEN, HELLO_LEN};
+use crate::wire::hello::HELLO_LEN;
 use crate::wire::{Header, Hello, HelloAck, Negotiation, negotiate};
+
+use crate::transport::handshake::{
+    HELLO_ACK_MSG_LEN, HELLO_MSG_LEN, check_ack_bytes, handshake_status_error,
+};
+pub(crate) use crate::transport::handshake::{encode_ack, encode_hello};
 
 use super::config::{ClientConfig, SHM_ATTACH_RETRY, SHM_PROFILES, ServerConfig};
 use super::io::{proposed_packet_size, recv_packet, send_packet};
-
-/// Length of a HELLO message (header + payload).
-pub const HELLO_MSG_LEN: usize = HEADER_LEN + HELLO_LEN;
-/// Length of a HELLO_ACK message (header + payload).
-pub const HELLO_ACK_MSG_LEN: usize = HEADER_LEN + HELLO_ACK_LEN;
-
-/// Maps a non-OK handshake `transport_status` to the crate error.
-///
-/// `LIMIT_EXCEEDED` names the request payload (the only limit a server
-/// rejects in a handshake); `max` is 0 because a rejection does not
-/// disclose the server's budget.
-pub fn handshake_status_error(status: u16, proposed_request_payload: u32) -> Error {
-    match status {
-        STATUS_AUTH_FAILED => Error::AuthFailed,
-        STATUS_UNSUPPORTED => Error::Unsupported,
-        STATUS_INCOMPATIBLE => Error::Incompatible,
-        STATUS_LIMIT_EXCEEDED => Error::LimitExceeded {
-            limit: Limit::RequestPayload,
-            max: 0,
-            actual: proposed_request_payload.into(),
-        },
-        s => Error::Status(s),
-    }
-}
 
 /// Sleeps `step` (bounded by the deadline), waking early on abort.
 pub(crate) fn pause(step: Duration, deadline: Deadline, abort: Option<&AbortHandle>) -> Result<()> {
@@ -134,73 +115,15 @@ pub(crate) fn client_hello(cfg: &ClientConfig, packet_size: u32) -> Hello {
     }
 }
 
-/// Encodes a whole HELLO message.
-pub(crate) fn encode_hello(hello: &Hello) -> [u8; HELLO_MSG_LEN] {
-    let mut msg = [0u8; HELLO_MSG_LEN];
-    Header::control(CODE_HELLO, STATUS_OK, HELLO_LEN as u32).encode_into(&mut msg);
-    msg[HEADER_LEN..].copy_from_slice(&hello.encode());
-    msg
-}
-
-/// Encodes a whole HELLO_ACK message with `status`.
-pub(crate) fn encode_ack(status: u16, ack: &HelloAck) -> [u8; HELLO_ACK_MSG_LEN] {
-    let mut msg = [0u8; HELLO_ACK_MSG_LEN];
-    Header::control(CODE_HELLO_ACK, status, HELLO_ACK_LEN as u32).encode_into(&mut msg);
-    msg[HEADER_LEN..].copy_from_slice(&ack.encode());
-    msg
-}
-
-/// Validates a received HELLO_ACK message (`bytes` as stored, `real` its
-/// datagram length) against the HELLO we sent and our ceilings.
-///
-/// The transport status is read first: a rejection is accepted with or
-/// without its payload.
+/// Validates a received HELLO_ACK message against the HELLO we sent and
+/// `cfg`'s response ceiling (see [`check_ack_bytes`]).
 pub(crate) fn check_ack(
     bytes: &[u8],
     real: usize,
     hello: &Hello,
     cfg: &ClientConfig,
 ) -> Result<HelloAck> {
-    let header = match Header::decode(bytes) {
-        Ok(h) => h,
-        Err(DecodeError::BadVersion { .. }) => return Err(Error::Incompatible),
-        Err(e) => return Err(e.into()),
-    };
-    if header.kind != KIND_CONTROL || header.code != CODE_HELLO_ACK {
-        return Err(Violation::Handshake.into());
-    }
-    if header.transport_status != STATUS_OK {
-        return Err(handshake_status_error(
-            header.transport_status,
-            hello.max_request_payload_bytes,
-        ));
-    }
-    if header.payload_len as usize != HELLO_ACK_LEN || real != HELLO_ACK_MSG_LEN {
-        return Err(Violation::Handshake.into());
-    }
-    let ack = HelloAck::decode(&bytes[HEADER_LEN..])?;
-    let p = ack.agreed_packet_size;
-    if p as usize <= HEADER_LEN || p > hello.packet_size {
-        return Err(Violation::Handshake.into());
-    }
-    let sel = ack.selected_profile;
-    if !sel.is_power_of_two() || sel & hello.supported_profiles == 0 {
-        return Err(Violation::Handshake.into());
-    }
-    if ack.agreed_max_request_batch_items != ack.agreed_max_response_batch_items {
-        return Err(Violation::Handshake.into());
-    }
-    if ack.agreed_max_request_payload_bytes > hello.max_request_payload_bytes {
-        return Err(Violation::Handshake.into());
-    }
-    if ack.agreed_max_response_payload_bytes > cfg.response_payload_cap {
-        return Err(Error::LimitExceeded {
-            limit: Limit::ResponsePayload,
-            max: cfg.response_payload_cap.into(),
-            actual: ack.agreed_max_response_payload_bytes.into(),
-        });
-    }
-    Ok(ack)
+    check_ack_bytes(bytes, real, hello, cfg.response_payload_cap)
 }
 
 /// What a successful client handshake produced.

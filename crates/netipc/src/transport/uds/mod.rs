@@ -79,17 +79,16 @@ mod framing;
 mod handshake;
 mod io;
 mod listener;
-mod pipeline;
 mod session;
 
 #[cfg(test)]
 mod tests;
 
+pub use crate::transport::handshake::{HELLO_ACK_MSG_LEN, HELLO_MSG_LEN, handshake_status_error};
+pub use crate::transport::pipeline::DEFAULT_MAX_IN_FLIGHT;
 pub use config::{
     ClientConfig, DEFAULT_SHM_ATTACH_TIMEOUT, IMPLEMENTED_PROFILES, MAX_IN_FLIGHT_LIMIT,
     RejectHook, SHM_ATTACH_RETRY, SHM_PROFILES, ServerConfig,
 };
-pub use handshake::{HELLO_ACK_MSG_LEN, HELLO_MSG_LEN, handshake_status_error};
 pub use listener::{DEFAULT_BACKLOG, Listener, PendingConnection};
-pub use pipeline::DEFAULT_MAX_IN_FLIGHT;
 pub use session::{ClientSession, Message, ServerSession};

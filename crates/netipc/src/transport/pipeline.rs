@@ -9,6 +9,9 @@ use crate::error::{Error, Limit, Result, Violation};
 /// Default number of requests a client session may keep in flight.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 
+/// Upper bound of a client's `max_in_flight`.
+pub const MAX_IN_FLIGHT_LIMIT: usize = 65536;
+
 /// The set of message ids sent and not yet answered.
 #[derive(Debug, Clone)]
 pub(crate) struct InFlight {
@@ -33,6 +36,7 @@ impl InFlight {
 
     /// Number of ids in flight.
     #[inline]
+    #[cfg_attr(not(unix), allow(dead_code))] // used by the UDS/SHM sessions
     pub fn len(&self) -> usize {
         self.len
     }

@@ -1,0 +1,338 @@
+//! Message framing over a pipe: transparent chunking on send, chunk
+//! reassembly and validation on receive, and the session-breaking rules.
+//!
+//! The rules are those of the UDS transport: a message longer than the
+//! agreed packet size travels as a full first packet (outer header + the
+//! first payload bytes) followed by continuation packets (chunk header +
+//! payload), each one pipe message. Every received packet is checked
+//! against the header it continues; any violation ends the session.
+
+use std::cell::Cell;
+use std::ops::Range;
+use std::time::Duration;
+
+use crate::error::{DecodeError, Error, Result, Violation};
+use crate::protocol::{DIR_ENTRY_SIZE, FLAG_BATCH, HEADER_LEN, ITEM_ALIGN, KIND_REQUEST};
+use crate::transport::abort::{AbortHandle, Deadline};
+use crate::wire::{BatchBuilder, ChunkHeader, ChunkPlan, Header, Limits};
+
+use super::pipe::Pipe;
+
+/// One side of an established session.
+#[derive(Debug)]
+pub(crate) struct Channel {
+    pipe: Pipe,
+    packet_size: usize,
+    send_kind: u16,
+    recv_kind: u16,
+    send_limits: Limits,
+    recv_limits: Limits,
+    /// The message being received (header + payload).
+    rx: Vec<u8>,
+    /// One continuation packet.
+    pkt: Vec<u8>,
+    /// One outgoing packet.
+    tx: Vec<u8>,
+    /// An outgoing batch payload being built.
+    batch: Vec<u8>,
+    broken: Cell<bool>,
+    send_timeout: Option<Duration>,
+}
+
+impl Channel {
+    pub(crate) fn new(
+        pipe: Pipe,
+        packet_size: u32,
+        send_kind: u16,
+        recv_kind: u16,
+        send_limits: Limits,
+        recv_limits: Limits,
+    ) -> Self {
+        Channel {
+            pipe,
+            packet_size: packet_size as usize,
+            send_kind,
+            recv_kind,
+            send_limits,
+            recv_limits,
+            rx: Vec::new(),
+            pkt: Vec::new(),
+            tx: Vec::new(),
+            batch: Vec::new(),
+            broken: Cell::new(false),
+            send_timeout: None,
+        }
+    }
+
+    pub(crate) fn pipe(&self) -> &Pipe {
+        &self.pipe
+    }
+
+    pub(crate) fn set_broken(&self) {
+        self.broken.set(true);
+    }
+
+    pub(crate) fn is_broken(&self) -> bool {
+        self.broken.get()
+    }
+
+    pub(crate) fn set_send_timeout(&mut self, t: Option<Duration>) {
+        self.send_timeout = t;
+    }
+
+    pub(crate) fn payload(&self, range: Range<usize>) -> &[u8] {
+        &self.rx[range]
+    }
+
+    fn ensure_usable(&self) -> Result<()> {
+        if self.broken.get() {
+            Err(Error::InvalidState(
+                "session ended by an earlier failure; reconnect",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Local checks on an outgoing message; failures leave the session
+    /// intact (nothing was sent).
+    fn check_outgoing(&self, header: &Header, payload_len: usize) -> Result<()> {
+        if header.kind != self.send_kind {
+            return Err(Error::InvalidArgument(
+                "message kind does not match this side",
+            ));
+        }
+        if header.payload_len as usize != payload_len {
+            return Err(Error::InvalidArgument(
+                "header payload_len does not match the payload",
+            ));
+        }
+        if header.is_batch_flagged() && header.item_count == 0 {
+            return Err(Error::InvalidArgument("BATCH with item_count 0"));
+        }
+        header.check_limits(self.send_limits, self.send_kind == KIND_REQUEST)?;
+        u32::try_from(HEADER_LEN.saturating_add(payload_len))
+            .map_err(|_| Error::InvalidArgument("message longer than 4 GiB"))?;
+        Ok(())
+    }
+
+    /// Sends one message (header + payload), chunked when it does not fit
+    /// in one packet. A timeout before the first packet leaves the session
+    /// usable; any later failure ends it.
+    pub(crate) fn send(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
+        self.ensure_usable()?;
+        self.check_outgoing(header, payload.len())?;
+        let deadline = Deadline::from_timeout(self.send_timeout);
+        let len = payload.len();
+        let Some(plan) = ChunkPlan::new(len, self.packet_size) else {
+            return Err(Error::InvalidState("packet size too small"));
+        };
+        let total = (HEADER_LEN + len) as u32;
+        let mut tx = std::mem::take(&mut self.tx);
+        let mut sent_any = false;
+        let mut result = Ok(());
+        for index in 0..plan.chunk_count {
+            let r = plan.range(len, index);
+            tx.clear();
+            if index == 0 {
+                tx.extend_from_slice(&header.encode());
+            } else {
+                let ch = ChunkHeader {
+                    message_id: header.message_id,
+                    total_message_len: total,
+                    chunk_index: index,
+                    chunk_count: plan.chunk_count,
+                    chunk_payload_len: r.len() as u32,
+                };
+                tx.extend_from_slice(&ch.encode());
+            }
+            tx.extend_from_slice(&payload[r]);
+            result = self.pipe.write(&tx, deadline);
+            if result.is_err() {
+                break;
+            }
+            sent_any = true;
+        }
+        self.tx = tx;
+        if let Err(e) = &result {
+            if sent_any || !matches!(e, Error::Timeout) {
+                self.broken.set(true);
+            }
+        }
+        result
+    }
+
+    /// Builds a batch payload from `items` and sends it.
+    ///
+    /// `base` supplies kind, code, status and message id; flags, item
+    /// count and payload length are filled in. One item travels as a plain
+    /// single message (peers treat BATCH with one item as single anyway).
+    pub(crate) fn send_batch(&mut self, mut base: Header, items: &[&[u8]]) -> Result<()> {
+        self.ensure_usable()?;
+        let too_long = |_| Error::InvalidArgument("batch longer than 4 GiB");
+        match items {
+            [] => return Err(Error::InvalidArgument("a batch needs at least one item")),
+            [one] => {
+                base.flags &= !FLAG_BATCH;
+                base.item_count = 1;
+                base.payload_len = u32::try_from(one.len()).map_err(too_long)?;
+                return self.send(&base, one);
+            }
+            _ => {}
+        }
+        let count = u32::try_from(items.len())
+            .map_err(|_| Error::InvalidArgument("too many batch items"))?;
+        // Size the payload first so an oversized batch never gets built.
+        let mut size = (count as usize)
+            .checked_mul(DIR_ENTRY_SIZE)
+            .ok_or(Error::InvalidArgument("batch too large"))?;
+        for it in items {
+            size = size
+                .next_multiple_of(ITEM_ALIGN)
+                .checked_add(it.len())
+                .ok_or(Error::InvalidArgument("batch too large"))?;
+        }
+        size = size.next_multiple_of(ITEM_ALIGN);
+        base.flags |= FLAG_BATCH;
+        base.item_count = count;
+        base.payload_len = u32::try_from(size).map_err(too_long)?;
+        self.check_outgoing(&base, size)?;
+
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.clear();
+        let built = (|| {
+            let mut b = BatchBuilder::new(&mut batch, count);
+            for it in items {
+                b.add(it)?;
+            }
+            b.finish()
+        })();
+        let r = match built {
+            Ok(n) if n == size => self.send(&base, &batch),
+            Ok(_) => Err(Error::InvalidState("batch size mismatch")),
+            Err(e) => Err(e),
+        };
+        self.batch = batch;
+        r
+    }
+
+    /// Checks an incoming header against this side's expectations.
+    fn check_incoming(&self, header: &Header) -> Result<()> {
+        header.check_limits(self.recv_limits, self.recv_kind == KIND_REQUEST)?;
+        if header.kind != self.recv_kind {
+            return Err(Violation::UnexpectedKind.into());
+        }
+        if header.is_batch_flagged() && header.item_count == 0 {
+            return Err(Violation::EmptyBatch.into());
+        }
+        Ok(())
+    }
+
+    /// Receives one message; returns its header and the payload range in
+    /// the receive buffer (see [`Channel::payload`]).
+    ///
+    /// The deadline covers the first packet and every continuation. A
+    /// timeout or abort before any byte of the message was consumed leaves
+    /// the session usable; every other failure ends it.
+    pub(crate) fn recv(
+        &mut self,
+        deadline: Deadline,
+        abort: Option<&AbortHandle>,
+    ) -> Result<(Header, Range<usize>)> {
+        self.ensure_usable()?;
+        let mut consumed = false;
+        let r = self.recv_inner(deadline, abort, &mut consumed);
+        if let Err(e) = &r {
+            if consumed || !matches!(e, Error::Timeout | Error::Aborted) {
+                self.broken.set(true);
+            }
+        }
+        r
+    }
+
+    fn recv_inner(
+        &mut self,
+        deadline: Deadline,
+        abort: Option<&AbortHandle>,
+        consumed: &mut bool,
+    ) -> Result<(Header, Range<usize>)> {
+        // The first packet can never legitimately exceed the packet size,
+        // nor the header plus the largest payload we accept.
+        let first_cap = self
+            .packet_size
+            .min(HEADER_LEN.saturating_add(self.recv_limits.max_payload as usize));
+        if self.rx.len() < first_cap {
+            self.rx.resize(first_cap, 0);
+        }
+        let got = self.pipe.read(&mut self.rx[..first_cap], deadline, abort)?;
+        *consumed = true;
+        if got.more {
+            return Err(Violation::PacketLength.into());
+        }
+        let header = Header::decode(&self.rx[..got.n])?;
+        self.check_incoming(&header)?;
+        let len = header.payload_len as usize;
+        let total = HEADER_LEN + len;
+        let Some(plan) = ChunkPlan::new(len, self.packet_size) else {
+            return Err(Error::InvalidState("packet size too small"));
+        };
+        if !plan.is_chunked() {
+            if got.n != total {
+                return Err(Violation::PacketLength.into());
+            }
+            return Ok((header, HEADER_LEN..total));
+        }
+        // A chunked message fills its first packet completely.
+        if got.n != self.packet_size {
+            return Err(Violation::PacketLength.into());
+        }
+        let total_u32 = u32::try_from(total).map_err(|_| Violation::PacketLength)?;
+        // Limits were checked above: this allocation is bounded by the
+        // negotiated payload ceiling.
+        if self.rx.len() < total {
+            self.rx.resize(total, 0);
+        }
+        if self.pkt.len() < self.packet_size {
+            self.pkt.resize(self.packet_size, 0);
+        }
+        for index in 1..plan.chunk_count {
+            let r = plan.range(len, index);
+            let got = self
+                .pipe
+                .read(&mut self.pkt[..self.packet_size], deadline, abort)?;
+            if got.more {
+                return Err(Violation::PacketLength.into());
+            }
+            if got.n < HEADER_LEN {
+                return Err(DecodeError::Truncated {
+                    what: "chunk header",
+                    need: HEADER_LEN,
+                    have: got.n,
+                }
+                .into());
+            }
+            let c = ChunkHeader::decode(&self.pkt[..HEADER_LEN])?;
+            if c.message_id != header.message_id {
+                return Err(Violation::ChunkMessageId.into());
+            }
+            if c.chunk_index != index {
+                return Err(Violation::ChunkIndex.into());
+            }
+            if c.chunk_count != plan.chunk_count {
+                return Err(Violation::ChunkCount.into());
+            }
+            if c.total_message_len != total_u32 {
+                return Err(Violation::ChunkTotalLen.into());
+            }
+            if c.chunk_payload_len as usize != r.len() {
+                return Err(Violation::ChunkPayloadLen.into());
+            }
+            if got.n != HEADER_LEN + r.len() {
+                return Err(Violation::PacketLength.into());
+            }
+            self.rx[HEADER_LEN + r.start..HEADER_LEN + r.end]
+                .copy_from_slice(&self.pkt[HEADER_LEN..got.n]);
+        }
+        Ok((header, HEADER_LEN..total))
+    }
+}

@@ -1,0 +1,236 @@
+//! The server side: pipe instances, accepting clients, and the server half
+//! of the handshake.
+
+use std::os::windows::io::{AsRawHandle, RawHandle};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use windows_sys::Win32::Foundation::{ERROR_ACCESS_DENIED, GetLastError, INVALID_HANDLE_VALUE};
+use windows_sys::Win32::Storage::FileSystem::{
+    FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, PIPE_ACCESS_DUPLEX,
+};
+use windows_sys::Win32::System::Pipes::{
+    CreateNamedPipeW, PIPE_READMODE_MESSAGE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_MESSAGE,
+    PIPE_UNLIMITED_INSTANCES, PIPE_WAIT,
+};
+
+use crate::error::{DecodeError, Error, Result, Violation};
+use crate::protocol::{CODE_HELLO, HEADER_LEN, KIND_CONTROL, STATUS_INCOMPATIBLE, STATUS_OK};
+use crate::transport::abort::{AbortHandle, Deadline};
+use crate::transport::endpoint::Endpoint;
+use crate::transport::handshake::{HELLO_MSG_LEN, encode_ack, handshake_status_error};
+use crate::wire::hello::HELLO_LEN;
+use crate::wire::{Header, Hello, HelloAck, Negotiation, negotiate};
+
+use super::config::{DEFAULT_PACKET_SIZE, ServerConfig};
+use super::pipe::{OwnedHandle, Pipe, win_error};
+use super::session::{ServerSession, wide};
+
+/// A listening Named Pipe endpoint: always holds one unconnected pipe
+/// instance clients can connect to.
+///
+/// The first instance is created with `FILE_FLAG_FIRST_PIPE_INSTANCE`: a
+/// second server on the same endpoint gets [`Error::AddressInUse`].
+/// Remote (network) clients are rejected.
+pub struct Listener {
+    endpoint: Endpoint,
+    name: Vec<u16>,
+    buffer_size: u32,
+    next: Mutex<Option<Pipe>>,
+    session_ids: AtomicU64,
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listener")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Listener {
+    /// Creates the first pipe instance of the endpoint, with pipe buffers
+    /// of [`DEFAULT_PACKET_SIZE`] bytes.
+    pub fn bind(endpoint: &Endpoint) -> Result<Listener> {
+        Listener::bind_with_buffer_size(endpoint, DEFAULT_PACKET_SIZE)
+    }
+
+    /// [`Listener::bind`] with pipe buffers of `buffer_size` bytes (set it
+    /// to the largest packet size servers on it configure).
+    pub fn bind_with_buffer_size(endpoint: &Endpoint, buffer_size: u32) -> Result<Listener> {
+        let name = wide(&endpoint.pipe_name());
+        let first = create_instance(&name, buffer_size, true)?;
+        Ok(Listener {
+            endpoint: endpoint.clone(),
+            name,
+            buffer_size,
+            next: Mutex::new(Some(first)),
+            session_ids: AtomicU64::new(1),
+        })
+    }
+
+    /// The endpoint this listener serves.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Waits for the next client under `deadline` / `abort`. Fast: never
+    /// reads from the peer; run [`PendingConnection::handshake`] next.
+    ///
+    /// A fresh instance is created for the next client before the
+    /// connected one is returned. Timeouts and aborts keep the waiting
+    /// instance.
+    pub fn accept(
+        &self,
+        deadline: Deadline,
+        abort: Option<&AbortHandle>,
+    ) -> Result<PendingConnection> {
+        let mut slot = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let pipe = match slot.take() {
+                Some(p) => p,
+                None => create_instance(&self.name, self.buffer_size, false)?,
+            };
+            match pipe.connect(deadline, abort) {
+                Ok(()) => {
+                    // Remain available: a failure here surfaces on the
+                    // next accept.
+                    *slot = create_instance(&self.name, self.buffer_size, false).ok();
+                    return Ok(PendingConnection {
+                        pipe,
+                        session_id: self.session_ids.fetch_add(1, Ordering::Relaxed),
+                    });
+                }
+                Err(e @ (Error::Timeout | Error::Aborted)) => {
+                    *slot = Some(pipe);
+                    return Err(e);
+                }
+                // The client came and went before we saw it: next one.
+                Err(Error::PeerClosed) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Creates one server instance of pipe `name` (message mode, overlapped,
+/// local clients only).
+fn create_instance(name: &[u16], buffer_size: u32, first: bool) -> Result<Pipe> {
+    let mut open_mode = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED;
+    if first {
+        open_mode |= FILE_FLAG_FIRST_PIPE_INSTANCE;
+    }
+    // SAFETY: `name` is NUL-terminated; default security (owner and
+    // LocalSystem / Administrators full control, Everyone read).
+    let h = unsafe {
+        CreateNamedPipeW(
+            name.as_ptr(),
+            open_mode,
+            PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
+            PIPE_UNLIMITED_INSTANCES,
+            buffer_size,
+            buffer_size,
+            0,
+            std::ptr::null(),
+        )
+    };
+    if h == INVALID_HANDLE_VALUE {
+        // SAFETY: no preconditions.
+        return Err(match unsafe { GetLastError() } {
+            ERROR_ACCESS_DENIED if first => Error::AddressInUse,
+            e => win_error(e),
+        });
+    }
+    Pipe::new(OwnedHandle(h))
+}
+
+/// A connected client whose handshake has not run yet.
+pub struct PendingConnection {
+    pipe: Pipe,
+    session_id: u64,
+}
+
+impl std::fmt::Debug for PendingConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingConnection")
+            .field("session_id", &self.session_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingConnection {
+    /// The session id this connection gets when its handshake succeeds.
+    pub fn session_id(&self) -> u64 {
+        self.session_id
+    }
+
+    /// Runs the server side of the handshake under `deadline`.
+    ///
+    /// The decision is [`crate::wire::negotiate`]. Malformed HELLOs are
+    /// closed without an answer; a wrong header version is rejected with
+    /// INCOMPATIBLE; negotiation rejections are answered and the mapped
+    /// error returned. On any failure the connection is closed.
+    pub fn handshake(
+        self,
+        cfg: &ServerConfig,
+        deadline: Deadline,
+        abort: Option<&AbortHandle>,
+    ) -> Result<ServerSession> {
+        cfg.validate()?;
+        let pipe = self.pipe;
+        let mut buf = [0u8; HELLO_MSG_LEN + 1];
+        let got = pipe.read(&mut buf, deadline, abort)?;
+        let bytes = &buf[..got.n];
+        let header = match Header::decode(bytes) {
+            Ok(h) => h,
+            Err(DecodeError::BadVersion { .. }) => {
+                send_rejection(&pipe, STATUS_INCOMPATIBLE, deadline);
+                return Err(Error::Incompatible);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if header.kind != KIND_CONTROL {
+            return Err(Violation::UnexpectedKind.into());
+        }
+        if header.code != CODE_HELLO {
+            return Err(Violation::UnexpectedCode.into());
+        }
+        if header.payload_len as usize != HELLO_LEN || got.n < HELLO_MSG_LEN {
+            return Err(DecodeError::Truncated {
+                what: "hello",
+                need: HELLO_MSG_LEN,
+                have: got.n.min(HEADER_LEN + header.payload_len as usize),
+            }
+            .into());
+        }
+        if got.more || got.n != HELLO_MSG_LEN {
+            return Err(Violation::PacketLength.into());
+        }
+        let hello_payload = &bytes[HEADER_LEN..HELLO_MSG_LEN];
+        match negotiate(hello_payload, &cfg.offer(), self.session_id) {
+            Negotiation::Accept(ack) => {
+                pipe.write(&encode_ack(STATUS_OK, &ack), deadline)?;
+                Ok(ServerSession::new(pipe, ack))
+            }
+            Negotiation::Reject(status) => {
+                send_rejection(&pipe, status, deadline);
+                let proposed =
+                    Hello::decode(hello_payload).map_or(0, |h| h.max_request_payload_bytes);
+                Err(handshake_status_error(status, proposed))
+            }
+            Negotiation::Drop => Err(Violation::Handshake.into()),
+        }
+    }
+}
+
+impl AsRawHandle for PendingConnection {
+    fn as_raw_handle(&self) -> RawHandle {
+        self.pipe.raw()
+    }
+}
+
+/// Sends a rejection HELLO_ACK (full 48-byte payload, layout 1, zeros).
+/// Send failures are ignored: the connection is closed right after.
+fn send_rejection(pipe: &Pipe, status: u16, deadline: Deadline) {
+    let _ = pipe.write(&encode_ack(status, &HelloAck::rejection()), deadline);
+}

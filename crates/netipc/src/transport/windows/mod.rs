@@ -1,0 +1,49 @@
+//! Win32 Named Pipe transport (profile NAMED_PIPE, bit 0: the Windows
+//! baseline), per `level1-windows-np.md`.
+//!
+//! - Pipe name: `\\.\pipe\netipc-{fnv1a64(run_dir):016x}-{service}`
+//!   ([`Endpoint::pipe_name`](crate::transport::Endpoint::pipe_name)).
+//! - Message mode (`PIPE_TYPE_MESSAGE` / `PIPE_READMODE_MESSAGE`),
+//!   overlapped I/O, local clients only.
+//! - The handshake is the one of every transport: HELLO / HELLO_ACK, the
+//!   server decision being [`crate::wire::negotiate`].
+//! - Messages larger than the agreed packet size are chunked exactly as on
+//!   UDS: one pipe message per packet.
+//! - Receives take a [`Deadline`](crate::transport::Deadline) covering
+//!   every packet of the message and an optional
+//!   [`AbortHandle`](crate::transport::AbortHandle) whose event is waited
+//!   on alongside the pipe; timeout and abort are distinct errors.
+//! - `ERROR_BROKEN_PIPE`, `ERROR_NO_DATA` and `ERROR_PIPE_NOT_CONNECTED`
+//!   are [`Error::PeerClosed`](crate::Error::PeerClosed).
+//!
+//! Not implemented yet: the Win SHM profiles (SHM_HYBRID, ...) and
+//! Levels 2 / 3 on Windows.
+//!
+//! ```no_run
+//! # use netipc::transport::{Deadline, Endpoint};
+//! # use netipc::transport::windows::{ClientConfig, ClientSession, Listener, ServerConfig};
+//! # fn main() -> netipc::Result<()> {
+//! let endpoint = Endpoint::new(r"C:\ProgramData\netdata\run", "cgroups-snapshot")?;
+//! let listener = Listener::bind(&endpoint)?;
+//! let cfg = ServerConfig { auth_token: 42, ..ServerConfig::default() };
+//! let pending = listener.accept(Deadline::NEVER, None)?;
+//! let mut server = pending.handshake(&cfg, Deadline::NEVER, None)?;
+//! let req = server.recv_request(Deadline::NEVER, None)?;
+//! let (code, id, answer) = (req.header.code, req.header.message_id, req.payload.to_vec());
+//! server.send_response(code, id, &answer)?;
+//! # Ok(()) }
+//! ```
+
+mod channel;
+mod config;
+mod listener;
+mod pipe;
+mod session;
+
+#[cfg(test)]
+mod tests;
+
+pub use crate::transport::message::Message;
+pub use config::{ClientConfig, DEFAULT_PACKET_SIZE, IMPLEMENTED_PROFILES, ServerConfig};
+pub use listener::{Listener, PendingConnection};
+pub use session::{ClientSession, ServerSession};

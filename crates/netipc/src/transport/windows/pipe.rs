@@ -1,0 +1,254 @@
+//! One Named Pipe handle with overlapped, deadline- and abort-aware
+//! message I/O.
+//!
+//! Every operation is started overlapped and waited for on the pipe's own
+//! event, together with the caller's abort event, under the deadline. On
+//! timeout or abort the operation is cancelled with `CancelIoEx` and its
+//! completion is always collected before returning, so the `OVERLAPPED`
+//! and the buffer never outlive the call. An operation that completed in
+//! the race with the cancel counts as completed (no data is lost).
+
+use std::os::windows::io::AsRawHandle;
+
+use windows_sys::Win32::Foundation::{
+    CloseHandle, ERROR_BROKEN_PIPE, ERROR_IO_PENDING, ERROR_MORE_DATA, ERROR_NO_DATA,
+    ERROR_PIPE_CONNECTED, ERROR_PIPE_NOT_CONNECTED, GetLastError, HANDLE, WAIT_OBJECT_0,
+    WAIT_TIMEOUT,
+};
+use windows_sys::Win32::Storage::FileSystem::{ReadFile, WriteFile};
+use windows_sys::Win32::System::IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED};
+use windows_sys::Win32::System::Pipes::ConnectNamedPipe;
+use windows_sys::Win32::System::Threading::{CreateEventW, INFINITE, WaitForMultipleObjects};
+
+use crate::error::{Error, Result};
+use crate::transport::abort::{AbortHandle, Deadline};
+
+/// Maps a Win32 error code: the pipe-disconnect codes of the contract are
+/// [`Error::PeerClosed`], everything else is [`Error::Io`].
+pub(crate) fn win_error(code: u32) -> Error {
+    match code {
+        ERROR_BROKEN_PIPE | ERROR_NO_DATA | ERROR_PIPE_NOT_CONNECTED => Error::PeerClosed,
+        c => Error::Io(std::io::Error::from_raw_os_error(c as i32)),
+    }
+}
+
+/// The calling thread's last Win32 error, mapped by [`win_error`].
+pub(crate) fn last_error() -> Error {
+    // SAFETY: no preconditions.
+    win_error(unsafe { GetLastError() })
+}
+
+/// An owned kernel handle, closed on drop.
+#[derive(Debug)]
+pub(crate) struct OwnedHandle(pub(crate) HANDLE);
+
+// SAFETY: kernel handles may be used and closed from any thread; the
+// owner serializes the operations that need it (one session, one thread).
+unsafe impl Send for OwnedHandle {}
+// SAFETY: see Send; shared use is limited to thread-safe kernel calls.
+unsafe impl Sync for OwnedHandle {}
+
+impl Drop for OwnedHandle {
+    fn drop(&mut self) {
+        // SAFETY: owned, valid handle, closed exactly once.
+        unsafe { CloseHandle(self.0) };
+    }
+}
+
+/// A message-mode pipe handle opened for overlapped I/O, with the event
+/// its operations complete on.
+#[derive(Debug)]
+pub(crate) struct Pipe {
+    handle: OwnedHandle,
+    event: OwnedHandle,
+}
+
+/// What one message read returned.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReadOutcome {
+    /// Bytes stored in the buffer.
+    pub n: usize,
+    /// The message was longer than the buffer (`ERROR_MORE_DATA`).
+    pub more: bool,
+}
+
+impl Pipe {
+    /// Takes ownership of an overlapped pipe handle.
+    pub(crate) fn new(handle: OwnedHandle) -> Result<Pipe> {
+        // SAFETY: manual-reset, unnamed, unsignaled event.
+        let ev = unsafe { CreateEventW(std::ptr::null(), 1, 0, std::ptr::null()) };
+        if ev.is_null() {
+            return Err(last_error());
+        }
+        Ok(Pipe {
+            handle,
+            event: OwnedHandle(ev),
+        })
+    }
+
+    /// The raw pipe handle.
+    pub(crate) fn raw(&self) -> HANDLE {
+        self.handle.0
+    }
+
+    fn overlapped(&self) -> OVERLAPPED {
+        // SAFETY: OVERLAPPED is plain data; all-zero is its initial state.
+        let mut ov: OVERLAPPED = unsafe { std::mem::zeroed() };
+        ov.hEvent = self.event.0;
+        ov
+    }
+
+    /// Waits for the operation on `ov` to complete, under the deadline and
+    /// the abort. `started` is the return value of the starting call.
+    ///
+    /// Returns the transferred byte count and whether the message was
+    /// longer than the buffer.
+    fn complete(
+        &self,
+        started: bool,
+        ov: &mut OVERLAPPED,
+        deadline: Deadline,
+        abort: Option<&AbortHandle>,
+    ) -> Result<(u32, bool)> {
+        if !started {
+            // SAFETY: no preconditions.
+            let e = unsafe { GetLastError() };
+            if e != ERROR_IO_PENDING && e != ERROR_MORE_DATA {
+                return Err(win_error(e));
+            }
+        }
+        let mut handles = [self.event.0, std::ptr::null_mut()];
+        let count = match abort {
+            Some(a) => {
+                handles[1] = a.as_raw_handle();
+                2
+            }
+            None => 1,
+        };
+        let mut interrupted = None;
+        loop {
+            let ms = match deadline.remaining() {
+                Ok(None) => INFINITE,
+                Ok(Some(d)) => u32::try_from(d.as_micros().div_ceil(1000))
+                    .map_or(INFINITE - 1, |m| m.min(INFINITE - 1)),
+                Err(e) => {
+                    interrupted = Some(e);
+                    break;
+                }
+            };
+            // SAFETY: `handles[..count]` are live event handles.
+            let w = unsafe { WaitForMultipleObjects(count, handles.as_ptr(), 0, ms) };
+            if w == WAIT_OBJECT_0 {
+                break;
+            }
+            if count == 2 && w == WAIT_OBJECT_0 + 1 {
+                interrupted = Some(Error::Aborted);
+                break;
+            }
+            if w == WAIT_TIMEOUT {
+                // Loop: `remaining` reports the timeout once it is due
+                // (the wait may wake a little early).
+                continue;
+            }
+            interrupted = Some(last_error());
+            break;
+        }
+        if interrupted.is_some() {
+            // SAFETY: cancels only this operation on our own handle.
+            unsafe { CancelIoEx(self.handle.0, ov) };
+        }
+        let mut n = 0u32;
+        // SAFETY: `ov` is the live OVERLAPPED of the operation; wait = TRUE
+        // collects the completion (cancelled or not) before `ov` and the
+        // buffer go away.
+        let ok = unsafe { GetOverlappedResult(self.handle.0, ov, &mut n, 1) } != 0;
+        if ok {
+            return Ok((n, false));
+        }
+        // SAFETY: no preconditions.
+        let e = unsafe { GetLastError() };
+        if e == ERROR_MORE_DATA {
+            return Ok((n, true));
+        }
+        Err(interrupted.unwrap_or_else(|| win_error(e)))
+    }
+
+    /// Reads one message into `buf`.
+    pub(crate) fn read(
+        &self,
+        buf: &mut [u8],
+        deadline: Deadline,
+        abort: Option<&AbortHandle>,
+    ) -> Result<ReadOutcome> {
+        if let Some(a) = abort {
+            a.check()?;
+        }
+        deadline.remaining()?;
+        let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+        let mut ov = self.overlapped();
+        // SAFETY: `buf` and `ov` stay alive until `complete` collected the
+        // operation.
+        let started = unsafe {
+            ReadFile(
+                self.handle.0,
+                buf.as_mut_ptr(),
+                len,
+                std::ptr::null_mut(),
+                &mut ov,
+            )
+        } != 0;
+        let (n, more) = self.complete(started, &mut ov, deadline, abort)?;
+        Ok(ReadOutcome {
+            n: n as usize,
+            more,
+        })
+    }
+
+    /// Writes `msg` as one pipe message.
+    pub(crate) fn write(&self, msg: &[u8], deadline: Deadline) -> Result<()> {
+        deadline.remaining()?;
+        let len = u32::try_from(msg.len())
+            .map_err(|_| Error::InvalidArgument("pipe message longer than 4 GiB"))?;
+        let mut ov = self.overlapped();
+        // SAFETY: `msg` and `ov` stay alive until `complete` collected the
+        // operation.
+        let started = unsafe {
+            WriteFile(
+                self.handle.0,
+                msg.as_ptr(),
+                len,
+                std::ptr::null_mut(),
+                &mut ov,
+            )
+        } != 0;
+        let (n, _) = self.complete(started, &mut ov, deadline, None)?;
+        if n != len {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::WriteZero,
+                "short pipe write",
+            )));
+        }
+        Ok(())
+    }
+
+    /// Server side: waits for a client to connect to this instance.
+    pub(crate) fn connect(&self, deadline: Deadline, abort: Option<&AbortHandle>) -> Result<()> {
+        if let Some(a) = abort {
+            a.check()?;
+        }
+        deadline.remaining()?;
+        let mut ov = self.overlapped();
+        // SAFETY: `ov` stays alive until `complete` collected the operation.
+        let started = unsafe { ConnectNamedPipe(self.handle.0, &mut ov) } != 0;
+        if !started {
+            // SAFETY: no preconditions.
+            match unsafe { GetLastError() } {
+                // A client connected between creation and this call.
+                ERROR_PIPE_CONNECTED => return Ok(()),
+                ERROR_IO_PENDING => {}
+                e => return Err(win_error(e)),
+            }
+        }
+        self.complete(true, &mut ov, deadline, abort).map(|_| ())
+    }
+}
