@@ -21,6 +21,18 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 target=x86_64-pc-windows-gnu
 wine="${NETIPC_WINE:-/usr/lib/wine/wine64}"
 
+# NETIPC_WINDOWS_TOOLS_OPTIONAL=1 (CI): when the toolchain pieces cannot be
+# installed, say so loudly and skip instead of failing; test failures still
+# fail.
+tools_unavailable() {
+    if [ "${NETIPC_WINDOWS_TOOLS_OPTIONAL:-0}" = 1 ]; then
+        echo "windows-tests: SKIPPED, could not install: $*" >&2
+        exit 0
+    fi
+    echo "windows-tests: could not install: $*" >&2
+    exit 1
+}
+
 need_apt=()
 command -v x86_64-w64-mingw32-gcc >/dev/null || need_apt+=(gcc-mingw-w64-x86-64)
 [ -x "$wine" ] || need_apt+=(wine64)
@@ -28,11 +40,12 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
     echo "windows-tests: installing ${need_apt[*]}" >&2
     sudo_cmd=()
     [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-    "${sudo_cmd[@]}" apt-get install -y "${need_apt[@]}" ||
-        { "${sudo_cmd[@]}" apt-get update && "${sudo_cmd[@]}" apt-get install -y "${need_apt[@]}"; }
+    "${sudo_cmd[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null ||
+        { "${sudo_cmd[@]}" apt-get update -qq && "${sudo_cmd[@]}" apt-get install -y -qq "${need_apt[@]}" >/dev/null; } ||
+        tools_unavailable "${need_apt[*]}"
 fi
 if ! rustup target list --installed | grep -qx "$target"; then
-    rustup target add "$target"
+    rustup target add "$target" || tools_unavailable "rust target $target"
 fi
 
 out="$root/target/wine-shim"
