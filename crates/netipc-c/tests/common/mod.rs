@@ -228,7 +228,36 @@ pub fn run_ok(exe: &Path, args: &[&str], sanitized: bool) -> Output {
 }
 
 /// A fresh run directory under /tmp (short: socket paths are limited).
-pub fn run_dir(tag: &str) -> PathBuf {
+/// A unique run directory under /tmp (short enough for `sun_path`),
+/// removed when dropped, even when a test fails.
+pub struct RunDir(PathBuf);
+
+impl std::ops::Deref for RunDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for RunDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for RunDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn run_dir(tag: &str) -> RunDir {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     let d = PathBuf::from(format!(
@@ -238,7 +267,7 @@ pub fn run_dir(tag: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("create run dir");
-    d
+    RunDir(d)
 }
 
 // ----- The data set (tests/c/dataset.h) in Rust -----------------------------
