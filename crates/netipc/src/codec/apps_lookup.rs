@@ -15,7 +15,7 @@
 //! size of a padded struct), then `comm`, `cgroup_path` and `cgroup_name`
 //! strings (each with its NUL, even when empty) and labels.
 
-use crate::bytes::Writer;
+use crate::bytes::{FixedWriter, Writer};
 use crate::error::{DecodeError, Error};
 use crate::protocol::{ITEM_ALIGN, LAYOUT_VERSION};
 
@@ -265,13 +265,13 @@ impl AppsLookupEntry<'_> {
     /// count.
     fn validate(&self, labels: usize) -> Result<(), Error> {
         let bad = Error::InvalidArgument;
-        if self.comm.contains(&0) {
+        if crate::bytes::has_nul(self.comm) {
             return Err(bad("comm contains a NUL byte"));
         }
-        if self.cgroup_path.contains(&0) {
+        if crate::bytes::has_nul(self.cgroup_path) {
             return Err(bad("cgroup path contains a NUL byte"));
         }
-        if self.cgroup_name.contains(&0) {
+        if crate::bytes::has_nul(self.cgroup_name) {
             return Err(bad("cgroup name contains a NUL byte"));
         }
         if self.comm.len() > APPS_LOOKUP_COMM_MAX_LEN {
@@ -619,24 +619,27 @@ fn write_item(
     let comm_off = APPS_LOOKUP_ITEM_HDR_SIZE;
     let path_off = comm_off + e.comm.len() + 1;
     let name_off = path_off + e.cgroup_path.len() + 1;
+    let mut h = FixedWriter::<APPS_LOOKUP_ITEM_HDR_SIZE>::new();
+    h.u16(LAYOUT_VERSION);
+    h.u16(status.as_u16());
+    h.u16(e.orchestrator);
+    h.u16(e.cgroup_status.as_u16());
+    h.u32(pid);
+    h.u32(e.ppid);
+    h.u32(e.uid);
+    h.u32(0);
+    h.u64(e.starttime);
+    h.u32(u32_sat(comm_off));
+    h.u32(u32_sat(e.comm.len()));
+    h.u32(u32_sat(path_off));
+    h.u32(u32_sat(e.cgroup_path.len()));
+    h.u32(u32_sat(name_off));
+    h.u32(u32_sat(e.cgroup_name.len()));
+    h.u16(u16_sat(labels));
+    h.u16(0);
+    out.reserve(name_off + e.cgroup_name.len() + 1);
     let mut w = Writer::new(out);
-    w.u16(LAYOUT_VERSION);
-    w.u16(status.as_u16());
-    w.u16(e.orchestrator);
-    w.u16(e.cgroup_status.as_u16());
-    w.u32(pid);
-    w.u32(e.ppid);
-    w.u32(e.uid);
-    w.u32(0);
-    w.u64(e.starttime);
-    w.u32(u32_sat(comm_off));
-    w.u32(u32_sat(e.comm.len()));
-    w.u32(u32_sat(path_off));
-    w.u32(u32_sat(e.cgroup_path.len()));
-    w.u32(u32_sat(name_off));
-    w.u32(u32_sat(e.cgroup_name.len()));
-    w.u16(u16_sat(labels));
-    w.u16(0);
+    w.bytes(h.finish());
     w.bytes(e.comm);
     w.zeros(1);
     w.bytes(e.cgroup_path);

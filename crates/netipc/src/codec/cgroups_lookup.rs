@@ -14,7 +14,7 @@
 //! (always at least one byte, echoing the request key), a name (may be
 //! empty) and labels; non-`KNOWN` items carry only the path.
 
-use crate::bytes::{Writer, check_no_interior_nul};
+use crate::bytes::{FixedWriter, Writer, check_no_interior_nul};
 use crate::error::{DecodeError, Error};
 use crate::protocol::LAYOUT_VERSION;
 
@@ -76,7 +76,7 @@ fn validate_path(path: &[u8]) -> Result<(), Error> {
     if path.is_empty() {
         return Err(Error::InvalidArgument("cgroup path must not be empty"));
     }
-    if path.contains(&0) {
+    if crate::bytes::has_nul(path) {
         return Err(Error::InvalidArgument("cgroup path contains a NUL byte"));
     }
     Ok(())
@@ -621,7 +621,7 @@ impl CgroupsLookupBuilder {
                 "path length differs from the request key it echoes",
             ));
         }
-        if name.contains(&0) {
+        if crate::bytes::has_nul(name) {
             return Err(Error::InvalidArgument("cgroup name contains a NUL byte"));
         }
         let (label_count, label_bytes) = measure_labels(labels.clone())?;
@@ -701,17 +701,20 @@ fn write_item(
     labels: usize,
 ) {
     let name_off = CGROUPS_LOOKUP_ITEM_HDR_SIZE + path.len() + 1;
+    let mut h = FixedWriter::<CGROUPS_LOOKUP_ITEM_HDR_SIZE>::new();
+    h.u16(LAYOUT_VERSION);
+    h.u16(status.as_u16());
+    h.u16(orchestrator);
+    h.u16(0);
+    h.u32(u32_sat(CGROUPS_LOOKUP_ITEM_HDR_SIZE));
+    h.u32(u32_sat(path.len()));
+    h.u32(u32_sat(name_off));
+    h.u32(u32_sat(name.len()));
+    h.u16(u16_sat(labels));
+    h.u16(0);
+    out.reserve(CGROUPS_LOOKUP_ITEM_HDR_SIZE + path.len() + name.len() + 2);
     let mut w = Writer::new(out);
-    w.u16(LAYOUT_VERSION);
-    w.u16(status.as_u16());
-    w.u16(orchestrator);
-    w.u16(0);
-    w.u32(u32_sat(CGROUPS_LOOKUP_ITEM_HDR_SIZE));
-    w.u32(u32_sat(path.len()));
-    w.u32(u32_sat(name_off));
-    w.u32(u32_sat(name.len()));
-    w.u16(u16_sat(labels));
-    w.u16(0);
+    w.bytes(h.finish());
     w.bytes(path);
     w.zeros(1);
     w.bytes(name);

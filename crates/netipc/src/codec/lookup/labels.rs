@@ -19,7 +19,7 @@
 
 use core::iter::FusedIterator;
 
-use crate::bytes::{Reader, Writer, align8, check_no_interior_nul};
+use crate::bytes::{FixedWriter, Reader, Writer, align8, check_no_interior_nul};
 use crate::error::{DecodeError, Error};
 
 use super::LOOKUP_LABEL_ENTRY_SIZE;
@@ -162,10 +162,10 @@ where
         if k.is_empty() {
             return Err(Error::InvalidArgument("label key must not be empty"));
         }
-        if k.contains(&0) {
+        if crate::bytes::has_nul(k) {
             return Err(Error::InvalidArgument("label key contains a NUL byte"));
         }
-        if v.contains(&0) {
+        if crate::bytes::has_nul(v) {
             return Err(Error::InvalidArgument("label value contains a NUL byte"));
         }
         count += 1;
@@ -215,18 +215,22 @@ where
     }
     let strings_end = out.len() - item_start;
     let table = strings_end.next_multiple_of(crate::protocol::ITEM_ALIGN);
+    let mut s = table + count * LOOKUP_LABEL_ENTRY_SIZE;
+    out.reserve(table - strings_end + count * LOOKUP_LABEL_ENTRY_SIZE);
     let mut w = Writer::new(out);
     w.zeros(table - strings_end);
-    let mut s = table + count * LOOKUP_LABEL_ENTRY_SIZE;
     for l in labels.clone() {
         let (k, v) = (l.label_key(), l.label_value());
-        w.u32(u32_sat(s));
-        w.u32(u32_sat(k.len()));
+        let mut e = FixedWriter::<LOOKUP_LABEL_ENTRY_SIZE>::new();
+        e.u32(u32_sat(s));
+        e.u32(u32_sat(k.len()));
         s += k.len() + 1;
-        w.u32(u32_sat(s));
-        w.u32(u32_sat(v.len()));
+        e.u32(u32_sat(s));
+        e.u32(u32_sat(v.len()));
         s += v.len() + 1;
+        w.bytes(e.finish());
     }
+    w.reserve(s - table - count * LOOKUP_LABEL_ENTRY_SIZE);
     for l in labels {
         w.bytes(l.label_key());
         w.zeros(1);
