@@ -58,7 +58,7 @@ fn cgroups_handler(
                     LookupStatus::Known,
                     Orchestrator::K8s.as_u16(),
                     CGROUPS_KNOWN_NAME,
-                    CGROUPS_KNOWN_LABELS,
+                    &CGROUPS_KNOWN_LABELS,
                 )?;
             } else {
                 b.add_request_unknown(req, i, LookupStatus::UnknownRetryLater)?;

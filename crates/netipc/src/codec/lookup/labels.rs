@@ -271,6 +271,7 @@ impl Span {
 /// Validates one item string: offset at or after the item header
 /// (`hdr` bytes), `offset + length + 1` without overflow and inside the
 /// item, trailing NUL present, no interior NUL.
+#[inline]
 pub(crate) fn check_string(
     item: &[u8],
     hdr: usize,
@@ -336,12 +337,14 @@ pub(crate) fn check_labels(
         });
     }
     let mut expect = table_end;
-    for i in 0..count {
-        let e = table + i * LOOKUP_LABEL_ENTRY_SIZE;
-        let key_off = rd_u32(item, e);
-        let key_len = rd_u32(item, e + KEY_LEN_OFF);
-        let val_off = rd_u32(item, e + VALUE_OFF_OFF);
-        let val_len = rd_u32(item, e + VALUE_LEN_OFF);
+    // `table_end <= item.len()` was checked above: the entries are read
+    // from one bounds-checked slice.
+    let entries = item.get(table..table_end).unwrap_or(&[]);
+    for (i, e) in entries.chunks_exact(LOOKUP_LABEL_ENTRY_SIZE).enumerate() {
+        let key_off = rd_u32(e, 0);
+        let key_len = rd_u32(e, KEY_LEN_OFF);
+        let val_off = rd_u32(e, VALUE_OFF_OFF);
+        let val_len = rd_u32(e, VALUE_LEN_OFF);
         if us(key_off) != expect {
             return Err(DecodeError::InvalidField {
                 rule: if i == 0 {
