@@ -713,32 +713,41 @@ fn invalid(rule: &'static str) -> DecodeError {
 impl<'a> AppsLookupItemView<'a> {
     /// Validates one item (at least 60 bytes, checked by the caller).
     fn parse_checked(item: &'a [u8]) -> Result<Self, DecodeError> {
-        check_layout(rd_u16(item, 0), ITEM_WHAT)?;
-        let raw = rd_u16(item, ITEM_STATUS_OFF);
+        // The caller checked the length: the header fields are read from a
+        // fixed-size array, so their bounds checks fold away.
+        let Some(h) = item.first_chunk::<APPS_LOOKUP_ITEM_HDR_SIZE>() else {
+            return Err(DecodeError::Truncated {
+                what: ITEM_WHAT,
+                need: APPS_LOOKUP_ITEM_HDR_SIZE,
+                have: item.len(),
+            });
+        };
+        check_layout(rd_u16(h, 0), ITEM_WHAT)?;
+        let raw = rd_u16(h, ITEM_STATUS_OFF);
         let status = PidStatus::from_u16(raw).ok_or(DecodeError::UnknownStatus {
             what: PidStatus::WHAT,
             found: u32::from(raw),
         })?;
-        let raw = rd_u16(item, ITEM_CGROUP_STATUS_OFF);
+        let raw = rd_u16(h, ITEM_CGROUP_STATUS_OFF);
         let cgroup_status = CgroupStatus::from_u16(raw).ok_or(DecodeError::UnknownStatus {
             what: CgroupStatus::WHAT,
             found: u32::from(raw),
         })?;
-        if rd_u32(item, ITEM_RESERVED0_OFF) != 0 {
+        if rd_u32(h, ITEM_RESERVED0_OFF) != 0 {
             return Err(DecodeError::NonZeroReserved {
                 field: "item reserved0",
             });
         }
-        if rd_u16(item, ITEM_RESERVED1_OFF) != 0 {
+        if rd_u16(h, ITEM_RESERVED1_OFF) != 0 {
             return Err(DecodeError::NonZeroReserved {
                 field: "item reserved1",
             });
         }
-        let orchestrator = rd_u16(item, ITEM_ORCH_OFF);
-        let comm_len = rd_u32(item, ITEM_COMM_LEN);
-        let path_len = rd_u32(item, ITEM_PATH_LEN);
-        let name_len = rd_u32(item, ITEM_NAME_LEN);
-        let label_count = usize::from(rd_u16(item, ITEM_LABEL_COUNT));
+        let orchestrator = rd_u16(h, ITEM_ORCH_OFF);
+        let comm_len = rd_u32(h, ITEM_COMM_LEN);
+        let path_len = rd_u32(h, ITEM_PATH_LEN);
+        let name_len = rd_u32(h, ITEM_NAME_LEN);
+        let label_count = usize::from(rd_u16(h, ITEM_LABEL_COUNT));
         if us(comm_len) > APPS_LOOKUP_COMM_MAX_LEN {
             return Err(DecodeError::BadLength {
                 what: "comm_length must be <= 15",
@@ -763,21 +772,9 @@ impl<'a> AppsLookupItemView<'a> {
             )?;
         }
         let hdr = APPS_LOOKUP_ITEM_HDR_SIZE;
-        let comm = check_string(item, hdr, rd_u32(item, ITEM_COMM_OFF), comm_len, "comm")?;
-        let path = check_string(
-            item,
-            hdr,
-            rd_u32(item, ITEM_PATH_OFF),
-            path_len,
-            "cgroup_path",
-        )?;
-        let name = check_string(
-            item,
-            hdr,
-            rd_u32(item, ITEM_NAME_OFF),
-            name_len,
-            "cgroup_name",
-        )?;
+        let comm = check_string(item, hdr, rd_u32(h, ITEM_COMM_OFF), comm_len, "comm")?;
+        let path = check_string(item, hdr, rd_u32(h, ITEM_PATH_OFF), path_len, "cgroup_path")?;
+        let name = check_string(item, hdr, rd_u32(h, ITEM_NAME_OFF), name_len, "cgroup_name")?;
         check_disjoint(
             &[comm, path, name],
             "comm, cgroup_path and cgroup_name strings",

@@ -779,26 +779,35 @@ pub struct CgroupsLookupItemView<'a> {
 impl<'a> CgroupsLookupItemView<'a> {
     /// Validates one item (at least 28 bytes, checked by the caller).
     fn parse_checked(item: &'a [u8]) -> Result<Self, DecodeError> {
-        check_layout(rd_u16(item, 0), ITEM_WHAT)?;
-        let raw_status = rd_u16(item, ITEM_STATUS_OFF);
+        // The caller checked the length: the header fields are read from a
+        // fixed-size array, so their bounds checks fold away.
+        let Some(h) = item.first_chunk::<CGROUPS_LOOKUP_ITEM_HDR_SIZE>() else {
+            return Err(DecodeError::Truncated {
+                what: ITEM_WHAT,
+                need: CGROUPS_LOOKUP_ITEM_HDR_SIZE,
+                have: item.len(),
+            });
+        };
+        check_layout(rd_u16(h, 0), ITEM_WHAT)?;
+        let raw_status = rd_u16(h, ITEM_STATUS_OFF);
         let status = LookupStatus::from_u16(raw_status).ok_or(DecodeError::UnknownStatus {
             what: LookupStatus::WHAT,
             found: u32::from(raw_status),
         })?;
-        let orchestrator = rd_u16(item, ITEM_ORCH_OFF);
-        if rd_u16(item, ITEM_RESERVED0_OFF) != 0 {
+        let orchestrator = rd_u16(h, ITEM_ORCH_OFF);
+        if rd_u16(h, ITEM_RESERVED0_OFF) != 0 {
             return Err(DecodeError::NonZeroReserved {
                 field: "item reserved0",
             });
         }
-        if rd_u16(item, ITEM_RESERVED1_OFF) != 0 {
+        if rd_u16(h, ITEM_RESERVED1_OFF) != 0 {
             return Err(DecodeError::NonZeroReserved {
                 field: "item reserved1",
             });
         }
-        let path_len = rd_u32(item, ITEM_PATH_LEN);
-        let name_len = rd_u32(item, ITEM_NAME_LEN);
-        let label_count = usize::from(rd_u16(item, ITEM_LABEL_COUNT));
+        let path_len = rd_u32(h, ITEM_PATH_LEN);
+        let name_len = rd_u32(h, ITEM_NAME_LEN);
+        let label_count = usize::from(rd_u16(h, ITEM_LABEL_COUNT));
         if path_len == 0 {
             return Err(DecodeError::BadLength {
                 what: "cgroups lookup path_length must be >= 1",
@@ -822,8 +831,8 @@ impl<'a> CgroupsLookupItemView<'a> {
             }
         }
         let hdr = CGROUPS_LOOKUP_ITEM_HDR_SIZE;
-        let path = check_string(item, hdr, rd_u32(item, ITEM_PATH_OFF), path_len, "path")?;
-        let name = check_string(item, hdr, rd_u32(item, ITEM_NAME_OFF), name_len, "name")?;
+        let path = check_string(item, hdr, rd_u32(h, ITEM_PATH_OFF), path_len, "path")?;
+        let name = check_string(item, hdr, rd_u32(h, ITEM_NAME_OFF), name_len, "name")?;
         check_disjoint(&[path, name], "path and name strings")?;
         let table = check_labels(item, path.end.max(name.end), label_count)?;
         Ok(Self::from_parts(
