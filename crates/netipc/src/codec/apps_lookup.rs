@@ -811,6 +811,7 @@ impl<'a> AppsLookupItemView<'a> {
         )
     }
 
+    #[inline]
     fn from_parts(
         item: &'a [u8],
         status: PidStatus,

@@ -865,6 +865,7 @@ impl<'a> CgroupsLookupItemView<'a> {
         )
     }
 
+    #[inline]
     fn from_parts(
         item: &'a [u8],
         status: LookupStatus,

@@ -271,7 +271,7 @@ impl Span {
 /// Validates one item string: offset at or after the item header
 /// (`hdr` bytes), `offset + length + 1` without overflow and inside the
 /// item, trailing NUL present, no interior NUL.
-#[inline]
+#[inline(always)]
 pub(crate) fn check_string(
     item: &[u8],
     hdr: usize,
