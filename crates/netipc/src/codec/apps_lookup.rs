@@ -166,7 +166,7 @@ impl<'a> AppsLookupRequestView<'a> {
                     what: "apps lookup key length must be 8",
                 });
             }
-            if rd_u32(dir.slice(i), KEY_RESERVED_OFF) != 0 {
+            if rd_u32(dir.range(off, end), KEY_RESERVED_OFF) != 0 {
                 return Err(DecodeError::NonZeroReserved {
                     field: "key reserved",
                 });

@@ -307,7 +307,7 @@ impl<'a> CgroupsLookupRequestView<'a> {
                     what: "cgroups lookup key length must be >= 2",
                 });
             }
-            match dir.slice(i).split_last() {
+            match dir.range(off, end).split_last() {
                 Some((0, path)) => check_no_interior_nul(path, KEY_WHAT)?,
                 _ => return Err(DecodeError::MissingNul { what: KEY_WHAT }),
             }

@@ -83,7 +83,7 @@ fn apps_handler(
         b.set_generation(GENERATION);
         for i in 0..req.len() {
             if known.is_known(i) {
-                b.add_request_item(req, i, &entry, APPS_KNOWN_LABELS)?;
+                b.add_request_item(req, i, &entry, &APPS_KNOWN_LABELS)?;
             } else {
                 b.add_request_unknown(req, i)?;
             }

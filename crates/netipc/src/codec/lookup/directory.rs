@@ -192,6 +192,13 @@ impl<'a> Directory<'a> {
         Ok((off, end))
     }
 
+    /// The packed-area bytes `[off, end)` of a range that
+    /// [`entry_range`](Self::entry_range) accepted (empty otherwise).
+    #[inline]
+    pub(crate) fn range(&self, off: usize, end: usize) -> &'a [u8] {
+        self.area.get(off..end).unwrap_or(&[])
+    }
+
     /// The bytes of entry `i` (empty if invalid; never after validation).
     #[inline]
     pub(crate) fn slice(&self, i: usize) -> &'a [u8] {
@@ -224,7 +231,7 @@ impl<'a> Directory<'a> {
                     have: len,
                 });
             }
-            check(self.area.get(off..end).unwrap_or(&[]))?;
+            check(self.range(off, end))?;
             prev_end = end;
         }
         Ok(())
