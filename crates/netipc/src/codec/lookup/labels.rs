@@ -150,6 +150,7 @@ impl<T: LabelSource + ?Sized> LabelSource for &T {
 /// packed strings (NULs included). Fails with `InvalidArgument` on an empty
 /// key, a NUL inside a key or value, more than [`MAX_LABELS`] labels, or a
 /// size that does not fit a `u32`.
+#[inline]
 pub(crate) fn measure_labels<I>(labels: I) -> Result<(usize, usize), Error>
 where
     I: Iterator,
