@@ -15,6 +15,7 @@
 
 pub mod abort;
 pub mod endpoint;
+pub(crate) mod envelope;
 pub mod handshake;
 pub mod message;
 pub(crate) mod pipeline;

@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use crate::bytes::to_u32;
 use crate::error::{DecodeError, Error, Result, Violation};
-use crate::protocol::{DIR_ENTRY_SIZE, FLAG_BATCH, HEADER_LEN, ITEM_ALIGN, KIND_REQUEST};
+use crate::protocol::{FLAG_BATCH, HEADER_LEN};
 use crate::transport::abort::{AbortHandle, Deadline};
+use crate::transport::envelope::{batch_layout, check_incoming, check_outgoing, out_u32};
 use crate::transport::shm::ShmRegion;
 use crate::wire::{BatchBuilder, ChunkHeader, ChunkPlan, Header, Limits};
 
@@ -161,35 +162,10 @@ impl Channel {
         }
     }
 
-    /// Local checks on an outgoing message; failures leave the session
-    /// intact (nothing was sent).
-    fn check_outgoing(&self, header: &Header, payload_len: usize) -> Result<()> {
-        if header.kind != self.send_kind {
-            return Err(Error::InvalidArgument(
-                "message kind does not match this side",
-            ));
-        }
-        if header.payload_len as usize != payload_len {
-            return Err(Error::InvalidArgument(
-                "header payload_len does not match the payload",
-            ));
-        }
-        if header.is_batch_flagged() && header.item_count == 0 {
-            return Err(Error::InvalidArgument("BATCH with item_count 0"));
-        }
-        header.check_limits(self.send_limits, self.send_kind == KIND_REQUEST)?;
-        // total_message_len must fit in u32.
-        out_u32(
-            HEADER_LEN.saturating_add(payload_len),
-            "message longer than 4 GiB",
-        )?;
-        Ok(())
-    }
-
     /// Sends one message (header + payload).
     pub fn send(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
         self.ensure_usable()?;
-        self.check_outgoing(header, payload.len())?;
+        check_outgoing(header, payload.len(), self.send_kind, self.send_limits)?;
         if self.shm.is_some() {
             let mut tx = std::mem::take(&mut self.tx);
             tx.clear();
@@ -220,22 +196,11 @@ impl Channel {
             }
             _ => {}
         }
-        let count = out_u32(items.len(), "too many batch items")?;
-        // Size the payload first so an oversized batch never gets built.
-        let mut size = (count as usize)
-            .checked_mul(DIR_ENTRY_SIZE)
-            .ok_or(Error::InvalidArgument("batch too large"))?;
-        for it in items {
-            size = size
-                .next_multiple_of(ITEM_ALIGN)
-                .checked_add(it.len())
-                .ok_or(Error::InvalidArgument("batch too large"))?;
-        }
-        size = size.next_multiple_of(ITEM_ALIGN);
+        let (count, size) = batch_layout(items)?;
         base.flags |= FLAG_BATCH;
         base.item_count = count;
         base.payload_len = out_u32(size, "batch longer than 4 GiB")?;
-        self.check_outgoing(&base, size)?;
+        check_outgoing(&base, size, self.send_kind, self.send_limits)?;
 
         let mut tx = std::mem::take(&mut self.tx);
         tx.clear();
@@ -360,18 +325,6 @@ impl Channel {
         r
     }
 
-    /// Checks an incoming header against this side's expectations.
-    fn check_incoming(&self, header: &Header) -> Result<()> {
-        header.check_limits(self.recv_limits, self.recv_kind == KIND_REQUEST)?;
-        if header.kind != self.recv_kind {
-            return Err(Violation::UnexpectedKind.into());
-        }
-        if header.is_batch_flagged() && header.item_count == 0 {
-            return Err(Violation::EmptyBatch.into());
-        }
-        Ok(())
-    }
-
     fn recv_shm(
         &mut self,
         deadline: Deadline,
@@ -385,7 +338,7 @@ impl Channel {
         *consumed = true;
         let header = Header::decode(&self.rx)?;
         self.last_header = Some(header);
-        self.check_incoming(&header)?;
+        check_incoming(&header, self.recv_kind, self.recv_limits)?;
         let end = header.total_len();
         if self.rx.len() != end {
             return Err(Violation::PacketLength.into());
@@ -412,7 +365,7 @@ impl Channel {
         *consumed = true;
         let header = Header::decode(&self.rx[..got.stored])?;
         self.last_header = Some(header);
-        self.check_incoming(&header)?;
+        check_incoming(&header, self.recv_kind, self.recv_limits)?;
         let len = header.payload_len as usize;
         let total = HEADER_LEN + len;
         let Some(plan) = ChunkPlan::new(len, self.packet_size) else {
@@ -469,9 +422,4 @@ impl Channel {
         }
         Ok((header, HEADER_LEN..total))
     }
-}
-
-/// Converts an outgoing length to `u32`; a caller error when it does not fit.
-pub(crate) fn out_u32(n: usize, what: &'static str) -> Result<u32> {
-    u32::try_from(n).map_err(|_| Error::InvalidArgument(what))
 }

@@ -13,8 +13,9 @@ use crate::wire::{Header, HelloAck, Limits};
 pub use crate::transport::message::Message;
 
 use super::config::ClientConfig;
-use super::framing::{Channel, out_u32};
+use super::framing::Channel;
 use super::handshake::client_handshake;
+use crate::transport::envelope::out_u32;
 use crate::transport::pipeline::InFlight;
 
 /// Shared negotiated-value accessors.

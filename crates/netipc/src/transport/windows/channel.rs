@@ -12,8 +12,9 @@ use std::ops::Range;
 use std::time::Duration;
 
 use crate::error::{DecodeError, Error, Result, Violation};
-use crate::protocol::{DIR_ENTRY_SIZE, FLAG_BATCH, HEADER_LEN, ITEM_ALIGN, KIND_REQUEST};
+use crate::protocol::{FLAG_BATCH, HEADER_LEN};
 use crate::transport::abort::{AbortHandle, Deadline};
+use crate::transport::envelope::{batch_layout, check_incoming, check_outgoing};
 use crate::wire::{BatchBuilder, ChunkHeader, ChunkPlan, Header, Limits};
 
 use super::pipe::Pipe;
@@ -94,34 +95,12 @@ impl Channel {
         }
     }
 
-    /// Local checks on an outgoing message; failures leave the session
-    /// intact (nothing was sent).
-    fn check_outgoing(&self, header: &Header, payload_len: usize) -> Result<()> {
-        if header.kind != self.send_kind {
-            return Err(Error::InvalidArgument(
-                "message kind does not match this side",
-            ));
-        }
-        if header.payload_len as usize != payload_len {
-            return Err(Error::InvalidArgument(
-                "header payload_len does not match the payload",
-            ));
-        }
-        if header.is_batch_flagged() && header.item_count == 0 {
-            return Err(Error::InvalidArgument("BATCH with item_count 0"));
-        }
-        header.check_limits(self.send_limits, self.send_kind == KIND_REQUEST)?;
-        u32::try_from(HEADER_LEN.saturating_add(payload_len))
-            .map_err(|_| Error::InvalidArgument("message longer than 4 GiB"))?;
-        Ok(())
-    }
-
     /// Sends one message (header + payload), chunked when it does not fit
     /// in one packet. A timeout before the first packet leaves the session
     /// usable; any later failure ends it.
     pub(crate) fn send(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
         self.ensure_usable()?;
-        self.check_outgoing(header, payload.len())?;
+        check_outgoing(header, payload.len(), self.send_kind, self.send_limits)?;
         let deadline = Deadline::from_timeout(self.send_timeout);
         let len = payload.len();
         let Some(plan) = ChunkPlan::new(len, self.packet_size) else {
@@ -180,23 +159,11 @@ impl Channel {
             }
             _ => {}
         }
-        let count = u32::try_from(items.len())
-            .map_err(|_| Error::InvalidArgument("too many batch items"))?;
-        // Size the payload first so an oversized batch never gets built.
-        let mut size = (count as usize)
-            .checked_mul(DIR_ENTRY_SIZE)
-            .ok_or(Error::InvalidArgument("batch too large"))?;
-        for it in items {
-            size = size
-                .next_multiple_of(ITEM_ALIGN)
-                .checked_add(it.len())
-                .ok_or(Error::InvalidArgument("batch too large"))?;
-        }
-        size = size.next_multiple_of(ITEM_ALIGN);
+        let (count, size) = batch_layout(items)?;
         base.flags |= FLAG_BATCH;
         base.item_count = count;
         base.payload_len = u32::try_from(size).map_err(too_long)?;
-        self.check_outgoing(&base, size)?;
+        check_outgoing(&base, size, self.send_kind, self.send_limits)?;
 
         let mut batch = std::mem::take(&mut self.batch);
         batch.clear();
@@ -214,18 +181,6 @@ impl Channel {
         };
         self.batch = batch;
         r
-    }
-
-    /// Checks an incoming header against this side's expectations.
-    fn check_incoming(&self, header: &Header) -> Result<()> {
-        header.check_limits(self.recv_limits, self.recv_kind == KIND_REQUEST)?;
-        if header.kind != self.recv_kind {
-            return Err(Violation::UnexpectedKind.into());
-        }
-        if header.is_batch_flagged() && header.item_count == 0 {
-            return Err(Violation::EmptyBatch.into());
-        }
-        Ok(())
     }
 
     /// Receives one message; returns its header and the payload range in
@@ -270,7 +225,7 @@ impl Channel {
             return Err(Violation::PacketLength.into());
         }
         let header = Header::decode(&self.rx[..got.n])?;
-        self.check_incoming(&header)?;
+        check_incoming(&header, self.recv_kind, self.recv_limits)?;
         let len = header.payload_len as usize;
         let total = HEADER_LEN + len;
         let Some(plan) = ChunkPlan::new(len, self.packet_size) else {
