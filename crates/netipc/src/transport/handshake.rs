@@ -35,6 +35,19 @@ pub fn handshake_status_error(status: u16, proposed_request_payload: u32) -> Err
     }
 }
 
+/// The function type behind a [`RejectHook`]: `(status, hello)`.
+pub type RejectFn = dyn Fn(u16, &crate::wire::Hello) + Send + Sync;
+
+/// A callback run before a handshake rejection is sent.
+#[derive(Clone)]
+pub struct RejectHook(pub std::sync::Arc<RejectFn>);
+
+impl std::fmt::Debug for RejectHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RejectHook(..)")
+    }
+}
+
 /// Encodes a whole HELLO message.
 pub(crate) fn encode_hello(hello: &Hello) -> [u8; HELLO_MSG_LEN] {
     let mut msg = [0u8; HELLO_MSG_LEN];

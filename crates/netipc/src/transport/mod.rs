@@ -33,12 +33,18 @@ pub use endpoint::Endpoint;
 pub use handshake::{HELLO_ACK_MSG_LEN, HELLO_MSG_LEN, handshake_status_error};
 pub use message::Message;
 
+pub use handshake::{RejectFn, RejectHook};
+
+// The platform seam: the same names on every platform, so the layers above
+// (Level 2, Level 3, the tools) never name a platform module.
 #[cfg(unix)]
 pub use uds::{
-    ClientConfig, ClientSession, Listener, PendingConnection, ServerConfig, ServerSession,
+    ClientConfig, ClientSession, DEFAULT_SHM_ATTACH_TIMEOUT, IMPLEMENTED_PROFILES, Listener,
+    PendingConnection, SHM_PROFILES, ServerConfig, ServerSession, ShmConfig,
 };
 
 #[cfg(windows)]
 pub use windows::{
-    ClientConfig, ClientSession, Listener, PendingConnection, ServerConfig, ServerSession,
+    ClientConfig, ClientSession, DEFAULT_SHM_ATTACH_TIMEOUT, IMPLEMENTED_PROFILES, Listener,
+    PendingConnection, SHM_PROFILES, ServerConfig, ServerSession, ShmConfig,
 };

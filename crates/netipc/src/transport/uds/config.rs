@@ -7,6 +7,7 @@ use crate::protocol::{MAX_PAYLOAD_CAP, MAX_PAYLOAD_DEFAULT, PROFILE_BASELINE, PR
 use crate::transport::shm::ShmConfig;
 use crate::wire::ServerOffer;
 
+use crate::transport::handshake::RejectHook;
 use crate::transport::pipeline::DEFAULT_MAX_IN_FLIGHT;
 
 /// Profiles this implementation can run: the UDS baseline and SHM_HYBRID.
@@ -135,19 +136,6 @@ pub struct ServerConfig {
     /// Level 2 server grows its request budget) before the client can
     /// reconnect.
     pub on_reject: Option<RejectHook>,
-}
-
-/// The function type behind a [`RejectHook`]: `(status, hello)`.
-pub type RejectFn = dyn Fn(u16, &crate::wire::Hello) + Send + Sync;
-
-/// A callback run before a handshake rejection is sent.
-#[derive(Clone)]
-pub struct RejectHook(pub std::sync::Arc<RejectFn>);
-
-impl std::fmt::Debug for RejectHook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RejectHook(..)")
-    }
 }
 
 impl Default for ServerConfig {

@@ -85,10 +85,12 @@ mod session;
 mod tests;
 
 pub use crate::transport::handshake::{HELLO_ACK_MSG_LEN, HELLO_MSG_LEN, handshake_status_error};
+pub use crate::transport::handshake::{RejectFn, RejectHook};
 pub use crate::transport::pipeline::DEFAULT_MAX_IN_FLIGHT;
+pub use crate::transport::shm::ShmConfig;
 pub use config::{
     ClientConfig, DEFAULT_SHM_ATTACH_TIMEOUT, IMPLEMENTED_PROFILES, MAX_IN_FLIGHT_LIMIT,
-    RejectHook, SHM_ATTACH_RETRY, SHM_PROFILES, ServerConfig,
+    SHM_ATTACH_RETRY, SHM_PROFILES, ServerConfig,
 };
 pub use listener::{DEFAULT_BACKLOG, Listener, PendingConnection};
 pub use session::{ClientSession, Message, ServerSession};

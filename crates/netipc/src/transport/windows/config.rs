@@ -1,13 +1,47 @@
 //! Named Pipe session configuration.
 
+use std::time::Duration;
+
 use crate::error::{Error, Result};
-use crate::protocol::{MAX_PAYLOAD_CAP, MAX_PAYLOAD_DEFAULT, PROFILE_BASELINE};
+use crate::protocol::{
+    MAX_PAYLOAD_CAP, MAX_PAYLOAD_DEFAULT, PROFILE_BASELINE, PROFILE_SHM_BUSYWAIT,
+    PROFILE_SHM_HYBRID,
+};
+use crate::transport::handshake::RejectHook;
 use crate::transport::pipeline::{DEFAULT_MAX_IN_FLIGHT, MAX_IN_FLIGHT_LIMIT};
 use crate::wire::{Hello, ServerOffer};
 
 /// Profiles this implementation can run on Windows: NAMED_PIPE (bit 0,
 /// the baseline) only. Win SHM (`SHM_HYBRID`, ...) is not implemented yet.
 pub const IMPLEMENTED_PROFILES: u32 = PROFILE_BASELINE;
+
+/// Profile bits that select a Win SHM data plane.
+pub const SHM_PROFILES: u32 = PROFILE_SHM_HYBRID | PROFILE_SHM_BUSYWAIT;
+
+/// Spin iterations an SHM_HYBRID waiter makes before it sleeps on the
+/// kernel event (the Windows default; higher than POSIX because kernel
+/// waits cost more there).
+pub const SHM_HYBRID_DEFAULT_SPIN_TRIES: u32 = 1024;
+
+/// How long a client keeps retrying to open a not-yet-ready SHM region.
+pub const DEFAULT_SHM_ATTACH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Win SHM data plane options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShmConfig {
+    /// Spin iterations before an SHM_HYBRID waiter sleeps on its event
+    /// (written into the region header by the server; a client uses the
+    /// server's value). 0 = [`SHM_HYBRID_DEFAULT_SPIN_TRIES`].
+    pub spin_tries: u32,
+}
+
+impl Default for ShmConfig {
+    fn default() -> Self {
+        ShmConfig {
+            spin_tries: SHM_HYBRID_DEFAULT_SPIN_TRIES,
+        }
+    }
+}
 
 /// Packet size proposed when the configuration leaves it at 0. The pipe
 /// buffers of server instances are sized to it.
@@ -58,6 +92,10 @@ pub struct ClientConfig {
     pub packet_size: u32,
     /// Requests that may be in flight at once (pipelining), 1..=65536.
     pub max_in_flight: usize,
+    /// How long to retry opening a not-yet-ready SHM region.
+    pub shm_attach_timeout: Duration,
+    /// SHM data plane options.
+    pub shm: ShmConfig,
 }
 
 impl Default for ClientConfig {
@@ -73,6 +111,8 @@ impl Default for ClientConfig {
             auth_token: 0,
             packet_size: 0,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            shm_attach_timeout: DEFAULT_SHM_ATTACH_TIMEOUT,
+            shm: ShmConfig::default(),
         }
     }
 }
@@ -125,6 +165,11 @@ pub struct ServerConfig {
     pub packet_size: u32,
     /// The token clients must present.
     pub auth_token: u64,
+    /// SHM data plane options.
+    pub shm: ShmConfig,
+    /// Called with the status and the client's HELLO just before a
+    /// negotiation rejection is sent (Level 2 learns budgets from it).
+    pub on_reject: Option<RejectHook>,
 }
 
 impl Default for ServerConfig {
@@ -136,6 +181,8 @@ impl Default for ServerConfig {
             max_response_payload_bytes: MAX_PAYLOAD_DEFAULT,
             packet_size: 0,
             auth_token: 0,
+            shm: ShmConfig::default(),
+            on_reject: None,
         }
     }
 }

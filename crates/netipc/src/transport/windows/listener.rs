@@ -213,9 +213,12 @@ impl PendingConnection {
                 Ok(ServerSession::new(pipe, ack))
             }
             Negotiation::Reject(status) => {
+                let hello = Hello::decode(hello_payload).ok();
+                if let (Some(hook), Some(h)) = (&cfg.on_reject, &hello) {
+                    (hook.0)(status, h);
+                }
                 send_rejection(&pipe, status, deadline);
-                let proposed =
-                    Hello::decode(hello_payload).map_or(0, |h| h.max_request_payload_bytes);
+                let proposed = hello.map_or(0, |h| h.max_request_payload_bytes);
                 Err(handshake_status_error(status, proposed))
             }
             Negotiation::Drop => Err(Violation::Handshake.into()),

@@ -43,7 +43,11 @@ mod session;
 #[cfg(test)]
 mod tests;
 
+pub use crate::transport::handshake::{RejectFn, RejectHook};
 pub use crate::transport::message::Message;
-pub use config::{ClientConfig, DEFAULT_PACKET_SIZE, IMPLEMENTED_PROFILES, ServerConfig};
+pub use config::{
+    ClientConfig, DEFAULT_PACKET_SIZE, DEFAULT_SHM_ATTACH_TIMEOUT, IMPLEMENTED_PROFILES,
+    SHM_HYBRID_DEFAULT_SPIN_TRIES, SHM_PROFILES, ServerConfig, ShmConfig,
+};
 pub use listener::{Listener, PendingConnection};
 pub use session::{ClientSession, ServerSession};
