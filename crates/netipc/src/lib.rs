@@ -11,8 +11,12 @@
 //!   method payload. Pure bytes, no I/O.
 //! - `transport`: Level 1 sessions over UDS `SOCK_SEQPACKET` and POSIX
 //!   shared memory (Unix), or Win32 Named Pipes (Windows).
-//! - `service`: Level 2 typed clients and the managed server.
-//! - `cache`: Level 3 snapshot caches.
+//! - [`service`]: Level 2 typed clients and the managed server.
+//! - [`cache`]: Level 3 snapshot caches.
+//!
+//! Levels 2 and 3 name only the platform-neutral transport types
+//! re-exported by `transport`, so they run unchanged on Linux (UDS and
+//! SHM) and Windows (Named Pipes).
 //!
 //! Every byte received from a peer is untrusted: decoders return a typed
 //! [`Error`] and never panic.
@@ -21,14 +25,10 @@
 #![warn(missing_docs)]
 
 pub mod bytes;
-// Levels 2 and 3 run over the Linux transports for now; the Windows build
-// carries the pure-bytes layers and the Named Pipe transport.
-#[cfg(unix)]
 pub mod cache;
 pub mod codec;
 pub mod error;
 pub mod protocol;
-#[cfg(unix)]
 pub mod service;
 pub mod transport;
 pub mod wire;

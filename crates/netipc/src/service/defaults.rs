@@ -50,9 +50,10 @@ pub fn grow_pow2(n: u64, floor: u32, cap: u32) -> u32 {
 
 // ----- Managed server ------------------------------------------------------
 
-/// Default supported profiles of a managed server: baseline and SHM_HYBRID.
-pub const DEFAULT_SERVER_SUPPORTED_PROFILES: u32 =
-    crate::protocol::PROFILE_BASELINE | crate::protocol::PROFILE_SHM_HYBRID;
+/// Default supported profiles of a managed server: baseline, and SHM_HYBRID
+/// where the platform transport implements it.
+pub const DEFAULT_SERVER_SUPPORTED_PROFILES: u32 = crate::protocol::PROFILE_BASELINE
+    | (crate::protocol::PROFILE_SHM_HYBRID & crate::transport::IMPLEMENTED_PROFILES);
 
 /// Default preferred profiles of a managed server: SHM_HYBRID.
 pub const DEFAULT_SERVER_PREFERRED_PROFILES: u32 = crate::protocol::PROFILE_SHM_HYBRID;

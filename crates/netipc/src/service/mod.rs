@@ -3,6 +3,11 @@
 //! Callers pass typed values and get typed results or views; buffers,
 //! sessions, chunking, SHM and payload budgets stay inside. Level 2
 //! composes the Level 1 transport and the codec only.
+//!
+//! It names only the platform-neutral types re-exported by
+//! [`crate::transport`] (sessions, listener, configs, the session
+//! shutdown handle), so the same code runs over UDS / SHM on Linux and
+//! over Named Pipes on Windows.
 
 pub mod client;
 pub mod defaults;

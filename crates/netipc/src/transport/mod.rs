@@ -36,15 +36,19 @@ pub use message::Message;
 pub use handshake::{RejectFn, RejectHook};
 
 // The platform seam: the same names on every platform, so the layers above
-// (Level 2, Level 3, the tools) never name a platform module.
+// (Level 2, Level 3, the tools) never name a platform module. Both
+// transports also give their sessions the same methods, including
+// `ClientSession::peer_gone` (liveness probe) and
+// `ServerSession::shutdown_handle` (stop / end a session from another
+// thread).
 #[cfg(unix)]
 pub use uds::{
     ClientConfig, ClientSession, DEFAULT_SHM_ATTACH_TIMEOUT, IMPLEMENTED_PROFILES, Listener,
-    PendingConnection, SHM_PROFILES, ServerConfig, ServerSession, ShmConfig,
+    PendingConnection, SHM_PROFILES, ServerConfig, ServerSession, SessionShutdown, ShmConfig,
 };
 
 #[cfg(windows)]
 pub use windows::{
     ClientConfig, ClientSession, DEFAULT_SHM_ATTACH_TIMEOUT, IMPLEMENTED_PROFILES, Listener,
-    PendingConnection, SHM_PROFILES, ServerConfig, ServerSession, ShmConfig,
+    PendingConnection, SHM_PROFILES, ServerConfig, ServerSession, SessionShutdown, ShmConfig,
 };

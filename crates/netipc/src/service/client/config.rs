@@ -15,8 +15,7 @@ use crate::service::defaults::{
     DEFAULT_LOOKUP_MAX_SUBCALLS, MAX_PAYLOAD_CAP, MIN_REQUEST_PROPOSAL,
     SERVICE_RESPONSE_PAYLOAD_DEFAULT, grow_pow2,
 };
-use crate::transport::shm::ShmConfig;
-use crate::transport::uds::IMPLEMENTED_PROFILES;
+use crate::transport::{IMPLEMENTED_PROFILES, ShmConfig};
 
 /// Configuration of one Level 2 client context.
 ///

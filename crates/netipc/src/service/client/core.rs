@@ -24,17 +24,15 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rustix::event::{PollFd, PollFlags, poll};
-
 use crate::error::{Error, Limit, Result, Violation};
 use crate::protocol::{
     FLAG_BATCH, KIND_REQUEST, STATUS_LIMIT_EXCEEDED, STATUS_OK, STATUS_UNSUPPORTED,
 };
 use crate::service::defaults::{MAX_OVERFLOW_RECONNECTS, MIN_REQUEST_PROPOSAL, grow_pow2};
-use crate::transport::uds::{
-    ClientConfig as L1ClientConfig, ClientSession, DEFAULT_SHM_ATTACH_TIMEOUT, SHM_PROFILES,
+use crate::transport::{
+    AbortHandle, ClientConfig as L1ClientConfig, ClientSession, DEFAULT_SHM_ATTACH_TIMEOUT,
+    Deadline, Endpoint, SHM_PROFILES,
 };
-use crate::transport::{AbortHandle, Deadline, Endpoint};
 use crate::wire::{Header, Limits};
 
 use super::config::{ClientConfig, Resolved, Schema};
@@ -73,20 +71,6 @@ fn classify(e: &Error, session_broken: bool) -> Class {
         | Error::LimitExceeded { .. }
         | Error::Protocol(Violation::ItemCountMismatch) => Class::Terminal,
         _ => Class::Retry,
-    }
-}
-
-/// Zero-timeout poll of an idle session socket: hang-up, error or any
-/// unsolicited data means the session is unusable.
-fn peer_gone(s: &ClientSession) -> bool {
-    let mut fds = [PollFd::new(s, PollFlags::IN | PollFlags::RDHUP)];
-    let zero = rustix::time::Timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    match poll(&mut fds, Some(&zero)) {
-        Ok(0) | Err(rustix::io::Errno::INTR) => false,
-        Ok(_) | Err(_) => true,
     }
 }
 
@@ -339,7 +323,7 @@ impl Core {
         loop {
             let l1 = self.l1_config();
             match ClientSession::connect(&self.endpoint, &l1, deadline, Some(&self.abort)) {
-                Ok(s) if peer_gone(&s) => return Err(Error::PeerClosed),
+                Ok(s) if s.peer_gone() => return Err(Error::PeerClosed),
                 Ok(s) => return Ok(s),
                 Err(Error::ShmAttach(_) | Error::ShmNotReady) if !self.shm_disabled => {
                     self.shm_disabled = true;
@@ -367,7 +351,7 @@ impl Core {
             let alive = self
                 .session
                 .as_ref()
-                .is_some_and(|s| !s.is_broken() && !peer_gone(s));
+                .is_some_and(|s| !s.is_broken() && !s.peer_gone());
             if alive {
                 return false;
             }

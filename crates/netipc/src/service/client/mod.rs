@@ -40,8 +40,8 @@
 //! (transport failure before any session was ever READY, or a server that
 //! completed the handshake and hung up at once, as servers at their
 //! session limit do). `refresh()` retries from every non-READY state and,
-//! when READY, checks the session socket for a hang-up with one
-//! zero-timeout `poll`.
+//! when READY, checks the session for a hang-up with one zero-timeout
+//! probe (a `poll` of the socket on Linux, a pipe peek on Windows).
 //!
 //! # Calls
 //!

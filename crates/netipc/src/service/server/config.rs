@@ -9,8 +9,8 @@ use crate::service::defaults::{
     DEFAULT_DRAIN_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_PENDING_HANDSHAKES,
     DEFAULT_MAX_SESSIONS, DEFAULT_SERVER_PREFERRED_PROFILES, DEFAULT_SERVER_SUPPORTED_PROFILES,
 };
-use crate::transport::shm::ShmConfig;
-use crate::transport::uds::ServerConfig as TransportConfig;
+use crate::transport::ServerConfig as TransportConfig;
+use crate::transport::ShmConfig;
 
 /// Configuration of a managed server.
 ///

@@ -3,19 +3,16 @@
 //! session registry used by `stop()`, and the drain.
 
 use std::collections::HashMap;
-use std::os::fd::{AsFd, OwnedFd};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
-use rustix::net::Shutdown;
-
 use crate::error::{Error, Limit, Result};
 use crate::service::defaults::{ACCEPT_RETRY_DELAY, DEFAULT_FORCE_CLOSE_GRACE};
-use crate::transport::uds::{Listener, PendingConnection};
-use crate::transport::{AbortHandle, Deadline, Endpoint};
+use crate::transport::{
+    AbortHandle, Deadline, Endpoint, Listener, PendingConnection, RejectHook, SessionShutdown,
+};
 
 use super::budgets::{LearnedBudgets, PayloadBudgets};
 use super::config::{Resolved, ServerConfig};
@@ -107,18 +104,16 @@ pub struct StopSummary {
     /// Every session ended within the drain deadline.
     pub drained: bool,
     /// Sessions still running (a handler that never returned) when `stop`
-    /// gave up on them; their sockets are shut down and their SHM files
-    /// removed, and their threads exit when the handler returns.
+    /// gave up on them; their connections are shut down (and SHM files
+    /// removed), and their threads exit when the handler returns.
     pub abandoned: usize,
 }
 
 /// A session holding a slot, as `stop()` sees it.
 #[derive(Debug)]
 struct Registered {
-    /// A duplicate of the session socket, to shut it down from `stop()`.
-    fd: OwnedFd,
-    /// The SHM region file of an SHM session.
-    shm_path: Option<PathBuf>,
+    /// Stops or ends the session from `stop()`.
+    shutdown: SessionShutdown,
 }
 
 /// Slot and thread accounting, under one mutex.
@@ -144,7 +139,7 @@ pub(crate) struct Shared {
     pub cfg: Resolved,
     pub budgets: Arc<LearnedBudgets>,
     /// Learns from LIMIT_EXCEEDED handshake rejections before they are sent.
-    pub reject_hook: crate::transport::uds::RejectHook,
+    pub reject_hook: RejectHook,
     pub max_batch_items: u32,
     pub stats: Counters,
     /// Wakes SHM sessions waiting for a request when `stop()` drains.
@@ -189,9 +184,9 @@ impl Shared {
     }
 
     /// The handshake offer with the current learned budgets.
-    fn handshake_config(&self) -> crate::transport::uds::ServerConfig {
+    fn handshake_config(&self) -> crate::transport::ServerConfig {
         let b = self.budgets.current();
-        crate::transport::uds::ServerConfig {
+        crate::transport::ServerConfig {
             max_request_payload_bytes: b.request,
             max_response_payload_bytes: b.response,
             on_reject: Some(self.reject_hook.clone()),
@@ -226,7 +221,7 @@ impl Drop for SlotGuard<'_> {
         g.sessions -= 1;
         let entry = g.registry.remove(&self.id);
         drop(g);
-        // Closing the duplicate fd outside the lock.
+        // Closing the duplicate handle outside the lock.
         drop(entry);
         self.shared.cond.notify_all();
     }
@@ -267,14 +262,12 @@ impl Server {
         let hook_budgets = Arc::clone(&budgets);
         // An authenticated client proposed more than the request budget
         // (the check order puts auth first): grow before it can reconnect.
-        let reject_hook = crate::transport::uds::RejectHook(Arc::new(
-            move |status: u16, hello: &crate::wire::Hello| {
-                if status == crate::protocol::STATUS_LIMIT_EXCEEDED {
-                    let current = hook_budgets.current().request;
-                    hook_budgets.grow_request(current, hello.max_request_payload_bytes.into());
-                }
-            },
-        ));
+        let reject_hook = RejectHook(Arc::new(move |status: u16, hello: &crate::wire::Hello| {
+            if status == crate::protocol::STATUS_LIMIT_EXCEEDED {
+                let current = hook_budgets.current().request;
+                hook_budgets.grow_request(current, hello.max_request_payload_bytes.into());
+            }
+        }));
         let shared = Arc::new(Shared {
             endpoint,
             kind: S::KIND,
@@ -385,23 +378,18 @@ impl Server {
         sh.drain_abort.trigger();
         let g = sh.lock();
         for r in g.registry.values() {
-            let _ = rustix::net::shutdown(&r.fd, Shutdown::Read);
+            r.shutdown.stop_receiving();
         }
         let deadline = Instant::now() + drain_timeout;
         let (mut g, drained) = sh.wait_until(g, deadline, |s| s.threads == 0);
         let mut abandoned = 0;
         if !drained {
             for r in g.registry.values() {
-                let _ = rustix::net::shutdown(&r.fd, Shutdown::Both);
+                r.shutdown.close();
             }
             let grace = Instant::now() + DEFAULT_FORCE_CLOSE_GRACE;
             let (g2, _) = sh.wait_until(g, grace, |s| s.threads == 0);
             g = g2;
-            for r in g.registry.values() {
-                if let Some(p) = &r.shm_path {
-                    let _ = std::fs::remove_file(p);
-                }
-            }
             abandoned = g.registry.len();
         }
         let summary = StopSummary { drained, abandoned };
@@ -490,11 +478,10 @@ fn connection<S: Service>(shared: &Shared, svc: &S, pending: PendingConnection) 
         }
     };
     let id = session.session_id();
-    let Ok(fd) = session.as_fd().try_clone_to_owned() else {
+    let Ok(shutdown) = session.shutdown_handle() else {
         // Without a handle for stop() the session is not served.
         return;
     };
-    let shm_path = session.is_shm().then(|| shared.endpoint.shm_path(id));
     {
         let mut g = shared.lock();
         if g.sessions >= shared.cfg.max_sessions && !g.stopping {
@@ -508,7 +495,7 @@ fn connection<S: Service>(shared: &Shared, svc: &S, pending: PendingConnection) 
             return;
         }
         g.sessions += 1;
-        g.registry.insert(id, Registered { fd, shm_path });
+        g.registry.insert(id, Registered { shutdown });
     }
     let _slot = SlotGuard { shared, id };
     shared.stats.sessions_started.inc();

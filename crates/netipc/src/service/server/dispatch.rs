@@ -11,7 +11,7 @@ use crate::protocol::{
     STATUS_LIMIT_EXCEEDED, STATUS_OK, STATUS_UNSUPPORTED,
 };
 use crate::transport::Deadline;
-use crate::transport::uds::ServerSession;
+use crate::transport::ServerSession;
 use crate::wire::{BatchBuilder, BatchView, Header};
 
 use super::core::Shared;
@@ -204,9 +204,9 @@ fn dispatch_batch<'t, S: Service>(
 pub(crate) fn serve<S: Service>(shared: &Shared, svc: &S, mut session: ServerSession) {
     let response_budget = session.response_limits().max_payload;
     let request_budget = session.request_limits().max_payload;
-    // UDS sessions block in one plain recv (the hot path); `stop()` wakes
-    // them by shutting their socket's read side. SHM sessions also watch
-    // the drain abort between futex wait slices.
+    // Socket / pipe sessions block in one plain receive (the hot path);
+    // `stop()` wakes them through their shutdown handle. SHM sessions also
+    // watch the drain abort between wait slices.
     let abort = session.is_shm().then_some(&shared.drain_abort);
     let mut ctx = ItemContext {
         response_budget,

@@ -8,7 +8,7 @@
 //!     auth_token: 0xBE4C_4000_00C0_FFEE,
 //!     ..ServerConfig::new("/run/netdata", "increment")
 //! };
-//! // The socket is bound (clients may connect) once this returns.
+//! // The endpoint is bound (clients may connect) once this returns.
 //! let server = Server::increment(&cfg, |v: u64| Ok(v.wrapping_add(1)))?;
 //! // ... serve until shutdown ...
 //! server.stop();
@@ -25,7 +25,8 @@
 //!
 //! # Threads and session slots
 //!
-//! - An acceptor thread takes connections from the listening socket; it
+//! - An acceptor thread takes connections from the listener (the UDS
+//!   socket on Linux, the Named Pipe on Windows); it
 //!   never reads from a peer. Each connection gets its own thread, which
 //!   runs the handshake under the handshake timeout and then serves the
 //!   session (no second thread).
@@ -82,8 +83,9 @@
 //! # Shutdown
 //!
 //! [`Server::stop`] (also run by `Drop`) stops accepting, lets requests in
-//! progress finish within the drain timeout, closes every session, and
-//! removes the socket file and every SHM region file. See its docs for the
+//! progress finish within the drain timeout, closes every session (each
+//! through its transport's session shutdown handle), and removes the
+//! socket file and every SHM region file (Linux). See its docs for the
 //! steps and for handlers that never return.
 
 mod apps_lookup;

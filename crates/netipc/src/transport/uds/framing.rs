@@ -101,6 +101,11 @@ impl Channel {
         self.shm.is_some()
     }
 
+    /// The SHM region file of an SHM session.
+    pub fn shm_path(&self) -> Option<&std::path::Path> {
+        self.shm.as_ref().map(|r| r.path())
+    }
+
     /// Whether an earlier failure ended the session.
     #[inline]
     pub fn is_broken(&self) -> bool {

@@ -80,6 +80,7 @@ mod handshake;
 mod io;
 mod listener;
 mod session;
+mod shutdown;
 
 #[cfg(test)]
 mod tests;
@@ -94,3 +95,4 @@ pub use config::{
 };
 pub use listener::{DEFAULT_BACKLOG, Listener, PendingConnection};
 pub use session::{ClientSession, Message, ServerSession};
+pub use shutdown::SessionShutdown;

@@ -15,6 +15,7 @@ pub use crate::transport::message::Message;
 use super::config::ClientConfig;
 use super::framing::Channel;
 use super::handshake::client_handshake;
+use super::shutdown::SessionShutdown;
 use crate::transport::envelope::out_u32;
 use crate::transport::pipeline::InFlight;
 
@@ -309,6 +310,24 @@ impl ClientSession {
     }
 }
 
+impl ClientSession {
+    /// Liveness probe of an idle session (one zero-timeout `poll`): true
+    /// when the peer hung up, the socket failed, or unsolicited data is
+    /// waiting (no response is expected, so the session is unusable).
+    pub fn peer_gone(&self) -> bool {
+        use rustix::event::{PollFd, PollFlags, poll};
+        let mut fds = [PollFd::new(self, PollFlags::IN | PollFlags::RDHUP)];
+        let zero = rustix::time::Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        match poll(&mut fds, Some(&zero)) {
+            Ok(0) | Err(rustix::io::Errno::INTR) => false,
+            Ok(_) | Err(_) => true,
+        }
+    }
+}
+
 impl AsFd for ClientSession {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.chan.fd()
@@ -398,6 +417,17 @@ impl ServerSession {
     /// Sends a response with a caller-built header (kind RESPONSE).
     pub fn send_message(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
         self.chan.send(header, payload)
+    }
+
+    /// A handle that stops or ends this session from another thread (it
+    /// holds a duplicate of the socket).
+    pub fn shutdown_handle(&self) -> Result<SessionShutdown> {
+        SessionShutdown::new(self)
+    }
+
+    /// The SHM region file of an SHM session.
+    pub(super) fn shm_path(&self) -> Option<&std::path::Path> {
+        self.chan.shm_path()
     }
 
     /// The header of the last request received, including one that was

@@ -7,7 +7,7 @@
 //! payload), each one pipe message. Every received packet is checked
 //! against the header it continues; any violation ends the session.
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::ops::Range;
 use std::time::Duration;
 
@@ -38,6 +38,11 @@ pub(crate) struct Channel {
     batch: Vec<u8>,
     broken: Cell<bool>,
     send_timeout: Option<Duration>,
+    /// The header of the last message received (kept when its payload
+    /// then failed a check).
+    last_header: Option<Header>,
+    /// Set by [`super::SessionShutdown`]: receives also wait on it.
+    stop: OnceCell<AbortHandle>,
 }
 
 impl Channel {
@@ -62,6 +67,8 @@ impl Channel {
             batch: Vec::new(),
             broken: Cell::new(false),
             send_timeout: None,
+            last_header: None,
+            stop: OnceCell::new(),
         }
     }
 
@@ -79,6 +86,33 @@ impl Channel {
 
     pub(crate) fn set_send_timeout(&mut self, t: Option<Duration>) {
         self.send_timeout = t;
+    }
+
+    /// The stop event receives wait on, created on first use.
+    pub(crate) fn stop_handle(&self) -> Result<AbortHandle> {
+        if let Some(h) = self.stop.get() {
+            return Ok(h.clone());
+        }
+        let h = AbortHandle::new()?;
+        Ok(self.stop.get_or_init(|| h).clone())
+    }
+
+    /// The header of the last message received, including one whose
+    /// payload then failed a check.
+    pub(crate) fn last_header(&self) -> Option<Header> {
+        self.last_header
+    }
+
+    /// Sends one header-only message even though the session failed: the
+    /// final error reply to the request that ended it.
+    pub(crate) fn send_final(&mut self, header: &Header) -> Result<()> {
+        if header.payload_len != 0 || header.kind != self.send_kind {
+            return Err(Error::InvalidArgument(
+                "final reply must be an empty response",
+            ));
+        }
+        let deadline = Deadline::from_timeout(self.send_timeout);
+        self.pipe.write(&header.encode(), deadline)
     }
 
     pub(crate) fn payload(&self, range: Range<usize>) -> &[u8] {
@@ -219,12 +253,16 @@ impl Channel {
         if self.rx.len() < first_cap {
             self.rx.resize(first_cap, 0);
         }
-        let got = self.pipe.read(&mut self.rx[..first_cap], deadline, abort)?;
+        let stop = self.stop.get();
+        let got = self
+            .pipe
+            .read_or_stop(&mut self.rx[..first_cap], deadline, abort, stop)?;
         *consumed = true;
         if got.more {
             return Err(Violation::PacketLength.into());
         }
         let header = Header::decode(&self.rx[..got.n])?;
+        self.last_header = Some(header);
         check_incoming(&header, self.recv_kind, self.recv_limits)?;
         let len = header.payload_len as usize;
         let total = HEADER_LEN + len;
@@ -252,9 +290,9 @@ impl Channel {
         }
         for index in 1..plan.chunk_count {
             let r = plan.range(len, index);
-            let got = self
-                .pipe
-                .read(&mut self.pkt[..self.packet_size], deadline, abort)?;
+            let got =
+                self.pipe
+                    .read_or_stop(&mut self.pkt[..self.packet_size], deadline, abort, stop)?;
             if got.more {
                 return Err(Violation::PacketLength.into());
             }

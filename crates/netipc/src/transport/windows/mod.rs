@@ -16,8 +16,9 @@
 //! - `ERROR_BROKEN_PIPE`, `ERROR_NO_DATA` and `ERROR_PIPE_NOT_CONNECTED`
 //!   are [`Error::PeerClosed`](crate::Error::PeerClosed).
 //!
-//! Not implemented yet: the Win SHM profiles (SHM_HYBRID, ...) and
-//! Levels 2 / 3 on Windows.
+//! Levels 2 and 3 run over this transport through the platform seam of
+//! [`crate::transport`]. Not implemented yet: the Win SHM profiles
+//! (SHM_HYBRID, ...).
 //!
 //! ```no_run
 //! # use netipc::transport::{Deadline, Endpoint};
@@ -39,6 +40,7 @@ mod config;
 mod listener;
 mod pipe;
 mod session;
+mod shutdown;
 
 #[cfg(test)]
 mod tests;
@@ -51,3 +53,4 @@ pub use config::{
 };
 pub use listener::{Listener, PendingConnection};
 pub use session::{ClientSession, ServerSession};
+pub use shutdown::SessionShutdown;

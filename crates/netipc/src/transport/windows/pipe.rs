@@ -11,14 +11,16 @@
 use std::os::windows::io::AsRawHandle;
 
 use windows_sys::Win32::Foundation::{
-    CloseHandle, ERROR_BROKEN_PIPE, ERROR_IO_PENDING, ERROR_MORE_DATA, ERROR_NO_DATA,
-    ERROR_PIPE_CONNECTED, ERROR_PIPE_NOT_CONNECTED, GetLastError, HANDLE, WAIT_OBJECT_0,
-    WAIT_TIMEOUT,
+    CloseHandle, DUPLICATE_SAME_ACCESS, DuplicateHandle, ERROR_BROKEN_PIPE, ERROR_IO_PENDING,
+    ERROR_MORE_DATA, ERROR_NO_DATA, ERROR_PIPE_CONNECTED, ERROR_PIPE_NOT_CONNECTED, GetLastError,
+    HANDLE, WAIT_OBJECT_0, WAIT_TIMEOUT,
 };
 use windows_sys::Win32::Storage::FileSystem::{ReadFile, WriteFile};
 use windows_sys::Win32::System::IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED};
-use windows_sys::Win32::System::Pipes::ConnectNamedPipe;
-use windows_sys::Win32::System::Threading::{CreateEventW, INFINITE, WaitForMultipleObjects};
+use windows_sys::Win32::System::Pipes::{ConnectNamedPipe, PeekNamedPipe};
+use windows_sys::Win32::System::Threading::{
+    CreateEventW, GetCurrentProcess, INFINITE, WaitForMultipleObjects,
+};
 
 use crate::error::{Error, Result};
 use crate::transport::abort::{AbortHandle, Deadline};
@@ -108,7 +110,7 @@ impl Pipe {
         started: bool,
         ov: &mut OVERLAPPED,
         deadline: Deadline,
-        abort: Option<&AbortHandle>,
+        aborts: [Option<&AbortHandle>; 2],
     ) -> Result<(u32, bool)> {
         if !started {
             // SAFETY: no preconditions.
@@ -117,14 +119,14 @@ impl Pipe {
                 return Err(win_error(e));
             }
         }
-        let mut handles = [self.event.0, std::ptr::null_mut()];
-        let count = match abort {
-            Some(a) => {
-                handles[1] = a.as_raw_handle();
-                2
-            }
-            None => 1,
-        };
+        // The pipe's event first: when data and an abort are both there,
+        // the data wins.
+        let mut handles = [self.event.0, std::ptr::null_mut(), std::ptr::null_mut()];
+        let mut count = 1;
+        for a in aborts.into_iter().flatten() {
+            handles[count] = a.as_raw_handle();
+            count += 1;
+        }
         let mut interrupted = None;
         loop {
             let ms = match deadline.remaining() {
@@ -137,11 +139,11 @@ impl Pipe {
                 }
             };
             // SAFETY: `handles[..count]` are live event handles.
-            let w = unsafe { WaitForMultipleObjects(count, handles.as_ptr(), 0, ms) };
+            let w = unsafe { WaitForMultipleObjects(count as u32, handles.as_ptr(), 0, ms) };
             if w == WAIT_OBJECT_0 {
                 break;
             }
-            if count == 2 && w == WAIT_OBJECT_0 + 1 {
+            if w > WAIT_OBJECT_0 && w < WAIT_OBJECT_0 + count as u32 {
                 interrupted = Some(Error::Aborted);
                 break;
             }
@@ -180,6 +182,19 @@ impl Pipe {
         deadline: Deadline,
         abort: Option<&AbortHandle>,
     ) -> Result<ReadOutcome> {
+        self.read_or_stop(buf, deadline, abort, None)
+    }
+
+    /// [`Pipe::read`] that also ends with [`Error::Aborted`] when `stop`
+    /// is triggered and no message is waiting (a message already in the
+    /// pipe is still read).
+    pub(crate) fn read_or_stop(
+        &self,
+        buf: &mut [u8],
+        deadline: Deadline,
+        abort: Option<&AbortHandle>,
+        stop: Option<&AbortHandle>,
+    ) -> Result<ReadOutcome> {
         if let Some(a) = abort {
             a.check()?;
         }
@@ -197,7 +212,7 @@ impl Pipe {
                 &mut ov,
             )
         } != 0;
-        let (n, more) = self.complete(started, &mut ov, deadline, abort)?;
+        let (n, more) = self.complete(started, &mut ov, deadline, [abort, stop])?;
         Ok(ReadOutcome {
             n: n as usize,
             more,
@@ -221,7 +236,7 @@ impl Pipe {
                 &mut ov,
             )
         } != 0;
-        let (n, _) = self.complete(started, &mut ov, deadline, None)?;
+        let (n, _) = self.complete(started, &mut ov, deadline, [None, None])?;
         if n != len {
             return Err(Error::Io(std::io::Error::new(
                 std::io::ErrorKind::WriteZero,
@@ -229,6 +244,40 @@ impl Pipe {
             )));
         }
         Ok(())
+    }
+
+    /// Zero-timeout liveness probe: true when the other end is gone (the
+    /// peek fails) or a message is waiting.
+    pub(crate) fn peer_gone(&self) -> bool {
+        let mut avail = 0u32;
+        // SAFETY: live pipe handle; no buffer is read (size 0), only the
+        // available byte count is written to `avail`.
+        let ok = unsafe {
+            PeekNamedPipe(
+                self.handle.0,
+                std::ptr::null_mut(),
+                0,
+                std::ptr::null_mut(),
+                &mut avail,
+                std::ptr::null_mut(),
+            )
+        } != 0;
+        !ok || avail > 0
+    }
+
+    /// A second handle to this pipe instance (for another thread).
+    pub(crate) fn duplicate(&self) -> Result<OwnedHandle> {
+        let mut dup: HANDLE = std::ptr::null_mut();
+        // SAFETY: both process handles are the current-process
+        // pseudo-handle; `dup` receives a new handle we then own.
+        let ok = unsafe {
+            let me = GetCurrentProcess();
+            DuplicateHandle(me, self.handle.0, me, &mut dup, 0, 0, DUPLICATE_SAME_ACCESS)
+        } != 0;
+        if !ok {
+            return Err(last_error());
+        }
+        Ok(OwnedHandle(dup))
     }
 
     /// Server side: waits for a client to connect to this instance.
@@ -249,6 +298,7 @@ impl Pipe {
                 e => return Err(win_error(e)),
             }
         }
-        self.complete(true, &mut ov, deadline, abort).map(|_| ())
+        self.complete(true, &mut ov, deadline, [abort, None])
+            .map(|_| ())
     }
 }

@@ -25,6 +25,7 @@ use crate::wire::{Header, HelloAck, Limits};
 use super::channel::Channel;
 use super::config::ClientConfig;
 use super::pipe::{OwnedHandle, Pipe, last_error, win_error};
+use super::shutdown::SessionShutdown;
 
 /// A NUL-terminated UTF-16 copy of `s`.
 pub(crate) fn wide(s: &str) -> Vec<u16> {
@@ -105,6 +106,12 @@ macro_rules! negotiated_accessors {
         /// The selected transport profile (NAMED_PIPE for now).
         pub fn selected_profile(&self) -> u32 {
             self.ack.selected_profile
+        }
+
+        /// Whether the data plane runs over shared memory (never yet on
+        /// Windows: Win SHM is not implemented).
+        pub fn is_shm(&self) -> bool {
+            false
         }
 
         /// The agreed packet size.
@@ -357,6 +364,15 @@ impl ClientSession {
     }
 }
 
+impl ClientSession {
+    /// Liveness probe of an idle session (one zero-timeout peek): true
+    /// when the server end is gone or unsolicited data is waiting (no
+    /// response is expected, so the session is unusable).
+    pub fn peer_gone(&self) -> bool {
+        self.chan.pipe().peer_gone()
+    }
+}
+
 impl AsRawHandle for ClientSession {
     fn as_raw_handle(&self) -> RawHandle {
         self.chan.pipe().raw()
@@ -432,6 +448,37 @@ impl ServerSession {
     /// Sends a response with a caller-built header (kind RESPONSE).
     pub fn send_message(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
         self.chan.send(header, payload)
+    }
+}
+
+impl ServerSession {
+    /// A handle that stops or ends this session from another thread (it
+    /// holds a duplicate of the pipe handle).
+    pub fn shutdown_handle(&self) -> Result<SessionShutdown> {
+        let stop = self.chan.stop_handle()?;
+        Ok(SessionShutdown::new(self.chan.pipe().duplicate()?, stop))
+    }
+
+    /// The header of the last request received, including one that was
+    /// then rejected (over a limit, bad batch directory, corrupt chunks).
+    pub fn last_request_header(&self) -> Option<Header> {
+        self.chan.last_header()
+    }
+
+    /// After [`ServerSession::recv_request`] failed on a request whose
+    /// header decoded (typically [`Error::LimitExceeded`]): sends the final
+    /// error reply `status` with that request's code and message id, so
+    /// the client learns why before the session is closed. Valid only
+    /// once the session has failed; drop the session afterwards.
+    pub fn send_final_error(&mut self, status: u16) -> Result<()> {
+        if !self.chan.is_broken() {
+            return Err(Error::InvalidState("the session has not failed"));
+        }
+        let Some(h) = self.chan.last_header().filter(|h| h.kind == KIND_REQUEST) else {
+            return Err(Error::InvalidState("no request header to answer"));
+        };
+        self.chan
+            .send_final(&Header::error_response(h.code, h.message_id, status))
     }
 }
 
