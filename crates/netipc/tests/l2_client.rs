@@ -1,8 +1,5 @@
 //! Level 2 client tests against scripted Level 1 fake servers.
 
-// Runs over the Unix transports (UDS / POSIX SHM).
-#![cfg(unix)]
-
 #[path = "support/mod.rs"]
 mod support;
 
@@ -23,7 +20,7 @@ use netipc::service::client::{
     AppsLookupClient, CgroupsLookupClient, CgroupsSnapshotClient, ClientConfig, ClientState,
     IncrementClient, StringReverseClient,
 };
-use netipc::transport::uds::Message;
+use netipc::transport::Message;
 use netipc::wire::Header;
 use netipc::{Error, Limit, Violation};
 
@@ -81,7 +78,7 @@ fn ready_inc(dir: &TestDir, plane: Plane, handler: Handler) -> (FakeServer, Incr
 
 #[test]
 fn client_before_server_then_connect() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let mut c = inc_client(&dir, client_config());
         assert_eq!(c.state(), ClientState::Disconnected);
@@ -124,7 +121,7 @@ fn client_before_server_then_connect() {
 
 #[test]
 fn server_restart_broken_then_reconnect() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let (srv, mut c) = ready_inc(&dir, plane, increment_handler());
         assert_eq!(c.call(1).unwrap(), 2);
@@ -161,7 +158,7 @@ fn server_restart_broken_then_reconnect() {
 #[test]
 fn call_on_dead_server_reports_and_recovers() {
     let dir = TestDir::new();
-    let (srv, mut c) = ready_inc(&dir, Plane::Uds, increment_handler());
+    let (srv, mut c) = ready_inc(&dir, Plane::Baseline, increment_handler());
     drop(srv);
     // READY but dead: the call fails, retries once, and reports.
     let e = c.call(1).unwrap_err();
@@ -170,7 +167,7 @@ fn call_on_dead_server_reports_and_recovers() {
     assert!(!c.ready());
     let _srv = FakeServer::start(
         &dir.endpoint("inc"),
-        Options::new(server_config(Plane::Uds, 65536)),
+        Options::new(server_config(Plane::Baseline, 65536)),
         increment_handler(),
     );
     assert!(c.refresh());
@@ -180,7 +177,7 @@ fn call_on_dead_server_reports_and_recovers() {
 #[test]
 fn session_limit_close_is_a_failed_connect() {
     let dir = TestDir::new();
-    let mut opts = Options::new(server_config(Plane::Uds, 65536));
+    let mut opts = Options::new(server_config(Plane::Baseline, 65536));
     opts.script = Box::new(|_| ConnAction::HandshakeThenClose);
     let srv = FakeServer::start(&dir.endpoint("inc"), opts, increment_handler());
     let mut c = inc_client(&dir, client_config());
@@ -203,7 +200,7 @@ fn auth_failure_state() {
     let dir = TestDir::new();
     let _srv = FakeServer::start(
         &dir.endpoint("inc"),
-        Options::new(server_config(Plane::Uds, 65536)),
+        Options::new(server_config(Plane::Baseline, 65536)),
         increment_handler(),
     );
     let cfg = ClientConfig {
@@ -222,7 +219,7 @@ fn auth_failure_state() {
 fn incompatible_profiles_and_limits() {
     let dir = TestDir::new();
     // The server rejects every request proposal: even 16 bytes.
-    let mut cfg = server_config(Plane::Uds, 65536);
+    let mut cfg = server_config(Plane::Baseline, 65536);
     cfg.max_request_payload_bytes = 8;
     let _srv = FakeServer::start(&dir.endpoint("inc"), Options::new(cfg), increment_handler());
     let mut c = inc_client(&dir, client_config());
@@ -230,11 +227,14 @@ fn incompatible_profiles_and_limits() {
     assert_eq!(c.state(), ClientState::Incompatible);
     assert!(matches!(c.call(1), Err(Error::Incompatible)));
 
-    // No common profile.
+    // No common profile (needs a second profile on this platform).
+    if !PLANES.contains(&Plane::Shm) {
+        return;
+    }
     let dir = TestDir::new();
     let _srv = FakeServer::start(
         &dir.endpoint("inc"),
-        Options::new(server_config(Plane::Uds, 65536)),
+        Options::new(server_config(Plane::Baseline, 65536)),
         increment_handler(),
     );
     let cfg = ClientConfig {
@@ -249,7 +249,7 @@ fn incompatible_profiles_and_limits() {
 #[test]
 fn handshake_limit_exceeded_shrinks_the_proposal() {
     let dir = TestDir::new();
-    let mut cfg = server_config(Plane::Uds, 65536);
+    let mut cfg = server_config(Plane::Baseline, 65536);
     cfg.max_request_payload_bytes = 1024;
     let srv = FakeServer::start(&dir.endpoint("inc"), Options::new(cfg), increment_handler());
     let mut c = inc_client(&dir, client_config());
@@ -280,7 +280,7 @@ fn first_bad(bad: impl Fn(&Message<'_>) -> Reply + Send + 'static) -> Handler {
 
 #[test]
 fn retry_after_close_mid_call() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let (srv, mut c) = ready_inc(&dir, plane, first_bad(|_| Reply::Close));
         assert_eq!(c.call(7).unwrap(), 8);
@@ -299,7 +299,7 @@ fn retry_after_wrong_message_id_or_code() {
     let dir = TestDir::new();
     let (srv, mut c) = ready_inc(
         &dir,
-        Plane::Uds,
+        Plane::Baseline,
         first_bad(|m| {
             let mut h = Header::response(m.header.code, m.header.message_id + 100, 8);
             h.kind = KIND_RESPONSE;
@@ -313,7 +313,7 @@ fn retry_after_wrong_message_id_or_code() {
     let dir = TestDir::new();
     let (_srv, mut c) = ready_inc(
         &dir,
-        Plane::Uds,
+        Plane::Baseline,
         first_bad(|m| {
             let h = Header::response(m.header.code + 1, m.header.message_id, 8);
             Reply::Raw(h, 5u64.to_ne_bytes().to_vec())
@@ -328,7 +328,7 @@ fn retry_after_internal_error() {
     let dir = TestDir::new();
     let (srv, mut c) = ready_inc(
         &dir,
-        Plane::Uds,
+        Plane::Baseline,
         first_bad(|_| Reply::StatusClose(STATUS_INTERNAL_ERROR)),
     );
     assert_eq!(c.call(1).unwrap(), 2);
@@ -338,7 +338,7 @@ fn retry_after_internal_error() {
 
 #[test]
 fn retry_fails_twice() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let (srv, mut c) = ready_inc(&dir, plane, Box::new(|_, _| Reply::Close));
         let e = c.call(1).unwrap_err();
@@ -364,7 +364,7 @@ fn error_status_with_batch_flag_is_read_first() {
     // A C-style error reply: BATCH flag and the request's item count kept.
     let (srv, mut c) = ready_inc(
         &dir,
-        Plane::Uds,
+        Plane::Baseline,
         first_bad(|m| {
             let mut h =
                 Header::error_response(m.header.code, m.header.message_id, STATUS_INTERNAL_ERROR);
@@ -384,7 +384,7 @@ fn not_ready_means_no_io() {
     let dir = TestDir::new();
     let srv = FakeServer::start(
         &dir.endpoint("inc"),
-        Options::new(server_config(Plane::Uds, 65536)),
+        Options::new(server_config(Plane::Baseline, 65536)),
         increment_handler(),
     );
     let mut c = inc_client(&dir, client_config());
@@ -399,7 +399,7 @@ fn unsupported_keeps_the_session() {
     let dir = TestDir::new();
     let (srv, mut c) = ready_inc(
         &dir,
-        Plane::Uds,
+        Plane::Baseline,
         first_bad(|_| Reply::Status(STATUS_UNSUPPORTED)),
     );
     let sid = c.status().session_id;
@@ -416,7 +416,7 @@ fn item_count_mismatch_is_not_retried() {
     let dir = TestDir::new();
     let (srv, mut c) = ready_inc(
         &dir,
-        Plane::Uds,
+        Plane::Baseline,
         Box::new(|_, m| {
             // Answer a batch of 3 with a batch of 2.
             let items: Vec<Vec<u8>> = m.items().take(2).map(|it| it.to_vec()).collect();
@@ -438,7 +438,7 @@ fn item_count_mismatch_is_not_retried() {
 
 #[test]
 fn timeout_is_not_retried() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let (srv, mut c) = ready_inc(&dir, plane, first_bad(|_| Reply::Stall));
         c.set_call_timeout(Duration::from_millis(300));
@@ -459,7 +459,7 @@ fn timeout_is_not_retried() {
 
 #[test]
 fn abort_from_another_thread() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let (tx, rx) = mpsc::channel::<()>();
         let tx = Mutex::new(tx);
@@ -503,7 +503,7 @@ fn abort_from_another_thread() {
 
 #[test]
 fn snapshot_overflow_recovery() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let snap = snapshot_payload(30, 77);
         assert!(snap.len() > 2048 && snap.len() <= 4096, "{}", snap.len());
@@ -537,7 +537,7 @@ fn snapshot_overflow_recovery() {
 fn overflow_stops_when_capacity_does_not_grow() {
     let dir = TestDir::new();
     let snap = snapshot_payload(30, 1);
-    let mut opts = Options::new(server_config(Plane::Uds, 1024));
+    let mut opts = Options::new(server_config(Plane::Baseline, 1024));
     opts.grow = false;
     let srv = FakeServer::start(
         &dir.endpoint("snap"),
@@ -555,7 +555,7 @@ fn overflow_stops_when_capacity_does_not_grow() {
 
 #[test]
 fn request_overflow_grows_the_proposal() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let _srv = FakeServer::start(
             &dir.endpoint("rev"),
@@ -579,7 +579,7 @@ fn request_overflow_grows_the_proposal() {
 #[test]
 fn request_overflow_rejected_by_the_server() {
     let dir = TestDir::new();
-    let mut cfg = server_config(Plane::Uds, 65536);
+    let mut cfg = server_config(Plane::Baseline, 65536);
     cfg.max_request_payload_bytes = 1024;
     let _srv = FakeServer::start(&dir.endpoint("rev"), Options::new(cfg), reverse_handler());
     let mut c = StringReverseClient::new(dir.path(), "rev", client_config()).unwrap();
@@ -628,7 +628,7 @@ fn request_overflow_rejected_by_the_server() {
 
 #[test]
 fn increment_batch_is_one_message() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let (srv, mut c) = ready_inc(&dir, plane, increment_handler());
         let values: Vec<u64> = (0..1000).map(|i| i * 3).collect();
@@ -648,7 +648,7 @@ fn increment_batch_above_the_agreed_items_is_split() {
     let dir = TestDir::new();
     let srv = FakeServer::start(
         &dir.endpoint("inc"),
-        Options::new(server_config(Plane::Uds, 65536)),
+        Options::new(server_config(Plane::Baseline, 65536)),
         increment_handler(),
     );
     let cfg = ClientConfig {
@@ -665,7 +665,7 @@ fn increment_batch_above_the_agreed_items_is_split() {
 
 #[test]
 fn string_reverse_batch() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let srv = FakeServer::start(
             &dir.endpoint("rev"),
@@ -727,7 +727,7 @@ fn small_lookup_config() -> ClientConfig {
 
 #[test]
 fn apps_lookup_8192_pids_small_budgets() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let srv = FakeServer::start(
             &dir.endpoint("apps"),
@@ -776,7 +776,7 @@ fn cgroups_handler(max_budget: usize, generation: Arc<AtomicU64>) -> Handler {
 
 #[test]
 fn cgroups_lookup_8192_paths_small_budgets() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let g = counter();
         g.store(42, Ordering::SeqCst);
@@ -822,7 +822,7 @@ fn lookup_payload_exceeded_suffix_is_reasked() {
     }
     let srv = FakeServer::start(
         &dir.endpoint("apps"),
-        Options::new(server_config(Plane::Uds, 2048)),
+        Options::new(server_config(Plane::Baseline, 2048)),
         apps_handler(65536, rich),
     );
     let mut c = AppsLookupClient::new(dir.path(), "apps", small_lookup_config()).unwrap();
@@ -841,7 +841,7 @@ fn lookup_payload_exceeded_suffix_is_reasked() {
 
 #[test]
 fn apps_lookup_oversized_item_is_final() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         fn huge_for_7(pid: u32) -> AppsInfo {
             let labels = if pid == 7 {
@@ -885,7 +885,7 @@ fn cgroups_path_too_big_for_a_request_is_local_oversized() {
     let mut inner = cgroups_handler(65536, g);
     let _srv = FakeServer::start(
         &dir.endpoint("cg"),
-        Options::new(server_config(Plane::Uds, 65536)),
+        Options::new(server_config(Plane::Baseline, 65536)),
         Box::new(move |c, m| {
             let req = CgroupsLookupRequestView::decode(m.payload).unwrap();
             seen2.lock().unwrap().extend(req.iter().map(|k| k.to_vec()));
@@ -941,7 +941,7 @@ fn first_item_big(pid: u32) -> AppsInfo {
 
 #[test]
 fn lookup_first_item_payload_exceeded_grows_the_budget() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let _srv = FakeServer::start(
             &dir.endpoint("apps"),
@@ -991,7 +991,7 @@ fn lookup_first_item_crowded_out_is_reasked_alone() {
             known: true,
         }
     }
-    let mut opts = Options::new(server_config(Plane::Uds, 2048));
+    let mut opts = Options::new(server_config(Plane::Baseline, 2048));
     opts.grow = false;
     let srv = FakeServer::start(&dir.endpoint("apps"), opts, apps_handler(65536, first_1100));
     let mut c = AppsLookupClient::new(dir.path(), "apps", client_config()).unwrap();
@@ -1012,7 +1012,7 @@ fn lookup_first_item_payload_exceeded_fails_without_growth() {
     let dir = TestDir::new();
     let srv = FakeServer::start(
         &dir.endpoint("apps"),
-        Options::new(server_config(Plane::Uds, 1024)),
+        Options::new(server_config(Plane::Baseline, 1024)),
         apps_handler(65536, first_item_big),
     );
     let mut c = AppsLookupClient::new(dir.path(), "apps", client_config()).unwrap();
@@ -1036,7 +1036,7 @@ fn lookup_first_item_payload_exceeded_fails_without_growth() {
 
 #[test]
 fn lookup_generation_change_fails_the_call() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let g = counter();
         let g2 = Arc::clone(&g);
@@ -1071,7 +1071,7 @@ fn lookup_echo_and_count_mismatches_fail() {
     let mode2 = Arc::clone(&mode);
     let srv = FakeServer::start(
         &dir.endpoint("apps"),
-        Options::new(server_config(Plane::Uds, 65536)),
+        Options::new(server_config(Plane::Baseline, 65536)),
         Box::new(move |c, m| {
             let req = AppsLookupRequestView::decode(m.payload).unwrap();
             let mut b = AppsLookupBuilder::with_budget(c.response_budget as usize, 65536);
@@ -1115,7 +1115,7 @@ fn lookup_echo_and_count_mismatches_fail() {
     let dir = TestDir::new();
     let _srv = FakeServer::start(
         &dir.endpoint("cg"),
-        Options::new(server_config(Plane::Uds, 65536)),
+        Options::new(server_config(Plane::Baseline, 65536)),
         Box::new(|_, _| {
             let mut b = netipc::codec::cgroups_lookup::CgroupsLookupBuilder::new();
             b.reset_for_paths(0, &[b"/other"]).unwrap();
@@ -1138,7 +1138,7 @@ fn lookup_ceilings() {
     let dir = TestDir::new();
     let srv = FakeServer::start(
         &dir.endpoint("apps"),
-        Options::new(server_config(Plane::Uds, 65536)),
+        Options::new(server_config(Plane::Baseline, 65536)),
         apps_handler(65536, known),
     );
     let pids: Vec<u32> = (1..=100).collect();
@@ -1210,7 +1210,7 @@ fn malformed_keys_fail_before_io() {
     let dir = TestDir::new();
     let srv = FakeServer::start(
         &dir.endpoint("cg"),
-        Options::new(server_config(Plane::Uds, 65536)),
+        Options::new(server_config(Plane::Baseline, 65536)),
         cgroups_handler(65536, counter()),
     );
     let mut c = CgroupsLookupClient::new(dir.path(), "cg", client_config()).unwrap();
@@ -1230,7 +1230,7 @@ fn empty_lookup_probes_the_generation() {
     let dir = TestDir::new();
     let srv = FakeServer::start(
         &dir.endpoint("apps"),
-        Options::new(server_config(Plane::Uds, 65536)),
+        Options::new(server_config(Plane::Baseline, 65536)),
         apps_handler(65536, known),
     );
     let mut c = AppsLookupClient::new(dir.path(), "apps", client_config()).unwrap();
@@ -1245,6 +1245,7 @@ fn empty_lookup_probes_the_generation() {
 // SHM fallback
 // ---------------------------------------------------------------------------
 
+#[cfg(unix)] // POSIX SHM region file
 #[test]
 fn shm_attach_failure_falls_back_to_baseline() {
     let dir = TestDir::new();
@@ -1287,7 +1288,7 @@ fn shm_attach_failure_falls_back_to_baseline() {
 #[test]
 fn status_counts_are_consistent() {
     let dir = TestDir::new();
-    let (_srv, mut c) = ready_inc(&dir, Plane::Uds, increment_handler());
+    let (_srv, mut c) = ready_inc(&dir, Plane::Baseline, increment_handler());
     for i in 0..10 {
         assert_eq!(c.call(i).unwrap(), i + 1);
     }

@@ -2,9 +2,6 @@
 //! thread (a thread-local counting global allocator; the fake server runs
 //! on other threads and is not counted).
 
-// Runs over the Unix transports (UDS / POSIX SHM).
-#![cfg(unix)]
-
 #[path = "support/mod.rs"]
 mod support;
 
@@ -22,7 +19,7 @@ const MEASURED: u64 = 1000;
 
 #[test]
 fn warm_increment_calls_do_not_allocate() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let _srv = FakeServer::start(
             &dir.endpoint("inc"),
@@ -61,7 +58,7 @@ fn warm_increment_calls_do_not_allocate() {
 #[test]
 fn warm_snapshot_calls_do_not_allocate() {
     let snap = snapshot_payload(16, 9);
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let payload = snap.clone();
         let _srv = FakeServer::start(
@@ -91,7 +88,7 @@ fn warm_lookup_calls_do_not_allocate() {
     let dir = TestDir::new();
     let _srv = FakeServer::start(
         &dir.endpoint("apps"),
-        Options::new(server_config(Plane::Uds, 4096)),
+        Options::new(server_config(Plane::Baseline, 4096)),
         Box::new(|c, m| {
             match apps_response(m.payload, 1, c.response_budget as usize, 65536, |_| {
                 AppsInfo {

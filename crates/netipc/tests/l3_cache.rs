@@ -2,9 +2,6 @@
 //! raw Level 1 server for malformed snapshots), over the UDS baseline and
 //! over SHM.
 
-// Runs over the Unix transports (UDS / POSIX SHM).
-#![cfg(unix)]
-
 #[path = "support/mod.rs"]
 mod support;
 
@@ -49,7 +46,7 @@ fn assert_not_ready_client(cache: &CgroupsCache) {
 
 #[test]
 fn new_does_not_connect_first_refresh_populates_close_releases() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         // No provider yet: creating the cache does no I/O and cannot fail.
         let cache = cache(&dir, plane);
@@ -117,7 +114,7 @@ fn new_does_not_connect_first_refresh_populates_close_releases() {
 
 #[test]
 fn refresh_builds_then_rebuilds() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let first = corpus(300, 11, 1);
         let provider = Provider::start(&dir, plane, first.clone());
@@ -158,7 +155,7 @@ fn refresh_builds_then_rebuilds() {
 
 #[test]
 fn failure_on_first_attempt_leaves_the_cache_empty() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let cache = cache(&dir, plane);
 
@@ -191,7 +188,7 @@ fn failure_on_first_attempt_leaves_the_cache_empty() {
 
 #[test]
 fn failure_after_success_preserves_the_old_cache() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let snap = corpus(200, 3, 5);
         let provider = Provider::start(&dir, plane, snap.clone());
@@ -230,7 +227,7 @@ fn failure_after_success_preserves_the_old_cache() {
 
 #[test]
 fn server_restart_then_refresh_rebuilds() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let old = corpus(100, 21, 1);
         let cache = cache(&dir, plane);
@@ -255,7 +252,7 @@ fn server_restart_then_refresh_rebuilds() {
 
 #[test]
 fn server_restart_then_failed_refresh_keeps_the_old_cache() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let old = corpus(100, 31, 9);
         let cache = cache(&dir, plane);
@@ -307,7 +304,7 @@ fn malformed_payloads() -> Vec<(&'static str, Vec<u8>)> {
 
 #[test]
 fn malformed_snapshot_keeps_the_cache_and_disconnects() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let good = corpus(80, 42, 3);
         let cache = cache(&dir, plane);
@@ -343,7 +340,7 @@ fn malformed_snapshot_keeps_the_cache_and_disconnects() {
 
 #[test]
 fn malformed_first_snapshot_leaves_the_cache_empty() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let cache = cache(&dir, plane);
         let raw = raw_server(&dir, plane, b"junk".to_vec());
@@ -361,7 +358,7 @@ fn malformed_first_snapshot_leaves_the_cache_empty() {
 
 #[test]
 fn lookup_hit_miss_and_empty_cache() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let cache = cache(&dir, plane);
 
@@ -404,7 +401,7 @@ fn lookup_hit_miss_and_empty_cache() {
 
 #[test]
 fn dup_survives_the_guard_and_later_refreshes() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let snap = snapshot(1, bench_snapshot_items());
         let provider = Provider::start(&dir, plane, snap.clone());
@@ -481,7 +478,7 @@ fn assert_consistent(t: &CgroupsTable) {
 fn guards_keep_their_snapshot_across_concurrent_refreshes() {
     const READERS: usize = 3;
     const REFRESHES: u64 = 5;
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let server = generations_server(&dir, plane);
         let cache = cache(&dir, plane);
@@ -525,7 +522,7 @@ fn guards_keep_their_snapshot_across_concurrent_refreshes() {
 
 #[test]
 fn a_replaced_snapshot_is_freed_when_its_last_guard_drops() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let server = generations_server(&dir, plane);
         let cache = cache(&dir, plane);
@@ -550,7 +547,7 @@ fn a_replaced_snapshot_is_freed_when_its_last_guard_drops() {
 fn free_running_readers_always_see_whole_snapshots() {
     const READERS: usize = 2;
     const REFRESHES: u64 = 30;
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let server = generations_server(&dir, plane);
         let cache = cache(&dir, plane);
@@ -609,7 +606,7 @@ fn big_server_config(dir: &TestDir, plane: Plane, budget: u32) -> ServerConfig {
 
 #[test]
 fn fifty_thousand_items() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let snap = corpus(50_000, 61, 123);
         let size = snap.encoded_len().unwrap();
@@ -628,7 +625,7 @@ fn fifty_thousand_items() {
 
 #[test]
 fn snapshot_at_the_negotiated_limit_and_one_byte_over() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let budget = 1u32 << 20;
         // Fill the budget exactly: corpus items, then one item padded so
@@ -672,7 +669,7 @@ fn snapshot_at_the_negotiated_limit_and_one_byte_over() {
 
 #[test]
 fn long_names_and_paths() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let items: Vec<_> = (0..40)
             .map(|i| {
@@ -701,7 +698,7 @@ fn long_names_and_paths() {
 
 #[test]
 fn abort_from_another_thread_unblocks_a_refresh_and_keeps_the_cache() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let snap = corpus(40, 71, 1);
         let provider = Provider::start(&dir, plane, snap.clone());
@@ -739,7 +736,7 @@ fn abort_from_another_thread_unblocks_a_refresh_and_keeps_the_cache() {
 
 #[test]
 fn close_aborts_a_blocked_refresh() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let snap = corpus(10, 73, 1);
         let provider = Provider::start(&dir, plane, snap.clone());
@@ -763,7 +760,7 @@ fn close_aborts_a_blocked_refresh() {
 
 #[test]
 fn timeout_keeps_the_cache() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let snap = corpus(40, 74, 1);
         let provider = Provider::start(&dir, plane, snap.clone());
@@ -791,7 +788,7 @@ fn timeout_keeps_the_cache() {
 
 #[test]
 fn every_hash_colliding() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let items: Vec<_> = (0..5000)
             .map(|i| item(42, i, i % 2, &format!("cg-{i}"), &format!("/p/{i}")))
@@ -812,7 +809,7 @@ fn every_hash_colliding() {
 
 #[test]
 fn duplicates_keep_the_first_and_are_counted() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let items = vec![
             item(5, 1, 1, "x", "/first"),

@@ -2,9 +2,6 @@
 //! (a thread-local counting global allocator; the server runs on other
 //! threads and is not counted).
 
-// Runs over the Unix transports (UDS / POSIX SHM).
-#![cfg(unix)]
-
 #[path = "support/mod.rs"]
 mod support;
 
@@ -21,7 +18,7 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn warm_guarded_lookups_do_not_allocate() {
-    for plane in PLANES {
+    for &plane in PLANES {
         let dir = TestDir::new();
         let mut items = bench_snapshot_items();
         items.extend(cgroups_corpus(2000, 5));

@@ -9,7 +9,6 @@
 //! grows to the next power of two of twice the agreed one (unless growth is
 //! disabled).
 
-use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -19,17 +18,13 @@ use netipc::codec::cgroups_lookup::{CgroupsLookupBuilder, CgroupsLookupRequestVi
 use netipc::codec::cgroups_snapshot::{CgroupsSnapshotBuilder, simple_hash};
 use netipc::codec::increment::decode_increment;
 use netipc::codec::lookup::{CgroupStatus, LookupStatus, PidStatus};
-use netipc::protocol::{
-    CODE_HELLO_ACK, HEADER_LEN, MAX_PAYLOAD_CAP, PROFILE_BASELINE, PROFILE_SHM_HYBRID,
-    STATUS_LIMIT_EXCEEDED, STATUS_OK,
-};
+use netipc::protocol::{MAX_PAYLOAD_CAP, STATUS_LIMIT_EXCEEDED};
 use netipc::service::client::ClientConfig;
 use netipc::service::defaults::grow_pow2;
-use netipc::transport::uds::{Message, ServerConfig, ServerSession};
-use netipc::transport::{AbortHandle, Deadline, Endpoint, Listener, PendingConnection};
-use netipc::wire::{Header, Hello, HelloAck};
-use rustix::event::{PollFd, PollFlags, poll};
-use rustix::net::{RecvFlags, SendFlags};
+use netipc::transport::{
+    AbortHandle, Deadline, Endpoint, Listener, Message, ServerConfig, ServerSession,
+};
+use netipc::wire::Header;
 
 use super::{PATIENCE, Plane, TOKEN, soon};
 
@@ -65,7 +60,8 @@ pub enum ConnAction {
     /// Handshake, then close at once (a server at its session limit).
     HandshakeThenClose,
     /// Answer the HELLO with an OK HELLO_ACK selecting SHM whose region
-    /// path is a directory, so the client cannot attach.
+    /// path is a directory, so the client cannot attach (POSIX SHM).
+    #[cfg(unix)]
     ShmAttachFail,
 }
 
@@ -255,6 +251,7 @@ fn serve(
                 index += 1;
                 continue;
             }
+            #[cfg(unix)]
             ConnAction::ShmAttachFail => {
                 raw_shm_ack(pending, listener.endpoint(), &current);
                 index += 1;
@@ -348,7 +345,7 @@ impl Worker {
                 }
                 Reply::Close => false,
                 Reply::Stall => {
-                    wait_hangup(&s, &self.stop);
+                    wait_hangup(&mut s, &self.stop);
                     false
                 }
             };
@@ -364,7 +361,9 @@ impl Worker {
 }
 
 /// Blocks until the peer of `s` hangs up or `stop` is triggered.
-fn wait_hangup(s: &ServerSession, stop: &AbortHandle) {
+#[cfg(unix)]
+fn wait_hangup(s: &mut ServerSession, stop: &AbortHandle) {
+    use rustix::event::{PollFd, PollFlags, poll};
     loop {
         let mut fds = [
             PollFd::new(s, PollFlags::RDHUP),
@@ -382,6 +381,14 @@ fn wait_hangup(s: &ServerSession, stop: &AbortHandle) {
     }
 }
 
+/// Blocks until the peer of `s` hangs up or `stop` is triggered (a
+/// receive that ends with the client's disconnect; anything the client
+/// sends meanwhile stays unanswered).
+#[cfg(windows)]
+fn wait_hangup(s: &mut ServerSession, stop: &AbortHandle) {
+    while s.recv_request(Deadline::NEVER, Some(stop)).is_ok() {}
+}
+
 fn grow_response(cfg: &mut ServerConfig, agreed: u32) {
     let grown = grow_pow2(u64::from(agreed) * 2, agreed, MAX_PAYLOAD_CAP);
     cfg.max_response_payload_bytes = cfg.max_response_payload_bytes.max(grown);
@@ -389,7 +396,17 @@ fn grow_response(cfg: &mut ServerConfig, agreed: u32) {
 
 /// Answers the HELLO on `pending` with an OK HELLO_ACK selecting
 /// SHM_HYBRID, after putting a directory where the region file should be.
-fn raw_shm_ack(pending: PendingConnection, endpoint: &Endpoint, cfg: &ServerConfig) {
+#[cfg(unix)]
+fn raw_shm_ack(
+    pending: netipc::transport::PendingConnection,
+    endpoint: &Endpoint,
+    cfg: &ServerConfig,
+) {
+    use netipc::protocol::STATUS_OK;
+    use netipc::protocol::{CODE_HELLO_ACK, HEADER_LEN, PROFILE_BASELINE, PROFILE_SHM_HYBRID};
+    use netipc::wire::{Hello, HelloAck};
+    use rustix::net::{RecvFlags, SendFlags};
+    use std::os::fd::AsFd;
     let fd = pending.as_fd();
     let mut buf = [0u8; 256];
     let Ok((n, _)) = rustix::net::recv(fd, &mut buf[..], RecvFlags::empty()) else {

@@ -4,7 +4,7 @@
 
 use netipc::Error;
 use netipc::service::server::Server;
-use netipc::transport::uds::{ClientConfig, ClientSession};
+use netipc::transport::{ClientConfig, ClientSession};
 use netipc::wire::Header;
 
 use super::{Plane, TOKEN, soon};

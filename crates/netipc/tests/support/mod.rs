@@ -13,18 +13,16 @@
 //! - [`l1_client`]: Level 1 client sessions against a managed server.
 //! - [`l3`]: the Level 3 cache harness (controllable snapshot provider).
 //!
-//! The transport-bound parts are Unix-only; the rest also builds for
-//! Windows, where the pure-bytes tests run.
+//! Everything but the raw SEQPACKET peers and the Level 1 test server
+//! (UDS-specific) also builds for Windows, where the transport seam
+//! names the Named Pipe types.
 
 #![allow(dead_code)]
 
 pub mod alloc;
 pub mod conformance;
-#[cfg(unix)]
 pub mod fake_server;
-#[cfg(unix)]
 pub mod l1_client;
-#[cfg(unix)]
 pub mod l3;
 #[cfg(unix)]
 pub mod raw;
@@ -35,9 +33,8 @@ pub mod test_server;
 use std::time::{Duration, Instant};
 
 use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
-#[cfg(unix)]
 use netipc::service::server::ServerConfig;
-use netipc::transport::Deadline;
+use netipc::transport::{Deadline, IMPLEMENTED_PROFILES};
 
 #[allow(unused_imports)] // unused by the Windows-only builds of some binaries
 pub use rundir::TestDir;
@@ -66,22 +63,33 @@ pub fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
 /// The data plane of a test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plane {
-    /// UDS baseline only.
-    Uds,
+    /// The baseline transport only (UDS on Linux, Named Pipes on Windows).
+    Baseline,
     /// Baseline and SHM_HYBRID, preferring SHM.
     Shm,
 }
 
-/// Both planes, for tests that run over each.
-pub const PLANES: [Plane; 2] = [Plane::Uds, Plane::Shm];
+/// Every plane this platform's transport implements, for tests that run
+/// over each (the SHM plane only where SHM_HYBRID is implemented).
+pub const PLANES: &[Plane] = if IMPLEMENTED_PROFILES & PROFILE_SHM_HYBRID != 0 {
+    &[Plane::Baseline, Plane::Shm]
+} else {
+    &[Plane::Baseline]
+};
 
 impl Plane {
     /// `(supported, preferred)` profiles.
     pub fn profiles(self) -> (u32, u32) {
         match self {
-            Plane::Uds => (PROFILE_BASELINE, PROFILE_BASELINE),
+            Plane::Baseline => (PROFILE_BASELINE, PROFILE_BASELINE),
             Plane::Shm => (PROFILE_BASELINE | PROFILE_SHM_HYBRID, PROFILE_SHM_HYBRID),
         }
+    }
+
+    /// The richest plane of this platform: SHM where it is implemented,
+    /// else the baseline.
+    pub fn best() -> Plane {
+        PLANES[PLANES.len() - 1]
     }
 
     /// Whether a session on this plane runs over SHM.
@@ -90,7 +98,6 @@ impl Plane {
     }
 }
 
-#[cfg(unix)]
 /// A managed server configuration for `service` in `dir` with [`TOKEN`]
 /// (everything else at the defaults).
 pub fn managed_server_config(dir: &TestDir, service: &str) -> ServerConfig {

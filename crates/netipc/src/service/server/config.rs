@@ -155,11 +155,18 @@ mod tests {
         assert_eq!(r.max_handshakes, DEFAULT_MAX_PENDING_HANDSHAKES);
         assert_eq!(r.handshake_timeout, DEFAULT_HANDSHAKE_TIMEOUT);
         assert_eq!(r.drain_timeout, DEFAULT_DRAIN_TIMEOUT);
+        // SHM_HYBRID where the platform transport implements it (Linux).
         assert_eq!(
             r.transport.supported_profiles,
-            PROFILE_BASELINE | PROFILE_SHM_HYBRID
+            PROFILE_BASELINE | (PROFILE_SHM_HYBRID & crate::transport::IMPLEMENTED_PROFILES)
         );
-        assert_eq!(r.transport.preferred_profiles, PROFILE_SHM_HYBRID);
+        if cfg!(unix) {
+            assert_ne!(r.transport.supported_profiles & PROFILE_SHM_HYBRID, 0);
+        }
+        assert_eq!(
+            r.transport.preferred_profiles,
+            PROFILE_SHM_HYBRID & r.transport.supported_profiles
+        );
     }
 
     #[test]
