@@ -14,7 +14,8 @@ use super::session::ServerSession;
 ///
 /// It owns a duplicate of the session socket (one fd) and, for an SHM
 /// session, the path of its region file. Dropping the handle does nothing
-/// to the session.
+/// to the session; the connection stays open until both the session and
+/// the handle are dropped.
 #[derive(Debug)]
 pub struct SessionShutdown {
     fd: OwnedFd,

@@ -258,12 +258,15 @@ impl Channel {
             .pipe
             .read_or_stop(&mut self.rx[..first_cap], deadline, abort, stop)?;
         *consumed = true;
-        if got.more {
-            return Err(Violation::PacketLength.into());
-        }
+        // The header is judged first, also in a packet longer than the
+        // buffer: a request over the budget is LIMIT_EXCEEDED (and can be
+        // answered), not just a bad packet.
         let header = Header::decode(&self.rx[..got.n])?;
         self.last_header = Some(header);
         check_incoming(&header, self.recv_kind, self.recv_limits)?;
+        if got.more {
+            return Err(Violation::PacketLength.into());
+        }
         let len = header.payload_len as usize;
         let total = HEADER_LEN + len;
         let Some(plan) = ChunkPlan::new(len, self.packet_size) else {

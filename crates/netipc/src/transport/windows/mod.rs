@@ -43,6 +43,8 @@ mod session;
 mod shutdown;
 
 #[cfg(test)]
+mod control_tests;
+#[cfg(test)]
 mod tests;
 
 pub use crate::transport::handshake::{RejectFn, RejectHook};

@@ -12,7 +12,8 @@ use super::pipe::OwnedHandle;
 /// It owns a duplicate of the pipe handle and shares the session's stop
 /// event (created when the first handle is taken; the session's receives
 /// wait on it alongside the pipe from then on). Dropping the handle does
-/// nothing to the session.
+/// nothing to the session; the pipe instance stays open until both the
+/// session and the handle are dropped.
 #[derive(Debug)]
 pub struct SessionShutdown {
     pipe: OwnedHandle,
