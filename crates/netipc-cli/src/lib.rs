@@ -15,6 +15,9 @@
 //! - [`json`]: the strict JSON reader behind every JSON input.
 //! - [`provider`]: managed servers answering from a data source, and the
 //!   live host rescanned in the background (`netipc serve`, `netipc demo`).
+//! - [`platform`]: the one place the tool differs between Linux and
+//!   Windows (live host data is Linux-only; everything that talks to a
+//!   service runs on both).
 //!
 //! The protocol enums, `simple_hash` and `UID_UNSET` are the library's
 //! (`netipc::codec`).
@@ -26,6 +29,7 @@ pub mod cmd;
 pub mod dataset;
 pub mod hostdata;
 pub mod json;
+pub mod platform;
 pub mod provider;
 pub mod source;
 pub mod wire_json;

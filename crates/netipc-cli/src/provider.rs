@@ -122,6 +122,7 @@ impl LiveHost {
         interval: Duration,
         on_rescan: Option<RescanHook>,
     ) -> std::io::Result<LiveHost> {
+        crate::platform::require_host_data()?;
         let first = Arc::new(HostProvider::new(config));
         let cell = SourceCell::new(first.clone());
         let stop = Arc::new((Mutex::new(false), Condvar::new()));

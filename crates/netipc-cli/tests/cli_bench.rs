@@ -2,6 +2,11 @@
 //! runs (UDS, SHM, pipelined), the in-process scenarios, the result line
 //! shapes and the exit codes.
 
+// Drives the built tool on Linux (UDS / SHM, live host data, POSIX
+// signals); the Windows tool is exercised end to end by
+// scripts/windows-tests.sh.
+#![cfg(unix)]
+
 mod common;
 
 use std::path::Path;

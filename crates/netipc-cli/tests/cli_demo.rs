@@ -1,6 +1,11 @@
 //! End-to-end test of `netipc demo`: it completes, prints its sections
 //! and leaves nothing behind.
 
+// Drives the built tool on Linux (UDS / SHM, live host data, POSIX
+// signals); the Windows tool is exercised end to end by
+// scripts/windows-tests.sh.
+#![cfg(unix)]
+
 mod common;
 
 use std::path::Path;

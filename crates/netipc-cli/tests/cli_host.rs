@@ -2,6 +2,11 @@
 //! data, and what it prints with `--json` loads back as a dataset that
 //! answers exactly like the host it was recorded from.
 
+// Drives the built tool on Linux (UDS / SHM, live host data, POSIX
+// signals); the Windows tool is exercised end to end by
+// scripts/windows-tests.sh.
+#![cfg(unix)]
+
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};

@@ -2,6 +2,11 @@
 //! `snapshot`, `lookup`): every kind over both profiles, dataset
 //! round trips, the live provider, JSON shapes, exit codes and signals.
 
+// Drives the built tool on Linux (UDS / SHM, live host data, POSIX
+// signals); the Windows tool is exercised end to end by
+// scripts/windows-tests.sh.
+#![cfg(unix)]
+
 mod common;
 
 use std::path::Path;

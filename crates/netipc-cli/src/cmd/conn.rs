@@ -20,7 +20,6 @@
 //! cannot prepare it in advance.
 
 use std::fs;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -45,7 +44,7 @@ pub const DEFAULT_AUTH_TOKEN: u64 = 0;
 pub const BENCH_AUTH_TOKEN: u64 = 0xBE4C_4000_00C0_FFEE;
 
 /// Name of the run directory under `$XDG_RUNTIME_DIR`.
-const XDG_SUBDIR: &str = "netipc";
+pub(crate) const XDG_SUBDIR: &str = "netipc";
 
 /// Transport profile choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -258,14 +257,9 @@ pub fn check_ready(state: ClientState, socket: &Path) -> CliResult {
 
 /// The default run directory: `$XDG_RUNTIME_DIR/netipc` when
 /// `XDG_RUNTIME_DIR` is an absolute path, else `/tmp/netipc-$UID`.
+/// (Windows: `%TEMP%\netipc`; see [`crate::platform`].)
 pub fn default_run_dir() -> PathBuf {
-    match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(d) if Path::new(&d).is_absolute() => PathBuf::from(d).join(XDG_SUBDIR),
-        _ => PathBuf::from(format!(
-            "/tmp/netipc-{}",
-            rustix::process::getuid().as_raw()
-        )),
-    }
+    crate::platform::default_run_dir()
 }
 
 /// Creates `dir` (and missing parents) with mode 0700 when it does not
@@ -282,24 +276,18 @@ pub fn ensure_run_dir(dir: &Path, private: bool) -> CliResult {
                 )));
             }
             if private {
-                let uid = rustix::process::getuid().as_raw();
-                if meta.uid() != uid || meta.mode() & 0o077 != 0 {
+                if let Err(why) = crate::platform::check_private_dir(&meta) {
                     return Err(CliError::failure(format!(
-                        "run dir {}: must be owned by uid {uid} with mode 0700 \
-                         (found uid {}, mode {:o}); remove it or pass --run-dir",
+                        "run dir {}: {why}; remove it or pass --run-dir",
                         dir.display(),
-                        meta.uid(),
-                        meta.mode() & 0o7777
                     )));
                 }
             }
             Ok(())
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(ctx),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            crate::platform::create_private_dir(dir).map_err(ctx)
+        }
         Err(e) => Err(ctx(e)),
     }
 }
@@ -353,11 +341,13 @@ mod tests {
         assert_eq!(k.supported_profiles, PROFILE_BASELINE);
     }
 
+    #[cfg(unix)] // POSIX permission bits
     #[test]
     fn run_dir_created_private() {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path().join("a/b");
         ensure_run_dir(&d, true).unwrap();
+        use std::os::unix::fs::MetadataExt;
         let m = fs::metadata(&d).unwrap();
         assert_eq!(m.mode() & 0o777, 0o700);
         ensure_run_dir(&d, true).unwrap();

@@ -14,7 +14,6 @@
 //!    `--run-dir DIR`, DIR is kept but emptied).
 
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -140,9 +139,8 @@ fn demo(dir: &Path, seconds: Duration) -> CliResult {
         let server = start_server(kind, &server_config(dir, kind.service_name()), Some(&cell))
             .map_err(|e| CliError::from(e).context(kind.service_name()))?;
         let socket = server.endpoint().socket_path();
-        let mode = std::fs::metadata(&socket)
-            .map(|m| format!("{:o}", m.permissions().mode() & 0o777))
-            .unwrap_or_else(|_| "?".into());
+        let mode =
+            crate::platform::file_mode(&socket).map_or_else(|| "?".into(), |m| format!("{m:o}"));
         text.push_str(&format!(
             "  {:<17} {} (mode {mode})\n",
             kind.service_name(),
@@ -194,7 +192,9 @@ fn demo(dir: &Path, seconds: Duration) -> CliResult {
 
     // Apps lookups: this process, its parent, init, two more, one absent.
     let me = std::process::id();
-    let mut pids = vec![me, std::os::unix::process::parent_id(), 1];
+    let mut pids = vec![me];
+    pids.extend(crate::platform::parent_pid());
+    pids.push(1);
     if let Ok(rd) = std::fs::read_dir("/proc") {
         let mut others: Vec<u32> = rd
             .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())

@@ -48,6 +48,7 @@ pub fn run(args: &HostArgs) -> CliResult {
 }
 
 fn print(args: &HostArgs) -> io::Result<()> {
+    crate::platform::require_host_data()?;
     let host = HostProvider::new(HostConfig {
         cgroup_root: args.cgroup_root.clone(),
         proc_root: args.proc_root.clone(),

@@ -83,7 +83,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use netipc::codec::cgroups_snapshot::simple_hash;
@@ -376,7 +375,7 @@ fn walk_hierarchy(
         *skipped += 1;
         return false;
     }
-    let dev = meta.dev();
+    let dev = crate::platform::device_of(&meta);
     // (filesystem path, relative path, depth)
     let mut stack: Vec<(PathBuf, String, usize)> = vec![(root.to_path_buf(), String::new(), 0)];
     while let Some((dir, rel, depth)) = stack.pop() {
@@ -404,7 +403,9 @@ fn walk_hierarchy(
                 continue;
             }
             match entry.metadata() {
-                Ok(m) if m.dev() == dev => children.push((name, entry.path())),
+                Ok(m) if crate::platform::device_of(&m) == dev => {
+                    children.push((name, entry.path()))
+                }
                 Ok(_) => {} // another mount: not part of this hierarchy
                 Err(_) => *skipped += 1,
             }
@@ -972,7 +973,6 @@ fn read_small(path: &str) -> Option<String> {
 
 /// Undoes the octal escapes (`\040`, ...) of mount tables.
 fn unescape_mount(s: &str) -> PathBuf {
-    use std::os::unix::ffi::OsStringExt;
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -993,7 +993,7 @@ fn unescape_mount(s: &str) -> PathBuf {
         out.push(b[i]);
         i += 1;
     }
-    PathBuf::from(std::ffi::OsString::from_vec(out))
+    crate::platform::path_from_bytes(out)
 }
 
 fn hierarchy_from(fstype: &str, mount_point: &str, opts: &str) -> Option<Hierarchy> {
@@ -1061,7 +1061,8 @@ pub fn parse_proc_mounts(text: &str) -> Vec<Hierarchy> {
     out
 }
 
-#[cfg(test)]
+// Host data is Linux-only (see crate::platform).
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

@@ -290,7 +290,8 @@ impl ProcTable {
     }
 }
 
-#[cfg(test)]
+// Host data is Linux-only (see crate::platform).
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use crate::hostdata::cgroups::{CgroupScanner, ScanLimits};

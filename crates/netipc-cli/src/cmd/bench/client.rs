@@ -10,8 +10,7 @@ use netipc::codec::increment::{decode_increment, encode_increment_array};
 use netipc::protocol::{FLAG_BATCH, METHOD_INCREMENT};
 use netipc::service::client::{CgroupsSnapshotClient, ClientConfig, IncrementClient};
 use netipc::service::server::ServerConfig;
-use netipc::transport::uds::ClientConfig as SessionConfig;
-use netipc::transport::{ClientSession, Deadline};
+use netipc::transport::{ClientConfig as SessionConfig, ClientSession, Deadline};
 use netipc::wire::{BatchBuilder, Header};
 
 use super::measure::Workload;

@@ -15,12 +15,9 @@ pub const SAMPLE_CAPACITY: usize = 1 << 18;
 /// The process's CPU time (user + system, every thread): the
 /// `CLOCK_PROCESS_CPUTIME_ID` clock, which counts what `getrusage(SELF)`
 /// reports as `ru_utime + ru_stime`.
+/// Not measured (zero) where the platform lacks that clock (Windows).
 pub fn cpu_time() -> Duration {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
-    Duration::new(
-        u64::try_from(t.tv_sec).unwrap_or(0),
-        u32::try_from(t.tv_nsec).unwrap_or(0),
-    )
+    crate::platform::cpu_time()
 }
 
 /// CPU time as a percentage of wall time (100 = one core busy).
