@@ -7,12 +7,17 @@
 //! | default run directory | `$XDG_RUNTIME_DIR/netipc` or `/tmp/netipc-$UID` | `%TEMP%\netipc` (only hashed into the pipe name) |
 //! | private run directory | created 0700, ownership and mode checked | created; Windows ACLs are not checked |
 //! | process CPU time (bench) | `CLOCK_PROCESS_CPUTIME_ID` | not measured (zero) |
-//! | SIGINT / SIGTERM | `signal-hook` | `signal-hook` (the C runtime's Ctrl-C / termination signals) |
+//! | service address shown | the socket path | the pipe name |
+//! | stop signals ([`on_stop_signal`]) | SIGINT, SIGTERM (`signal-hook`) | Ctrl-C, Ctrl-Break, console close (`SetConsoleCtrlHandler`) |
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
+
+use netipc::transport::Endpoint;
 
 /// Whether live host data (the `/proc` and cgroupfs scanners) exists on
 /// this platform.
@@ -49,6 +54,91 @@ pub fn default_run_dir() -> PathBuf {
     #[cfg(not(unix))]
     {
         std::env::temp_dir().join(crate::cmd::conn::XDG_SUBDIR)
+    }
+}
+
+/// Sets `flag` when the process is asked to stop: SIGINT or SIGTERM on
+/// Unix; Ctrl-C, Ctrl-Break or the console closing on Windows.
+pub fn on_stop_signal(flag: &Arc<AtomicBool>) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(sig, Arc::clone(flag))?;
+        }
+        Ok(())
+    }
+    #[cfg(windows)]
+    {
+        console::on_stop(flag)
+    }
+}
+
+#[cfg(windows)]
+#[allow(unsafe_code)]
+mod console {
+    //! The console control handler (the one `unsafe` of the tool: the
+    //! Win32 registration call).
+
+    use std::io;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use windows_sys::Win32::Foundation::{FALSE, TRUE};
+    use windows_sys::Win32::System::Console::SetConsoleCtrlHandler;
+    use windows_sys::core::BOOL;
+
+    /// The flags a control event sets.
+    static FLAGS: Mutex<Vec<Arc<AtomicBool>>> = Mutex::new(Vec::new());
+
+    unsafe extern "system" fn handler(_event: u32) -> BOOL {
+        let flags = FLAGS.lock().unwrap_or_else(PoisonError::into_inner);
+        if flags.is_empty() {
+            return FALSE;
+        }
+        for f in flags.iter() {
+            f.store(true, Ordering::SeqCst);
+        }
+        // Handled: the process stops on its own.
+        TRUE
+    }
+
+    pub(super) fn on_stop(flag: &Arc<AtomicBool>) -> io::Result<()> {
+        let mut flags = FLAGS.lock().unwrap_or_else(PoisonError::into_inner);
+        if flags.is_empty() {
+            // SAFETY: `handler` is a `'static` function with the
+            // PHANDLER_ROUTINE signature; it only touches a static.
+            if unsafe { SetConsoleCtrlHandler(Some(handler), TRUE) } == 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        flags.push(Arc::clone(flag));
+        Ok(())
+    }
+}
+
+/// The address clients reach `service` in `run_dir` at, for messages and
+/// the `READY` line: the socket path on Unix, the pipe name on Windows.
+pub fn service_address(run_dir: &Path, service: &str) -> PathBuf {
+    #[cfg(unix)]
+    {
+        run_dir.join(format!("{service}.sock"))
+    }
+    #[cfg(not(unix))]
+    {
+        Endpoint::new(run_dir, service)
+            .map_or_else(|_| run_dir.join(service), |e| PathBuf::from(e.pipe_name()))
+    }
+}
+
+/// [`service_address`] of an endpoint.
+pub fn endpoint_address(endpoint: &Endpoint) -> PathBuf {
+    #[cfg(unix)]
+    {
+        endpoint.socket_path()
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(endpoint.pipe_name())
     }
 }
 

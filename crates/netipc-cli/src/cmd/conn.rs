@@ -27,7 +27,7 @@ use clap::ValueEnum;
 use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
 use netipc::service::client::{ClientConfig, ClientState};
 use netipc::service::server::ServerConfig;
-use netipc::transport::Endpoint;
+use netipc::transport::{Endpoint, IMPLEMENTED_PROFILES};
 
 use super::{CliError, CliResult, Exit};
 
@@ -49,9 +49,11 @@ pub(crate) const XDG_SUBDIR: &str = "netipc";
 /// Transport profile choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Profile {
-    /// The UDS SEQPACKET baseline only.
+    /// The baseline only (UDS SEQPACKET on Linux, Named Pipes on
+    /// Windows).
     Uds,
-    /// Offer and prefer SHM_HYBRID, with the baseline as fallback.
+    /// Offer and prefer SHM_HYBRID, with the baseline as fallback (the
+    /// baseline only where SHM is not implemented: Windows for now).
     Shm,
 }
 
@@ -60,7 +62,11 @@ impl Profile {
     pub fn bits(self) -> (u32, u32) {
         match self {
             Profile::Uds => (PROFILE_BASELINE, PROFILE_BASELINE),
-            Profile::Shm => (PROFILE_BASELINE | PROFILE_SHM_HYBRID, PROFILE_SHM_HYBRID),
+            // SHM where this platform's transport implements it.
+            Profile::Shm => {
+                let shm = PROFILE_SHM_HYBRID & IMPLEMENTED_PROFILES;
+                (PROFILE_BASELINE | shm, shm)
+            }
         }
     }
 
@@ -195,9 +201,10 @@ impl Conn {
             .map_err(|e| CliError::usage(format!("--service `{}`: {e}", self.service)))
     }
 
-    /// The socket path `{run_dir}/{service}.sock`.
+    /// The service address: the socket path `{run_dir}/{service}.sock`
+    /// (Unix), the pipe name (Windows).
     pub fn socket_path(&self) -> PathBuf {
-        self.run_dir.join(format!("{}.sock", self.service))
+        crate::platform::service_address(&self.run_dir, &self.service)
     }
 
     /// A managed-server configuration with `max_sessions` sessions (0 =

@@ -138,7 +138,7 @@ fn demo(dir: &Path, seconds: Duration) -> CliResult {
     for kind in [Kind::CgroupsSnapshot, Kind::CgroupsLookup, Kind::AppsLookup] {
         let server = start_server(kind, &server_config(dir, kind.service_name()), Some(&cell))
             .map_err(|e| CliError::from(e).context(kind.service_name()))?;
-        let socket = server.endpoint().socket_path();
+        let socket = crate::platform::endpoint_address(server.endpoint());
         let mode =
             crate::platform::file_mode(&socket).map_or_else(|| "?".into(), |m| format!("{m:o}"));
         text.push_str(&format!(

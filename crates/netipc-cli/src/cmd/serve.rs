@@ -1,7 +1,8 @@
 //! `netipc serve KIND`: a managed server for one service kind.
 //!
-//! Prints exactly one line `READY <socket path>` on stdout once the socket
-//! accepts connections, logs session events on stderr, and stops cleanly
+//! Prints exactly one line `READY <address>` on stdout once the endpoint
+//! accepts connections (the socket path on Linux, the pipe name on
+//! Windows), logs session events on stderr, and stops cleanly
 //! on SIGINT or SIGTERM (the socket and every SHM file are removed).
 //!
 //! The three data kinds answer from `--data FILE.json` (the dataset
@@ -57,13 +58,12 @@ pub struct ServeArgs {
     pub conn: ConnArgs,
 }
 
-/// Registers SIGINT and SIGTERM; the flag turns true when one arrives.
+/// Registers SIGINT and SIGTERM (Windows: Ctrl-C, Ctrl-Break, console
+/// close); the flag turns true when one arrives.
 pub fn stop_flag() -> CliResult<Arc<AtomicBool>> {
     let flag = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, Arc::clone(&flag))
-            .map_err(|e| CliError::from(e).context("installing signal handlers"))?;
-    }
+    crate::platform::on_stop_signal(&flag)
+        .map_err(|e| CliError::from(e).context("installing signal handlers"))?;
     Ok(flag)
 }
 
@@ -81,7 +81,7 @@ pub fn start(
     data: Option<&SourceCell>,
 ) -> CliResult<Server> {
     start_server(kind, cfg, data).map_err(|e| {
-        let socket = cfg.run_dir.join(format!("{}.sock", cfg.service));
+        let socket = crate::platform::service_address(&cfg.run_dir, &cfg.service);
         match e {
             netipc::Error::AddressInUse => CliError::failure(format!(
                 "{}: another server is listening there",
@@ -164,7 +164,7 @@ pub fn run(args: &ServeArgs) -> CliResult {
     conn.ensure_run_dir()?;
     let cfg = conn.server_config(args.workers);
     let server = start(args.kind, &cfg, data.as_ref())?;
-    let socket = server.endpoint().socket_path();
+    let socket = crate::platform::endpoint_address(server.endpoint());
     announce(&format!("READY {}", socket.display()));
     eprintln!(
         "netipc serve: {} at {} (profile {}{})",
