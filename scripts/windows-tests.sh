@@ -11,6 +11,11 @@
 # `cargo test -p netipc --target x86_64-pc-windows-gnu` with the MinGW
 # linker and scripts/wine-runner.sh as the cargo runner.
 #
+# With no arguments it then runs the netipc tool end to end under Wine:
+# `netipc serve --data FILE` servers, then `netipc call`, `snapshot`,
+# `lookup` against them, `netipc host` failing with its clear error, and a
+# Ctrl-C stop (SIGINT, delivered by Wine as a console control event).
+#
 # What runs on Windows: the pure-bytes layers (wire, codec, conformance,
 # golden, zero-allocation decode), the Named Pipe transport
 # (transport::windows), and Level 2 / Level 3 over Named Pipes (l2_client,
@@ -72,3 +77,95 @@ export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$root/scripts/wine-runner.sh"
 cd "$root"
 # --lib --tests: the examples are Unix programs (UDS/L2/L3).
 cargo test -p netipc --target "$target" --lib --tests "$@"
+
+# The netipc tool end to end (only on a full run, not with a test filter):
+# `netipc serve --data FILE` servers and the client commands, as Windows
+# programs under Wine, over Named Pipes.
+cli_e2e() {
+    cargo build -p netipc-cli --target "$target"
+    local exe="$root/target/$target/debug/netipc.exe"
+    cp "$shim" "$(dirname "$exe")/bcryptprimitives.dll"
+    # Globals: the EXIT trap needs them after this function returned.
+    cli_tmp="$(mktemp -d "${TMPDIR:-/tmp}/netipc-wine-cli.XXXXXX")"
+    cli_pids=()
+    local tmp="$cli_tmp"
+    # shellcheck disable=SC2317 # called by the trap
+    cleanup() {
+        local p
+        for p in "${cli_pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+        rm -rf "$cli_tmp"
+    }
+    trap cleanup EXIT
+    fail() {
+        echo "windows-tests: CLI: $*" >&2
+        local f
+        for f in "$tmp"/*.err; do [ -f "$f" ] && sed "s|^|  $(basename "$f"): |" "$f" >&2; done
+        exit 1
+    }
+    # One client command; its stdout without CRs (stderr kept for fail).
+    netipc() {
+        local o
+        o="$("$wine" "$exe" "$@" --run-dir "$tmp/run" 2>>"$tmp/client.err")" ||
+            fail "netipc $*: exit status $?"
+        printf '%s\n' "${o//$'\r'/}"
+    }
+
+    cat >"$tmp/snapshot.json" <<'JSON'
+{"generation": 77, "systemd_enabled": 1, "items": [
+  {"hash": 2406077274, "options": 6, "enabled": 1, "name": "ssh.service", "path": "/system.slice/ssh.service"},
+  {"options": 4, "enabled": 0, "name": "web", "path": "/docker/abc"}]}
+JSON
+    cat >"$tmp/cgroups.json" <<'JSON'
+{"generation": 100, "items": [
+  {"path": "/docker/abc", "status": "KNOWN", "orchestrator": "DOCKER", "name": "web",
+   "labels": [["image", "nginx"]]}]}
+JSON
+    cat >"$tmp/apps.json" <<'JSON'
+{"generation": 200, "items": [
+  {"pid": 1234, "status": "KNOWN", "cgroup_status": "KNOWN", "orchestrator": "DOCKER",
+   "ppid": 1, "uid": 1000, "starttime": 123456, "comm": "nginx",
+   "cgroup_path": "/docker/abc", "cgroup_name": "web", "labels": [["tier", "front"]]}]}
+JSON
+
+    # Starts `netipc serve KIND ARGS...` and waits for its READY line.
+    serve() {
+        local kind="$1"
+        shift
+        mkfifo "$tmp/$kind.out"
+        "$wine" "$exe" serve "$kind" "$@" --run-dir "$tmp/run" >"$tmp/$kind.out" 2>"$tmp/$kind.err" &
+        cli_pids+=("$!")
+        local fd line
+        exec {fd}<"$tmp/$kind.out"
+        read -r -t 60 -u "$fd" line || fail "$kind: no READY line"
+        case "$line" in 'READY \\.\pipe\netipc-'*) ;; *) fail "$kind: got '$line'" ;; esac
+    }
+    serve increment
+    serve cgroups-snapshot --data "$tmp/snapshot.json"
+    serve cgroups-lookup --data "$tmp/cgroups.json"
+    serve apps-lookup --data "$tmp/apps.json"
+
+    local out
+    out="$(netipc call increment 41)"
+    [ "$out" = "41 -> 42" ] || fail "call increment: '$out'"
+    out="$(netipc snapshot)"
+    case "$out" in "generation 77 systemd_enabled 1 items 2"*ssh.service*) ;; *) fail "snapshot: '$out'" ;; esac
+    out="$(netipc lookup cgroups /docker/abc /nope)"
+    case "$out" in *DOCKER*) ;; *) fail "lookup cgroups: '$out'" ;; esac
+    out="$(netipc lookup apps 1234 --json)"
+    case "$out" in *nginx*front*) ;; *) fail "lookup apps: '$out'" ;; esac
+    if out="$("$wine" "$exe" host snapshot 2>&1)"; then fail "host succeeded: '$out'"; fi
+    case "$out" in *"needs Linux"*) ;; *) fail "host: '$out'" ;; esac
+
+    # Ctrl-C (SIGINT to the Wine process) stops every server cleanly.
+    local p
+    for p in "${cli_pids[@]}"; do kill -INT "$p"; done
+    for p in "${cli_pids[@]}"; do wait "$p" || fail "a server exited with status $?"; done
+    cli_pids=()
+    grep -q "stopped" "$tmp/increment.err" || fail "increment server did not report its stop"
+    cleanup
+    trap - EXIT
+    echo "windows-tests: CLI end to end under Wine: ok"
+}
+if [ "$#" -eq 0 ]; then
+    cli_e2e
+fi
