@@ -12,8 +12,7 @@ use netipc::codec::cgroups_snapshot::{CgroupsSnapshotBuilder, CgroupsSnapshotVie
 use netipc::protocol::METHOD_INCREMENT;
 use netipc::service::client::{ClientConfig, IncrementClient};
 use netipc::service::server::{HandlerError, Server, ServerConfig};
-use netipc::transport::uds::{self, ClientSession, Listener};
-use netipc::transport::{Deadline, Endpoint};
+use netipc::transport::{self, ClientSession, Deadline, Endpoint, Listener};
 
 const TOKEN: u64 = 0x5EED;
 
@@ -39,10 +38,11 @@ fn codec() -> netipc::Result<()> {
 
 fn raw_session(run_dir: &std::path::Path) -> netipc::Result<()> {
     let endpoint = Endpoint::new(run_dir, "raw")?;
-    let listener = Listener::bind(&endpoint)?; // {run_dir}/raw.sock, mode 0600
-    let server_cfg = uds::ServerConfig {
+    // Linux: {run_dir}/raw.sock, mode 0600; Windows: a Named Pipe.
+    let listener = Listener::bind(&endpoint)?;
+    let server_cfg = transport::ServerConfig {
         auth_token: TOKEN,
-        ..uds::ServerConfig::default()
+        ..transport::ServerConfig::default()
     };
     let server = std::thread::spawn(move || -> netipc::Result<()> {
         let pending = listener.accept(Deadline::NEVER, None)?;
@@ -54,9 +54,9 @@ fn raw_session(run_dir: &std::path::Path) -> netipc::Result<()> {
         let answer: Vec<u8> = req.payload.iter().rev().copied().collect();
         s.send_response(code, id, &answer)
     });
-    let client_cfg = uds::ClientConfig {
+    let client_cfg = transport::ClientConfig {
         auth_token: TOKEN,
-        ..uds::ClientConfig::default()
+        ..transport::ClientConfig::default()
     };
     let deadline = Deadline::after(Duration::from_secs(5));
     let mut c = ClientSession::connect(&endpoint, &client_cfg, deadline, None)?;

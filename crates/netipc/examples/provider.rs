@@ -3,12 +3,12 @@
 //! Run: `cargo run --example provider -- RUN_DIR [SECONDS]`
 //!
 //! Binds `RUN_DIR/cgroups-snapshot.sock` (mode 0600; RUN_DIR is created
-//! 0700 when missing), prints `READY <socket>`, serves 200 cgroups from
+//! 0700 when missing; on Windows the endpoint's Named Pipe), prints
+//! `READY <socket or pipe>`, serves 200 cgroups from
 //! `netipc::codec::corpus` (the generation grows by one per request) for
 //! SECONDS (default 60), then stops: the socket and every SHM file are
 //! removed. Pair it with the `consumer` example.
 
-use std::os::unix::fs::DirBuilderExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -26,10 +26,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(s) => s.parse()?,
         None => 60,
     };
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&run_dir)?;
+    let mut dir = std::fs::DirBuilder::new();
+    dir.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut dir, 0o700);
+    dir.create(&run_dir)?;
 
     let items = cgroups_corpus(200, 1);
     let generation = AtomicU64::new(0);
@@ -45,7 +46,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Ok(())
     })?;
+    #[cfg(unix)]
     println!("READY {}", server.endpoint().socket_path().display());
+    #[cfg(windows)]
+    println!("READY {}", server.endpoint().pipe_name());
     std::thread::sleep(Duration::from_secs(seconds));
     server.stop();
     let s = server.stats();
