@@ -11,8 +11,10 @@
 //! Output (`serde::Serialize`) always has every field. Enum values are
 //! their specification names; an orchestrator this program does not know
 //! is printed as its number; `uid` [`UID_UNSET`] is printed as
-//! `"NIPC_UID_UNSET"`. The enums, [`simple_hash`] and [`UID_UNSET`] are the
-//! library's (`netipc::codec`); this module only adds their JSON spelling.
+//! `"NIPC_UID_UNSET"`. The enums,
+//! [`simple_hash`](netipc::codec::cgroups_snapshot::simple_hash) and
+//! [`UID_UNSET`] are the library's (`netipc::codec`); this module only adds
+//! their JSON spelling.
 //!
 //! The `codec` submodule converts between these shapes and the codec's
 //! owned types, views and response builders: servers fill builders from a
