@@ -24,6 +24,7 @@ use crate::wire::{Header, Hello, HelloAck, Negotiation, negotiate};
 
 use super::config::{DEFAULT_PACKET_SIZE, ServerConfig};
 use super::pipe::{OwnedHandle, Pipe, win_error};
+use super::security::OwnerOnly;
 use super::session::{ServerSession, wide};
 
 /// A listening Named Pipe endpoint: always holds one unconnected pipe
@@ -31,7 +32,8 @@ use super::session::{ServerSession, wide};
 ///
 /// The first instance is created with `FILE_FLAG_FIRST_PIPE_INSTANCE`: a
 /// second server on the same endpoint gets [`Error::AddressInUse`].
-/// Remote (network) clients are rejected.
+/// Remote (network) clients are rejected, and every instance carries an
+/// owner-only DACL (only the user this process runs as may connect).
 pub struct Listener {
     endpoint: Endpoint,
     name: Vec<u16>,
@@ -72,6 +74,13 @@ impl Listener {
     /// The endpoint this listener serves.
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+
+    /// The raw handle of the instance waiting for the next client.
+    #[cfg(test)]
+    pub(crate) fn first_instance_handle(&self) -> Option<windows_sys::Win32::Foundation::HANDLE> {
+        let slot = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        slot.as_ref().map(|p| p.raw())
     }
 
     /// Waits for the next client under `deadline` / `abort`. Fast: never
@@ -120,8 +129,9 @@ fn create_instance(name: &[u16], buffer_size: u32, first: bool) -> Result<Pipe> 
     if first {
         open_mode |= FILE_FLAG_FIRST_PIPE_INSTANCE;
     }
-    // SAFETY: `name` is NUL-terminated; default security (owner and
-    // LocalSystem / Administrators full control, Everyone read).
+    // Owner-only DACL: the Windows counterpart of the 0600 socket.
+    let security = OwnerOnly::current_user()?;
+    // SAFETY: `name` is NUL-terminated; `security` lives across the call.
     let h = unsafe {
         CreateNamedPipeW(
             name.as_ptr(),
@@ -131,7 +141,7 @@ fn create_instance(name: &[u16], buffer_size: u32, first: bool) -> Result<Pipe> 
             buffer_size,
             buffer_size,
             0,
-            std::ptr::null(),
+            security.attributes(),
         )
     };
     if h == INVALID_HANDLE_VALUE {

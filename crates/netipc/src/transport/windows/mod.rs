@@ -38,6 +38,7 @@ mod channel;
 mod config;
 mod listener;
 mod pipe;
+mod security;
 mod session;
 
 #[cfg(test)]
