@@ -5,13 +5,16 @@ use std::os::windows::io::{AsRawHandle, RawHandle};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use windows_sys::Win32::Foundation::{ERROR_ACCESS_DENIED, GetLastError, INVALID_HANDLE_VALUE};
+use windows_sys::Win32::Foundation::{
+    ERROR_ACCESS_DENIED, ERROR_BAD_PATHNAME, ERROR_FILE_NOT_FOUND, ERROR_INVALID_NAME,
+    GetLastError, INVALID_HANDLE_VALUE,
+};
 use windows_sys::Win32::Storage::FileSystem::{
     FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, PIPE_ACCESS_DUPLEX,
 };
 use windows_sys::Win32::System::Pipes::{
     CreateNamedPipeW, PIPE_READMODE_MESSAGE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_MESSAGE,
-    PIPE_UNLIMITED_INSTANCES, PIPE_WAIT,
+    PIPE_UNLIMITED_INSTANCES, PIPE_WAIT, WaitNamedPipeW,
 };
 
 use crate::error::{DecodeError, Error, Result, Violation};
@@ -61,6 +64,9 @@ impl Listener {
     /// to the largest packet size servers on it configure).
     pub fn bind_with_buffer_size(endpoint: &Endpoint, buffer_size: u32) -> Result<Listener> {
         let name = wide(&endpoint.pipe_name());
+        if pipe_exists(&name) {
+            return Err(Error::AddressInUse);
+        }
         let first = create_instance(&name, buffer_size, true)?;
         Ok(Listener {
             endpoint: endpoint.clone(),
@@ -120,6 +126,21 @@ impl Listener {
             }
         }
     }
+}
+
+/// True when some server already has instances of pipe `name` (free or
+/// busy). A probe that never connects, so the owner is not disturbed.
+///
+/// `FILE_FLAG_FIRST_PIPE_INSTANCE` is what settles two servers racing for
+/// one name; this check also covers systems that ignore that flag (Wine).
+fn pipe_exists(name: &[u16]) -> bool {
+    // SAFETY: `name` is NUL-terminated.
+    if unsafe { WaitNamedPipeW(name.as_ptr(), 1) } != 0 {
+        return true;
+    }
+    // SAFETY: no preconditions.
+    let e = unsafe { GetLastError() };
+    e != ERROR_FILE_NOT_FOUND && e != ERROR_BAD_PATHNAME && e != ERROR_INVALID_NAME
 }
 
 /// Creates one server instance of pipe `name` (message mode, overlapped,
