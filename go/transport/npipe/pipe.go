@@ -35,6 +35,9 @@ type pipe struct {
 	ev   windows.Handle
 	ov   *windows.Overlapped
 	shut windows.Handle // manual-reset; set by Shutdown, sticky
+	// scratch holds the handshake messages (heap, like every buffer
+	// handed to overlapped I/O).
+	scratch []byte
 }
 
 func newPipe(h windows.Handle) (*pipe, error) {
@@ -47,7 +50,7 @@ func newPipe(h windows.Handle) (*pipe, error) {
 		_ = windows.CloseHandle(ev)
 		return nil, sys.Wrap("CreateEvent", err)
 	}
-	return &pipe{h: h, ev: ev, ov: new(windows.Overlapped), shut: shut}, nil
+	return &pipe{h: h, ev: ev, ov: new(windows.Overlapped), shut: shut, scratch: make([]byte, 128)}, nil
 }
 
 func (p *pipe) close() error {
@@ -158,6 +161,16 @@ func (p *pipe) peerGone() bool {
 	var avail uint32
 	r, _, _ := procPeekNamedPipe.Call(uintptr(p.h), 0, 0, 0, uintptr(unsafe.Pointer(&avail)), 0)
 	return r == 0 || avail > 0
+}
+
+// peerBroken reports, without blocking, whether the pipe broke or the
+// session was shut down (the hang-up probe of an SHM session).
+func (p *pipe) peerBroken() bool {
+	if shutDown(p.shut) {
+		return true
+	}
+	r, _, _ := procPeekNamedPipe.Call(uintptr(p.h), 0, 0, 0, 0, 0)
+	return r == 0
 }
 
 // shutdown makes every later read (and the one in progress) fail with
