@@ -38,6 +38,7 @@ type pipe struct {
 	// scratch holds the handshake messages (heap, like every buffer
 	// handed to overlapped I/O).
 	scratch []byte
+	closed  bool
 }
 
 func newPipe(h windows.Handle) (*pipe, error) {
@@ -53,7 +54,12 @@ func newPipe(h windows.Handle) (*pipe, error) {
 	return &pipe{h: h, ev: ev, ov: new(windows.Overlapped), shut: shut, scratch: make([]byte, 128)}, nil
 }
 
+// close closes the pipe and its events (idempotent).
 func (p *pipe) close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
 	err := windows.CloseHandle(p.h)
 	_ = windows.CloseHandle(p.ev)
 	_ = windows.CloseHandle(p.shut)
