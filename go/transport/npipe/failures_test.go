@@ -692,3 +692,17 @@ func TestLargeChunkedMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestAddressInUse(t *testing.T) {
+	ep := endpoint(t, "taken")
+	l, err := Listen(ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l2, err := Listen(ep)
+	if err == nil {
+		_ = l2.Close()
+	}
+	wantIs(t, err, netipc.ErrAddressInUse)
+}

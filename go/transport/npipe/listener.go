@@ -26,6 +26,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/windows"
 
@@ -69,13 +70,17 @@ func createInstance(name *uint16, first bool) (*pipe, error) {
 	return p, nil
 }
 
-// Listen creates the first pipe instance of ep (with
-// FILE_FLAG_FIRST_PIPE_INSTANCE): netipc.ErrAddressInUse when another
-// server already serves the endpoint.
+// Listen creates the first pipe instance of ep: netipc.ErrAddressInUse
+// when another server already serves the endpoint. Windows refuses a
+// FILE_FLAG_FIRST_PIPE_INSTANCE creation then; Wine ignores the flag, so
+// a 1 ms WaitNamedPipe probe (which never connects) checks first.
 func Listen(ep transport.Endpoint) (*Listener, error) {
 	name, err := windows.UTF16PtrFromString(ep.PipeName())
 	if err != nil {
 		return nil, &netipc.ArgError{Reason: "pipe name contains NUL"}
+	}
+	if r, _, e := procWaitNamedPipe.Call(uintptr(unsafe.Pointer(name)), 1); r != 0 || !errors.Is(e, windows.ERROR_FILE_NOT_FOUND) {
+		return nil, netipc.ErrAddressInUse
 	}
 	first, err := createInstance(name, true)
 	if err != nil {
