@@ -76,7 +76,7 @@ func (p *pipe) reset() *windows.Overlapped {
 // starting call returned) and returns the transferred byte count and
 // whether the message was longer than the buffer.
 func (p *pipe) complete(op string, startErr error, deadline time.Time, abort *transport.Abort, watchShut bool) (int, bool, error) {
-	if startErr != nil && !errors.Is(startErr, windows.ERROR_IO_PENDING) && !errors.Is(startErr, windows.ERROR_MORE_DATA) {
+	if e := errno(startErr); startErr != nil && e != windows.ERROR_IO_PENDING && e != windows.ERROR_MORE_DATA {
 		return 0, false, sys.Wrap(op, startErr)
 	}
 	var shut windows.Handle
@@ -95,7 +95,7 @@ func (p *pipe) complete(op string, startErr error, deadline time.Time, abort *tr
 	switch {
 	case err == nil:
 		return int(n), false, nil
-	case errors.Is(err, windows.ERROR_MORE_DATA):
+	case errno(err) == windows.ERROR_MORE_DATA:
 		return int(n), true, nil
 	case interrupted != nil:
 		return 0, false, interrupted
@@ -182,6 +182,14 @@ func (p *pipe) peerBroken() bool {
 // shutdown makes every later read (and the one in progress) fail with
 // netipc.ErrPeerClosed; safe from any goroutine.
 func (p *pipe) shutdown() { _ = windows.SetEvent(p.shut) }
+
+// errno returns the Win32 code of a system-call error (0 for nil or
+// another error); unlike errors.Is against a constant above 255 it boxes
+// nothing on the hot path.
+func errno(err error) windows.Errno {
+	e, _ := err.(windows.Errno)
+	return e
+}
 
 // errShutdown is what reads return once Shutdown was called.
 var errShutdown = fmt.Errorf("%w (session shut down locally)", netipc.ErrPeerClosed)
