@@ -50,8 +50,7 @@ func connOf(s *l1ServerSession) sessionConn { return sessionConn{s} }
 
 // shutdownRead makes the session's blocked and later receives fail as if
 // the peer closed.
-func (c sessionConn) shutdownRead() { c.s.Shutdown() }
+func (c sessionConn) shutdownRead() { c.s.Shutdown(false) }
 
-// shutdownAll is shutdownRead: sends on a pipe complete or fail on their
-// own once the peer stops reading and the session ends.
-func (c sessionConn) shutdownAll() { c.s.Shutdown() }
+// shutdownAll also fails its blocked and later sends.
+func (c sessionConn) shutdownAll() { c.s.Shutdown(true) }

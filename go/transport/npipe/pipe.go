@@ -34,7 +34,8 @@ type pipe struct {
 	h    windows.Handle
 	ev   windows.Handle
 	ov   *windows.Overlapped
-	shut windows.Handle // manual-reset; set by Shutdown, sticky
+	shut windows.Handle // manual-reset, sticky: reads fail once set
+	kill windows.Handle // manual-reset, sticky: writes fail once set
 	// scratch holds the handshake messages (heap, like every buffer
 	// handed to overlapped I/O).
 	scratch []byte
@@ -51,7 +52,13 @@ func newPipe(h windows.Handle) (*pipe, error) {
 		_ = windows.CloseHandle(ev)
 		return nil, sys.Wrap("CreateEvent", err)
 	}
-	return &pipe{h: h, ev: ev, ov: new(windows.Overlapped), shut: shut, scratch: make([]byte, 128)}, nil
+	kill, err := windows.CreateEvent(nil, 1, 0, nil)
+	if err != nil {
+		_ = windows.CloseHandle(ev)
+		_ = windows.CloseHandle(shut)
+		return nil, sys.Wrap("CreateEvent", err)
+	}
+	return &pipe{h: h, ev: ev, ov: new(windows.Overlapped), shut: shut, kill: kill, scratch: make([]byte, 128)}, nil
 }
 
 // close closes the pipe and its events (idempotent).
@@ -63,6 +70,7 @@ func (p *pipe) close() error {
 	err := windows.CloseHandle(p.h)
 	_ = windows.CloseHandle(p.ev)
 	_ = windows.CloseHandle(p.shut)
+	_ = windows.CloseHandle(p.kill)
 	return err
 }
 
@@ -75,15 +83,11 @@ func (p *pipe) reset() *windows.Overlapped {
 // complete waits for the operation started on p.ov (startErr is what the
 // starting call returned) and returns the transferred byte count and
 // whether the message was longer than the buffer.
-func (p *pipe) complete(op string, startErr error, deadline time.Time, abort *transport.Abort, watchShut bool) (int, bool, error) {
+func (p *pipe) complete(op string, startErr error, deadline time.Time, abort *transport.Abort, stop windows.Handle) (int, bool, error) {
 	if e := errno(startErr); startErr != nil && e != windows.ERROR_IO_PENDING && e != windows.ERROR_MORE_DATA {
 		return 0, false, sys.Wrap(op, startErr)
 	}
-	var shut windows.Handle
-	if watchShut {
-		shut = p.shut
-	}
-	woke, interrupted := sys.Wait(p.ev, deadline, abort, shut)
+	woke, interrupted := sys.Wait(p.ev, deadline, abort, stop)
 	if interrupted == nil && woke == 0 {
 		interrupted = errShutdown
 	}
@@ -117,7 +121,7 @@ func (p *pipe) read(buf []byte, deadline time.Time, abort *transport.Abort) (n i
 	ov := p.reset()
 	var done uint32
 	err = windows.ReadFile(p.h, buf, &done, ov)
-	return p.complete("ReadFile", err, deadline, abort, true)
+	return p.complete("ReadFile", err, deadline, abort, p.shut)
 }
 
 // write writes msg (heap memory the caller keeps alive) as one message.
@@ -125,10 +129,13 @@ func (p *pipe) write(msg []byte, deadline time.Time) error {
 	if _, err := sys.Remaining(deadline); err != nil {
 		return err
 	}
+	if shutDown(p.kill) {
+		return errShutdown
+	}
 	ov := p.reset()
 	var done uint32
 	err := windows.WriteFile(p.h, msg, &done, ov)
-	n, _, err := p.complete("WriteFile", err, deadline, nil, false)
+	n, _, err := p.complete("WriteFile", err, deadline, nil, p.kill)
 	if err != nil {
 		return err
 	}
@@ -154,7 +161,7 @@ func (p *pipe) connect(deadline time.Time, abort *transport.Abort) error {
 	if err != nil && !errors.Is(err, windows.ERROR_IO_PENDING) {
 		return sys.Wrap("ConnectNamedPipe", err)
 	}
-	_, _, err = p.complete("ConnectNamedPipe", windows.ERROR_IO_PENDING, deadline, abort, false)
+	_, _, err = p.complete("ConnectNamedPipe", windows.ERROR_IO_PENDING, deadline, abort, 0)
 	return err
 }
 
@@ -180,8 +187,14 @@ func (p *pipe) peerBroken() bool {
 }
 
 // shutdown makes every later read (and the one in progress) fail with
-// netipc.ErrPeerClosed; safe from any goroutine.
-func (p *pipe) shutdown() { _ = windows.SetEvent(p.shut) }
+// netipc.ErrPeerClosed; with writes too, also every write. Safe from any
+// goroutine.
+func (p *pipe) shutdown(writes bool) {
+	_ = windows.SetEvent(p.shut)
+	if writes {
+		_ = windows.SetEvent(p.kill)
+	}
+}
 
 // errno returns the Win32 code of a system-call error (0 for nil or
 // another error); unlike errors.Is against a constant above 255 it boxes

@@ -109,9 +109,10 @@ func (s *sessionInfo) Handle() windows.Handle { return s.ch.p.h }
 func (s *sessionInfo) PeerGone() bool { return s.ch.p.peerGone() }
 
 // Shutdown makes the receive in progress and every later one fail with
-// netipc.ErrPeerClosed (the Windows counterpart of shutdown(SHUT_RD)).
-// Unlike the other methods it is safe from any goroutine.
-func (s *sessionInfo) Shutdown() { s.ch.p.shutdown() }
+// netipc.ErrPeerClosed (the Windows counterpart of shutdown(SHUT_RD));
+// with writes, sends fail the same way (SHUT_RDWR). Unlike the other
+// methods it is safe from any goroutine.
+func (s *sessionInfo) Shutdown(writes bool) { s.ch.p.shutdown(writes) }
 
 // Close closes the session (and its SHM region: unmapped, handles closed;
 // the kernel objects vanish with the last handle).
