@@ -72,7 +72,7 @@ const (
 )
 
 // Region is one side of a mapped session region. It is not safe for
-// concurrent use, except Close racing nothing.
+// concurrent use.
 type Region struct {
 	role     Role
 	layout   Layout
