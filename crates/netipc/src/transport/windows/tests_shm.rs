@@ -342,3 +342,113 @@ fn ping_pong_rates() {
         server.join().unwrap().unwrap();
     }
 }
+
+#[test]
+fn a_peer_gone_without_its_close_flag_is_noticed_through_the_pipe() {
+    for profile in [PROFILE_SHM_HYBRID, PROFILE_SHM_BUSYWAIT] {
+        let ep = endpoint("shm-crash");
+        let listener = Listener::bind(&ep).unwrap();
+        let scfg = shm_server(ALL, profile);
+        let server = thread::spawn(move || {
+            let pending = listener.accept(patience(), None).unwrap();
+            pending.handshake(&scfg, patience(), None).unwrap()
+        });
+        let c = ClientSession::connect(&ep, &shm_client(ALL, profile), patience(), None).unwrap();
+        let mut s = server.join().unwrap();
+        assert!(s.is_shm());
+        // A client process that dies closes its pipe but never sets its
+        // close flag: take the flag back after the orderly close.
+        drop(c);
+        let region = s.shm_region().unwrap();
+        region
+            .header()
+            .req_client_closed
+            .store(0, std::sync::atomic::Ordering::SeqCst);
+        let e = s.recv_request(Deadline::NEVER, None).unwrap_err();
+        assert!(matches!(e, Error::PeerClosed), "{e:?}");
+        assert!(s.is_broken());
+    }
+}
+
+/// Set in a child process started by [`round_trips_across_processes`]:
+/// the run dir of the endpoint to serve.
+const CHILD_ENV: &str = "NETIPC_WIN_SHM_CHILD_RUN_DIR";
+
+/// The server half of [`round_trips_across_processes`]; does nothing
+/// unless started by it.
+#[test]
+#[ignore]
+fn child_echo_server() {
+    let Ok(dir) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let ep = crate::transport::Endpoint::new(dir, "xproc").unwrap();
+    let listener = Listener::bind(&ep).unwrap();
+    let cfg = shm_server(ALL, PROFILE_SHM_HYBRID | PROFILE_SHM_BUSYWAIT);
+    for _ in 0..2 {
+        let pending = listener.accept(patience(), None).unwrap();
+        let mut s = pending.handshake(&cfg, patience(), None).unwrap();
+        assert!(s.is_shm());
+        loop {
+            let req = match s.recv_request(patience(), None) {
+                Ok(r) => r,
+                Err(Error::PeerClosed) => break,
+                Err(e) => panic!("{e:?}"),
+            };
+            let (id, mut p) = (req.header.message_id, req.payload.to_vec());
+            p.reverse();
+            s.send_response(CODE, id, &p).unwrap();
+        }
+    }
+}
+
+#[test]
+fn round_trips_across_processes() {
+    use std::process::{Command, Stdio};
+    let ep = endpoint("xproc");
+    let dir = ep.run_dir().to_string_lossy().into_owned();
+    let ep = crate::transport::Endpoint::new(&dir, "xproc").unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "transport::windows::tests_shm::child_echo_server",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, &dir)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = patience();
+    for profile in [PROFILE_SHM_HYBRID, PROFILE_SHM_BUSYWAIT] {
+        // The child binds its listener at its own pace: retry "not found"
+        // (bounded by the deadline) instead of guessing a delay.
+        let mut c = loop {
+            match ClientSession::connect(&ep, &shm_client(ALL, profile), deadline, None) {
+                Ok(c) => break c,
+                Err(Error::NotFound) => {
+                    assert!(deadline.remaining().is_ok(), "child never listened");
+                    thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => panic!("{e:?}"),
+            }
+        };
+        assert_eq!(c.selected_profile(), profile);
+        assert!(c.is_shm());
+        for i in 0..300u32 {
+            let q = [i.to_le_bytes(), (!i).to_le_bytes()].concat();
+            let r = c.call(CODE, &q, patience(), None).unwrap();
+            let mut want = q.clone();
+            want.reverse();
+            assert_eq!(r.payload, &want[..]);
+        }
+        let full = vec![7u8; 4096];
+        assert_eq!(
+            c.call(CODE, &full, patience(), None).unwrap().payload,
+            &full[..]
+        );
+    }
+    let status = child.wait().unwrap();
+    assert!(status.success(), "child failed: {status:?}");
+}
