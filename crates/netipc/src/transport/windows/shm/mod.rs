@@ -49,7 +49,9 @@
 
 pub mod layout;
 mod names;
+mod objects;
 mod region;
+mod wait;
 
 pub use layout::{
     MAX_SPIN_TRIES, REGION_ALIGNMENT, REGION_HEADER_LEN, REGION_MAGIC, REGION_VERSION, RegionInfo,

@@ -1,23 +1,15 @@
 //! One Win SHM session region: creation (server), attach (client), the
 //! publication / receive protocol, waiting and the close flags.
 
-use std::os::windows::io::AsRawHandle;
-use std::ptr::NonNull;
 use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
 
 use windows_sys::Win32::Foundation::{
-    ERROR_ALREADY_EXISTS, ERROR_FILE_NOT_FOUND, GetLastError, HANDLE, INVALID_HANDLE_VALUE,
-    WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT,
+    ERROR_FILE_NOT_FOUND, GetLastError, HANDLE, INVALID_HANDLE_VALUE,
 };
 use windows_sys::Win32::System::Memory::{
-    CreateFileMappingW, FILE_MAP_READ, FILE_MAP_WRITE, MEMORY_BASIC_INFORMATION,
-    MEMORY_MAPPED_VIEW_ADDRESS, MapViewOfFile, OpenFileMappingW, PAGE_READWRITE, UnmapViewOfFile,
-    VirtualQuery,
+    CreateFileMappingW, FILE_MAP_READ, FILE_MAP_WRITE, OpenFileMappingW, PAGE_READWRITE,
 };
-use windows_sys::Win32::System::Threading::{
-    CreateEventW, EVENT_MODIFY_STATE, OpenEventW, SYNCHRONIZATION_SYNCHRONIZE, SetEvent,
-    WaitForMultipleObjects,
-};
+use windows_sys::Win32::System::Threading::SetEvent;
 
 use crate::error::{Error, Limit, Result, Violation};
 use crate::protocol::{HEADER_LEN, PROFILE_SHM_BUSYWAIT, PROFILE_SHM_HYBRID};
@@ -28,12 +20,14 @@ use crate::wire::Header;
 use super::super::config::{SHM_HYBRID_DEFAULT_SPIN_TRIES, ShmConfig};
 use super::super::pipe::OwnedHandle;
 use super::super::session::wide;
+#[cfg(test)]
+use super::layout::RegionHeader;
 use super::layout::{
-    MAX_SPIN_TRIES, REGION_HEADER_LEN, REGION_MAGIC, REGION_VERSION, RegionHeader, RegionInfo,
-    RegionLayout,
+    MAX_SPIN_TRIES, REGION_HEADER_LEN, REGION_MAGIC, REGION_VERSION, RegionInfo, RegionLayout,
 };
 use super::names::ShmNames;
-use super::{BUSYWAIT_DEADLINE_POLL_MASK, WAIT_SLICE_MS};
+use super::objects::{Events, View, create_event, fresh, handle_or_error, open_event};
+use super::wait::{RxWords, wait_busy, wait_hybrid};
 
 /// Which end of the session a region handle is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,113 +36,6 @@ pub(crate) enum ShmRole {
     Client,
     /// Consumes requests, publishes responses.
     Server,
-}
-
-/// A mapped view, unmapped on drop.
-#[derive(Debug)]
-struct View {
-    base: NonNull<u8>,
-    /// Accessible bytes from `base`.
-    len: usize,
-}
-
-impl Drop for View {
-    fn drop(&mut self) {
-        // SAFETY: `base` is the address MapViewOfFile returned; unmapped
-        // exactly once.
-        unsafe {
-            UnmapViewOfFile(MEMORY_MAPPED_VIEW_ADDRESS {
-                Value: self.base.as_ptr().cast(),
-            })
-        };
-    }
-}
-
-impl View {
-    /// Maps `len` bytes of `mapping` (0 = all of it) read-write.
-    fn map(mapping: &OwnedHandle, len: usize) -> std::io::Result<View> {
-        // SAFETY: live section handle; offset 0.
-        let v = unsafe { MapViewOfFile(mapping.0, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, len) };
-        let Some(base) = NonNull::new(v.Value.cast::<u8>()) else {
-            return Err(std::io::Error::last_os_error());
-        };
-        // SAFETY: `mbi` is plain data written by VirtualQuery; `base` is
-        // the start of our view.
-        let mut mbi: MEMORY_BASIC_INFORMATION = unsafe { std::mem::zeroed() };
-        let n = unsafe {
-            VirtualQuery(
-                base.as_ptr().cast(),
-                &mut mbi,
-                std::mem::size_of::<MEMORY_BASIC_INFORMATION>(),
-            )
-        };
-        // Owned from here on: unmapped on every path.
-        let mut view = View { base, len: 0 };
-        if n == 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        view.len = mbi.RegionSize;
-        Ok(view)
-    }
-
-    fn header(&self) -> &RegionHeader {
-        // SAFETY: the view is at least REGION_HEADER_LEN bytes (checked at
-        // create/attach), page-aligned, and lives as long as `self`. The
-        // header consists of atomics only, so a shared reference to memory
-        // the peer writes concurrently is sound.
-        unsafe { &*self.base.as_ptr().cast::<RegionHeader>() }
-    }
-}
-
-/// Wraps a HANDLE-returning create/open call: NULL is failure.
-fn handle_or_error(h: HANDLE) -> std::io::Result<OwnedHandle> {
-    if h.is_null() {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(OwnedHandle(h))
-    }
-}
-
-/// A freshly created named object that already existed belongs to someone
-/// else (squatting, or a stale session): refuse it.
-fn fresh(h: std::io::Result<OwnedHandle>) -> std::io::Result<OwnedHandle> {
-    let h = h?;
-    // SAFETY: no preconditions; read right after the create call.
-    if unsafe { GetLastError() } == ERROR_ALREADY_EXISTS {
-        return Err(std::io::Error::from_raw_os_error(
-            ERROR_ALREADY_EXISTS as i32,
-        ));
-    }
-    Ok(h)
-}
-
-/// Creates a named auto-reset event, unsignaled.
-fn create_event(name: &str) -> std::io::Result<OwnedHandle> {
-    let w = wide(name);
-    // SAFETY: `w` is NUL-terminated; default security; auto-reset.
-    fresh(handle_or_error(unsafe {
-        CreateEventW(std::ptr::null(), 0, 0, w.as_ptr())
-    }))
-}
-
-/// Opens a named event for waiting and signaling.
-fn open_event(name: &str) -> std::io::Result<OwnedHandle> {
-    let w = wide(name);
-    // SAFETY: `w` is NUL-terminated.
-    handle_or_error(unsafe {
-        OpenEventW(
-            EVENT_MODIFY_STATE | SYNCHRONIZATION_SYNCHRONIZE,
-            0,
-            w.as_ptr(),
-        )
-    })
-}
-
-/// The two events of a HYBRID session.
-#[derive(Debug)]
-struct Events {
-    req: OwnedHandle,
-    resp: OwnedHandle,
 }
 
 /// A test's stand-in for a peer writing the header during a copy.
@@ -571,10 +458,26 @@ impl WinShmRegion {
         if let Some(a) = abort {
             a.check()?;
         }
-        let seq = if self.profile == PROFILE_SHM_HYBRID {
-            self.wait_hybrid(deadline, abort, peer_gone)?
-        } else {
-            self.wait_busy(deadline, abort, peer_gone)?
+        let (seq, _, waiting, peer_closed, event) = self.rx_words();
+        let words = RxWords {
+            seq,
+            waiting,
+            peer_closed,
+        };
+        let seq = match (self.profile, event) {
+            (PROFILE_SHM_HYBRID, Some(ev)) => wait_hybrid(
+                &words,
+                self.rx_seq,
+                self.spin_tries,
+                ev,
+                deadline,
+                abort,
+                peer_gone,
+            )?,
+            (PROFILE_SHM_HYBRID, None) => {
+                return Err(Error::InvalidState("HYBRID region without events"));
+            }
+            _ => wait_busy(&words, self.rx_seq, deadline, abort, peer_gone)?,
         };
         if let Err(e) = self.consume(seq, out) {
             out.clear();
@@ -583,114 +486,6 @@ impl WinShmRegion {
         self.rx_seq = seq;
         self.in_flight = self.role == ShmRole::Server;
         Ok(())
-    }
-
-    /// HYBRID: spin `spin_tries` times on the sequence, then announce the
-    /// wait, re-check, and sleep on the event (with the abort event) in
-    /// slices, checking the peer between them.
-    fn wait_hybrid(
-        &self,
-        deadline: Deadline,
-        abort: Option<&AbortHandle>,
-        peer_gone: &dyn Fn() -> bool,
-    ) -> Result<i64> {
-        let expected = self.rx_seq;
-        let (seq, _, waiting, peer_closed, event) = self.rx_words();
-        let Some(event) = event else {
-            return Err(Error::InvalidState("HYBRID region without events"));
-        };
-        let advanced = || {
-            let cur = seq.load(Ordering::Acquire);
-            (cur != expected).then_some(cur)
-        };
-        if let Some(cur) = advanced() {
-            return Ok(cur);
-        }
-        for _ in 0..self.spin_tries {
-            std::hint::spin_loop();
-            if let Some(cur) = advanced() {
-                return Ok(cur);
-            }
-        }
-        let abort_ev = abort.map(AsRawHandle::as_raw_handle);
-        let mut first = true;
-        loop {
-            if let Some(cur) = advanced() {
-                return Ok(cur);
-            }
-            if peer_closed.load(Ordering::Acquire) != 0 {
-                return Err(Error::PeerClosed);
-            }
-            if let Some(a) = abort {
-                a.check()?;
-            }
-            let remaining = deadline.remaining()?;
-            if !first && peer_gone() {
-                return Err(Error::PeerClosed);
-            }
-            first = false;
-            waiting.store(1, Ordering::SeqCst);
-            if let Some(cur) = advanced() {
-                waiting.store(0, Ordering::SeqCst);
-                return Ok(cur);
-            }
-            let ms = remaining.map_or(WAIT_SLICE_MS, |d| {
-                u32::try_from(d.as_micros().div_ceil(1000))
-                    .unwrap_or(u32::MAX)
-                    .min(WAIT_SLICE_MS)
-            });
-            let handles = [event, abort_ev.unwrap_or(std::ptr::null_mut())];
-            let n = if abort_ev.is_some() { 2 } else { 1 };
-            // SAFETY: `n` live handles (our event, the abort event).
-            let r = unsafe { WaitForMultipleObjects(n, handles.as_ptr(), 0, ms) };
-            waiting.store(0, Ordering::SeqCst);
-            match r {
-                WAIT_OBJECT_0 | WAIT_TIMEOUT => {}
-                x if x == WAIT_OBJECT_0 + 1 => {
-                    if let Some(a) = abort {
-                        a.check()?;
-                    }
-                }
-                WAIT_FAILED => return Err(Error::Io(std::io::Error::last_os_error())),
-                _ => return Err(Error::InvalidState("unexpected wait result")),
-            }
-        }
-    }
-
-    /// BUSYWAIT: spin on the sequence; every
-    /// `BUSYWAIT_DEADLINE_POLL_MASK + 1` iterations check the close flag,
-    /// the abort, the deadline and the pipe, and yield the thread.
-    fn wait_busy(
-        &self,
-        deadline: Deadline,
-        abort: Option<&AbortHandle>,
-        peer_gone: &dyn Fn() -> bool,
-    ) -> Result<i64> {
-        let expected = self.rx_seq;
-        let (seq, _, _, peer_closed, _) = self.rx_words();
-        let mut i: u32 = 0;
-        loop {
-            let cur = seq.load(Ordering::Acquire);
-            if cur != expected {
-                return Ok(cur);
-            }
-            i = i.wrapping_add(1);
-            if i & BUSYWAIT_DEADLINE_POLL_MASK == 0 {
-                if peer_closed.load(Ordering::Acquire) != 0 {
-                    return Err(Error::PeerClosed);
-                }
-                if let Some(a) = abort {
-                    a.check()?;
-                }
-                deadline.remaining()?;
-                if peer_gone() {
-                    return Err(Error::PeerClosed);
-                }
-                std::thread::yield_now();
-            } else {
-                std::hint::spin_loop();
-            }
-        }
     }
 
     /// Reads the published length, copies the message out, re-reads the
