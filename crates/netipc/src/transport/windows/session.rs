@@ -144,7 +144,7 @@ macro_rules! negotiated_accessors {
         /// Bounds each outgoing message by `timeout` (one deadline for all
         /// of its chunks); `None` (the default) blocks. A timeout before
         /// the first packet leaves the session usable; after it, the
-        /// session ends.
+        /// session ends. Sends on a Win SHM session never block.
         pub fn set_send_timeout(&mut self, timeout: Option<Duration>) {
             self.chan.set_send_timeout(timeout);
         }
@@ -222,6 +222,8 @@ fn attach_shm(
 /// later calls fail with [`Error::InvalidState`].
 ///
 /// The raw pipe handle (via [`AsRawHandle`]) is opened for overlapped I/O.
+/// On a Win SHM session data moves through the shared region and the pipe
+/// only tells whether the peer is gone.
 pub struct ClientSession {
     chan: Channel,
     ack: HelloAck,

@@ -26,8 +26,12 @@ fn shm_server(supported: u32, preferred: u32) -> ServerConfig {
     }
 }
 
+/// A client that tries its SHM attach exactly once: a region that is not
+/// ready when the HELLO_ACK arrives fails the connect, which proves every
+/// server here prepared it before answering.
 fn shm_client(supported: u32, preferred: u32) -> ClientConfig {
     ClientConfig {
+        shm_attach_timeout: Duration::ZERO,
         supported_profiles: supported,
         preferred_profiles: preferred,
         max_request_payload_bytes: 4096,
