@@ -517,6 +517,8 @@ impl WinShmRegion {
         if let Some(hook) = &self.copy_hook {
             hook(self.view.header());
         }
+        // Keep the copy's reads before the re-reads below (seqlock style).
+        std::sync::atomic::fence(Ordering::Acquire);
         if seq.load(Ordering::Acquire) != seq_seen || len_w.load(Ordering::Acquire) != published {
             return Err(Violation::ShmTorn.into());
         }
