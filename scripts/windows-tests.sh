@@ -12,8 +12,8 @@
 # linker and scripts/wine-runner.sh as the cargo runner.
 #
 # What runs on Windows: the pure-bytes layers (wire, codec, conformance,
-# golden, zero-allocation decode) and the Named Pipe transport
-# (transport::windows). The UDS/SHM transports, Level 2 and Level 3 are
+# golden, zero-allocation decode) and the Named Pipe transport with the
+# Win SHM data plane (transport::windows). The UDS/SHM transports, Level 2 and Level 3 are
 # Unix-only for now (their tests are #![cfg(unix)]).
 set -euo pipefail
 

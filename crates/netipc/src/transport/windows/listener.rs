@@ -18,17 +18,21 @@ use windows_sys::Win32::System::Pipes::{
 };
 
 use crate::error::{DecodeError, Error, Result, Violation};
-use crate::protocol::{CODE_HELLO, HEADER_LEN, KIND_CONTROL, STATUS_INCOMPATIBLE, STATUS_OK};
+use crate::protocol::{
+    CODE_HELLO, HEADER_LEN, KIND_CONTROL, PROFILE_BASELINE, STATUS_INCOMPATIBLE, STATUS_OK,
+    STATUS_UNSUPPORTED,
+};
 use crate::transport::abort::{AbortHandle, Deadline};
 use crate::transport::endpoint::Endpoint;
 use crate::transport::handshake::{HELLO_MSG_LEN, encode_ack, handshake_status_error};
 use crate::wire::hello::HELLO_LEN;
 use crate::wire::{Header, Hello, HelloAck, Negotiation, negotiate};
 
-use super::config::{DEFAULT_PACKET_SIZE, ServerConfig};
+use super::config::{DEFAULT_PACKET_SIZE, SHM_PROFILES, ServerConfig};
 use super::pipe::{OwnedHandle, Pipe, win_error};
 use super::security::OwnerOnly;
 use super::session::{ServerSession, wide};
+use super::shm::WinShmRegion;
 
 /// A listening Named Pipe endpoint: always holds one unconnected pipe
 /// instance clients can connect to.
@@ -114,6 +118,7 @@ impl Listener {
                     return Ok(PendingConnection {
                         pipe,
                         session_id: self.session_ids.fetch_add(1, Ordering::Relaxed),
+                        endpoint: self.endpoint.clone(),
                     });
                 }
                 Err(e @ (Error::Timeout | Error::Aborted)) => {
@@ -179,6 +184,7 @@ fn create_instance(name: &[u16], buffer_size: u32, first: bool) -> Result<Pipe> 
 pub struct PendingConnection {
     pipe: Pipe,
     session_id: u64,
+    endpoint: Endpoint,
 }
 
 impl std::fmt::Debug for PendingConnection {
@@ -201,6 +207,12 @@ impl PendingConnection {
     /// closed without an answer; a wrong header version is rejected with
     /// INCOMPATIBLE; negotiation rejections are answered and the mapped
     /// error returned. On any failure the connection is closed.
+    ///
+    /// When a Win SHM profile is selected, the session's region is created
+    /// before the HELLO_ACK is sent. If that fails, the session continues
+    /// on the Named Pipe baseline when the client supports it (the
+    /// HELLO_ACK then selects NAMED_PIPE); otherwise the client gets
+    /// UNSUPPORTED and the creation error is returned.
     pub fn handshake(
         self,
         cfg: &ServerConfig,
@@ -239,9 +251,32 @@ impl PendingConnection {
         }
         let hello_payload = &bytes[HEADER_LEN..HELLO_MSG_LEN];
         match negotiate(hello_payload, &cfg.offer(), self.session_id) {
-            Negotiation::Accept(ack) => {
+            Negotiation::Accept(mut ack) => {
+                let shm = if ack.selected_profile & SHM_PROFILES != 0 {
+                    match WinShmRegion::create(
+                        &self.endpoint,
+                        cfg.auth_token,
+                        ack.selected_profile,
+                        self.session_id,
+                        ack.agreed_max_request_payload_bytes,
+                        ack.agreed_max_response_payload_bytes,
+                        &cfg.shm,
+                    ) {
+                        Ok(region) => Some(region),
+                        Err(_) if ack.intersection_profiles & PROFILE_BASELINE != 0 => {
+                            ack.selected_profile = PROFILE_BASELINE;
+                            None
+                        }
+                        Err(e) => {
+                            send_rejection(&pipe, STATUS_UNSUPPORTED, deadline);
+                            return Err(e);
+                        }
+                    }
+                } else {
+                    None
+                };
                 pipe.write(&encode_ack(STATUS_OK, &ack), deadline)?;
-                Ok(ServerSession::new(pipe, ack))
+                Ok(ServerSession::new(pipe, ack, shm))
             }
             Negotiation::Reject(status) => {
                 let hello = Hello::decode(hello_payload).ok();
@@ -254,6 +289,14 @@ impl PendingConnection {
             }
             Negotiation::Drop => Err(Violation::Handshake.into()),
         }
+    }
+}
+
+#[cfg(test)]
+impl PendingConnection {
+    /// The pipe itself, for tests that play a hostile server.
+    pub(super) fn raw_pipe(&self) -> &Pipe {
+        &self.pipe
     }
 }
 

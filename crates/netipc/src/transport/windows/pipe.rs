@@ -17,7 +17,7 @@ use windows_sys::Win32::Foundation::{
 };
 use windows_sys::Win32::Storage::FileSystem::{ReadFile, WriteFile};
 use windows_sys::Win32::System::IO::{CancelIoEx, GetOverlappedResult, OVERLAPPED};
-use windows_sys::Win32::System::Pipes::ConnectNamedPipe;
+use windows_sys::Win32::System::Pipes::{ConnectNamedPipe, PeekNamedPipe};
 use windows_sys::Win32::System::Threading::{CreateEventW, INFINITE, WaitForMultipleObjects};
 
 use crate::error::{Error, Result};
@@ -89,6 +89,25 @@ impl Pipe {
     /// The raw pipe handle.
     pub(crate) fn raw(&self) -> HANDLE {
         self.handle.0
+    }
+
+    /// Whether the other end of the pipe is gone (a zero-byte peek fails
+    /// with one of the disconnect codes). Used by SHM waits, where the pipe
+    /// carries no data after the handshake.
+    pub(crate) fn peer_closed(&self) -> bool {
+        let mut avail = 0u32;
+        // SAFETY: live pipe handle; no buffer, only the byte count out.
+        let ok = unsafe {
+            PeekNamedPipe(
+                self.handle.0,
+                std::ptr::null_mut(),
+                0,
+                std::ptr::null_mut(),
+                &mut avail,
+                std::ptr::null_mut(),
+            )
+        };
+        ok == 0 && matches!(last_error(), Error::PeerClosed)
     }
 
     fn overlapped(&self) -> OVERLAPPED {
