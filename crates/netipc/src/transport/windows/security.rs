@@ -148,20 +148,17 @@ fn sid_of(token_user: &[u64]) -> PSID {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use windows_sys::Win32::Foundation::{ERROR_SUCCESS, LocalFree};
-    use windows_sys::Win32::Security::Authorization::{GetSecurityInfo, SE_KERNEL_OBJECT};
     use windows_sys::Win32::Security::{
-        ACL_SIZE_INFORMATION, AclSizeInformation, DACL_SECURITY_INFORMATION, EqualSid, GetAce,
-        GetAclInformation, PSECURITY_DESCRIPTOR,
+        ACL_SIZE_INFORMATION, AclSizeInformation, EqualSid, GetAce, GetAclInformation,
     };
 
     use crate::transport::Endpoint;
     use crate::transport::windows::Listener;
 
     /// Checks that `acl` holds exactly one allow ACE, for this user.
-    fn assert_owner_only(acl: *const ACL) {
+    pub(super) fn assert_owner_only(acl: *const ACL) {
         assert!(!acl.is_null(), "a DACL is present");
         // SAFETY: plain data, zero is valid.
         let mut info: ACL_SIZE_INFORMATION = unsafe { std::mem::zeroed() };
@@ -212,9 +209,20 @@ mod tests {
         let handle = listener
             .first_instance_handle()
             .expect("a waiting instance");
+        assert_object_is_owner_only(handle);
+    }
+
+    /// Asserts that the kernel object behind `handle` has a DACL with exactly
+    /// one allow ACE, for the user this process runs as (tests of every
+    /// object kind the transport creates use it).
+    pub(crate) fn assert_object_is_owner_only(handle: HANDLE) {
+        use windows_sys::Win32::Foundation::{ERROR_SUCCESS, LocalFree};
+        use windows_sys::Win32::Security::Authorization::{GetSecurityInfo, SE_KERNEL_OBJECT};
+        use windows_sys::Win32::Security::{DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR};
+
         let mut dacl: *mut ACL = std::ptr::null_mut();
         let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
-        // SAFETY: a live pipe handle; out pointers writable.
+        // SAFETY: a live kernel object handle; out pointers writable.
         let rc = unsafe {
             GetSecurityInfo(
                 handle,

@@ -13,6 +13,7 @@ use windows_sys::Win32::System::Threading::{
 };
 
 use super::super::pipe::OwnedHandle;
+use super::super::security::OwnerOnly;
 use super::super::session::wide;
 use super::layout::RegionHeader;
 
@@ -95,12 +96,13 @@ pub(super) fn fresh(h: std::io::Result<OwnedHandle>) -> std::io::Result<OwnedHan
     Ok(h)
 }
 
-/// Creates a named auto-reset event, unsignaled.
-pub(super) fn create_event(name: &str) -> std::io::Result<OwnedHandle> {
+/// Creates a named auto-reset event, unsignaled, with `security`.
+pub(super) fn create_event(name: &str, security: &OwnerOnly) -> std::io::Result<OwnedHandle> {
     let w = wide(name);
-    // SAFETY: `w` is NUL-terminated; default security; auto-reset.
+    // SAFETY: `w` is NUL-terminated; `security` lives across the call;
+    // auto-reset.
     fresh(handle_or_error(unsafe {
-        CreateEventW(std::ptr::null(), 0, 0, w.as_ptr())
+        CreateEventW(security.attributes(), 0, 0, w.as_ptr())
     }))
 }
 

@@ -19,6 +19,7 @@ use crate::wire::Header;
 
 use super::super::config::{SHM_HYBRID_DEFAULT_SPIN_TRIES, ShmConfig};
 use super::super::pipe::OwnedHandle;
+use super::super::security::OwnerOnly;
 use super::super::session::wide;
 #[cfg(test)]
 use super::layout::RegionHeader;
@@ -84,6 +85,16 @@ impl std::fmt::Debug for WinShmRegion {
 unsafe impl Send for WinShmRegion {}
 
 impl WinShmRegion {
+    /// The mapping and event handles (tests check their security).
+    #[cfg(test)]
+    pub(crate) fn object_handles(&self) -> Vec<HANDLE> {
+        let mut v = vec![self._mapping.0];
+        if let Some(e) = &self.events {
+            v.extend([e.req.0, e.resp.0]);
+        }
+        v
+    }
+
     /// Server: creates the region of session `session_id` for the agreed
     /// payload budgets under the selected SHM `profile`, before the
     /// HELLO_ACK that names it is sent.
@@ -107,12 +118,15 @@ impl WinShmRegion {
         let layout = RegionLayout::for_payloads(max_request_payload, max_response_payload)?;
         let len = layout.mapped_len();
         let w = wide(&names.mapping);
-        // SAFETY: page-file backed (INVALID_HANDLE_VALUE), default
-        // security, NUL-terminated name; SEC_COMMIT is implied.
+        // Owner-only DACL on the mapping and the events, as on the pipe.
+        let security = OwnerOnly::current_user()?;
+        // SAFETY: page-file backed (INVALID_HANDLE_VALUE), `security`
+        // lives across the call, NUL-terminated name; SEC_COMMIT is
+        // implied.
         let mapping = fresh(handle_or_error(unsafe {
             CreateFileMappingW(
                 INVALID_HANDLE_VALUE,
-                std::ptr::null(),
+                security.attributes(),
                 PAGE_READWRITE,
                 (len >> 32) as u32,
                 len as u32,
@@ -158,8 +172,8 @@ impl WinShmRegion {
         h.magic.store(REGION_MAGIC, Ordering::Release);
         let events = if profile == PROFILE_SHM_HYBRID {
             Some(Events {
-                req: create_event(&names.req_event).map_err(Error::ShmAllocate)?,
-                resp: create_event(&names.resp_event).map_err(Error::ShmAllocate)?,
+                req: create_event(&names.req_event, &security).map_err(Error::ShmAllocate)?,
+                resp: create_event(&names.resp_event, &security).map_err(Error::ShmAllocate)?,
             })
         } else {
             None

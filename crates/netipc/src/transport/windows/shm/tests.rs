@@ -372,3 +372,18 @@ fn timeout_and_abort_leave_the_region_usable() {
         assert_eq!(rx, response(1, b"late"));
     }
 }
+
+#[test]
+fn mapping_and_events_carry_the_owner_only_dacl() {
+    for profile in [PROFILE_SHM_HYBRID, PROFILE_SHM_BUSYWAIT] {
+        let (s, _c) = pair(&format!("dacl-{profile}"), profile, 64, 64);
+        let handles = s.object_handles();
+        assert_eq!(
+            handles.len(),
+            if profile == PROFILE_SHM_HYBRID { 3 } else { 1 }
+        );
+        for h in handles {
+            crate::transport::windows::security::tests::assert_object_is_owner_only(h);
+        }
+    }
+}
