@@ -17,13 +17,13 @@
 # Ctrl-C stop (SIGINT, delivered by Wine as a console control event).
 #
 # What runs on Windows: the pure-bytes layers (wire, codec, conformance,
-# golden, zero-allocation decode), the Named Pipe transport
-# (transport::windows), and Level 2 / Level 3 over Named Pipes (l2_client,
-# l2_server, l2_e2e, l3_cache, l2_client_alloc, l3_lookup_alloc) and the
-# session controls over the transport seam (session_control). Unix-only:
-# the UDS/SHM transport tests (uds, shm, uds_shm are #![cfg(unix)]) and the
-# Level 2 cases that need a raw SEQPACKET peer or POSIX SHM files
-# (#[cfg(unix)] per test). The Win SHM profiles are not implemented yet.
+# golden, zero-allocation decode), the Named Pipe transport with the Win
+# SHM data plane (transport::windows), and Level 2 / Level 3 over Named
+# Pipes and Win SHM (l2_client, l2_server, l2_e2e, l3_cache,
+# l2_client_alloc, l3_lookup_alloc) and the session controls over the
+# transport seam (session_control). Unix-only: the UDS/SHM transport tests
+# (uds, shm, uds_shm are #![cfg(unix)]) and the Level 2 cases that need a
+# raw SEQPACKET peer or POSIX SHM files (#[cfg(unix)] per test).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -1,5 +1,3 @@
-//go:build linux
-
 // Package cache is Level 3 of NetIPC: a local, indexed cache of the
 // cgroups-snapshot service, built on the Level 2 snapshot client only.
 //

@@ -1,5 +1,3 @@
-//go:build linux
-
 package service
 
 import (
@@ -10,12 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"netipc.local/netipc"
 	"netipc.local/netipc/transport"
-	"netipc.local/netipc/transport/shm"
-	"netipc.local/netipc/transport/uds"
 	"netipc.local/netipc/wire"
 )
 
@@ -62,7 +56,7 @@ type ClientConfig struct {
 	// PacketSize is the packet size to propose; 0 = automatic.
 	PacketSize uint32
 	// Shm holds the SHM data plane options.
-	Shm shm.Config
+	Shm shmConfig
 }
 
 // schema says how a method's requests are sized (library logic, not
@@ -101,7 +95,7 @@ type resolved struct {
 	lookupMaxSubcalls      uint32
 	lookupMaxResponseBytes uint64
 	packetSize             uint32
-	shm                    shm.Config
+	shm                    shmConfig
 }
 
 func nz32(v, d uint32) uint32 {
@@ -126,8 +120,8 @@ func nzDur(v, d time.Duration) time.Duration {
 }
 
 func (c ClientConfig) resolve(s schema) (resolved, error) {
-	supported := nz32(c.SupportedProfiles, uds.ImplementedProfiles)
-	if supported&^uds.ImplementedProfiles != 0 {
+	supported := nz32(c.SupportedProfiles, implementedProfiles)
+	if supported&^implementedProfiles != 0 {
 		return resolved{}, &netipc.ArgError{Reason: "supported profiles include one this implementation lacks"}
 	}
 	batch := uint32(1)
@@ -290,7 +284,7 @@ var errNotReady = fmt.Errorf("%w; call Refresh", netipc.ErrNotReady)
 type core struct {
 	ep              transport.Endpoint
 	cfg             resolved
-	session         *uds.ClientSession
+	session         *l1ClientSession
 	state           atomic.Int32
 	everConnected   bool
 	abort           *transport.Abort
@@ -450,7 +444,7 @@ func (c *core) dropSession(s ClientState) {
 	c.setState(s)
 }
 
-func (c *core) install(s *uds.ClientSession) {
+func (c *core) install(s *l1ClientSession) {
 	c.session = s
 	c.st.Connects++
 	if c.everConnected {
@@ -482,33 +476,22 @@ func (c *core) failedState(err error) ClientState {
 	return StateDisconnected
 }
 
-func (c *core) l1Config() uds.ClientConfig {
+func (c *core) l1Config() l1ClientConfig {
 	mask := ^uint32(0)
 	if c.shmDisabled {
-		mask = ^uint32(uds.ShmProfiles)
+		mask = ^uint32(shmProfiles)
 	}
 	preferred := c.cfg.preferred & mask & c.cfg.supported
 	if preferred == 0 {
 		preferred = c.cfg.supported & mask
 	}
-	return uds.ClientConfig{
+	return l1ClientConfig{
 		SupportedProfiles: c.cfg.supported & mask, PreferredProfiles: preferred,
 		MaxRequestPayloadBytes: c.requestProposal, MaxRequestBatchItems: c.cfg.batchItems,
 		MaxResponsePayloadBytes: c.responseHint, MaxResponseBatchItems: c.cfg.batchItems,
 		ResponsePayloadCap: c.cfg.cap, AuthToken: c.cfg.authToken, PacketSize: c.cfg.packetSize,
 		MaxInFlight: 1, Shm: c.cfg.shm,
 	}
-}
-
-// peerGone polls an idle session socket with a zero timeout: hang-up,
-// error or unsolicited data means the session is unusable.
-func peerGone(s *uds.ClientSession) bool {
-	fds := [1]unix.PollFd{{Fd: int32(s.Fd()), Events: unix.POLLIN | unix.POLLRDHUP}}
-	n, err := unix.Poll(fds[:], 0)
-	if err == unix.EINTR {
-		return false
-	}
-	return err != nil || n > 0
 }
 
 func isHandshakeLimit(err error) bool {
@@ -521,9 +504,9 @@ func isHandshakeLimit(err error) bool {
 // baseline; a LIMIT_EXCEEDED handshake with shrink halves the request
 // proposal (down to the method's smallest request) and retries; a server
 // that completes the handshake and hangs up at once is a failed connect.
-func (c *core) establish(deadline time.Time, shrink bool) (*uds.ClientSession, error) {
+func (c *core) establish(deadline time.Time, shrink bool) (*l1ClientSession, error) {
 	for {
-		s, err := uds.Connect(c.ep, c.l1Config(), deadline, c.abort)
+		s, err := l1Connect(c.ep, c.l1Config(), deadline, c.abort)
 		switch {
 		case err == nil && peerGone(s):
 			_ = s.Close()

@@ -1,5 +1,3 @@
-//go:build linux
-
 package service
 
 import (
@@ -9,7 +7,6 @@ import (
 	"netipc.local/netipc"
 	"netipc.local/netipc/codec"
 	"netipc.local/netipc/transport"
-	"netipc.local/netipc/transport/uds"
 	"netipc.local/netipc/wire"
 )
 
@@ -97,7 +94,7 @@ func (s *Server) recordFault(f fault, responseBudget uint32) {
 }
 
 // serve answers the requests of one established session until it ends.
-func (s *Server) serve(sess *uds.ServerSession) {
+func (s *Server) serve(sess *l1ServerSession) {
 	responseBudget := sess.ResponseLimits().MaxPayload
 	requestBudget := sess.RequestLimits().MaxPayload
 	// UDS sessions block in one plain recv (the hot path); Stop wakes them
@@ -165,7 +162,7 @@ func (s *Server) serve(sess *uds.ServerSession) {
 
 // dispatchBatch answers every item of a batch in request order into tx,
 // failing the whole batch on the first item that fails.
-func (s *Server) dispatchBatch(handle func([]byte) ([]byte, fault), m uds.Message, ic *itemCtx, tx []byte) ([]byte, fault) {
+func (s *Server) dispatchBatch(handle func([]byte) ([]byte, fault), m l1Message, ic *itemCtx, tx []byte) ([]byte, fault) {
 	if !s.svc.batchable() {
 		return tx, fault{kind: faultMalformed}
 	}
@@ -207,7 +204,7 @@ func (s *Server) dispatchBatch(handle func([]byte) ([]byte, fault), m uds.Messag
 // endOnRecvError answers the request that broke the session when its
 // header decoded (over budget: LIMIT_EXCEEDED; malformed: BAD_ENVELOPE)
 // and learns from an oversized request.
-func (s *Server) endOnRecvError(sess *uds.ServerSession, err error, requestBudget uint32, last wire.Header, haveLast bool) {
+func (s *Server) endOnRecvError(sess *l1ServerSession, err error, requestBudget uint32, last wire.Header, haveLast bool) {
 	var status uint16
 	var le *netipc.LimitError
 	switch {

@@ -1,5 +1,3 @@
-//go:build linux
-
 // Package service is Level 2 of NetIPC: typed clients and the managed
 // server, composed only of the Level 1 transport and the codec.
 //

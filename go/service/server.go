@@ -1,5 +1,3 @@
-//go:build linux
-
 package service
 
 import (
@@ -10,12 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"netipc.local/netipc"
 	"netipc.local/netipc/transport"
-	"netipc.local/netipc/transport/shm"
-	"netipc.local/netipc/transport/uds"
 	"netipc.local/netipc/wire"
 )
 
@@ -58,7 +52,7 @@ type ServerConfig struct {
 	// PacketSize is the packet size to offer; 0 = automatic.
 	PacketSize uint32
 	// Shm holds the SHM data plane options.
-	Shm shm.Config
+	Shm shmConfig
 }
 
 // PayloadBudgets is a pair of payload budgets in bytes.
@@ -141,7 +135,7 @@ type StopSummary struct {
 }
 
 type registered struct {
-	fd      int
+	conn    sessionConn
 	shmPath string
 }
 
@@ -191,7 +185,7 @@ type Server struct {
 	ep            transport.Endpoint
 	kind          ServiceKind
 	svc           service
-	transportCfg  uds.ServerConfig
+	transportCfg  l1ServerConfig
 	maxSessions   int
 	maxHandshakes int
 	hsTimeout     time.Duration
@@ -200,7 +194,7 @@ type Server struct {
 	request       *direction
 	response      *direction
 	stats         counters
-	listener      *uds.Listener
+	listener      *l1Listener
 	acceptAbort   *transport.Abort
 	drainAbort    *transport.Abort
 	acceptorDone  chan struct{}
@@ -224,7 +218,7 @@ func startServer(cfg ServerConfig, svc service) (*Server, error) {
 	}
 	supported := nz32(cfg.SupportedProfiles, DefaultServerSupportedProfiles)
 	preferred := nz32(cfg.PreferredProfiles, DefaultServerPreferredProfiles) & supported
-	if supported&^uds.ImplementedProfiles != 0 {
+	if supported&^implementedProfiles != 0 {
 		return nil, &netipc.ArgError{Reason: "supported profiles include one this implementation lacks"}
 	}
 	s := &Server{
@@ -248,7 +242,7 @@ func startServer(cfg ServerConfig, svc service) (*Server, error) {
 	if preferred == 0 {
 		preferred = supported
 	}
-	s.transportCfg = uds.ServerConfig{
+	s.transportCfg = l1ServerConfig{
 		SupportedProfiles: supported, PreferredProfiles: preferred, PacketSize: cfg.PacketSize,
 		AuthToken: cfg.AuthToken, Shm: cfg.Shm,
 		// An authenticated client proposed more than the request budget:
@@ -267,7 +261,7 @@ func startServer(cfg ServerConfig, svc service) (*Server, error) {
 		_ = s.acceptAbort.Close()
 		return nil, err
 	}
-	if s.listener, err = uds.Listen(ep); err != nil {
+	if s.listener, err = l1Listen(ep); err != nil {
 		_ = s.acceptAbort.Close()
 		_ = s.drainAbort.Close()
 		return nil, err
@@ -310,7 +304,7 @@ func (s *Server) Stats() ServerStats {
 	}
 }
 
-func (s *Server) handshakeConfig() uds.ServerConfig {
+func (s *Server) handshakeConfig() l1ServerConfig {
 	c := s.transportCfg
 	c.MaxRequestPayloadBytes = s.request.current.Load()
 	c.MaxResponsePayloadBytes = s.response.current.Load()
@@ -350,12 +344,6 @@ func (s *Server) acceptor() {
 	}
 }
 
-func transportSleep(d time.Duration, a *transport.Abort) error {
-	fds := [1]unix.PollFd{{Fd: int32(a.Fd()), Events: unix.POLLIN}}
-	_, err := unix.Poll(fds[:], int(d/time.Millisecond))
-	return err
-}
-
 func (s *Server) threadDone() {
 	s.mu.Lock()
 	s.threads--
@@ -365,7 +353,7 @@ func (s *Server) threadDone() {
 
 // connection runs the handshake of one accepted connection, waits for a
 // session slot and serves the session.
-func (s *Server) connection(p *uds.PendingConn) {
+func (s *Server) connection(p *l1PendingConn) {
 	defer s.threadDone()
 	sess, err := p.Handshake(s.handshakeConfig(), time.Now().Add(s.hsTimeout), s.acceptAbort)
 	s.mu.Lock()
@@ -395,7 +383,7 @@ func (s *Server) connection(p *uds.PendingConn) {
 	}
 	s.sessions++
 	id := sess.SessionID()
-	reg := registered{fd: sess.Fd()}
+	reg := registered{conn: connOf(sess)}
 	if sess.IsShm() {
 		reg.shmPath = s.ep.ShmPath(id)
 	}
@@ -443,7 +431,7 @@ func (s *Server) Stop() StopSummary {
 	s.drainAbort.Trigger()
 	s.mu.Lock()
 	for _, r := range s.registry {
-		_ = unix.Shutdown(r.fd, unix.SHUT_RD)
+		r.conn.shutdownRead()
 	}
 	s.mu.Unlock()
 	drained := s.waitThreads(time.Now().Add(s.drainTimeout))
@@ -451,7 +439,7 @@ func (s *Server) Stop() StopSummary {
 	if !drained {
 		s.mu.Lock()
 		for _, r := range s.registry {
-			_ = unix.Shutdown(r.fd, unix.SHUT_RDWR)
+			r.conn.shutdownAll()
 		}
 		s.mu.Unlock()
 		s.waitThreads(time.Now().Add(DefaultForceCloseGrace))

@@ -1,11 +1,11 @@
-//go:build linux
-
 // Package transport holds what the Level 1 transports share: the service
-// endpoint naming (socket and SHM region paths) and the abort handle.
+// endpoint naming (socket and SHM region paths; on Windows the Named Pipe
+// and kernel object names) and the abort handle.
 //
 // The transports themselves live in the subpackages uds (UDS
 // SOCK_SEQPACKET sessions, handshake, chunking, batching, pipelining) and
-// shm (the POSIX shared-memory data plane). Level 1 never retries or
+// shm (the POSIX shared-memory data plane) on Linux, npipe (Named Pipe
+// sessions) and winshm (the Windows shared-memory data plane) on Windows. Level 1 never retries or
 // reconnects: that is Level 2's job (package service).
 package transport
 
@@ -54,8 +54,8 @@ func NewEndpoint(runDir, service string) (Endpoint, error) {
 		return Endpoint{}, err
 	}
 	ep := Endpoint{runDir: runDir, service: service}
-	if len(ep.SocketPath()) >= SunPathMax {
-		return Endpoint{}, &netipc.ArgError{Reason: "socket path too long for sun_path"}
+	if err := ep.checkPlatform(); err != nil {
+		return Endpoint{}, err
 	}
 	return ep, nil
 }

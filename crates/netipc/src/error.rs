@@ -166,6 +166,10 @@ pub enum Violation {
     /// A published SHM length is zero, over capacity or inconsistent.
     #[error("bad SHM published length")]
     ShmLength,
+    /// An SHM publication (sequence or length) changed while it was being
+    /// copied out: the peer wrote a message that was not yet consumed.
+    #[error("SHM publication changed during the copy")]
+    ShmTorn,
     /// The SHM region was truncated or faulted under us.
     #[error("SHM region faulted (peer truncated it)")]
     ShmFault,

@@ -97,10 +97,13 @@ fn close_ends_the_session_for_both_sides() {
     for &plane in PLANES {
         let dir = TestDir::new();
         let (mut c, mut s) = pair(&dir, plane);
-        assert_eq!(dir.shm_files().len(), usize::from(plane.is_shm()));
+        if cfg!(unix) {
+            assert_eq!(dir.shm_files().len(), usize::from(plane.is_shm()));
+        }
         let h = s.shutdown_handle().unwrap();
         h.close();
-        // The SHM region file (Linux) goes at once, with the session alive.
+        // The SHM region file (Linux) goes at once, with the session alive
+        // (Win SHM has no file).
         assert!(dir.shm_files().is_empty(), "{plane:?}");
         assert!(s.recv_request(soon(), None).is_err(), "{plane:?}");
         assert!(c.peer_gone(), "{plane:?}");

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command netipc-bench is the Go side of the shared benchmark suite
 // (BENCHMARKS.md) for the scenarios uds-ping-pong, shm-ping-pong,
 // snapshot-baseline and snapshot-shm. It speaks the same protocol settings

@@ -4,7 +4,8 @@
 //!   batching and pipelining, and the per-session POSIX shared-memory fast
 //!   path (`uds`, `shm`).
 //! - Windows: Win32 Named Pipe sessions in message mode with the same
-//!   handshake and chunking (`windows`). Win SHM is not implemented yet.
+//!   handshake and chunking, and the per-session Win SHM data plane
+//!   (`windows`, `windows::shm`).
 //!
 //! This module is the one place that selects the platform transports;
 //! [`abort`] (deadlines, abort handles), [`endpoint`] (service names,

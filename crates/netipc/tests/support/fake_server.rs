@@ -381,12 +381,14 @@ fn wait_hangup(s: &mut ServerSession, stop: &AbortHandle) {
     }
 }
 
-/// Blocks until the peer of `s` hangs up or `stop` is triggered (a
-/// receive that ends with the client's disconnect; anything the client
-/// sends meanwhile stays unanswered).
+/// Blocks until the peer of `s` hangs up or `stop` is triggered (the
+/// session's liveness probe, checked every millisecond: a pipe or Win SHM
+/// session has no hang-up event to wait on with `stop`).
 #[cfg(windows)]
 fn wait_hangup(s: &mut ServerSession, stop: &AbortHandle) {
-    while s.recv_request(Deadline::NEVER, Some(stop)).is_ok() {}
+    while !s.peer_gone() && !stop.is_triggered() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 fn grow_response(cfg: &mut ServerConfig, agreed: u32) {

@@ -310,21 +310,30 @@ impl ClientSession {
     }
 }
 
+/// One zero-timeout `poll` of a session socket: hang-up, error or any
+/// waiting data.
+fn poll_gone(fd: BorrowedFd<'_>) -> bool {
+    use rustix::event::{PollFd, PollFlags, poll};
+    let mut fds = [PollFd::from_borrowed_fd(
+        fd,
+        PollFlags::IN | PollFlags::RDHUP,
+    )];
+    let zero = rustix::time::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    match poll(&mut fds, Some(&zero)) {
+        Ok(0) | Err(rustix::io::Errno::INTR) => false,
+        Ok(_) | Err(_) => true,
+    }
+}
+
 impl ClientSession {
     /// Liveness probe of an idle session (one zero-timeout `poll`): true
     /// when the peer hung up, the socket failed, or unsolicited data is
     /// waiting (no response is expected, so the session is unusable).
     pub fn peer_gone(&self) -> bool {
-        use rustix::event::{PollFd, PollFlags, poll};
-        let mut fds = [PollFd::new(self, PollFlags::IN | PollFlags::RDHUP)];
-        let zero = rustix::time::Timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        match poll(&mut fds, Some(&zero)) {
-            Ok(0) | Err(rustix::io::Errno::INTR) => false,
-            Ok(_) | Err(_) => true,
-        }
+        poll_gone(self.chan.fd())
     }
 }
 
@@ -417,6 +426,13 @@ impl ServerSession {
     /// Sends a response with a caller-built header (kind RESPONSE).
     pub fn send_message(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
         self.chan.send(header, payload)
+    }
+
+    /// Liveness probe (one zero-timeout `poll`): true when the client hung
+    /// up or the socket failed, and also when a request is waiting on the
+    /// socket (on an SHM session the socket carries no requests).
+    pub fn peer_gone(&self) -> bool {
+        poll_gone(self.chan.fd())
     }
 
     /// A handle that stops or ends this session from another thread (it

@@ -1,11 +1,15 @@
 //! Message framing over a pipe: transparent chunking on send, chunk
-//! reassembly and validation on receive, and the session-breaking rules.
+//! reassembly and validation on receive, the Win SHM data plane when
+//! negotiated, and the session-breaking rules.
 //!
 //! The rules are those of the UDS transport: a message longer than the
 //! agreed packet size travels as a full first packet (outer header + the
 //! first payload bytes) followed by continuation packets (chunk header +
 //! payload), each one pipe message. Every received packet is checked
 //! against the header it continues; any violation ends the session.
+//!
+//! On an SHM session every message (batches included) travels whole
+//! through the region; the pipe then only tells whether the peer is gone.
 
 use std::cell::{Cell, OnceCell};
 use std::ops::Range;
@@ -18,6 +22,7 @@ use crate::transport::envelope::{batch_layout, check_incoming, check_outgoing};
 use crate::wire::{BatchBuilder, ChunkHeader, ChunkPlan, Header, Limits};
 
 use super::pipe::Pipe;
+use super::shm::WinShmRegion;
 
 /// One side of an established session.
 #[derive(Debug)]
@@ -43,6 +48,7 @@ pub(crate) struct Channel {
     last_header: Option<Header>,
     /// Set by [`super::SessionShutdown`]: receives also wait on it.
     stop: OnceCell<AbortHandle>,
+    shm: Option<WinShmRegion>,
 }
 
 impl Channel {
@@ -53,6 +59,7 @@ impl Channel {
         recv_kind: u16,
         send_limits: Limits,
         recv_limits: Limits,
+        shm: Option<WinShmRegion>,
     ) -> Self {
         Channel {
             pipe,
@@ -69,7 +76,19 @@ impl Channel {
             send_timeout: None,
             last_header: None,
             stop: OnceCell::new(),
+            shm,
         }
+    }
+
+    /// Whether the SHM data plane is active.
+    pub(crate) fn is_shm(&self) -> bool {
+        self.shm.is_some()
+    }
+
+    /// The SHM region, when the data plane runs over it.
+    #[cfg(test)]
+    pub(crate) fn shm(&self) -> Option<&WinShmRegion> {
+        self.shm.as_ref()
     }
 
     pub(crate) fn pipe(&self) -> &Pipe {
@@ -111,6 +130,9 @@ impl Channel {
                 "final reply must be an empty response",
             ));
         }
+        if let Some(region) = self.shm.as_mut() {
+            return region.send(&header.encode());
+        }
         let deadline = Deadline::from_timeout(self.send_timeout);
         self.pipe.write(&header.encode(), deadline)
     }
@@ -135,6 +157,15 @@ impl Channel {
     pub(crate) fn send(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
         self.ensure_usable()?;
         check_outgoing(header, payload.len(), self.send_kind, self.send_limits)?;
+        if self.shm.is_some() {
+            let mut tx = std::mem::take(&mut self.tx);
+            tx.clear();
+            tx.extend_from_slice(&header.encode());
+            tx.extend_from_slice(payload);
+            let r = self.send_shm(&tx);
+            self.tx = tx;
+            return r;
+        }
         let deadline = Deadline::from_timeout(self.send_timeout);
         let len = payload.len();
         let Some(plan) = ChunkPlan::new(len, self.packet_size) else {
@@ -201,6 +232,11 @@ impl Channel {
 
         let mut batch = std::mem::take(&mut self.batch);
         batch.clear();
+        let shm = self.shm.is_some();
+        if shm {
+            // The whole message is built in place: header, then payload.
+            batch.resize(HEADER_LEN, 0);
+        }
         let built = (|| {
             let mut b = BatchBuilder::new(&mut batch, count);
             for it in items {
@@ -209,12 +245,33 @@ impl Channel {
             b.finish()
         })();
         let r = match built {
+            Ok(n) if n == size && shm => {
+                base.encode_into(&mut batch[..HEADER_LEN]);
+                self.send_shm(&batch)
+            }
             Ok(n) if n == size => self.send(&base, &batch),
             Ok(_) => Err(Error::InvalidState("batch size mismatch")),
             Err(e) => Err(e),
         };
         self.batch = batch;
         r
+    }
+
+    /// Publishes one whole message in the SHM region.
+    fn send_shm(&mut self, message: &[u8]) -> Result<()> {
+        let Some(region) = self.shm.as_mut() else {
+            return Err(Error::InvalidState("no SHM region"));
+        };
+        match region.send(message) {
+            Ok(()) => Ok(()),
+            // Caller misuse (second request in flight, answer without a
+            // request): the region is unchanged.
+            Err(e @ (Error::Protocol(Violation::ShmBusy) | Error::InvalidState(_))) => Err(e),
+            Err(e) => {
+                self.broken.set(true);
+                Err(e)
+            }
+        }
     }
 
     /// Receives one message; returns its header and the payload range in
@@ -230,13 +287,52 @@ impl Channel {
     ) -> Result<(Header, Range<usize>)> {
         self.ensure_usable()?;
         let mut consumed = false;
-        let r = self.recv_inner(deadline, abort, &mut consumed);
+        let r = if self.shm.is_some() {
+            self.recv_shm(deadline, abort, &mut consumed)
+        } else {
+            self.recv_inner(deadline, abort, &mut consumed)
+        };
         if let Err(e) = &r {
-            if consumed || !matches!(e, Error::Timeout | Error::Aborted) {
+            // On SHM, InvalidState is caller misuse reported by the region
+            // before it touched anything.
+            let misuse = self.shm.is_some() && matches!(e, Error::InvalidState(_));
+            if consumed || !(matches!(e, Error::Timeout | Error::Aborted) || misuse) {
                 self.broken.set(true);
             }
         }
         r
+    }
+
+    fn recv_shm(
+        &mut self,
+        deadline: Deadline,
+        abort: Option<&AbortHandle>,
+        consumed: &mut bool,
+    ) -> Result<(Header, Range<usize>)> {
+        let Channel {
+            shm,
+            pipe,
+            rx,
+            stop,
+            ..
+        } = self;
+        let Some(region) = shm.as_mut() else {
+            return Err(Error::InvalidState("no SHM region"));
+        };
+        // A stopped session ends its wait like a gone peer (a message
+        // already published is still read first).
+        let stop = stop.get();
+        let peer_gone = || pipe.peer_closed() || stop.is_some_and(AbortHandle::is_triggered);
+        region.recv(rx, deadline, abort, &peer_gone)?;
+        *consumed = true;
+        let header = Header::decode(rx)?;
+        self.last_header = Some(header);
+        check_incoming(&header, self.recv_kind, self.recv_limits)?;
+        let end = HEADER_LEN + header.payload_len as usize;
+        if self.rx.len() != end {
+            return Err(Violation::PacketLength.into());
+        }
+        Ok((header, HEADER_LEN..end))
     }
 
     fn recv_inner(

@@ -12,8 +12,9 @@ use crate::transport::pipeline::{DEFAULT_MAX_IN_FLIGHT, MAX_IN_FLIGHT_LIMIT};
 use crate::wire::{Hello, ServerOffer};
 
 /// Profiles this implementation can run on Windows: NAMED_PIPE (bit 0,
-/// the baseline) only. Win SHM (`SHM_HYBRID`, ...) is not implemented yet.
-pub const IMPLEMENTED_PROFILES: u32 = PROFILE_BASELINE;
+/// the baseline), SHM_HYBRID (bit 1) and SHM_BUSYWAIT (bit 2).
+/// SHM_WAITADDR is reserved and not implemented.
+pub const IMPLEMENTED_PROFILES: u32 = PROFILE_BASELINE | SHM_PROFILES;
 
 /// Profile bits that select a Win SHM data plane.
 pub const SHM_PROFILES: u32 = PROFILE_SHM_HYBRID | PROFILE_SHM_BUSYWAIT;
@@ -71,7 +72,7 @@ pub(crate) fn proposed_packet_size(configured: u32) -> u32 {
 /// Client handshake configuration.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// Profiles the client supports (NAMED_PIPE only for now).
+    /// Profiles the client supports (subset of [`IMPLEMENTED_PROFILES`]).
     pub supported_profiles: u32,
     /// Profiles the client prefers.
     pub preferred_profiles: u32,
@@ -152,7 +153,7 @@ impl ClientConfig {
 /// Server handshake configuration.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// Profiles the server supports (NAMED_PIPE only for now).
+    /// Profiles the server supports (subset of [`IMPLEMENTED_PROFILES`]).
     pub supported_profiles: u32,
     /// Profiles the server prefers.
     pub preferred_profiles: u32,

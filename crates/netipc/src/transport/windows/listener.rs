@@ -5,33 +5,42 @@ use std::os::windows::io::{AsRawHandle, RawHandle};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use windows_sys::Win32::Foundation::{ERROR_ACCESS_DENIED, GetLastError, INVALID_HANDLE_VALUE};
+use windows_sys::Win32::Foundation::{
+    ERROR_ACCESS_DENIED, ERROR_BAD_PATHNAME, ERROR_FILE_NOT_FOUND, ERROR_INVALID_NAME,
+    GetLastError, INVALID_HANDLE_VALUE,
+};
 use windows_sys::Win32::Storage::FileSystem::{
     FILE_FLAG_FIRST_PIPE_INSTANCE, FILE_FLAG_OVERLAPPED, PIPE_ACCESS_DUPLEX,
 };
 use windows_sys::Win32::System::Pipes::{
     CreateNamedPipeW, PIPE_READMODE_MESSAGE, PIPE_REJECT_REMOTE_CLIENTS, PIPE_TYPE_MESSAGE,
-    PIPE_UNLIMITED_INSTANCES, PIPE_WAIT,
+    PIPE_UNLIMITED_INSTANCES, PIPE_WAIT, WaitNamedPipeW,
 };
 
 use crate::error::{DecodeError, Error, Result, Violation};
-use crate::protocol::{CODE_HELLO, HEADER_LEN, KIND_CONTROL, STATUS_INCOMPATIBLE, STATUS_OK};
+use crate::protocol::{
+    CODE_HELLO, HEADER_LEN, KIND_CONTROL, PROFILE_BASELINE, STATUS_INCOMPATIBLE, STATUS_OK,
+    STATUS_UNSUPPORTED,
+};
 use crate::transport::abort::{AbortHandle, Deadline};
 use crate::transport::endpoint::Endpoint;
 use crate::transport::handshake::{HELLO_MSG_LEN, encode_ack, handshake_status_error};
 use crate::wire::hello::HELLO_LEN;
 use crate::wire::{Header, Hello, HelloAck, Negotiation, negotiate};
 
-use super::config::{DEFAULT_PACKET_SIZE, ServerConfig};
+use super::config::{DEFAULT_PACKET_SIZE, SHM_PROFILES, ServerConfig};
 use super::pipe::{OwnedHandle, Pipe, win_error};
+use super::security::OwnerOnly;
 use super::session::{ServerSession, wide};
+use super::shm::WinShmRegion;
 
 /// A listening Named Pipe endpoint: always holds one unconnected pipe
 /// instance clients can connect to.
 ///
 /// The first instance is created with `FILE_FLAG_FIRST_PIPE_INSTANCE`: a
 /// second server on the same endpoint gets [`Error::AddressInUse`].
-/// Remote (network) clients are rejected.
+/// Remote (network) clients are rejected, and every instance carries an
+/// owner-only DACL (only the user this process runs as may connect).
 pub struct Listener {
     endpoint: Endpoint,
     name: Vec<u16>,
@@ -59,6 +68,9 @@ impl Listener {
     /// to the largest packet size servers on it configure).
     pub fn bind_with_buffer_size(endpoint: &Endpoint, buffer_size: u32) -> Result<Listener> {
         let name = wide(&endpoint.pipe_name());
+        if pipe_exists(&name) {
+            return Err(Error::AddressInUse);
+        }
         let first = create_instance(&name, buffer_size, true)?;
         Ok(Listener {
             endpoint: endpoint.clone(),
@@ -72,6 +84,13 @@ impl Listener {
     /// The endpoint this listener serves.
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
+    }
+
+    /// The raw handle of the instance waiting for the next client.
+    #[cfg(test)]
+    pub(crate) fn first_instance_handle(&self) -> Option<windows_sys::Win32::Foundation::HANDLE> {
+        let slot = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        slot.as_ref().map(|p| p.raw())
     }
 
     /// Waits for the next client under `deadline` / `abort`. Fast: never
@@ -99,6 +118,7 @@ impl Listener {
                     return Ok(PendingConnection {
                         pipe,
                         session_id: self.session_ids.fetch_add(1, Ordering::Relaxed),
+                        endpoint: self.endpoint.clone(),
                     });
                 }
                 Err(e @ (Error::Timeout | Error::Aborted)) => {
@@ -113,6 +133,21 @@ impl Listener {
     }
 }
 
+/// True when some server already has instances of pipe `name` (free or
+/// busy). A probe that never connects, so the owner is not disturbed.
+///
+/// `FILE_FLAG_FIRST_PIPE_INSTANCE` is what settles two servers racing for
+/// one name; this check also covers systems that ignore that flag (Wine).
+fn pipe_exists(name: &[u16]) -> bool {
+    // SAFETY: `name` is NUL-terminated.
+    if unsafe { WaitNamedPipeW(name.as_ptr(), 1) } != 0 {
+        return true;
+    }
+    // SAFETY: no preconditions.
+    let e = unsafe { GetLastError() };
+    e != ERROR_FILE_NOT_FOUND && e != ERROR_BAD_PATHNAME && e != ERROR_INVALID_NAME
+}
+
 /// Creates one server instance of pipe `name` (message mode, overlapped,
 /// local clients only).
 fn create_instance(name: &[u16], buffer_size: u32, first: bool) -> Result<Pipe> {
@@ -120,8 +155,9 @@ fn create_instance(name: &[u16], buffer_size: u32, first: bool) -> Result<Pipe> 
     if first {
         open_mode |= FILE_FLAG_FIRST_PIPE_INSTANCE;
     }
-    // SAFETY: `name` is NUL-terminated; default security (owner and
-    // LocalSystem / Administrators full control, Everyone read).
+    // Owner-only DACL: the Windows counterpart of the 0600 socket.
+    let security = OwnerOnly::current_user()?;
+    // SAFETY: `name` is NUL-terminated; `security` lives across the call.
     let h = unsafe {
         CreateNamedPipeW(
             name.as_ptr(),
@@ -131,7 +167,7 @@ fn create_instance(name: &[u16], buffer_size: u32, first: bool) -> Result<Pipe> 
             buffer_size,
             buffer_size,
             0,
-            std::ptr::null(),
+            security.attributes(),
         )
     };
     if h == INVALID_HANDLE_VALUE {
@@ -148,6 +184,7 @@ fn create_instance(name: &[u16], buffer_size: u32, first: bool) -> Result<Pipe> 
 pub struct PendingConnection {
     pipe: Pipe,
     session_id: u64,
+    endpoint: Endpoint,
 }
 
 impl std::fmt::Debug for PendingConnection {
@@ -170,6 +207,12 @@ impl PendingConnection {
     /// closed without an answer; a wrong header version is rejected with
     /// INCOMPATIBLE; negotiation rejections are answered and the mapped
     /// error returned. On any failure the connection is closed.
+    ///
+    /// When a Win SHM profile is selected, the session's region is created
+    /// before the HELLO_ACK is sent. If that fails, the session continues
+    /// on the Named Pipe baseline when the client supports it (the
+    /// HELLO_ACK then selects NAMED_PIPE); otherwise the client gets
+    /// UNSUPPORTED and the creation error is returned.
     pub fn handshake(
         self,
         cfg: &ServerConfig,
@@ -208,9 +251,32 @@ impl PendingConnection {
         }
         let hello_payload = &bytes[HEADER_LEN..HELLO_MSG_LEN];
         match negotiate(hello_payload, &cfg.offer(), self.session_id) {
-            Negotiation::Accept(ack) => {
+            Negotiation::Accept(mut ack) => {
+                let shm = if ack.selected_profile & SHM_PROFILES != 0 {
+                    match WinShmRegion::create(
+                        &self.endpoint,
+                        cfg.auth_token,
+                        ack.selected_profile,
+                        self.session_id,
+                        ack.agreed_max_request_payload_bytes,
+                        ack.agreed_max_response_payload_bytes,
+                        &cfg.shm,
+                    ) {
+                        Ok(region) => Some(region),
+                        Err(_) if ack.intersection_profiles & PROFILE_BASELINE != 0 => {
+                            ack.selected_profile = PROFILE_BASELINE;
+                            None
+                        }
+                        Err(e) => {
+                            send_rejection(&pipe, STATUS_UNSUPPORTED, deadline);
+                            return Err(e);
+                        }
+                    }
+                } else {
+                    None
+                };
                 pipe.write(&encode_ack(STATUS_OK, &ack), deadline)?;
-                Ok(ServerSession::new(pipe, ack))
+                Ok(ServerSession::new(pipe, ack, shm))
             }
             Negotiation::Reject(status) => {
                 let hello = Hello::decode(hello_payload).ok();
@@ -223,6 +289,14 @@ impl PendingConnection {
             }
             Negotiation::Drop => Err(Violation::Handshake.into()),
         }
+    }
+}
+
+#[cfg(test)]
+impl PendingConnection {
+    /// The pipe itself, for tests that play a hostile server.
+    pub(super) fn raw_pipe(&self) -> &Pipe {
+        &self.pipe
     }
 }
 

@@ -1,5 +1,6 @@
 //! Win32 Named Pipe transport (profile NAMED_PIPE, bit 0: the Windows
-//! baseline), per `level1-windows-np.md`.
+//! baseline), per `level1-windows-np.md`, with the Win SHM data plane
+//! (`level1-windows-shm.md`) as a negotiated upgrade.
 //!
 //! - Pipe name: `\\.\pipe\netipc-{fnv1a64(run_dir):016x}-{service}`
 //!   ([`Endpoint::pipe_name`](crate::transport::Endpoint::pipe_name)).
@@ -16,9 +17,18 @@
 //! - `ERROR_BROKEN_PIPE`, `ERROR_NO_DATA` and `ERROR_PIPE_NOT_CONNECTED`
 //!   are [`Error::PeerClosed`](crate::Error::PeerClosed).
 //!
-//! Levels 2 and 3 run over this transport through the platform seam of
-//! [`crate::transport`]. Not implemented yet: the Win SHM profiles
-//! (SHM_HYBRID, ...).
+//! - Win SHM (profiles SHM_HYBRID and SHM_BUSYWAIT, see [`shm`]): when
+//!   negotiated, the server creates a per-session page-file mapping before
+//!   it sends HELLO_ACK and the client attaches it; every later message
+//!   travels whole through the mapping, the pipe only telling whether the
+//!   peer is gone. If the server cannot create the region it continues on
+//!   NAMED_PIPE when the client supports it; a client that cannot attach
+//!   fails with [`Error::ShmAttach`](crate::Error::ShmAttach) and must
+//!   reconnect without SHM. [`ClientSession::is_shm`] tells which plane
+//!   runs.
+//!
+//! Levels 2 and 3 run over this transport (both data planes) through the
+//! platform seam of [`crate::transport`].
 //!
 //! ```no_run
 //! # use netipc::transport::{Deadline, Endpoint};
@@ -39,13 +49,17 @@ mod channel;
 mod config;
 mod listener;
 mod pipe;
+mod security;
 mod session;
+pub mod shm;
 mod shutdown;
 
 #[cfg(test)]
 mod control_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_shm;
 
 pub use crate::transport::handshake::{RejectFn, RejectHook};
 pub use crate::transport::message::Message;

@@ -93,6 +93,34 @@ impl Pipe {
         self.handle.0
     }
 
+    /// A zero-byte peek: the bytes waiting in the pipe, or the error.
+    fn peek(&self) -> Result<u32> {
+        let mut avail = 0u32;
+        // SAFETY: live pipe handle; no buffer, only the byte count out.
+        let ok = unsafe {
+            PeekNamedPipe(
+                self.handle.0,
+                std::ptr::null_mut(),
+                0,
+                std::ptr::null_mut(),
+                &mut avail,
+                std::ptr::null_mut(),
+            )
+        };
+        if ok == 0 {
+            Err(last_error())
+        } else {
+            Ok(avail)
+        }
+    }
+
+    /// Whether the other end of the pipe is gone (a zero-byte peek fails
+    /// with one of the disconnect codes). Used by SHM waits, where the pipe
+    /// carries no data after the handshake.
+    pub(crate) fn peer_closed(&self) -> bool {
+        matches!(self.peek(), Err(Error::PeerClosed))
+    }
+
     fn overlapped(&self) -> OVERLAPPED {
         // SAFETY: OVERLAPPED is plain data; all-zero is its initial state.
         let mut ov: OVERLAPPED = unsafe { std::mem::zeroed() };
@@ -246,23 +274,10 @@ impl Pipe {
         Ok(())
     }
 
-    /// Zero-timeout liveness probe: true when the other end is gone (the
-    /// peek fails) or a message is waiting.
+    /// Zero-timeout liveness probe of an idle session: true when the peek
+    /// fails (the other end is gone) or a message is waiting.
     pub(crate) fn peer_gone(&self) -> bool {
-        let mut avail = 0u32;
-        // SAFETY: live pipe handle; no buffer is read (size 0), only the
-        // available byte count is written to `avail`.
-        let ok = unsafe {
-            PeekNamedPipe(
-                self.handle.0,
-                std::ptr::null_mut(),
-                0,
-                std::ptr::null_mut(),
-                &mut avail,
-                std::ptr::null_mut(),
-            )
-        } != 0;
-        !ok || avail > 0
+        !matches!(self.peek(), Ok(0))
     }
 
     /// A second handle to this pipe instance (for another thread).

@@ -1,8 +1,9 @@
 //! Established Named Pipe sessions: [`ClientSession`] and
-//! [`ServerSession`], and the client side of the handshake.
+//! [`ServerSession`], and the client side of the handshake (including the
+//! Win SHM attach when an SHM profile is selected).
 
 use std::os::windows::io::{AsRawHandle, RawHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use windows_sys::Win32::Foundation::{
     ERROR_FILE_NOT_FOUND, ERROR_PIPE_BUSY, GENERIC_READ, GENERIC_WRITE, GetLastError,
@@ -23,8 +24,9 @@ use crate::transport::pipeline::InFlight;
 use crate::wire::{Header, HelloAck, Limits};
 
 use super::channel::Channel;
-use super::config::ClientConfig;
+use super::config::{ClientConfig, SHM_PROFILES};
 use super::pipe::{OwnedHandle, Pipe, last_error, win_error};
+use super::shm::WinShmRegion;
 use super::shutdown::SessionShutdown;
 
 /// A NUL-terminated UTF-16 copy of `s`.
@@ -103,15 +105,14 @@ macro_rules! negotiated_accessors {
             self.ack.session_id
         }
 
-        /// The selected transport profile (NAMED_PIPE for now).
+        /// The selected transport profile (one `PROFILE_*` bit).
         pub fn selected_profile(&self) -> u32 {
             self.ack.selected_profile
         }
 
-        /// Whether the data plane runs over shared memory (never yet on
-        /// Windows: Win SHM is not implemented).
+        /// Whether the data plane runs over Win SHM.
         pub fn is_shm(&self) -> bool {
-            false
+            self.chan.is_shm()
         }
 
         /// The agreed packet size.
@@ -144,7 +145,7 @@ macro_rules! negotiated_accessors {
         /// Bounds each outgoing message by `timeout` (one deadline for all
         /// of its chunks); `None` (the default) blocks. A timeout before
         /// the first packet leaves the session usable; after it, the
-        /// session ends.
+        /// session ends. Sends on a Win SHM session never block.
         pub fn set_send_timeout(&mut self, timeout: Option<Duration>) {
             self.chan.set_send_timeout(timeout);
         }
@@ -168,14 +169,62 @@ fn payload_u32(len: usize) -> Result<u32> {
     u32::try_from(len).map_err(|_| Error::InvalidArgument("payload longer than 4 GiB"))
 }
 
+/// How often a client retries opening an SHM region that is not there yet.
+const SHM_ATTACH_RETRY: Duration = Duration::from_millis(5);
+
+/// Opens the session's SHM region, retrying "not ready" every 5 ms up to
+/// `cfg.shm_attach_timeout` (or the caller's earlier deadline). Any failure
+/// is [`Error::ShmAttach`]: the caller closes this session and reconnects
+/// without SHM (there is no same-session fallback).
+fn attach_shm(
+    endpoint: &Endpoint,
+    ack: &HelloAck,
+    cfg: &ClientConfig,
+    deadline: Deadline,
+    abort: Option<&AbortHandle>,
+) -> Result<WinShmRegion> {
+    let bound = Instant::now().checked_add(cfg.shm_attach_timeout);
+    let limit = match (deadline.instant(), bound) {
+        (Some(d), Some(b)) if d < b => deadline,
+        _ => Deadline::after(cfg.shm_attach_timeout),
+    };
+    loop {
+        match WinShmRegion::attach(
+            endpoint,
+            cfg.auth_token,
+            ack.selected_profile,
+            ack.session_id,
+            ack.agreed_max_request_payload_bytes,
+            ack.agreed_max_response_payload_bytes,
+        ) {
+            Ok(region) => return Ok(region),
+            Err(Error::ShmNotReady) => {}
+            Err(e @ Error::ShmAttach(_)) => return Err(e),
+            Err(_) => return Err(Error::ShmAttach("attaching the SHM region failed")),
+        }
+        if let Some(a) = abort {
+            a.check()?;
+        }
+        let step = match limit.remaining() {
+            Ok(left) => left.map_or(SHM_ATTACH_RETRY, |l| l.min(SHM_ATTACH_RETRY)),
+            Err(_) => return Err(Error::ShmAttach("SHM region not ready in time")),
+        };
+        std::thread::sleep(step);
+    }
+}
+
 /// The client side of an established Named Pipe session.
 ///
 /// Requests may be pipelined: send several, then receive their responses
-/// in any order; correlation is by message id. Any transport failure or
+/// in any order; correlation is by message id. On a Win SHM session only
+/// one request may be in flight ([`crate::Violation::ShmBusy`]); batches
+/// are the way to move many items per round trip. Any transport failure or
 /// protocol violation ends the session: the error is returned once and
 /// later calls fail with [`Error::InvalidState`].
 ///
 /// The raw pipe handle (via [`AsRawHandle`]) is opened for overlapped I/O.
+/// On a Win SHM session data moves through the shared region and the pipe
+/// only tells whether the peer is gone.
 pub struct ClientSession {
     chan: Channel,
     ack: HelloAck,
@@ -200,7 +249,9 @@ impl ClientSession {
     /// A server rejection maps to [`Error::AuthFailed`],
     /// [`Error::Unsupported`], [`Error::Incompatible`],
     /// [`Error::LimitExceeded`] or [`Error::Status`]; no server is
-    /// [`Error::NotFound`].
+    /// [`Error::NotFound`]. When an SHM profile was selected but its
+    /// region cannot be attached the result is [`Error::ShmAttach`]: the
+    /// session is closed; reconnect without the SHM profiles.
     pub fn connect(
         endpoint: &Endpoint,
         cfg: &ClientConfig,
@@ -216,6 +267,11 @@ impl ClientSession {
         let got = pipe.read(&mut buf, deadline, abort)?;
         let real = if got.more { buf.len() + 1 } else { got.n };
         let ack = check_ack_bytes(&buf[..got.n], real, &hello, cfg.response_payload_cap)?;
+        let shm = if ack.selected_profile & SHM_PROFILES != 0 {
+            Some(attach_shm(endpoint, &ack, cfg, deadline, abort)?)
+        } else {
+            None
+        };
         let (req, resp) = ack_limits(&ack);
         let chan = Channel::new(
             pipe,
@@ -224,6 +280,7 @@ impl ClientSession {
             KIND_RESPONSE,
             req,
             resp,
+            shm,
         );
         Ok(ClientSession {
             chan,
@@ -292,6 +349,9 @@ impl ClientSession {
             return Err(Error::InvalidState(
                 "session ended by an earlier failure; reconnect",
             ));
+        }
+        if self.chan.is_shm() && !self.in_flight.as_slice().is_empty() {
+            return Err(Violation::ShmBusy.into());
         }
         self.in_flight.check_insert(message_id)
     }
@@ -395,7 +455,7 @@ impl std::fmt::Debug for ServerSession {
 }
 
 impl ServerSession {
-    pub(crate) fn new(pipe: Pipe, ack: HelloAck) -> Self {
+    pub(crate) fn new(pipe: Pipe, ack: HelloAck, shm: Option<WinShmRegion>) -> Self {
         let (req, resp) = ack_limits(&ack);
         let chan = Channel::new(
             pipe,
@@ -404,6 +464,7 @@ impl ServerSession {
             KIND_REQUEST,
             resp,
             req,
+            shm,
         );
         ServerSession { chan, ack }
     }
@@ -452,6 +513,13 @@ impl ServerSession {
 }
 
 impl ServerSession {
+    /// Liveness probe (one zero-timeout peek): true when the client end is
+    /// gone, and also when a request is waiting in the pipe (on an SHM
+    /// session the pipe carries no requests).
+    pub fn peer_gone(&self) -> bool {
+        self.chan.pipe().peer_gone()
+    }
+
     /// A handle that stops or ends this session from another thread (it
     /// holds a duplicate of the pipe handle).
     pub fn shutdown_handle(&self) -> Result<SessionShutdown> {
@@ -487,6 +555,11 @@ impl ServerSession {
     /// The pipe itself, for tests that play a hostile server.
     pub(super) fn raw_pipe(&self) -> &Pipe {
         self.chan.pipe()
+    }
+
+    /// The SHM region, for tests that play a hostile server.
+    pub(super) fn shm_region(&self) -> Option<&WinShmRegion> {
+        self.chan.shm()
     }
 }
 

@@ -1,0 +1,381 @@
+//go:build windows
+
+package npipe
+
+import (
+	"errors"
+	"time"
+
+	"netipc.local/netipc"
+	"netipc.local/netipc/internal/bin"
+	"netipc.local/netipc/transport"
+	"netipc.local/netipc/transport/winshm"
+	"netipc.local/netipc/wire"
+)
+
+// channel is one side of an established session: the pipe, the
+// negotiated framing parameters, the reusable buffers and, when
+// negotiated, the Win SHM region.
+//
+// A pipe write has no gather form, and overlapped I/O needs heap buffers:
+// each pipe message is assembled in the reusable pkt buffer (header or
+// chunk header, then the payload slice). Receive reads the first message
+// into a reusable buffer, validates the outer header and the receiver's
+// directional limits before growing that buffer, then reads every
+// continuation straight into place: the 32 payload bytes its chunk header
+// lands on are saved and restored around the read.
+type channel struct {
+	p           *pipe
+	hangup      func() bool
+	packetSize  int
+	sendKind    uint16
+	sendLimits  wire.Limits
+	recvKind    uint16
+	recvLimits  wire.Limits
+	rx          []byte
+	lastHeader  wire.Header
+	haveLast    bool
+	tx          []byte
+	pkt         []byte
+	shm         *winshm.Region
+	sendTimeout time.Duration
+	broken      bool
+	closed      bool
+}
+
+var errBroken = &netipc.StateError{Reason: "session ended by an earlier failure; reconnect"}
+
+// isWaitError reports whether err leaves the byte stream in a known state.
+func isWaitError(err error) bool {
+	return errors.Is(err, netipc.ErrTimeout) || errors.Is(err, netipc.ErrAborted)
+}
+
+func (c *channel) usable() error {
+	if c.closed {
+		return netipc.ErrClosed
+	}
+	if c.broken {
+		return errBroken
+	}
+	return nil
+}
+
+func (c *channel) sendDeadline() time.Time {
+	if c.sendTimeout <= 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(c.sendTimeout)
+}
+
+// checkOutgoing runs local checks; failures leave the session intact.
+func (c *channel) checkOutgoing(h *wire.Header, payloadLen int) error {
+	if h.Kind != c.sendKind {
+		return &netipc.ArgError{Reason: "message kind does not match this side"}
+	}
+	if int(h.PayloadLen) != payloadLen {
+		return &netipc.ArgError{Reason: "header payload_len does not match the payload"}
+	}
+	if h.IsBatchFlagged() && h.ItemCount == 0 {
+		return &netipc.ArgError{Reason: "BATCH with item_count 0"}
+	}
+	if err := h.CheckLimits(c.sendLimits, c.sendKind == netipc.KindRequest); err != nil {
+		return err
+	}
+	if uint64(payloadLen)+netipc.HeaderLen > 0xFFFFFFFF {
+		return &netipc.ArgError{Reason: "message longer than 4 GiB"}
+	}
+	return nil
+}
+
+// send sends one message (header + payload).
+func (c *channel) send(h wire.Header, payload []byte) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	if err := c.checkOutgoing(&h, len(payload)); err != nil {
+		return err
+	}
+	if c.shm != nil {
+		c.tx = h.AppendTo(c.tx[:0])
+		c.tx = append(c.tx, payload...)
+		return c.sendShm(c.tx)
+	}
+	return c.sendPipe(h, payload)
+}
+
+// sendBatch builds a batch payload from items and sends it. base supplies
+// kind, code, status and message id. One item travels as a plain single
+// message (peers treat BATCH with one item as single anyway).
+func (c *channel) sendBatch(base wire.Header, items [][]byte) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	switch len(items) {
+	case 0:
+		return &netipc.ArgError{Reason: "a batch needs at least one item"}
+	case 1:
+		base.Flags &^= netipc.FlagBatch
+		base.ItemCount = 1
+		if uint64(len(items[0])) > 0xFFFFFFFF {
+			return &netipc.ArgError{Reason: "payload longer than 4 GiB"}
+		}
+		base.PayloadLen = uint32(len(items[0]))
+		return c.send(base, items[0])
+	}
+	size := uint64(len(items)) * netipc.DirEntrySize
+	for _, it := range items {
+		size = (size+7)&^7 + uint64(len(it))
+	}
+	size = (size + 7) &^ 7
+	if size > 0xFFFFFFFF || uint64(len(items)) > 0xFFFFFFFF {
+		return &netipc.ArgError{Reason: "batch longer than 4 GiB"}
+	}
+	base.Flags |= netipc.FlagBatch
+	base.ItemCount = uint32(len(items))
+	base.PayloadLen = uint32(size)
+	if err := c.checkOutgoing(&base, int(size)); err != nil {
+		return err
+	}
+	start := 0
+	tx := c.tx[:0]
+	if c.shm != nil {
+		tx = bin.Zeros(tx, netipc.HeaderLen)
+		start = netipc.HeaderLen
+	}
+	var b wire.BatchBuilder
+	b.Reset(tx, uint32(len(items)))
+	for _, it := range items {
+		if err := b.Add(it); err != nil {
+			return err
+		}
+	}
+	tx, err := b.Finish()
+	c.tx = tx
+	if err != nil {
+		return err
+	}
+	if c.shm != nil {
+		base.EncodeTo(tx)
+		return c.sendShm(tx)
+	}
+	return c.sendPipe(base, tx[start:])
+}
+
+func (c *channel) sendShm(msg []byte) error {
+	err := c.shm.Send(msg)
+	if err == nil {
+		return nil
+	}
+	// Caller misuse (second request in flight, answer without a request)
+	// leaves the region unchanged.
+	var se *netipc.StateError
+	if errors.Is(err, netipc.ViolationShmBusy) || errors.As(err, &se) {
+		return err
+	}
+	c.broken = true
+	return err
+}
+
+func (c *channel) sendPipe(h wire.Header, payload []byte) error {
+	n := len(payload)
+	plan, ok := wire.NewChunkPlan(n, c.packetSize)
+	if !ok {
+		return &netipc.StateError{Reason: "packet size too small or too many chunks"}
+	}
+	deadline := c.sendDeadline()
+	s, e := plan.Range(n, 0)
+	c.pkt = h.AppendTo(c.pkt[:0])
+	c.pkt = append(c.pkt, payload[s:e]...)
+	if err := c.p.write(c.pkt, deadline); err != nil {
+		if !isWaitError(err) {
+			c.broken = true
+		}
+		return err
+	}
+	for i := uint32(1); i < plan.ChunkCount; i++ {
+		s, e := plan.Range(n, i)
+		ch := wire.ChunkHeader{MessageID: h.MessageID, TotalMessageLen: uint32(netipc.HeaderLen + n),
+			ChunkIndex: i, ChunkCount: plan.ChunkCount, ChunkPayloadLen: uint32(e - s)}.Encode()
+		c.pkt = append(append(c.pkt[:0], ch[:]...), payload[s:e]...)
+		if err := c.p.write(c.pkt, deadline); err != nil {
+			// Part of the message is on the wire: the stream is unusable.
+			c.broken = true
+			return err
+		}
+	}
+	return nil
+}
+
+// sendFinal sends one header-only message even though the session failed:
+// the final error reply to the request that ended it.
+func (c *channel) sendFinal(h wire.Header) error {
+	if c.closed {
+		return netipc.ErrClosed
+	}
+	if h.PayloadLen != 0 || h.Kind != c.sendKind {
+		return &netipc.ArgError{Reason: "final reply must be an empty response"}
+	}
+	c.pkt = h.AppendTo(c.pkt[:0])
+	if c.shm != nil {
+		return c.shm.Send(c.pkt)
+	}
+	return c.p.write(c.pkt, c.sendDeadline())
+}
+
+// recv receives one message; the payload aliases the receive buffer until
+// the next recv. A timeout or abort before any byte of the message was
+// consumed leaves the session usable; every other failure ends it.
+func (c *channel) recv(deadline time.Time, abort *transport.Abort) (wire.Header, []byte, error) {
+	if err := c.usable(); err != nil {
+		return wire.Header{}, nil, err
+	}
+	consumed := false
+	var h wire.Header
+	var p []byte
+	var err error
+	if c.shm != nil {
+		h, p, err = c.recvShm(deadline, abort, &consumed)
+	} else {
+		h, p, err = c.recvPipe(deadline, abort, &consumed)
+	}
+	if err != nil {
+		var se *netipc.StateError
+		misuse := c.shm != nil && errors.As(err, &se)
+		if consumed || !(isWaitError(err) || misuse) {
+			c.broken = true
+		}
+	}
+	return h, p, err
+}
+
+func (c *channel) checkIncoming(h *wire.Header) error {
+	if err := h.CheckLimits(c.recvLimits, c.recvKind == netipc.KindRequest); err != nil {
+		return err
+	}
+	if h.Kind != c.recvKind {
+		return netipc.ViolationUnexpectedKind
+	}
+	if h.IsBatchFlagged() && h.ItemCount == 0 {
+		return netipc.ViolationEmptyBatch
+	}
+	return nil
+}
+
+func (c *channel) recvShm(deadline time.Time, abort *transport.Abort, consumed *bool) (wire.Header, []byte, error) {
+	rx, err := c.shm.Recv(c.rx, deadline, abort, c.hangup)
+	c.rx = rx
+	if err != nil {
+		return wire.Header{}, nil, err
+	}
+	*consumed = true
+	h, err := wire.DecodeHeader(rx)
+	if err != nil {
+		return h, nil, err
+	}
+	c.lastHeader, c.haveLast = h, true
+	if err := c.checkIncoming(&h); err != nil {
+		return h, nil, err
+	}
+	if len(rx) != h.TotalLen() {
+		return h, nil, netipc.ViolationPacketLength
+	}
+	return h, rx[netipc.HeaderLen:], nil
+}
+
+func (c *channel) recvPipe(deadline time.Time, abort *transport.Abort, consumed *bool) (wire.Header, []byte, error) {
+	// The first packet can never legitimately exceed the packet size, nor
+	// the header plus the largest payload we accept.
+	firstCap := min(c.packetSize, netipc.HeaderLen+int(c.recvLimits.MaxPayload))
+	if len(c.rx) < firstCap {
+		c.rx = make([]byte, firstCap)
+	}
+	got, more, err := c.p.read(c.rx[:firstCap], deadline, abort)
+	if err != nil {
+		return wire.Header{}, nil, err
+	}
+	*consumed = true
+	h, err := wire.DecodeHeader(c.rx[:got])
+	if err != nil {
+		return h, nil, err
+	}
+	c.lastHeader, c.haveLast = h, true
+	if err := c.checkIncoming(&h); err != nil {
+		return h, nil, err
+	}
+	if more {
+		return h, nil, netipc.ViolationPacketLength
+	}
+	n := int(h.PayloadLen)
+	total := netipc.HeaderLen + n
+	plan, _ := wire.NewChunkPlan(n, c.packetSize)
+	if !plan.IsChunked() {
+		if got != total {
+			return h, nil, netipc.ViolationPacketLength
+		}
+		return h, c.rx[netipc.HeaderLen:total:total], nil
+	}
+	// A chunked message fills its first packet completely.
+	if got != c.packetSize {
+		return h, nil, netipc.ViolationPacketLength
+	}
+	// Limits were checked above: this allocation is bounded by the
+	// negotiated payload ceiling.
+	if len(c.rx) < total {
+		grown := make([]byte, total)
+		copy(grown, c.rx[:got])
+		c.rx = grown
+	}
+	var saved [netipc.HeaderLen]byte
+	for i := uint32(1); i < plan.ChunkCount; i++ {
+		s, e := plan.Range(n, i)
+		// Chunk i lands with its header over the 32 bytes before its
+		// payload slot; they are restored right after the read.
+		at := netipc.HeaderLen + s - netipc.HeaderLen
+		copy(saved[:], c.rx[at:at+netipc.HeaderLen])
+		got, more, err := c.p.read(c.rx[at:netipc.HeaderLen+e], deadline, abort)
+		var ch wire.ChunkHeader
+		var cerr error
+		if err == nil {
+			ch, cerr = wire.DecodeChunkHeader(c.rx[at : at+got])
+		}
+		copy(c.rx[at:at+netipc.HeaderLen], saved[:])
+		switch {
+		case err != nil:
+			return h, nil, err
+		case more:
+			return h, nil, netipc.ViolationPacketLength
+		case got < netipc.HeaderLen:
+			return h, nil, bin.Truncated("chunk header", netipc.HeaderLen, got)
+		case cerr != nil:
+			return h, nil, cerr
+		case ch.MessageID != h.MessageID:
+			return h, nil, netipc.ViolationChunkMessageID
+		case ch.ChunkIndex != i:
+			return h, nil, netipc.ViolationChunkIndex
+		case ch.ChunkCount != plan.ChunkCount:
+			return h, nil, netipc.ViolationChunkCount
+		case ch.TotalMessageLen != uint32(total):
+			return h, nil, netipc.ViolationChunkTotalLen
+		case int(ch.ChunkPayloadLen) != e-s:
+			return h, nil, netipc.ViolationChunkPayloadLen
+		case got != netipc.HeaderLen+e-s:
+			return h, nil, netipc.ViolationPacketLength
+		}
+	}
+	return h, c.rx[netipc.HeaderLen:total:total], nil
+}
+
+func (c *channel) close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	var err error
+	if c.shm != nil {
+		err = c.shm.Close()
+	}
+	if e := c.p.close(); e != nil && err == nil {
+		err = e
+	}
+	return err
+}

@@ -1,0 +1,213 @@
+//go:build windows
+
+package npipe
+
+import (
+	"errors"
+	"fmt"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+
+	"netipc.local/netipc"
+	"netipc.local/netipc/internal/sys"
+	"netipc.local/netipc/transport"
+)
+
+var (
+	kernel32          = windows.NewLazySystemDLL("kernel32.dll")
+	procWaitNamedPipe = kernel32.NewProc("WaitNamedPipeW")
+	procPeekNamedPipe = kernel32.NewProc("PeekNamedPipe")
+)
+
+// pipe is one message-mode Named Pipe handle opened for overlapped I/O.
+//
+// Every operation starts overlapped and waits on the pipe's own event
+// together with the caller's abort event and the session's shutdown event,
+// under the deadline. On timeout, abort or shutdown the operation is
+// cancelled with CancelIoEx and its completion collected before returning,
+// so neither the OVERLAPPED nor the buffer outlives the call. Both live on
+// the heap (the OVERLAPPED in the pipe, buffers in the channel): a
+// goroutine stack may move while the kernel still owns them.
+type pipe struct {
+	h    windows.Handle
+	ev   windows.Handle
+	ov   *windows.Overlapped
+	shut windows.Handle // manual-reset, sticky: reads fail once set
+	kill windows.Handle // manual-reset, sticky: writes fail once set
+	// scratch holds the handshake messages (heap, like every buffer
+	// handed to overlapped I/O).
+	scratch []byte
+	closed  bool
+}
+
+func newPipe(h windows.Handle) (*pipe, error) {
+	ev, err := windows.CreateEvent(nil, 1, 0, nil)
+	if err != nil {
+		return nil, sys.Wrap("CreateEvent", err)
+	}
+	shut, err := windows.CreateEvent(nil, 1, 0, nil)
+	if err != nil {
+		_ = windows.CloseHandle(ev)
+		return nil, sys.Wrap("CreateEvent", err)
+	}
+	kill, err := windows.CreateEvent(nil, 1, 0, nil)
+	if err != nil {
+		_ = windows.CloseHandle(ev)
+		_ = windows.CloseHandle(shut)
+		return nil, sys.Wrap("CreateEvent", err)
+	}
+	return &pipe{h: h, ev: ev, ov: new(windows.Overlapped), shut: shut, kill: kill, scratch: make([]byte, 128)}, nil
+}
+
+// close closes the pipe and its events (idempotent).
+func (p *pipe) close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	err := windows.CloseHandle(p.h)
+	_ = windows.CloseHandle(p.ev)
+	_ = windows.CloseHandle(p.shut)
+	_ = windows.CloseHandle(p.kill)
+	return err
+}
+
+func (p *pipe) reset() *windows.Overlapped {
+	*p.ov = windows.Overlapped{HEvent: p.ev}
+	_ = windows.ResetEvent(p.ev)
+	return p.ov
+}
+
+// complete waits for the operation started on p.ov (startErr is what the
+// starting call returned) and returns the transferred byte count and
+// whether the message was longer than the buffer.
+func (p *pipe) complete(op string, startErr error, deadline time.Time, abort *transport.Abort, stop windows.Handle) (int, bool, error) {
+	if e := errno(startErr); startErr != nil && e != windows.ERROR_IO_PENDING && e != windows.ERROR_MORE_DATA {
+		return 0, false, sys.Wrap(op, startErr)
+	}
+	woke, interrupted := sys.Wait(p.ev, deadline, abort, stop)
+	if interrupted == nil && woke == 0 {
+		interrupted = errShutdown
+	}
+	if interrupted != nil {
+		_ = windows.CancelIoEx(p.h, p.ov)
+	}
+	var n uint32
+	err := windows.GetOverlappedResult(p.h, p.ov, &n, true)
+	switch {
+	case err == nil:
+		return int(n), false, nil
+	case errno(err) == windows.ERROR_MORE_DATA:
+		return int(n), true, nil
+	case interrupted != nil:
+		return 0, false, interrupted
+	}
+	return 0, false, sys.Wrap(op, err)
+}
+
+// read reads one message into buf (heap memory the caller keeps alive).
+func (p *pipe) read(buf []byte, deadline time.Time, abort *transport.Abort) (n int, more bool, err error) {
+	if err := abort.Check(); err != nil {
+		return 0, false, err
+	}
+	if _, err := sys.Remaining(deadline); err != nil {
+		return 0, false, err
+	}
+	if shutDown(p.shut) {
+		return 0, false, errShutdown
+	}
+	ov := p.reset()
+	var done uint32
+	err = windows.ReadFile(p.h, buf, &done, ov)
+	return p.complete("ReadFile", err, deadline, abort, p.shut)
+}
+
+// write writes msg (heap memory the caller keeps alive) as one message.
+func (p *pipe) write(msg []byte, deadline time.Time) error {
+	if _, err := sys.Remaining(deadline); err != nil {
+		return err
+	}
+	if shutDown(p.kill) {
+		return errShutdown
+	}
+	ov := p.reset()
+	var done uint32
+	err := windows.WriteFile(p.h, msg, &done, ov)
+	n, _, err := p.complete("WriteFile", err, deadline, nil, p.kill)
+	if err != nil {
+		return err
+	}
+	if n != len(msg) {
+		return fmt.Errorf("netipc: short pipe write (%d of %d bytes)", n, len(msg))
+	}
+	return nil
+}
+
+// connect waits (server side) for a client to connect to this instance.
+func (p *pipe) connect(deadline time.Time, abort *transport.Abort) error {
+	if err := abort.Check(); err != nil {
+		return err
+	}
+	if _, err := sys.Remaining(deadline); err != nil {
+		return err
+	}
+	ov := p.reset()
+	err := windows.ConnectNamedPipe(p.h, ov)
+	if errors.Is(err, windows.ERROR_PIPE_CONNECTED) {
+		return nil // a client connected between creation and this call
+	}
+	if err != nil && !errors.Is(err, windows.ERROR_IO_PENDING) {
+		return sys.Wrap("ConnectNamedPipe", err)
+	}
+	_, _, err = p.complete("ConnectNamedPipe", windows.ERROR_IO_PENDING, deadline, abort, 0)
+	return err
+}
+
+// peerGone reports, without blocking, whether the pipe is broken or holds
+// unsolicited data (an idle client session expects none).
+func (p *pipe) peerGone() bool {
+	if shutDown(p.shut) {
+		return true
+	}
+	var avail uint32
+	r, _, _ := procPeekNamedPipe.Call(uintptr(p.h), 0, 0, 0, uintptr(unsafe.Pointer(&avail)), 0)
+	return r == 0 || avail > 0
+}
+
+// peerBroken reports, without blocking, whether the pipe broke or the
+// session was shut down (the hang-up probe of an SHM session).
+func (p *pipe) peerBroken() bool {
+	if shutDown(p.shut) {
+		return true
+	}
+	r, _, _ := procPeekNamedPipe.Call(uintptr(p.h), 0, 0, 0, 0, 0)
+	return r == 0
+}
+
+// shutdown makes every later read (and the one in progress) fail with
+// netipc.ErrPeerClosed; with writes too, also every write. Safe from any
+// goroutine.
+func (p *pipe) shutdown(writes bool) {
+	_ = windows.SetEvent(p.shut)
+	if writes {
+		_ = windows.SetEvent(p.kill)
+	}
+}
+
+// errno returns the Win32 code of a system-call error (0 for nil or
+// another error); unlike errors.Is against a constant above 255 it boxes
+// nothing on the hot path.
+func errno(err error) windows.Errno {
+	e, _ := err.(windows.Errno)
+	return e
+}
+
+// errShutdown is what reads return once Shutdown was called.
+var errShutdown = fmt.Errorf("%w (session shut down locally)", netipc.ErrPeerClosed)
+
+func shutDown(ev windows.Handle) bool {
+	w, err := windows.WaitForSingleObject(ev, 0)
+	return err == nil && w == windows.WAIT_OBJECT_0
+}
