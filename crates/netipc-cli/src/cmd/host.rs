@@ -40,6 +40,7 @@ pub enum HostWhat {
 
 /// Runs `netipc host`.
 pub fn run(args: &HostArgs) -> CliResult {
+    crate::platform::require_host_data().map_err(CliError::from)?;
     match print(args) {
         // A closed stdout (e.g. `| head`) is not a failure.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
@@ -48,7 +49,6 @@ pub fn run(args: &HostArgs) -> CliResult {
 }
 
 fn print(args: &HostArgs) -> io::Result<()> {
-    crate::platform::require_host_data()?;
     let host = HostProvider::new(HostConfig {
         cgroup_root: args.cgroup_root.clone(),
         proc_root: args.proc_root.clone(),
