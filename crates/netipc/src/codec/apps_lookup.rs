@@ -24,7 +24,7 @@ use super::lookup::directory::{
 };
 use super::lookup::labels::{
     Span, check_disjoint, check_labels, check_string, item_len_with_labels, measure_labels,
-    write_labels,
+    packed_strings, write_labels,
 };
 use super::lookup::response::{Placement, ResponseCore};
 use super::lookup::{
@@ -772,13 +772,29 @@ impl<'a> AppsLookupItemView<'a> {
             )?;
         }
         let hdr = APPS_LOOKUP_ITEM_HDR_SIZE;
-        let comm = check_string(item, hdr, rd_u32(h, ITEM_COMM_OFF), comm_len, "comm")?;
-        let path = check_string(item, hdr, rd_u32(h, ITEM_PATH_OFF), path_len, "cgroup_path")?;
-        let name = check_string(item, hdr, rd_u32(h, ITEM_NAME_OFF), name_len, "cgroup_name")?;
-        check_disjoint(
-            &[comm, path, name],
-            "comm, cgroup_path and cgroup_name strings",
-        )?;
+        let offs = [
+            rd_u32(h, ITEM_COMM_OFF),
+            rd_u32(h, ITEM_PATH_OFF),
+            rd_u32(h, ITEM_NAME_OFF),
+        ];
+        let fields = [
+            (offs[0], comm_len),
+            (offs[1], path_len),
+            (offs[2], name_len),
+        ];
+        let [comm, path, name] = match packed_strings(item, hdr, fields) {
+            Some(spans) => spans,
+            None => {
+                let comm = check_string(item, hdr, offs[0], comm_len, "comm")?;
+                let path = check_string(item, hdr, offs[1], path_len, "cgroup_path")?;
+                let name = check_string(item, hdr, offs[2], name_len, "cgroup_name")?;
+                check_disjoint(
+                    &[comm, path, name],
+                    "comm, cgroup_path and cgroup_name strings",
+                )?;
+                [comm, path, name]
+            }
+        };
         let table = check_labels(item, comm.end.max(path.end).max(name.end), label_count)?;
         Ok(Self::from_parts(
             item,

@@ -24,7 +24,7 @@ use super::lookup::directory::{
 };
 use super::lookup::labels::{
     Span, check_disjoint, check_labels, check_string, item_len_with_labels, measure_labels,
-    write_labels,
+    packed_strings, write_labels,
 };
 use super::lookup::response::{Placement, ResponseCore};
 use super::lookup::{
@@ -831,9 +831,17 @@ impl<'a> CgroupsLookupItemView<'a> {
             }
         }
         let hdr = CGROUPS_LOOKUP_ITEM_HDR_SIZE;
-        let path = check_string(item, hdr, rd_u32(h, ITEM_PATH_OFF), path_len, "path")?;
-        let name = check_string(item, hdr, rd_u32(h, ITEM_NAME_OFF), name_len, "name")?;
-        check_disjoint(&[path, name], "path and name strings")?;
+        let (path_off, name_off) = (rd_u32(h, ITEM_PATH_OFF), rd_u32(h, ITEM_NAME_OFF));
+        let [path, name] =
+            match packed_strings(item, hdr, [(path_off, path_len), (name_off, name_len)]) {
+                Some(spans) => spans,
+                None => {
+                    let path = check_string(item, hdr, path_off, path_len, "path")?;
+                    let name = check_string(item, hdr, name_off, name_len, "name")?;
+                    check_disjoint(&[path, name], "path and name strings")?;
+                    [path, name]
+                }
+            };
         let table = check_labels(item, path.end.max(name.end), label_count)?;
         Ok(Self::from_parts(
             item,

@@ -292,6 +292,56 @@ pub(crate) fn check_string(
     })
 }
 
+/// Number of zero bytes in `s` (eight bytes at a time).
+#[inline]
+pub(crate) fn count_nuls(s: &[u8]) -> usize {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let (words, rest) = s.as_chunks::<8>();
+    let mut n = 0usize;
+    for w in words {
+        let w = u64::from_ne_bytes(*w);
+        // High bit set exactly in the zero bytes (no carries between
+        // bytes: each byte is at most 0x7f + 0x7f).
+        let z = !(((w & LO7).wrapping_add(LO7)) | w | LO7);
+        n += z.count_ones() as usize;
+    }
+    n + rest.iter().filter(|&&b| b == 0).count()
+}
+
+/// The fast path of item string validation, for strings the way encoders
+/// write them: the first at `hdr`, each next one right after the previous
+/// one's NUL. Given `(offset, length)` of each string, returns their spans
+/// when they are packed that way, inside `item`, and the packed bytes hold
+/// exactly one NUL per string, at its end. `None` does not mean invalid:
+/// the caller then applies [`check_string`] and [`check_disjoint`], which
+/// accept every input this accepts (and more).
+#[inline(always)]
+pub(crate) fn packed_strings<const N: usize>(
+    item: &[u8],
+    hdr: usize,
+    fields: [(u32, u32); N],
+) -> Option<[Span; N]> {
+    let mut spans = [Span { start: 0, end: 0 }; N];
+    let mut at = hdr;
+    for (span, (off, len)) in spans.iter_mut().zip(fields) {
+        if us(off) != at {
+            return None;
+        }
+        let end = at.checked_add(us(len))?.checked_add(1)?;
+        *span = Span { start: at, end };
+        at = end;
+    }
+    let packed = item.get(hdr..at)?;
+    if count_nuls(packed) != N {
+        return None;
+    }
+    // Each string's last byte (inside `packed`) must be its NUL.
+    spans
+        .iter()
+        .all(|s| item.get(s.end - 1) == Some(&0))
+        .then_some(spans)
+}
+
 /// Rejects any two overlapping spans (NULs included).
 pub(crate) fn check_disjoint(spans: &[Span], what: &'static str) -> Result<(), DecodeError> {
     for (i, a) in spans.iter().enumerate() {
@@ -337,10 +387,13 @@ pub(crate) fn check_labels(
             field: "label table padding",
         });
     }
-    let mut expect = table_end;
     // `table_end <= item.len()` was checked above: the entries are read
     // from one bounds-checked slice.
     let entries = item.get(table..table_end).unwrap_or(&[]);
+    if packed_labels(item, table_end, entries, count) {
+        return Ok(table);
+    }
+    let mut expect = table_end;
     for (i, e) in entries.chunks_exact(LOOKUP_LABEL_ENTRY_SIZE).enumerate() {
         let key_off = rd_u32(e, 0);
         let key_len = rd_u32(e, KEY_LEN_OFF);
@@ -370,6 +423,40 @@ pub(crate) fn check_labels(
         expect = val.end;
     }
     Ok(table)
+}
+
+/// The fast path of [`check_labels`] once the table is in bounds: every
+/// string non-empty-keyed and packed right after the table in table
+/// order, inside `item`, and the packed bytes holding exactly one NUL per
+/// string, at its end (so none inside). `false` does not mean invalid:
+/// the caller then runs the per-string checks, which accept every table
+/// this accepts and name the rule a table breaks.
+#[inline]
+fn packed_labels(item: &[u8], table_end: usize, entries: &[u8], count: usize) -> bool {
+    let mut at = table_end;
+    let (entries, _) = entries.as_chunks::<LOOKUP_LABEL_ENTRY_SIZE>();
+    for e in entries {
+        let key_len = us(rd_u32(e, KEY_LEN_OFF));
+        if us(rd_u32(e, 0)) != at || key_len == 0 {
+            return false;
+        }
+        // Positions of the key's and the value's NULs.
+        let Some(key_nul) = at.checked_add(key_len) else {
+            return false;
+        };
+        if us(rd_u32(e, VALUE_OFF_OFF)) != key_nul + 1 {
+            return false;
+        }
+        let Some(val_nul) = (key_nul + 1).checked_add(us(rd_u32(e, VALUE_LEN_OFF))) else {
+            return false;
+        };
+        if item.get(key_nul) != Some(&0) || item.get(val_nul) != Some(&0) {
+            return false;
+        }
+        at = val_nul + 1;
+    }
+    item.get(table_end..at)
+        .is_some_and(|packed| Some(count_nuls(packed)) == count.checked_mul(2))
 }
 
 /// Iterator over the labels of a decoded item.
@@ -507,6 +594,62 @@ mod tests {
             Err(Error::InvalidArgument(_))
         ));
         assert_eq!(measure_labels(NO_LABELS.iter()).unwrap(), (0, 0));
+    }
+
+    #[test]
+    fn count_nuls_matches_a_byte_count() {
+        let mut v: Vec<u8> = (0..200u32).map(|i| (i * 37 % 251) as u8).collect();
+        for len in [0usize, 1, 7, 8, 9, 64, 200] {
+            for at in [0usize, 3, 8, 63, 150] {
+                if at < len {
+                    v[at] = 0;
+                }
+            }
+            let s = &v[..len];
+            assert_eq!(count_nuls(s), s.iter().filter(|&&b| b == 0).count());
+        }
+        assert_eq!(count_nuls(&[0x80, 0x7f, 0xff, 0, 1, 0, 0x01, 0x80, 0]), 3);
+    }
+
+    #[test]
+    fn packed_strings_fast_path() {
+        // Header of 4 bytes, then "ab\0" and "\0" packed.
+        let item = b"HHHHab\0\0";
+        let spans = packed_strings(item, 4, [(4, 2), (7, 0)]).unwrap();
+        assert_eq!(spans[0], Span { start: 4, end: 7 });
+        assert_eq!(spans[1], Span { start: 7, end: 8 });
+        // Not packed, out of bounds, or an interior NUL: left to the
+        // per-string checks.
+        assert!(packed_strings(item, 4, [(5, 1), (7, 0)]).is_none());
+        assert!(packed_strings(item, 4, [(4, 2), (7, 1)]).is_none());
+        assert!(packed_strings(b"HHHHa\0\0\0", 4, [(4, 2), (7, 0)]).is_none());
+        assert!(packed_strings(item, 4, [(4, u32::MAX), (7, 0)]).is_none());
+    }
+
+    #[test]
+    fn label_fast_path_failures_keep_precise_errors() {
+        let mut v = build(13, &[("ab", "cd"), ("e", "")]);
+        assert!(check_labels(&v, 13, 2).is_ok());
+        // An interior NUL in a value: the fast path declines, the exact
+        // check names it.
+        let table_end = 16 + 2 * LOOKUP_LABEL_ENTRY_SIZE;
+        v[table_end + 3] = 0;
+        assert_eq!(
+            check_labels(&v, 13, 2),
+            Err(DecodeError::InteriorNul {
+                what: "label value"
+            })
+        );
+        // A missing terminator at the end of the item.
+        let mut v = build(13, &[("ab", "cd")]);
+        let last = v.len() - 1;
+        v[last] = b'x';
+        assert_eq!(
+            check_labels(&v, 13, 1),
+            Err(DecodeError::MissingNul {
+                what: "label value"
+            })
+        );
     }
 
     #[test]
