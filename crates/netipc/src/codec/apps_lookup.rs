@@ -23,14 +23,13 @@ use super::lookup::directory::{
     Directory, check_layout, rd_u16, rd_u32, rd_u64, u16_sat, u32_sat, us, write_request_header,
 };
 use super::lookup::labels::{
-    Span, check_disjoint, check_labels, check_string, item_len_with_labels, measure_labels,
-    packed_strings, write_labels,
+    Span, check_disjoint, check_labels, check_string, item_len_with_labels, packed_strings,
 };
 use super::lookup::response::{Placement, ResponseCore};
 use super::lookup::{
-    CgroupStatus, LOOKUP_DIR_ENTRY_SIZE, LOOKUP_REQ_HDR_SIZE, LOOKUP_RESP_HDR_SIZE, Label,
-    LabelSource, MAX_BUDGET, NO_LABELS, Orchestrator, PidStatus, directory_view, item_labels,
-    response_builder, response_view,
+    CgroupStatus, IntoItemLabels, ItemLabels, LOOKUP_DIR_ENTRY_SIZE, LOOKUP_REQ_HDR_SIZE,
+    LOOKUP_RESP_HDR_SIZE, Label, MAX_BUDGET, NO_LABELS, Orchestrator, PidStatus, directory_view,
+    item_labels, response_builder, response_view,
 };
 
 /// Size of the fixed `APPS_LOOKUP` request header.
@@ -493,7 +492,10 @@ impl AppsLookupBuilder {
     }
 
     /// Adds the next item for `pid` (which should echo the request PID).
-    /// Returns the PID status actually encoded.
+    /// `labels` is any iterable of
+    /// [`LabelSource`](super::lookup::LabelSource), validated here, or a
+    /// [`&LabelSet`](super::lookup::LabelSet), validated when it was built
+    /// (see [`IntoItemLabels`]). Returns the PID status actually encoded.
     pub fn add<I>(
         &mut self,
         pid: u32,
@@ -501,11 +503,9 @@ impl AppsLookupBuilder {
         labels: I,
     ) -> Result<PidStatus, Error>
     where
-        I: IntoIterator,
-        I::IntoIter: Clone,
-        I::Item: LabelSource,
+        I: IntoItemLabels,
     {
-        self.add_inner(pid, entry, labels.into_iter())
+        self.add_inner(pid, entry, labels.into_item_labels())
     }
 
     /// Adds item `index` (which must be the next one) echoing the PID of
@@ -518,12 +518,10 @@ impl AppsLookupBuilder {
         labels: I,
     ) -> Result<PidStatus, Error>
     where
-        I: IntoIterator,
-        I::IntoIter: Clone,
-        I::Item: LabelSource,
+        I: IntoItemLabels,
     {
         let pid = self.core.next_request_key(index, request.get(index))?;
-        self.add_inner(pid, entry, labels.into_iter())
+        self.add_inner(pid, entry, labels.into_item_labels())
     }
 
     /// Adds the next item as an unknown PID.
@@ -552,11 +550,10 @@ impl AppsLookupBuilder {
         labels: I,
     ) -> Result<PidStatus, Error>
     where
-        I: Iterator + Clone,
-        I::Item: LabelSource,
+        I: ItemLabels,
     {
         self.core.check_room()?;
-        let (label_count, label_bytes) = measure_labels(labels.clone())?;
+        let (label_count, label_bytes) = labels.measure()?;
         entry.validate(label_count)?;
         let full = (entry.status == PidStatus::Known).then(|| {
             entry
@@ -573,7 +570,7 @@ impl AppsLookupBuilder {
         let encoded = match placement {
             Placement::Full => {
                 write_item(buf, pid, entry.status, entry, label_count);
-                write_labels(buf, start, labels, label_count);
+                labels.write(buf, start, label_count);
                 entry.status
             }
             Placement::Minimal => {

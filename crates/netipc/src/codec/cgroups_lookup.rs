@@ -23,13 +23,12 @@ use super::lookup::directory::{
     us, write_request_header,
 };
 use super::lookup::labels::{
-    Span, check_disjoint, check_labels, check_string, item_len_with_labels, measure_labels,
-    packed_strings, write_labels,
+    Span, check_disjoint, check_labels, check_string, item_len_with_labels, packed_strings,
 };
 use super::lookup::response::{Placement, ResponseCore};
 use super::lookup::{
-    LOOKUP_DIR_ENTRY_SIZE, LOOKUP_REQ_HDR_SIZE, LOOKUP_RESP_HDR_SIZE, Label, LabelSource,
-    LookupStatus, MAX_BUDGET, Orchestrator, directory_view, item_labels, response_builder,
+    IntoItemLabels, ItemLabels, LOOKUP_DIR_ENTRY_SIZE, LOOKUP_REQ_HDR_SIZE, LOOKUP_RESP_HDR_SIZE,
+    Label, LookupStatus, MAX_BUDGET, Orchestrator, directory_view, item_labels, response_builder,
     response_view,
 };
 
@@ -531,7 +530,10 @@ impl CgroupsLookupBuilder {
     /// and as long as the request key it echoes).
     ///
     /// `name` and `labels` must be empty and `orchestrator` 0 unless
-    /// `status` is `KNOWN`. Returns the status actually encoded.
+    /// `status` is `KNOWN`. `labels` is any iterable of
+    /// [`LabelSource`](super::lookup::LabelSource), validated here, or a
+    /// [`&LabelSet`](super::lookup::LabelSet), validated when it was built
+    /// (see [`IntoItemLabels`]). Returns the status actually encoded.
     pub fn add<I>(
         &mut self,
         path: &[u8],
@@ -541,12 +543,10 @@ impl CgroupsLookupBuilder {
         labels: I,
     ) -> Result<LookupStatus, Error>
     where
-        I: IntoIterator,
-        I::IntoIter: Clone,
-        I::Item: LabelSource,
+        I: IntoItemLabels,
     {
         validate_path(path)?;
-        self.add_inner(path, status, orchestrator, name, labels.into_iter())
+        self.add_inner(path, status, orchestrator, name, labels.into_item_labels())
     }
 
     /// Adds item `index` (which must be the next one) echoing the path of
@@ -562,12 +562,10 @@ impl CgroupsLookupBuilder {
         labels: I,
     ) -> Result<LookupStatus, Error>
     where
-        I: IntoIterator,
-        I::IntoIter: Clone,
-        I::Item: LabelSource,
+        I: IntoItemLabels,
     {
         let path = self.core.next_request_key(index, request.get(index))?;
-        self.add_inner(path, status, orchestrator, name, labels.into_iter())
+        self.add_inner(path, status, orchestrator, name, labels.into_item_labels())
     }
 
     /// Adds the next item as non-enriched (`status` must not be `KNOWN`).
@@ -612,8 +610,7 @@ impl CgroupsLookupBuilder {
         labels: I,
     ) -> Result<LookupStatus, Error>
     where
-        I: Iterator + Clone,
-        I::Item: LabelSource,
+        I: ItemLabels,
     {
         let i = self.core.check_room()?;
         if self.key_lens.get(i).map(|&l| us(l)) != Some(path.len()) {
@@ -624,7 +621,7 @@ impl CgroupsLookupBuilder {
         if crate::bytes::has_nul(name) {
             return Err(Error::InvalidArgument("cgroup name contains a NUL byte"));
         }
-        let (label_count, label_bytes) = measure_labels(labels.clone())?;
+        let (label_count, label_bytes) = labels.measure()?;
         if status != LookupStatus::Known {
             if orchestrator != 0 {
                 return Err(Error::InvalidArgument(
@@ -657,7 +654,7 @@ impl CgroupsLookupBuilder {
         let encoded = match placement {
             Placement::Full => {
                 write_item(buf, status, orchestrator, path, name, label_count);
-                write_labels(buf, start, labels, label_count);
+                labels.write(buf, start, label_count);
                 status
             }
             Placement::Minimal => {

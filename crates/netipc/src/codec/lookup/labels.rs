@@ -184,6 +184,194 @@ where
     Ok((count, bytes))
 }
 
+/// A label list validated and laid out once, for items that all carry
+/// the same labels (a handler's constant labels, a container's labels
+/// shared by its processes).
+///
+/// Builders take `&LabelSet` wherever they take labels. Adding an item
+/// with it neither validates nor measures the labels again: their table
+/// and packed strings are copied as one block and only the offsets are
+/// adjusted to the item. Building one allocates; reuse it across items
+/// and calls.
+///
+/// ```
+/// use netipc::codec::lookup::{LabelSet, LabelSource};
+///
+/// let labels = LabelSet::new([("namespace", "web"), ("image", "nginx:1")])?;
+/// assert_eq!(labels.len(), 2);
+/// let first = labels.iter().next().unwrap();
+/// assert_eq!((first.key(), first.value()), (&b"namespace"[..], &b"web"[..]));
+/// assert!(LabelSet::new([("", "empty key")]).is_err());
+/// # Ok::<(), netipc::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct LabelSet {
+    /// The label table (offsets relative to its start) and the packed
+    /// strings, exactly as they follow an item's canonical table offset.
+    block: Vec<u8>,
+    count: usize,
+}
+
+impl LabelSet {
+    /// Validates and lays out `labels`.
+    ///
+    /// Fails with `InvalidArgument` on an empty key, a NUL inside a key or
+    /// value, more than [`MAX_LABELS`] labels, or labels whose encoded size
+    /// does not fit a `u32`.
+    pub fn new<I>(labels: I) -> Result<Self, Error>
+    where
+        I: IntoIterator,
+        I::IntoIter: Clone,
+        I::Item: LabelSource,
+    {
+        let labels = labels.into_iter();
+        let (count, bytes) = measure_labels(labels.clone())?;
+        let mut block = Vec::with_capacity(bytes);
+        write_labels(&mut block, 0, labels, count);
+        debug_assert_eq!(block.len(), bytes);
+        Ok(LabelSet { block, count })
+    }
+
+    /// Number of labels.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the set holds no labels.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Iterates over the labels in order.
+    #[inline]
+    pub fn iter(&self) -> LabelsIter<'_> {
+        LabelsIter::new(&self.block, 0, self.count)
+    }
+
+    /// Copies the labels into owned [`Label`]s.
+    pub fn to_vec(&self) -> Vec<Label> {
+        self.iter().map(|l| l.to_owned()).collect()
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// What builders take as an item's labels: any iterable of
+/// [`LabelSource`] whose iterator is `Clone` (`&[Label]`, `&[(&str, &str)]`,
+/// a `Vec`, an iterator of [`LabelView`]s, …), validated on every item, or
+/// a [`&LabelSet`](LabelSet), validated once when it was built.
+pub trait IntoItemLabels: sealed::Sealed {
+    /// The labels, ready to be measured and written.
+    type Labels: ItemLabels;
+
+    /// Converts into [`Self::Labels`].
+    fn into_item_labels(self) -> Self::Labels;
+}
+
+/// Labels ready for one builder item (see [`IntoItemLabels`]); implemented
+/// by [`IterLabels`] and `&LabelSet` only.
+pub trait ItemLabels: sealed::Sealed {
+    /// Validates the labels and returns `(count, bytes)`, as
+    /// [`measure_labels`] does.
+    #[doc(hidden)]
+    fn measure(&self) -> Result<(usize, usize), Error>;
+
+    /// Appends them to the item starting at `item_start` (see
+    /// [`write_labels`]); `count` comes from [`measure`](Self::measure).
+    #[doc(hidden)]
+    fn write(self, out: &mut Vec<u8>, item_start: usize, count: usize);
+}
+
+/// Labels from an iterator of [`LabelSource`], validated on each item (the
+/// [`IntoItemLabels::Labels`] of every iterable).
+#[derive(Debug, Clone)]
+pub struct IterLabels<I>(I);
+
+impl<I> sealed::Sealed for I
+where
+    I: IntoIterator,
+    I::IntoIter: Clone,
+    I::Item: LabelSource,
+{
+}
+
+impl<I> IntoItemLabels for I
+where
+    I: IntoIterator,
+    I::IntoIter: Clone,
+    I::Item: LabelSource,
+{
+    type Labels = IterLabels<I::IntoIter>;
+
+    #[inline]
+    fn into_item_labels(self) -> Self::Labels {
+        IterLabels(self.into_iter())
+    }
+}
+
+impl<I> sealed::Sealed for IterLabels<I> {}
+
+impl<I> ItemLabels for IterLabels<I>
+where
+    I: Iterator + Clone,
+    I::Item: LabelSource,
+{
+    #[inline]
+    fn measure(&self) -> Result<(usize, usize), Error> {
+        measure_labels(self.0.clone())
+    }
+
+    #[inline]
+    fn write(self, out: &mut Vec<u8>, item_start: usize, count: usize) {
+        write_labels(out, item_start, self.0, count);
+    }
+}
+
+impl sealed::Sealed for &LabelSet {}
+
+impl<'a> IntoItemLabels for &'a LabelSet {
+    type Labels = &'a LabelSet;
+
+    #[inline]
+    fn into_item_labels(self) -> Self {
+        self
+    }
+}
+
+impl ItemLabels for &LabelSet {
+    #[inline]
+    fn measure(&self) -> Result<(usize, usize), Error> {
+        Ok((self.count, self.block.len()))
+    }
+
+    #[inline]
+    fn write(self, out: &mut Vec<u8>, item_start: usize, count: usize) {
+        if count == 0 {
+            return;
+        }
+        let strings_end = out.len() - item_start;
+        let table = strings_end.next_multiple_of(crate::protocol::ITEM_ALIGN);
+        Writer::new(out).zeros(table - strings_end);
+        let base = out.len();
+        out.extend_from_slice(&self.block);
+        // The caller checked that the item fits a `u32`: the offsets
+        // moved by `table` do too.
+        let entries = out[base..].chunks_exact_mut(LOOKUP_LABEL_ENTRY_SIZE);
+        for e in entries.take(count) {
+            for at in [0, VALUE_OFF_OFF] {
+                let mut w = [0u8; 4];
+                w.copy_from_slice(&e[at..at + 4]);
+                let moved = u32_sat(us(u32::from_ne_bytes(w)).saturating_add(table));
+                e[at..at + 4].copy_from_slice(&moved.to_ne_bytes());
+            }
+        }
+    }
+}
+
 /// Size of an item whose strings end at `strings_end` (item-relative, NULs
 /// included) followed by `label_bytes` of labels (`count` labels).
 /// `None` on overflow.
@@ -296,16 +484,18 @@ pub(crate) fn check_string(
 #[inline]
 pub(crate) fn count_nuls(s: &[u8]) -> usize {
     const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let (words, rest) = s.as_chunks::<8>();
+    let mut words = s.chunks_exact(8);
     let mut n = 0usize;
-    for w in words {
-        let w = u64::from_ne_bytes(*w);
+    for c in &mut words {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(c);
+        let w = u64::from_ne_bytes(a);
         // High bit set exactly in the zero bytes (no carries between
         // bytes: each byte is at most 0x7f + 0x7f).
         let z = !(((w & LO7).wrapping_add(LO7)) | w | LO7);
         n += z.count_ones() as usize;
     }
-    n + rest.iter().filter(|&&b| b == 0).count()
+    n + words.remainder().iter().filter(|&&b| b == 0).count()
 }
 
 /// The fast path of item string validation, for strings the way encoders
@@ -434,8 +624,7 @@ pub(crate) fn check_labels(
 #[inline]
 fn packed_labels(item: &[u8], table_end: usize, entries: &[u8], count: usize) -> bool {
     let mut at = table_end;
-    let (entries, _) = entries.as_chunks::<LOOKUP_LABEL_ENTRY_SIZE>();
-    for e in entries {
+    for e in entries.chunks_exact(LOOKUP_LABEL_ENTRY_SIZE) {
         let key_len = us(rd_u32(e, KEY_LEN_OFF));
         if us(rd_u32(e, 0)) != at || key_len == 0 {
             return false;
@@ -594,6 +783,34 @@ mod tests {
             Err(Error::InvalidArgument(_))
         ));
         assert_eq!(measure_labels(NO_LABELS.iter()).unwrap(), (0, 0));
+    }
+
+    #[test]
+    fn label_set_writes_the_same_bytes() {
+        let labels = [("namespace", "default"), ("pod", "web"), ("k", "")];
+        let set = LabelSet::new(labels).unwrap();
+        assert_eq!((set.len(), set.is_empty()), (3, false));
+        assert_eq!(set.to_vec()[1], Label::new("pod", "web"));
+        let by_set = &set;
+        assert_eq!(
+            by_set.measure().unwrap(),
+            measure_labels(labels.iter()).unwrap()
+        );
+        for strings_end in [0usize, 5, 8, 13, 100] {
+            // Items starting at a non-zero offset of the buffer.
+            let mut a = vec![0xAAu8; 24 + strings_end];
+            let mut b = a.clone();
+            labels.into_item_labels().write(&mut a, 24, 3);
+            by_set.into_item_labels().write(&mut b, 24, 3);
+            assert_eq!(a, b, "strings end {strings_end}");
+            assert!(check_labels(&b[24..], strings_end, 3).is_ok());
+        }
+        assert!(LabelSet::new([("k\0", "v")]).is_err());
+        let empty = LabelSet::new(NO_LABELS).unwrap();
+        assert!(empty.is_empty());
+        let mut v = vec![1u8; 3];
+        (&empty).write(&mut v, 0, 0);
+        assert_eq!(v, [1, 1, 1]);
     }
 
     #[test]

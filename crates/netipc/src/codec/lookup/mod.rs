@@ -32,7 +32,10 @@ mod macros;
 pub(crate) mod response;
 
 pub use enums::{CgroupStatus, LookupStatus, Orchestrator, PidStatus, orchestrator_name};
-pub use labels::{Label, LabelSource, LabelView, LabelsIter, MAX_LABELS, NO_LABELS};
+pub use labels::{
+    IntoItemLabels, ItemLabels, IterLabels, Label, LabelSet, LabelSource, LabelView, LabelsIter,
+    MAX_LABELS, NO_LABELS,
+};
 pub use response::MAX_BUDGET;
 
 /// Size of the fixed lookup request header.
