@@ -359,14 +359,17 @@ impl ItemLabels for &LabelSet {
         let base = out.len();
         out.extend_from_slice(&self.block);
         // The caller checked that the item fits a `u32`: the offsets
-        // moved by `table` do too.
-        let entries = out[base..].chunks_exact_mut(LOOKUP_LABEL_ENTRY_SIZE);
-        for e in entries.take(count) {
-            for at in [0, VALUE_OFF_OFF] {
-                let mut w = [0u8; 4];
-                w.copy_from_slice(&e[at..at + 4]);
-                let moved = u32_sat(us(u32::from_ne_bytes(w)).saturating_add(table));
-                e[at..at + 4].copy_from_slice(&moved.to_ne_bytes());
+        // moved by `table` do too. They are read from the set, not from
+        // the bytes just copied (a load right after a wide store of the
+        // same bytes stalls).
+        let dst = &mut out[base..];
+        for i in 0..count {
+            let e = i * LOOKUP_LABEL_ENTRY_SIZE;
+            for at in [e, e + VALUE_OFF_OFF] {
+                let moved = u32_sat(us(rd_u32(&self.block, at)).saturating_add(table));
+                if let Some(d) = dst.get_mut(at..at + 4) {
+                    d.copy_from_slice(&moved.to_ne_bytes());
+                }
             }
         }
     }
