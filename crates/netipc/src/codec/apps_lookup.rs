@@ -709,6 +709,10 @@ fn invalid(rule: &'static str) -> DecodeError {
 
 impl<'a> AppsLookupItemView<'a> {
     /// Validates one item (at least 60 bytes, checked by the caller).
+    ///
+    /// Inlined into its one caller, the response decoder, which only
+    /// needs the verdict: the view fields are then never computed.
+    #[inline(always)]
     fn parse_checked(item: &'a [u8]) -> Result<Self, DecodeError> {
         // The caller checked the length: the header fields are read from a
         // fixed-size array, so their bounds checks fold away.
@@ -824,7 +828,7 @@ impl<'a> AppsLookupItemView<'a> {
         )
     }
 
-    #[inline]
+    #[inline(always)]
     fn from_parts(
         item: &'a [u8],
         status: PidStatus,

@@ -775,6 +775,10 @@ pub struct CgroupsLookupItemView<'a> {
 
 impl<'a> CgroupsLookupItemView<'a> {
     /// Validates one item (at least 28 bytes, checked by the caller).
+    ///
+    /// Inlined into its one caller, the response decoder, which only
+    /// needs the verdict: the view fields are then never computed.
+    #[inline(always)]
     fn parse_checked(item: &'a [u8]) -> Result<Self, DecodeError> {
         // The caller checked the length: the header fields are read from a
         // fixed-size array, so their bounds checks fold away.
@@ -870,7 +874,7 @@ impl<'a> CgroupsLookupItemView<'a> {
         )
     }
 
-    #[inline]
+    #[inline(always)]
     fn from_parts(
         item: &'a [u8],
         status: LookupStatus,

@@ -496,7 +496,10 @@ pub(crate) fn count_nuls(s: &[u8]) -> usize {
         // High bit set exactly in the zero bytes (no carries between
         // bytes: each byte is at most 0x7f + 0x7f).
         let z = !(((w & LO7).wrapping_add(LO7)) | w | LO7);
-        n += z.count_ones() as usize;
+        // One bit per zero byte, summed by a multiply into the top byte
+        // (at most 8: no carry out of it). Cheaper than a popcount on the
+        // baseline x86-64 target, which has no POPCNT.
+        n += (((z >> 7).wrapping_mul(0x0101_0101_0101_0101)) >> 56) as usize;
     }
     n + words.remainder().iter().filter(|&&b| b == 0).count()
 }
