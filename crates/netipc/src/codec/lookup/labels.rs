@@ -487,21 +487,34 @@ pub(crate) fn check_string(
 #[inline]
 pub(crate) fn count_nuls(s: &[u8]) -> usize {
     const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // High bit set exactly in the zero bytes of `w` (no carries between
+    // bytes: each byte is at most 0x7f + 0x7f).
+    let zeros = |c: &[u8]| {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(c);
+        let w = u64::from_le_bytes(a);
+        !(((w & LO7).wrapping_add(LO7)) | w | LO7)
+    };
+    // One bit per zero byte, summed by a multiply into the top byte (at
+    // most 8: no carry out of it). Cheaper than a popcount on the
+    // baseline x86-64 target, which has no POPCNT.
+    let sum = |z: u64| (((z >> 7).wrapping_mul(0x0101_0101_0101_0101)) >> 56) as usize;
+    let len = s.len();
+    if len < 8 {
+        return s.iter().filter(|&&b| b == 0).count();
+    }
     let mut words = s.chunks_exact(8);
     let mut n = 0usize;
     for c in &mut words {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(c);
-        let w = u64::from_ne_bytes(a);
-        // High bit set exactly in the zero bytes (no carries between
-        // bytes: each byte is at most 0x7f + 0x7f).
-        let z = !(((w & LO7).wrapping_add(LO7)) | w | LO7);
-        // One bit per zero byte, summed by a multiply into the top byte
-        // (at most 8: no carry out of it). Cheaper than a popcount on the
-        // baseline x86-64 target, which has no POPCNT.
-        n += (((z >> 7).wrapping_mul(0x0101_0101_0101_0101)) >> 56) as usize;
+        n += sum(zeros(c));
     }
-    n + words.remainder().iter().filter(|&&b| b == 0).count()
+    let rest = words.remainder().len();
+    if rest != 0 {
+        // The last eight bytes, without the ones already counted (the
+        // low bytes of a little-endian read).
+        n += sum(zeros(&s[len - 8..]) & (u64::MAX << (8 * (8 - rest))));
+    }
+    n
 }
 
 /// The fast path of item string validation, for strings the way encoders
@@ -822,7 +835,7 @@ mod tests {
     #[test]
     fn count_nuls_matches_a_byte_count() {
         let mut v: Vec<u8> = (0..200u32).map(|i| (i * 37 % 251) as u8).collect();
-        for len in [0usize, 1, 7, 8, 9, 64, 200] {
+        for len in [0usize, 1, 7, 8, 9, 15, 17, 64, 200] {
             for at in [0usize, 3, 8, 63, 150] {
                 if at < len {
                     v[at] = 0;
