@@ -165,7 +165,8 @@ pub fn has_nul(s: &[u8]) -> bool {
     };
     let len = s.len();
     if len < 8 {
-        return s.iter().any(|&b| b == 0);
+        // Not `contains`: it calls `memchr` even for a few bytes.
+        return s.iter().fold(false, |found, &b| found | (b == 0));
     }
     let mut chunks = s.chunks_exact(8);
     let mut acc = 0u64;
