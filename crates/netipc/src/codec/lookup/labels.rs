@@ -590,8 +590,7 @@ pub(crate) fn check_labels(
     if table_end > item.len() {
         return Err(DecodeError::OutOfBounds { what: TABLE });
     }
-    let pad = item.get(strings_end..table).unwrap_or(&[]);
-    if pad.iter().any(|&b| b != 0) {
+    if !zero_padding(item, strings_end, table) {
         return Err(DecodeError::NonZeroReserved {
             field: "label table padding",
         });
@@ -632,6 +631,28 @@ pub(crate) fn check_labels(
         expect = val.end;
     }
     Ok(table)
+}
+
+/// Whether `item[start..end]` (fewer than 8 bytes, `end` inside `item`)
+/// is all zero: one masked word read when `end >= 8`.
+#[inline]
+fn zero_padding(item: &[u8], start: usize, end: usize) -> bool {
+    let n = end - start;
+    if n == 0 {
+        return true;
+    }
+    match end.checked_sub(8).and_then(|at| item.get(at..end)) {
+        Some(c) if n < 8 => {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            // The padding is the last `n` bytes: the high ones of a
+            // little-endian read.
+            u64::from_le_bytes(a) >> (8 * (8 - n)) == 0
+        }
+        _ => item
+            .get(start..end)
+            .is_some_and(|pad| pad.iter().all(|&b| b == 0)),
+    }
 }
 
 /// The fast path of [`check_labels`] once the table is in bounds: every
@@ -830,6 +851,19 @@ mod tests {
         let mut v = vec![1u8; 3];
         (&empty).write(&mut v, 0, 0);
         assert_eq!(v, [1, 1, 1]);
+    }
+
+    #[test]
+    fn zero_padding_reads_only_the_padding() {
+        let item = [1u8, 2, 3, 4, 5, 0, 0, 0, 9, 0, 0];
+        assert!(zero_padding(&item, 5, 8));
+        assert!(zero_padding(&item, 9, 11));
+        assert!(zero_padding(&item, 3, 3));
+        assert!(!zero_padding(&item, 4, 8));
+        assert!(!zero_padding(&item, 8, 11));
+        // Shorter than a word before `end`: byte by byte.
+        assert!(zero_padding(&[7, 0, 0], 1, 3));
+        assert!(!zero_padding(&[7, 0, 0], 0, 3));
     }
 
     #[test]
