@@ -23,7 +23,7 @@ use crate::bytes::{FixedWriter, Reader, Writer, align8, check_no_interior_nul};
 use crate::error::{DecodeError, Error};
 
 use super::LOOKUP_LABEL_ENTRY_SIZE;
-use super::directory::{rd_u32, sub, u32_sat, us};
+use super::directory::{pad_from, rd_u32, sub, u32_sat, us};
 
 /// Most labels one item can carry (`label_count` is a `u16`).
 pub const MAX_LABELS: usize = u16::MAX as usize;
@@ -355,7 +355,7 @@ impl ItemLabels for &LabelSet {
         }
         let strings_end = out.len() - item_start;
         let table = strings_end.next_multiple_of(crate::protocol::ITEM_ALIGN);
-        Writer::new(out).zeros(table - strings_end);
+        pad_from(out, item_start);
         let base = out.len();
         out.extend_from_slice(&self.block);
         // The caller checked that the item fits a `u32`: the offsets
@@ -409,8 +409,8 @@ where
     let table = strings_end.next_multiple_of(crate::protocol::ITEM_ALIGN);
     let mut s = table + count * LOOKUP_LABEL_ENTRY_SIZE;
     out.reserve(table - strings_end + count * LOOKUP_LABEL_ENTRY_SIZE);
+    pad_from(out, item_start);
     let mut w = Writer::new(out);
-    w.zeros(table - strings_end);
     for l in labels.clone() {
         let (k, v) = (l.label_key(), l.label_value());
         let mut e = FixedWriter::<LOOKUP_LABEL_ENTRY_SIZE>::new();
