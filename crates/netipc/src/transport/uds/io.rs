@@ -14,8 +14,10 @@
 //! non-blocking receive (`MSG_DONTWAIT`) for a time budget learned per
 //! session (the same learner as the SHM spin, `shm/spin.rs`, capped at
 //! [`UDS_MAX_SPIN`]); when waits are long (idle or slow peer) or spins
-//! keep failing (oversubscribed CPUs) the budget collapses to a single
-//! retry, so an idle session blocks in the kernel and costs no CPU.
+//! keep failing (oversubscribed CPUs) the budget collapses to half a
+//! microsecond (one full-budget probe every 32 receives), so an idle
+//! session blocks in the kernel and costs no CPU. Retries yield the CPU
+//! rather than pause, so a spinner never holds a core its peer needs.
 
 use std::io::{IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
