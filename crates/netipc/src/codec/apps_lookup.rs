@@ -23,8 +23,9 @@ use super::lookup::directory::{
     Directory, check_layout, rd_u16, rd_u32, rd_u64, u16_sat, u32_sat, us, write_request_header,
 };
 use super::lookup::labels::{
-    Span, check_disjoint, check_labels, check_string, item_len_with_labels, packed_strings,
+    Span, check_disjoint, check_labels, check_string, item_len_with_labels,
 };
+use super::lookup::packed::packed_strings;
 use super::lookup::response::{Placement, ResponseCore};
 use super::lookup::{
     CgroupStatus, IntoItemLabels, ItemLabels, LOOKUP_DIR_ENTRY_SIZE, LOOKUP_REQ_HDR_SIZE,

@@ -24,16 +24,17 @@ use crate::error::{DecodeError, Error};
 
 use super::LOOKUP_LABEL_ENTRY_SIZE;
 use super::directory::{pad_from, rd_u32, sub, u32_sat, us};
+use super::packed::{packed_labels, zero_padding};
 
 /// Most labels one item can carry (`label_count` is a `u16`).
 pub const MAX_LABELS: usize = u16::MAX as usize;
 
 /// Byte offset of `key_length` inside a label entry.
-const KEY_LEN_OFF: usize = 4;
+pub(super) const KEY_LEN_OFF: usize = 4;
 /// Byte offset of `value_offset` inside a label entry.
-const VALUE_OFF_OFF: usize = 8;
+pub(super) const VALUE_OFF_OFF: usize = 8;
 /// Byte offset of `value_length` inside a label entry.
-const VALUE_LEN_OFF: usize = 12;
+pub(super) const VALUE_LEN_OFF: usize = 12;
 
 /// An owned label (`key = value`), as bytes without NUL terminators.
 ///
@@ -184,197 +185,6 @@ where
     Ok((count, bytes))
 }
 
-/// A label list validated and laid out once, for items that all carry
-/// the same labels (a handler's constant labels, a container's labels
-/// shared by its processes).
-///
-/// Builders take `&LabelSet` wherever they take labels. Adding an item
-/// with it neither validates nor measures the labels again: their table
-/// and packed strings are copied as one block and only the offsets are
-/// adjusted to the item. Building one allocates; reuse it across items
-/// and calls.
-///
-/// ```
-/// use netipc::codec::lookup::{LabelSet, LabelSource};
-///
-/// let labels = LabelSet::new([("namespace", "web"), ("image", "nginx:1")])?;
-/// assert_eq!(labels.len(), 2);
-/// let first = labels.iter().next().unwrap();
-/// assert_eq!((first.key(), first.value()), (&b"namespace"[..], &b"web"[..]));
-/// assert!(LabelSet::new([("", "empty key")]).is_err());
-/// # Ok::<(), netipc::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct LabelSet {
-    /// The label table (offsets relative to its start) and the packed
-    /// strings, exactly as they follow an item's canonical table offset.
-    block: Vec<u8>,
-    count: usize,
-}
-
-impl LabelSet {
-    /// Validates and lays out `labels`.
-    ///
-    /// Fails with `InvalidArgument` on an empty key, a NUL inside a key or
-    /// value, more than [`MAX_LABELS`] labels, or labels whose encoded size
-    /// does not fit a `u32`.
-    pub fn new<I>(labels: I) -> Result<Self, Error>
-    where
-        I: IntoIterator,
-        I::IntoIter: Clone,
-        I::Item: LabelSource,
-    {
-        let labels = labels.into_iter();
-        let (count, bytes) = measure_labels(labels.clone())?;
-        let mut block = Vec::with_capacity(bytes);
-        write_labels(&mut block, 0, labels, count);
-        debug_assert_eq!(block.len(), bytes);
-        Ok(LabelSet { block, count })
-    }
-
-    /// Number of labels.
-    #[inline]
-    pub fn len(&self) -> usize {
-        self.count
-    }
-
-    /// Whether the set holds no labels.
-    #[inline]
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
-    /// Iterates over the labels in order.
-    #[inline]
-    pub fn iter(&self) -> LabelsIter<'_> {
-        LabelsIter::new(&self.block, 0, self.count)
-    }
-
-    /// Copies the labels into owned [`Label`]s.
-    pub fn to_vec(&self) -> Vec<Label> {
-        self.iter().map(|l| l.to_owned()).collect()
-    }
-}
-
-mod sealed {
-    pub trait Sealed {}
-}
-
-/// What builders take as an item's labels: any iterable of
-/// [`LabelSource`] whose iterator is `Clone` (`&[Label]`, `&[(&str, &str)]`,
-/// a `Vec`, an iterator of [`LabelView`]s, …), validated on every item, or
-/// a [`&LabelSet`](LabelSet), validated once when it was built.
-pub trait IntoItemLabels: sealed::Sealed {
-    /// The labels, ready to be measured and written.
-    type Labels: ItemLabels;
-
-    /// Converts into [`Self::Labels`].
-    fn into_item_labels(self) -> Self::Labels;
-}
-
-/// Labels ready for one builder item (see [`IntoItemLabels`]); implemented
-/// by [`IterLabels`] and `&LabelSet` only.
-pub trait ItemLabels: sealed::Sealed {
-    /// Validates the labels and returns `(count, bytes)`, as
-    /// [`measure_labels`] does.
-    #[doc(hidden)]
-    fn measure(&self) -> Result<(usize, usize), Error>;
-
-    /// Appends them to the item starting at `item_start` (see
-    /// [`write_labels`]); `count` comes from [`measure`](Self::measure).
-    #[doc(hidden)]
-    fn write(self, out: &mut Vec<u8>, item_start: usize, count: usize);
-}
-
-/// Labels from an iterator of [`LabelSource`], validated on each item (the
-/// [`IntoItemLabels::Labels`] of every iterable).
-#[derive(Debug, Clone)]
-pub struct IterLabels<I>(I);
-
-impl<I> sealed::Sealed for I
-where
-    I: IntoIterator,
-    I::IntoIter: Clone,
-    I::Item: LabelSource,
-{
-}
-
-impl<I> IntoItemLabels for I
-where
-    I: IntoIterator,
-    I::IntoIter: Clone,
-    I::Item: LabelSource,
-{
-    type Labels = IterLabels<I::IntoIter>;
-
-    #[inline]
-    fn into_item_labels(self) -> Self::Labels {
-        IterLabels(self.into_iter())
-    }
-}
-
-impl<I> sealed::Sealed for IterLabels<I> {}
-
-impl<I> ItemLabels for IterLabels<I>
-where
-    I: Iterator + Clone,
-    I::Item: LabelSource,
-{
-    #[inline]
-    fn measure(&self) -> Result<(usize, usize), Error> {
-        measure_labels(self.0.clone())
-    }
-
-    #[inline]
-    fn write(self, out: &mut Vec<u8>, item_start: usize, count: usize) {
-        write_labels(out, item_start, self.0, count);
-    }
-}
-
-impl sealed::Sealed for &LabelSet {}
-
-impl<'a> IntoItemLabels for &'a LabelSet {
-    type Labels = &'a LabelSet;
-
-    #[inline]
-    fn into_item_labels(self) -> Self {
-        self
-    }
-}
-
-impl ItemLabels for &LabelSet {
-    #[inline]
-    fn measure(&self) -> Result<(usize, usize), Error> {
-        Ok((self.count, self.block.len()))
-    }
-
-    #[inline]
-    fn write(self, out: &mut Vec<u8>, item_start: usize, count: usize) {
-        if count == 0 {
-            return;
-        }
-        let strings_end = out.len() - item_start;
-        let table = strings_end.next_multiple_of(crate::protocol::ITEM_ALIGN);
-        pad_from(out, item_start);
-        let base = out.len();
-        out.extend_from_slice(&self.block);
-        // The caller checked that the item fits a `u32`: the offsets
-        // moved by `table` do too. They are read from the set, not from
-        // the bytes just copied (a load right after a wide store of the
-        // same bytes stalls).
-        let dst = &mut out[base..];
-        for i in 0..count {
-            let e = i * LOOKUP_LABEL_ENTRY_SIZE;
-            for at in [e, e + VALUE_OFF_OFF] {
-                let moved = u32_sat(us(rd_u32(&self.block, at)).saturating_add(table));
-                if let Some(d) = dst.get_mut(at..at + 4) {
-                    d.copy_from_slice(&moved.to_ne_bytes());
-                }
-            }
-        }
-    }
-}
-
 /// Size of an item whose strings end at `strings_end` (item-relative, NULs
 /// included) followed by `label_bytes` of labels (`count` labels).
 /// `None` on overflow.
@@ -483,74 +293,6 @@ pub(crate) fn check_string(
     })
 }
 
-/// Number of zero bytes in `s` (eight bytes at a time).
-#[inline]
-pub(crate) fn count_nuls(s: &[u8]) -> usize {
-    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    // High bit set exactly in the zero bytes of `w` (no carries between
-    // bytes: each byte is at most 0x7f + 0x7f).
-    let zeros = |c: &[u8]| {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(c);
-        let w = u64::from_le_bytes(a);
-        !(((w & LO7).wrapping_add(LO7)) | w | LO7)
-    };
-    // One bit per zero byte, summed by a multiply into the top byte (at
-    // most 8: no carry out of it). Cheaper than a popcount on the
-    // baseline x86-64 target, which has no POPCNT.
-    let sum = |z: u64| (((z >> 7).wrapping_mul(0x0101_0101_0101_0101)) >> 56) as usize;
-    let len = s.len();
-    if len < 8 {
-        return s.iter().filter(|&&b| b == 0).count();
-    }
-    let mut words = s.chunks_exact(8);
-    let mut n = 0usize;
-    for c in &mut words {
-        n += sum(zeros(c));
-    }
-    let rest = words.remainder().len();
-    if rest != 0 {
-        // The last eight bytes, without the ones already counted (the
-        // low bytes of a little-endian read).
-        n += sum(zeros(&s[len - 8..]) & (u64::MAX << (8 * (8 - rest))));
-    }
-    n
-}
-
-/// The fast path of item string validation, for strings the way encoders
-/// write them: the first at `hdr`, each next one right after the previous
-/// one's NUL. Given `(offset, length)` of each string, returns their spans
-/// when they are packed that way, inside `item`, and the packed bytes hold
-/// exactly one NUL per string, at its end. `None` does not mean invalid:
-/// the caller then applies [`check_string`] and [`check_disjoint`], which
-/// accept every input this accepts (and more).
-#[inline(always)]
-pub(crate) fn packed_strings<const N: usize>(
-    item: &[u8],
-    hdr: usize,
-    fields: [(u32, u32); N],
-) -> Option<[Span; N]> {
-    let mut spans = [Span { start: 0, end: 0 }; N];
-    let mut at = hdr;
-    for (span, (off, len)) in spans.iter_mut().zip(fields) {
-        if us(off) != at {
-            return None;
-        }
-        let end = at.checked_add(us(len))?.checked_add(1)?;
-        *span = Span { start: at, end };
-        at = end;
-    }
-    let packed = item.get(hdr..at)?;
-    if count_nuls(packed) != N {
-        return None;
-    }
-    // Each string's last byte (inside `packed`) must be its NUL.
-    spans
-        .iter()
-        .all(|s| item.get(s.end - 1) == Some(&0))
-        .then_some(spans)
-}
-
 /// Rejects any two overlapping spans (NULs included).
 pub(crate) fn check_disjoint(spans: &[Span], what: &'static str) -> Result<(), DecodeError> {
     for (i, a) in spans.iter().enumerate() {
@@ -631,61 +373,6 @@ pub(crate) fn check_labels(
         expect = val.end;
     }
     Ok(table)
-}
-
-/// Whether `item[start..end]` (fewer than 8 bytes, `end` inside `item`)
-/// is all zero: one masked word read when `end >= 8`.
-#[inline]
-fn zero_padding(item: &[u8], start: usize, end: usize) -> bool {
-    let n = end - start;
-    if n == 0 {
-        return true;
-    }
-    match end.checked_sub(8).and_then(|at| item.get(at..end)) {
-        Some(c) if n < 8 => {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(c);
-            // The padding is the last `n` bytes: the high ones of a
-            // little-endian read.
-            u64::from_le_bytes(a) >> (8 * (8 - n)) == 0
-        }
-        _ => item
-            .get(start..end)
-            .is_some_and(|pad| pad.iter().all(|&b| b == 0)),
-    }
-}
-
-/// The fast path of [`check_labels`] once the table is in bounds: every
-/// string non-empty-keyed and packed right after the table in table
-/// order, inside `item`, and the packed bytes holding exactly one NUL per
-/// string, at its end (so none inside). `false` does not mean invalid:
-/// the caller then runs the per-string checks, which accept every table
-/// this accepts and name the rule a table breaks.
-#[inline]
-fn packed_labels(item: &[u8], table_end: usize, entries: &[u8], count: usize) -> bool {
-    let mut at = table_end;
-    for e in entries.chunks_exact(LOOKUP_LABEL_ENTRY_SIZE) {
-        let key_len = us(rd_u32(e, KEY_LEN_OFF));
-        if us(rd_u32(e, 0)) != at || key_len == 0 {
-            return false;
-        }
-        // Positions of the key's and the value's NULs.
-        let Some(key_nul) = at.checked_add(key_len) else {
-            return false;
-        };
-        if us(rd_u32(e, VALUE_OFF_OFF)) != key_nul + 1 {
-            return false;
-        }
-        let Some(val_nul) = (key_nul + 1).checked_add(us(rd_u32(e, VALUE_LEN_OFF))) else {
-            return false;
-        };
-        if item.get(key_nul) != Some(&0) || item.get(val_nul) != Some(&0) {
-            return false;
-        }
-        at = val_nul + 1;
-    }
-    item.get(table_end..at)
-        .is_some_and(|packed| Some(count_nuls(packed)) == count.checked_mul(2))
 }
 
 /// Iterator over the labels of a decoded item.
@@ -823,77 +510,6 @@ mod tests {
             Err(Error::InvalidArgument(_))
         ));
         assert_eq!(measure_labels(NO_LABELS.iter()).unwrap(), (0, 0));
-    }
-
-    #[test]
-    fn label_set_writes_the_same_bytes() {
-        let labels = [("namespace", "default"), ("pod", "web"), ("k", "")];
-        let set = LabelSet::new(labels).unwrap();
-        assert_eq!((set.len(), set.is_empty()), (3, false));
-        assert_eq!(set.to_vec()[1], Label::new("pod", "web"));
-        let by_set = &set;
-        assert_eq!(
-            by_set.measure().unwrap(),
-            measure_labels(labels.iter()).unwrap()
-        );
-        for strings_end in [0usize, 5, 8, 13, 100] {
-            // Items starting at a non-zero offset of the buffer.
-            let mut a = vec![0xAAu8; 24 + strings_end];
-            let mut b = a.clone();
-            labels.into_item_labels().write(&mut a, 24, 3);
-            by_set.into_item_labels().write(&mut b, 24, 3);
-            assert_eq!(a, b, "strings end {strings_end}");
-            assert!(check_labels(&b[24..], strings_end, 3).is_ok());
-        }
-        assert!(LabelSet::new([("k\0", "v")]).is_err());
-        let empty = LabelSet::new(NO_LABELS).unwrap();
-        assert!(empty.is_empty());
-        let mut v = vec![1u8; 3];
-        (&empty).write(&mut v, 0, 0);
-        assert_eq!(v, [1, 1, 1]);
-    }
-
-    #[test]
-    fn zero_padding_reads_only_the_padding() {
-        let item = [1u8, 2, 3, 4, 5, 0, 0, 0, 9, 0, 0];
-        assert!(zero_padding(&item, 5, 8));
-        assert!(zero_padding(&item, 9, 11));
-        assert!(zero_padding(&item, 3, 3));
-        assert!(!zero_padding(&item, 4, 8));
-        assert!(!zero_padding(&item, 8, 11));
-        // Shorter than a word before `end`: byte by byte.
-        assert!(zero_padding(&[7, 0, 0], 1, 3));
-        assert!(!zero_padding(&[7, 0, 0], 0, 3));
-    }
-
-    #[test]
-    fn count_nuls_matches_a_byte_count() {
-        let mut v: Vec<u8> = (0..200u32).map(|i| (i * 37 % 251) as u8).collect();
-        for len in [0usize, 1, 7, 8, 9, 15, 17, 64, 200] {
-            for at in [0usize, 3, 8, 63, 150] {
-                if at < len {
-                    v[at] = 0;
-                }
-            }
-            let s = &v[..len];
-            assert_eq!(count_nuls(s), s.iter().filter(|&&b| b == 0).count());
-        }
-        assert_eq!(count_nuls(&[0x80, 0x7f, 0xff, 0, 1, 0, 0x01, 0x80, 0]), 3);
-    }
-
-    #[test]
-    fn packed_strings_fast_path() {
-        // Header of 4 bytes, then "ab\0" and "\0" packed.
-        let item = b"HHHHab\0\0";
-        let spans = packed_strings(item, 4, [(4, 2), (7, 0)]).unwrap();
-        assert_eq!(spans[0], Span { start: 4, end: 7 });
-        assert_eq!(spans[1], Span { start: 7, end: 8 });
-        // Not packed, out of bounds, or an interior NUL: left to the
-        // per-string checks.
-        assert!(packed_strings(item, 4, [(5, 1), (7, 0)]).is_none());
-        assert!(packed_strings(item, 4, [(4, 2), (7, 1)]).is_none());
-        assert!(packed_strings(b"HHHHa\0\0\0", 4, [(4, 2), (7, 0)]).is_none());
-        assert!(packed_strings(item, 4, [(4, u32::MAX), (7, 0)]).is_none());
     }
 
     #[test]
