@@ -491,8 +491,11 @@ impl CgroupsLookupBuilder {
     /// Starts a response to `request` with the given generation.
     pub fn reset(&mut self, generation: u64, request: &CgroupsLookupRequestView<'_>) {
         self.key_lens.clear();
+        // Decoding validated every key (at least 2 bytes with its NUL):
+        // the lengths come straight from the directory.
+        let dir = &request.dir;
         self.key_lens
-            .extend(request.iter().map(|k| u32_sat(k.len())));
+            .extend((0..dir.count()).map(|i| u32_sat(dir.raw_entry(i).1.saturating_sub(1))));
         self.start(generation);
     }
 
