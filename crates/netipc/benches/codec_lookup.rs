@@ -25,7 +25,7 @@ use netipc::codec::cgroups_lookup::{
 use netipc::codec::lookup::{LookupStatus, Orchestrator, PidStatus};
 
 use support::{
-    APPS_KNOWN, APPS_LABELS, CG_LABELS, CG_NAME, cgroups_paths, lookup_budget as budget, pids,
+    APPS_KNOWN, APPS_SET, CG_NAME, CG_SET, cgroups_paths, lookup_budget as budget, pids,
 };
 
 const SIZES: [usize; 3] = [16, 256, 8192];
@@ -40,7 +40,7 @@ fn cgroups_response(b: &mut CgroupsLookupBuilder, req: &CgroupsLookupRequestView
                 LookupStatus::Known,
                 Orchestrator::K8s.into(),
                 CG_NAME,
-                CG_LABELS,
+                &*CG_SET,
             )
             .unwrap();
         debug_assert_eq!(st, LookupStatus::Known);
@@ -51,9 +51,7 @@ fn cgroups_response(b: &mut CgroupsLookupBuilder, req: &CgroupsLookupRequestView
 fn apps_response(b: &mut AppsLookupBuilder, req: &AppsLookupRequestView<'_>) -> usize {
     b.reset(1, req);
     for i in 0..req.len() {
-        let st = b
-            .add_request_item(req, i, &APPS_KNOWN, APPS_LABELS)
-            .unwrap();
+        let st = b.add_request_item(req, i, &APPS_KNOWN, &*APPS_SET).unwrap();
         debug_assert_eq!(st, PidStatus::Known);
     }
     b.finish().unwrap().len()

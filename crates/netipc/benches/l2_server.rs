@@ -33,8 +33,8 @@ use netipc::transport::uds::{ClientConfig, ClientSession, Listener, ServerConfig
 use netipc::transport::{Deadline, Endpoint};
 
 use support::{
-    APPS_KNOWN, APPS_LABELS, CG_LABELS, CG_NAME, RunDir, TOKEN, args, best, cgroups_paths,
-    lookup_budget, pids, pingpong, serve_increments,
+    APPS_KNOWN, APPS_SET, CG_NAME, CG_SET, RunDir, TOKEN, args, best, cgroups_paths, lookup_budget,
+    pids, pingpong, serve_increments,
 };
 
 const SIZES: [usize; 3] = [16, 256, 8192];
@@ -120,7 +120,7 @@ fn cgroups_handler(
                 LookupStatus::Known,
                 Orchestrator::K8s.as_u16(),
                 CG_NAME,
-                CG_LABELS,
+                &*CG_SET,
             )?;
         } else {
             b.add_request_unknown(req, i, LookupStatus::UnknownRetryLater)?;
@@ -136,7 +136,7 @@ fn apps_handler(
     b.set_generation(1);
     for i in 0..req.len() {
         if i % 2 == 0 {
-            b.add_request_item(req, i, &APPS_KNOWN, APPS_LABELS)?;
+            b.add_request_item(req, i, &APPS_KNOWN, &*APPS_SET)?;
         } else {
             b.add_request_unknown(req, i)?;
         }

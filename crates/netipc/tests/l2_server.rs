@@ -200,7 +200,7 @@ fn apps_mixed(
     b.set_generation(11);
     for i in 0..req.len() {
         if i % 2 == 0 {
-            b.add_request_item(req, i, &APPS_KNOWN, &[("image", "bench:latest")])?;
+            b.add_request_item(req, i, &APPS_KNOWN, [("image", "bench:latest")])?;
         } else {
             b.add_request_unknown(req, i)?;
         }
@@ -949,7 +949,7 @@ fn lookup_marks_payload_exceeded_and_oversized() {
                     cgroup_name: name,
                     ..APPS_KNOWN
                 };
-                b.add_request_item(req, i, &entry, &[("k", "v")])?;
+                b.add_request_item(req, i, &entry, [("k", "v")])?;
             }
             Ok(())
         },
@@ -1022,7 +1022,7 @@ fn lookup_budget_growth() {
                             cgroup_path: &long_path,
                             ..APPS_KNOWN
                         };
-                        b.add_request_item(req, i, &entry, &[("k", "v")])?;
+                        b.add_request_item(req, i, &entry, [("k", "v")])?;
                     } else {
                         b.add_request_unknown(req, i)?;
                     }

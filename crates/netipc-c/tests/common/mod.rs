@@ -321,7 +321,7 @@ pub fn cgroups_lookup(
                 LookupStatus::Known,
                 Orchestrator::Docker.as_u16(),
                 rest,
-                &labels,
+                labels,
             )?;
         } else if p.starts_with(b"/later/") && p.len() > 7 {
             b.add_request_unknown(req, i, LookupStatus::UnknownRetryLater)?;
@@ -359,7 +359,7 @@ pub fn apps_lookup(
             cgroup_name: name.as_bytes(),
         };
         let labels: [(&[u8], &[u8]); 1] = [(b"pid", pidv.as_bytes())];
-        b.add_request_item(req, i, &e, &labels)?;
+        b.add_request_item(req, i, &e, labels)?;
     }
     Ok(())
 }

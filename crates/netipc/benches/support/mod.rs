@@ -8,11 +8,12 @@
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use netipc::codec::apps_lookup::AppsLookupEntry;
-use netipc::codec::lookup::{CgroupStatus, Orchestrator, PidStatus};
+use netipc::codec::lookup::{CgroupStatus, LabelSet, Orchestrator, PidStatus};
 use netipc::protocol::METHOD_INCREMENT;
 use netipc::transport::Deadline;
 use netipc::transport::uds::{ClientSession, ServerSession};
@@ -130,6 +131,11 @@ pub fn pingpong(c: &mut ClientSession, dur: Duration) -> f64 {
 pub const CG_LABELS: [(&str, &str); 2] = [("namespace", "bench"), ("image", "bench:latest")];
 /// Labels of a known PID.
 pub const APPS_LABELS: [(&str, &str); 1] = [("image", "bench:latest")];
+/// [`CG_LABELS`] validated and laid out once (what a handler with
+/// constant labels passes).
+pub static CG_SET: LazyLock<LabelSet> = LazyLock::new(|| LabelSet::new(CG_LABELS).unwrap());
+/// [`APPS_LABELS`] validated and laid out once.
+pub static APPS_SET: LazyLock<LabelSet> = LazyLock::new(|| LabelSet::new(APPS_LABELS).unwrap());
 /// A known PID (its cgroup labels are [`APPS_LABELS`]).
 pub const APPS_KNOWN: AppsLookupEntry<'static> = AppsLookupEntry {
     status: PidStatus::Known,

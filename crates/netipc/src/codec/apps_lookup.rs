@@ -23,14 +23,14 @@ use super::lookup::directory::{
     Directory, check_layout, rd_u16, rd_u32, rd_u64, u16_sat, u32_sat, us, write_request_header,
 };
 use super::lookup::labels::{
-    Span, check_disjoint, check_labels, check_string, item_len_with_labels, measure_labels,
-    write_labels,
+    Span, check_disjoint, check_labels, check_string, item_len_with_labels,
 };
+use super::lookup::packed::packed_strings;
 use super::lookup::response::{Placement, ResponseCore};
 use super::lookup::{
-    CgroupStatus, LOOKUP_DIR_ENTRY_SIZE, LOOKUP_REQ_HDR_SIZE, LOOKUP_RESP_HDR_SIZE, Label,
-    LabelSource, MAX_BUDGET, NO_LABELS, Orchestrator, PidStatus, directory_view, item_labels,
-    response_builder, response_view,
+    CgroupStatus, IntoItemLabels, ItemLabels, LOOKUP_DIR_ENTRY_SIZE, LOOKUP_REQ_HDR_SIZE,
+    LOOKUP_RESP_HDR_SIZE, Label, MAX_BUDGET, NO_LABELS, Orchestrator, PidStatus, directory_view,
+    item_labels, response_builder, response_view,
 };
 
 /// Size of the fixed `APPS_LOOKUP` request header.
@@ -493,7 +493,10 @@ impl AppsLookupBuilder {
     }
 
     /// Adds the next item for `pid` (which should echo the request PID).
-    /// Returns the PID status actually encoded.
+    /// `labels` is any iterable of
+    /// [`LabelSource`](super::lookup::LabelSource), validated here, or a
+    /// [`&LabelSet`](super::lookup::LabelSet), validated when it was built
+    /// (see [`IntoItemLabels`]). Returns the PID status actually encoded.
     pub fn add<I>(
         &mut self,
         pid: u32,
@@ -501,11 +504,9 @@ impl AppsLookupBuilder {
         labels: I,
     ) -> Result<PidStatus, Error>
     where
-        I: IntoIterator,
-        I::IntoIter: Clone,
-        I::Item: LabelSource,
+        I: IntoItemLabels,
     {
-        self.add_inner(pid, entry, labels.into_iter())
+        self.add_inner(pid, entry, labels.into_item_labels())
     }
 
     /// Adds item `index` (which must be the next one) echoing the PID of
@@ -518,12 +519,10 @@ impl AppsLookupBuilder {
         labels: I,
     ) -> Result<PidStatus, Error>
     where
-        I: IntoIterator,
-        I::IntoIter: Clone,
-        I::Item: LabelSource,
+        I: IntoItemLabels,
     {
         let pid = self.core.next_request_key(index, request.get(index))?;
-        self.add_inner(pid, entry, labels.into_iter())
+        self.add_inner(pid, entry, labels.into_item_labels())
     }
 
     /// Adds the next item as an unknown PID.
@@ -552,11 +551,10 @@ impl AppsLookupBuilder {
         labels: I,
     ) -> Result<PidStatus, Error>
     where
-        I: Iterator + Clone,
-        I::Item: LabelSource,
+        I: ItemLabels,
     {
         self.core.check_room()?;
-        let (label_count, label_bytes) = measure_labels(labels.clone())?;
+        let (label_count, label_bytes) = labels.measure()?;
         entry.validate(label_count)?;
         let full = (entry.status == PidStatus::Known).then(|| {
             entry
@@ -573,7 +571,7 @@ impl AppsLookupBuilder {
         let encoded = match placement {
             Placement::Full => {
                 write_item(buf, pid, entry.status, entry, label_count);
-                write_labels(buf, start, labels, label_count);
+                labels.write(buf, start, label_count);
                 entry.status
             }
             Placement::Minimal => {
@@ -712,6 +710,10 @@ fn invalid(rule: &'static str) -> DecodeError {
 
 impl<'a> AppsLookupItemView<'a> {
     /// Validates one item (at least 60 bytes, checked by the caller).
+    ///
+    /// Inlined into its one caller, the response decoder, which only
+    /// needs the verdict: the view fields are then never computed.
+    #[inline(always)]
     fn parse_checked(item: &'a [u8]) -> Result<Self, DecodeError> {
         // The caller checked the length: the header fields are read from a
         // fixed-size array, so their bounds checks fold away.
@@ -772,13 +774,29 @@ impl<'a> AppsLookupItemView<'a> {
             )?;
         }
         let hdr = APPS_LOOKUP_ITEM_HDR_SIZE;
-        let comm = check_string(item, hdr, rd_u32(h, ITEM_COMM_OFF), comm_len, "comm")?;
-        let path = check_string(item, hdr, rd_u32(h, ITEM_PATH_OFF), path_len, "cgroup_path")?;
-        let name = check_string(item, hdr, rd_u32(h, ITEM_NAME_OFF), name_len, "cgroup_name")?;
-        check_disjoint(
-            &[comm, path, name],
-            "comm, cgroup_path and cgroup_name strings",
-        )?;
+        let offs = [
+            rd_u32(h, ITEM_COMM_OFF),
+            rd_u32(h, ITEM_PATH_OFF),
+            rd_u32(h, ITEM_NAME_OFF),
+        ];
+        let fields = [
+            (offs[0], comm_len),
+            (offs[1], path_len),
+            (offs[2], name_len),
+        ];
+        let [comm, path, name] = match packed_strings(item, hdr, fields) {
+            Some(spans) => spans,
+            None => {
+                let comm = check_string(item, hdr, offs[0], comm_len, "comm")?;
+                let path = check_string(item, hdr, offs[1], path_len, "cgroup_path")?;
+                let name = check_string(item, hdr, offs[2], name_len, "cgroup_name")?;
+                check_disjoint(
+                    &[comm, path, name],
+                    "comm, cgroup_path and cgroup_name strings",
+                )?;
+                [comm, path, name]
+            }
+        };
         let table = check_labels(item, comm.end.max(path.end).max(name.end), label_count)?;
         Ok(Self::from_parts(
             item,
@@ -811,7 +829,7 @@ impl<'a> AppsLookupItemView<'a> {
         )
     }
 
-    #[inline]
+    #[inline(always)]
     fn from_parts(
         item: &'a [u8],
         status: PidStatus,

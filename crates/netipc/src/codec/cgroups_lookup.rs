@@ -23,13 +23,13 @@ use super::lookup::directory::{
     us, write_request_header,
 };
 use super::lookup::labels::{
-    Span, check_disjoint, check_labels, check_string, item_len_with_labels, measure_labels,
-    write_labels,
+    Span, check_disjoint, check_labels, check_string, item_len_with_labels,
 };
+use super::lookup::packed::packed_strings;
 use super::lookup::response::{Placement, ResponseCore};
 use super::lookup::{
-    LOOKUP_DIR_ENTRY_SIZE, LOOKUP_REQ_HDR_SIZE, LOOKUP_RESP_HDR_SIZE, Label, LabelSource,
-    LookupStatus, MAX_BUDGET, Orchestrator, directory_view, item_labels, response_builder,
+    IntoItemLabels, ItemLabels, LOOKUP_DIR_ENTRY_SIZE, LOOKUP_REQ_HDR_SIZE, LOOKUP_RESP_HDR_SIZE,
+    Label, LookupStatus, MAX_BUDGET, Orchestrator, directory_view, item_labels, response_builder,
     response_view,
 };
 
@@ -491,8 +491,11 @@ impl CgroupsLookupBuilder {
     /// Starts a response to `request` with the given generation.
     pub fn reset(&mut self, generation: u64, request: &CgroupsLookupRequestView<'_>) {
         self.key_lens.clear();
+        // Decoding validated every key (at least 2 bytes with its NUL):
+        // the lengths come straight from the directory.
+        let dir = &request.dir;
         self.key_lens
-            .extend(request.iter().map(|k| u32_sat(k.len())));
+            .extend((0..dir.count()).map(|i| u32_sat(dir.raw_entry(i).1.saturating_sub(1))));
         self.start(generation);
     }
 
@@ -531,7 +534,10 @@ impl CgroupsLookupBuilder {
     /// and as long as the request key it echoes).
     ///
     /// `name` and `labels` must be empty and `orchestrator` 0 unless
-    /// `status` is `KNOWN`. Returns the status actually encoded.
+    /// `status` is `KNOWN`. `labels` is any iterable of
+    /// [`LabelSource`](super::lookup::LabelSource), validated here, or a
+    /// [`&LabelSet`](super::lookup::LabelSet), validated when it was built
+    /// (see [`IntoItemLabels`]). Returns the status actually encoded.
     pub fn add<I>(
         &mut self,
         path: &[u8],
@@ -541,12 +547,10 @@ impl CgroupsLookupBuilder {
         labels: I,
     ) -> Result<LookupStatus, Error>
     where
-        I: IntoIterator,
-        I::IntoIter: Clone,
-        I::Item: LabelSource,
+        I: IntoItemLabels,
     {
         validate_path(path)?;
-        self.add_inner(path, status, orchestrator, name, labels.into_iter())
+        self.add_inner(path, status, orchestrator, name, labels.into_item_labels())
     }
 
     /// Adds item `index` (which must be the next one) echoing the path of
@@ -562,12 +566,10 @@ impl CgroupsLookupBuilder {
         labels: I,
     ) -> Result<LookupStatus, Error>
     where
-        I: IntoIterator,
-        I::IntoIter: Clone,
-        I::Item: LabelSource,
+        I: IntoItemLabels,
     {
         let path = self.core.next_request_key(index, request.get(index))?;
-        self.add_inner(path, status, orchestrator, name, labels.into_iter())
+        self.add_inner(path, status, orchestrator, name, labels.into_item_labels())
     }
 
     /// Adds the next item as non-enriched (`status` must not be `KNOWN`).
@@ -612,8 +614,7 @@ impl CgroupsLookupBuilder {
         labels: I,
     ) -> Result<LookupStatus, Error>
     where
-        I: Iterator + Clone,
-        I::Item: LabelSource,
+        I: ItemLabels,
     {
         let i = self.core.check_room()?;
         if self.key_lens.get(i).map(|&l| us(l)) != Some(path.len()) {
@@ -624,7 +625,7 @@ impl CgroupsLookupBuilder {
         if crate::bytes::has_nul(name) {
             return Err(Error::InvalidArgument("cgroup name contains a NUL byte"));
         }
-        let (label_count, label_bytes) = measure_labels(labels.clone())?;
+        let (label_count, label_bytes) = labels.measure()?;
         if status != LookupStatus::Known {
             if orchestrator != 0 {
                 return Err(Error::InvalidArgument(
@@ -657,7 +658,7 @@ impl CgroupsLookupBuilder {
         let encoded = match placement {
             Placement::Full => {
                 write_item(buf, status, orchestrator, path, name, label_count);
-                write_labels(buf, start, labels, label_count);
+                labels.write(buf, start, label_count);
                 status
             }
             Placement::Minimal => {
@@ -778,6 +779,10 @@ pub struct CgroupsLookupItemView<'a> {
 
 impl<'a> CgroupsLookupItemView<'a> {
     /// Validates one item (at least 28 bytes, checked by the caller).
+    ///
+    /// Inlined into its one caller, the response decoder, which only
+    /// needs the verdict: the view fields are then never computed.
+    #[inline(always)]
     fn parse_checked(item: &'a [u8]) -> Result<Self, DecodeError> {
         // The caller checked the length: the header fields are read from a
         // fixed-size array, so their bounds checks fold away.
@@ -831,9 +836,17 @@ impl<'a> CgroupsLookupItemView<'a> {
             }
         }
         let hdr = CGROUPS_LOOKUP_ITEM_HDR_SIZE;
-        let path = check_string(item, hdr, rd_u32(h, ITEM_PATH_OFF), path_len, "path")?;
-        let name = check_string(item, hdr, rd_u32(h, ITEM_NAME_OFF), name_len, "name")?;
-        check_disjoint(&[path, name], "path and name strings")?;
+        let (path_off, name_off) = (rd_u32(h, ITEM_PATH_OFF), rd_u32(h, ITEM_NAME_OFF));
+        let [path, name] =
+            match packed_strings(item, hdr, [(path_off, path_len), (name_off, name_len)]) {
+                Some(spans) => spans,
+                None => {
+                    let path = check_string(item, hdr, path_off, path_len, "path")?;
+                    let name = check_string(item, hdr, name_off, name_len, "name")?;
+                    check_disjoint(&[path, name], "path and name strings")?;
+                    [path, name]
+                }
+            };
         let table = check_labels(item, path.end.max(name.end), label_count)?;
         Ok(Self::from_parts(
             item,
@@ -865,7 +878,7 @@ impl<'a> CgroupsLookupItemView<'a> {
         )
     }
 
-    #[inline]
+    #[inline(always)]
     fn from_parts(
         item: &'a [u8],
         status: LookupStatus,

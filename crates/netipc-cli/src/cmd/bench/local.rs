@@ -11,7 +11,7 @@ use netipc::codec::cgroups_lookup::{
     CgroupsLookupBuilder, CgroupsLookupRequestView, CgroupsLookupResponseView,
     encode_cgroups_lookup_request,
 };
-use netipc::codec::lookup::{LookupStatus, Orchestrator};
+use netipc::codec::lookup::{LabelSet, LookupStatus, Orchestrator};
 use netipc::service::server::LocalDispatcher;
 
 use super::measure::Workload;
@@ -38,6 +38,12 @@ pub struct LocalLookup {
     n: usize,
 }
 
+/// The known items' labels as a [`LabelSet`] (the scenario constants are
+/// valid labels).
+fn known_labels(labels: &[(&str, &str)]) -> LabelSet {
+    LabelSet::new(labels).expect("the scenario labels are valid")
+}
+
 /// The benchmark `CGROUPS_LOOKUP` handler.
 fn cgroups_handler(
     known: Known,
@@ -48,6 +54,8 @@ fn cgroups_handler(
 + Send
 + Sync
 + 'static {
+    // Constant labels: validated and laid out once.
+    let labels = known_labels(&CGROUPS_KNOWN_LABELS);
     move |req: &CgroupsLookupRequestView<'_>, b: &mut CgroupsLookupBuilder| {
         b.set_generation(GENERATION);
         for i in 0..req.len() {
@@ -58,7 +66,7 @@ fn cgroups_handler(
                     LookupStatus::Known,
                     Orchestrator::K8s.as_u16(),
                     CGROUPS_KNOWN_NAME,
-                    &CGROUPS_KNOWN_LABELS,
+                    &labels,
                 )?;
             } else {
                 b.add_request_unknown(req, i, LookupStatus::UnknownRetryLater)?;
@@ -79,11 +87,12 @@ fn apps_handler(
 + Sync
 + 'static {
     let entry = apps_known_entry();
+    let labels = known_labels(&APPS_KNOWN_LABELS);
     move |req: &AppsLookupRequestView<'_>, b: &mut AppsLookupBuilder| {
         b.set_generation(GENERATION);
         for i in 0..req.len() {
             if known.is_known(i) {
-                b.add_request_item(req, i, &entry, &APPS_KNOWN_LABELS)?;
+                b.add_request_item(req, i, &entry, &labels)?;
             } else {
                 b.add_request_unknown(req, i)?;
             }

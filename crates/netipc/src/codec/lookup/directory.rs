@@ -271,9 +271,14 @@ pub(crate) fn write_response_header(out: &mut Vec<u8>, count: u32, generation: u
 /// [`ITEM_ALIGN`].
 #[inline]
 pub(crate) fn pad_from(out: &mut Vec<u8>, base: usize) {
-    let rel = out.len().saturating_sub(base);
-    let padded = rel.next_multiple_of(ITEM_ALIGN);
-    Writer::new(out).zeros(padded - rel);
+    let len = out.len();
+    let rel = len.saturating_sub(base);
+    let pad = rel.next_multiple_of(ITEM_ALIGN) - rel;
+    if pad != 0 {
+        // One fixed-size store instead of a variable-length fill.
+        out.extend_from_slice(&[0u8; ITEM_ALIGN]);
+        out.truncate(len + pad);
+    }
 }
 
 /// Size of the packed area needed for items of the given sizes placed at

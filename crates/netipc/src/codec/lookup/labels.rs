@@ -23,17 +23,18 @@ use crate::bytes::{FixedWriter, Reader, Writer, align8, check_no_interior_nul};
 use crate::error::{DecodeError, Error};
 
 use super::LOOKUP_LABEL_ENTRY_SIZE;
-use super::directory::{rd_u32, sub, u32_sat, us};
+use super::directory::{pad_from, rd_u32, sub, u32_sat, us};
+use super::packed::{packed_labels, zero_padding};
 
 /// Most labels one item can carry (`label_count` is a `u16`).
 pub const MAX_LABELS: usize = u16::MAX as usize;
 
 /// Byte offset of `key_length` inside a label entry.
-const KEY_LEN_OFF: usize = 4;
+pub(super) const KEY_LEN_OFF: usize = 4;
 /// Byte offset of `value_offset` inside a label entry.
-const VALUE_OFF_OFF: usize = 8;
+pub(super) const VALUE_OFF_OFF: usize = 8;
 /// Byte offset of `value_length` inside a label entry.
-const VALUE_LEN_OFF: usize = 12;
+pub(super) const VALUE_LEN_OFF: usize = 12;
 
 /// An owned label (`key = value`), as bytes without NUL terminators.
 ///
@@ -218,8 +219,8 @@ where
     let table = strings_end.next_multiple_of(crate::protocol::ITEM_ALIGN);
     let mut s = table + count * LOOKUP_LABEL_ENTRY_SIZE;
     out.reserve(table - strings_end + count * LOOKUP_LABEL_ENTRY_SIZE);
+    pad_from(out, item_start);
     let mut w = Writer::new(out);
-    w.zeros(table - strings_end);
     for l in labels.clone() {
         let (k, v) = (l.label_key(), l.label_value());
         let mut e = FixedWriter::<LOOKUP_LABEL_ENTRY_SIZE>::new();
@@ -331,16 +332,18 @@ pub(crate) fn check_labels(
     if table_end > item.len() {
         return Err(DecodeError::OutOfBounds { what: TABLE });
     }
-    let pad = item.get(strings_end..table).unwrap_or(&[]);
-    if pad.iter().any(|&b| b != 0) {
+    if !zero_padding(item, strings_end, table) {
         return Err(DecodeError::NonZeroReserved {
             field: "label table padding",
         });
     }
-    let mut expect = table_end;
     // `table_end <= item.len()` was checked above: the entries are read
     // from one bounds-checked slice.
     let entries = item.get(table..table_end).unwrap_or(&[]);
+    if packed_labels(item, table_end, entries, count) {
+        return Ok(table);
+    }
+    let mut expect = table_end;
     for (i, e) in entries.chunks_exact(LOOKUP_LABEL_ENTRY_SIZE).enumerate() {
         let key_off = rd_u32(e, 0);
         let key_len = rd_u32(e, KEY_LEN_OFF);
@@ -507,6 +510,32 @@ mod tests {
             Err(Error::InvalidArgument(_))
         ));
         assert_eq!(measure_labels(NO_LABELS.iter()).unwrap(), (0, 0));
+    }
+
+    #[test]
+    fn label_fast_path_failures_keep_precise_errors() {
+        let mut v = build(13, &[("ab", "cd"), ("e", "")]);
+        assert!(check_labels(&v, 13, 2).is_ok());
+        // An interior NUL in a value: the fast path declines, the exact
+        // check names it.
+        let table_end = 16 + 2 * LOOKUP_LABEL_ENTRY_SIZE;
+        v[table_end + 3] = 0;
+        assert_eq!(
+            check_labels(&v, 13, 2),
+            Err(DecodeError::InteriorNul {
+                what: "label value"
+            })
+        );
+        // A missing terminator at the end of the item.
+        let mut v = build(13, &[("ab", "cd")]);
+        let last = v.len() - 1;
+        v[last] = b'x';
+        assert_eq!(
+            check_labels(&v, 13, 1),
+            Err(DecodeError::MissingNul {
+                what: "label value"
+            })
+        );
     }
 
     #[test]

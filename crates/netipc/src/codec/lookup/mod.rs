@@ -27,11 +27,14 @@
 
 pub(crate) mod directory;
 pub(crate) mod enums;
+pub(crate) mod label_set;
 pub(crate) mod labels;
 mod macros;
+pub(crate) mod packed;
 pub(crate) mod response;
 
 pub use enums::{CgroupStatus, LookupStatus, Orchestrator, PidStatus, orchestrator_name};
+pub use label_set::{IntoItemLabels, ItemLabels, IterLabels, LabelSet};
 pub use labels::{Label, LabelSource, LabelView, LabelsIter, MAX_LABELS, NO_LABELS};
 pub use response::MAX_BUDGET;
 

@@ -54,7 +54,7 @@ mod futex;
 pub mod layout;
 mod region;
 mod sigbus;
-mod spin;
+pub(crate) mod spin;
 mod stale;
 
 use std::time::Duration;

@@ -22,7 +22,9 @@ use crate::transport::envelope::{batch_layout, check_incoming, check_outgoing, o
 use crate::transport::shm::ShmRegion;
 use crate::wire::{BatchBuilder, ChunkHeader, ChunkPlan, Header, Limits};
 
-use super::io::{recv_packet, recv_packet_split, send_packet};
+use crate::transport::shm::spin::SpinTuner;
+
+use super::io::{UDS_MAX_SPIN, recv_packet_spin, recv_packet_split, send_packet};
 
 /// One side of an established session: the socket, the negotiated
 /// framing parameters and the reusable buffers.
@@ -39,6 +41,9 @@ pub(crate) struct Channel {
     shm: Option<ShmRegion>,
     send_timeout: Option<Duration>,
     broken: Cell<bool>,
+    /// Pre-poll spin learner of UDS receives (unused on SHM, whose
+    /// region has its own).
+    spin: SpinTuner,
 }
 
 impl std::fmt::Debug for Channel {
@@ -86,6 +91,7 @@ impl Channel {
             shm,
             send_timeout: None,
             broken: Cell::new(false),
+            spin: SpinTuner::new(UDS_MAX_SPIN),
         }
     }
 
@@ -366,7 +372,13 @@ impl Channel {
             self.rx.resize(first_cap, 0);
         }
         let fd = self.fd.as_fd();
-        let got = recv_packet(fd, &mut self.rx[..first_cap], deadline, abort)?;
+        let got = recv_packet_spin(
+            fd,
+            &mut self.rx[..first_cap],
+            deadline,
+            abort,
+            &mut self.spin,
+        )?;
         *consumed = true;
         let header = Header::decode(&self.rx[..got.stored])?;
         self.last_header = Some(header);

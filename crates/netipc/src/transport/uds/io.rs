@@ -2,13 +2,27 @@
 //! with optional deadlines and abort handles, and readiness waits.
 //!
 //! Sockets are kept in blocking mode. A call without a deadline and
-//! without an abort handle is one plain blocking syscall (the hot path);
-//! a call with either polls the socket together with the abort eventfd
-//! and then performs a non-blocking syscall.
+//! without an abort handle is one plain blocking syscall; a call with
+//! either polls the socket together with the abort eventfd and then
+//! performs a non-blocking syscall.
+//!
+//! The first packet of a message can be received with an adaptive
+//! pre-poll spin ([`recv_packet_spin`]): waking a thread blocked in the
+//! kernel costs tens of microseconds on some machines (virtual CPUs that
+//! idle), far more than a round trip to a busy peer. So while a
+//! session's recent waits were short, the receiver first retries a
+//! non-blocking receive (`MSG_DONTWAIT`) for a time budget learned per
+//! session (the same learner as the SHM spin, `shm/spin.rs`, capped at
+//! [`UDS_MAX_SPIN`]); when waits are long (idle or slow peer) or spins
+//! keep failing (oversubscribed CPUs) the budget collapses to half a
+//! microsecond (one full-budget probe every 32 receives), so an idle
+//! session blocks in the kernel and costs no CPU. Retries yield the CPU
+//! rather than pause, so a spinner never holds a core its peer needs.
 
 use std::io::{IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::io::Errno;
@@ -19,6 +33,13 @@ use rustix::net::{
 
 use crate::error::{Error, Result};
 use crate::transport::abort::{AbortHandle, Deadline};
+use crate::transport::shm::spin::SpinTuner;
+
+/// Upper bound of one pre-poll spin of a UDS receive.
+///
+/// Longer than the SHM default: each retry is a syscall, and the peer's
+/// turn around includes its own send and receive syscalls.
+pub(crate) const UDS_MAX_SPIN: Duration = Duration::from_micros(50);
 
 /// Maps a socket errno to the crate error: a closed peer (`EPIPE`) is
 /// [`Error::PeerClosed`], everything else is a transport error.
@@ -154,6 +175,70 @@ pub(crate) fn recv_packet(
     }
 }
 
+/// One non-blocking receive: `None` when no datagram is queued.
+#[inline]
+fn try_recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Option<Result<Received>> {
+    loop {
+        match recv(fd, &mut *buf, RecvFlags::TRUNC | RecvFlags::DONTWAIT) {
+            Ok((_, 0)) => return Some(Err(Error::PeerClosed)),
+            Ok((stored, real)) => return Some(Ok(Received { stored, real })),
+            Err(Errno::INTR) => continue,
+            Err(Errno::AGAIN) => return None,
+            Err(e) => return Some(Err(map_errno(e))),
+        }
+    }
+}
+
+/// Nanoseconds since `start`, saturated.
+#[inline]
+fn elapsed_ns(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// [`recv_packet`] preceded by the adaptive spin `tuner` learns: one
+/// non-blocking receive, then (if nothing was queued) non-blocking
+/// receives for the tuner's budget, then the blocking (or polled)
+/// receive. Deadline and abort keep their meaning: an abort triggered
+/// or a deadline passed before the call fails it before anything is
+/// consumed, and an abort triggered during the spin ends the spin.
+pub(crate) fn recv_packet_spin(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    deadline: Deadline,
+    abort: Option<&AbortHandle>,
+    tuner: &mut SpinTuner,
+) -> Result<Received> {
+    if let Some(a) = abort {
+        a.check()?;
+    }
+    if deadline.instant().is_some() {
+        deadline.remaining()?;
+    }
+    if let Some(r) = try_recv(fd, buf) {
+        tuner.record(0, true);
+        return r;
+    }
+    let start = Instant::now();
+    let budget = tuner.next_budget_ns();
+    if budget > 0 {
+        loop {
+            if let Some(r) = try_recv(fd, buf) {
+                tuner.record(elapsed_ns(start), true);
+                return r;
+            }
+            if abort.is_some_and(AbortHandle::is_triggered) || elapsed_ns(start) >= budget {
+                break;
+            }
+            // Not a busy pause: on oversubscribed CPUs the peer may be
+            // waiting for this very core.
+            std::thread::yield_now();
+        }
+    }
+    let r = recv_packet(fd, buf, deadline, abort);
+    tuner.record(elapsed_ns(start), false);
+    r
+}
+
 /// Receives one datagram scattered into `head` then `body`.
 ///
 /// Same conventions as [`recv_packet`].
@@ -215,5 +300,121 @@ pub(crate) fn proposed_packet_size(fd: impl AsFd, configured: u32) -> u32 {
         max
     } else {
         configured.min(max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, send, socketpair};
+    use std::os::fd::OwnedFd;
+
+    fn pair() -> (OwnedFd, OwnedFd) {
+        socketpair(
+            AddressFamily::UNIX,
+            SocketType::SEQPACKET,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn spin_receive_takes_a_queued_packet() {
+        let (a, b) = pair();
+        let mut tuner = SpinTuner::new(UDS_MAX_SPIN);
+        send(&a, b"hello", SendFlags::NOSIGNAL).unwrap();
+        let mut buf = [0u8; 3];
+        let got = recv_packet_spin(b.as_fd(), &mut buf, Deadline::NEVER, None, &mut tuner).unwrap();
+        // Truncation is reported exactly as by the blocking receive.
+        assert_eq!(got, Received { stored: 3, real: 5 });
+        assert_eq!(&buf, b"hel");
+    }
+
+    #[test]
+    fn spin_receive_gets_a_later_packet() {
+        let (a, b) = pair();
+        let mut tuner = SpinTuner::new(UDS_MAX_SPIN);
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || {
+            // Sent only once the receiver is known to be waiting.
+            rx.recv().unwrap();
+            send(&a, b"late", SendFlags::NOSIGNAL).unwrap();
+            a
+        });
+        tx.send(()).unwrap();
+        let mut buf = [0u8; 8];
+        let got = recv_packet_spin(
+            b.as_fd(),
+            &mut buf,
+            Deadline::after(Duration::from_secs(30)),
+            None,
+            &mut tuner,
+        )
+        .unwrap();
+        assert_eq!(got, Received { stored: 4, real: 4 });
+        let a = t.join().unwrap();
+        drop(a);
+        // The peer closed: a zero-length read.
+        assert!(matches!(
+            recv_packet_spin(b.as_fd(), &mut buf, Deadline::NEVER, None, &mut tuner),
+            Err(Error::PeerClosed)
+        ));
+    }
+
+    #[test]
+    fn spin_receive_keeps_deadline_and_abort() {
+        let (a, b) = pair();
+        let mut tuner = SpinTuner::new(UDS_MAX_SPIN);
+        let mut buf = [0u8; 8];
+        // Nothing queued: the deadline ends the wait.
+        let d = Deadline::after(Duration::from_millis(20));
+        assert!(matches!(
+            recv_packet_spin(b.as_fd(), &mut buf, d, None, &mut tuner),
+            Err(Error::Timeout)
+        ));
+        // A passed deadline or a triggered abort fails before consuming.
+        send(&a, b"kept", SendFlags::NOSIGNAL).unwrap();
+        let passed = Deadline::after(Duration::ZERO);
+        assert!(matches!(
+            recv_packet_spin(b.as_fd(), &mut buf, passed, None, &mut tuner),
+            Err(Error::Timeout)
+        ));
+        let abort = AbortHandle::new().unwrap();
+        abort.trigger();
+        assert!(matches!(
+            recv_packet_spin(
+                b.as_fd(),
+                &mut buf,
+                Deadline::NEVER,
+                Some(&abort),
+                &mut tuner
+            ),
+            Err(Error::Aborted)
+        ));
+        abort.clear();
+        let got = recv_packet_spin(
+            b.as_fd(),
+            &mut buf,
+            Deadline::NEVER,
+            Some(&abort),
+            &mut tuner,
+        )
+        .unwrap();
+        assert_eq!(&buf[..got.stored], b"kept");
+        // An abort triggered while waiting ends the wait.
+        let trigger = abort.clone();
+        let t = std::thread::spawn(move || trigger.trigger());
+        assert!(matches!(
+            recv_packet_spin(
+                b.as_fd(),
+                &mut buf,
+                Deadline::NEVER,
+                Some(&abort),
+                &mut tuner
+            ),
+            Err(Error::Aborted)
+        ));
+        t.join().unwrap();
     }
 }
