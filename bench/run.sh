@@ -16,11 +16,19 @@
 # snapshot-baseline, snapshot-shm), Go client -> Rust server, Rust client ->
 # Go server and Go -> Go, labeled in the client and server columns
 # (`netipc` is the Rust CLI, `go` the Go program); BENCH_GO=0 skips them.
+#
+# BENCH_WINE=1: the same scenarios with the Windows build of `netipc`
+# (x86_64-pc-windows-gnu) under Wine, over Named Pipes and Win SHM, into
+# bench/results-wine by default (no Go or C pairs). Needs what
+# scripts/windows-tests.sh installs; run that once first. Wine's timings
+# are functional evidence, not Windows performance.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 duration="${BENCH_DURATION:-2}"
+wine_mode="${BENCH_WINE:-0}"
 out_dir="bench/results"
+[ "$wine_mode" = 1 ] && out_dir="bench/results-wine"
 while getopts "d:o:h" opt; do
   case "$opt" in
     d) duration="$OPTARG" ;;
@@ -30,8 +38,23 @@ while getopts "d:o:h" opt; do
 done
 shift $((OPTIND - 1))
 
-cargo build --release --locked -p netipc-cli >&2
-netipc="$PWD/target/release/netipc"
+stop_signal=TERM
+if [ "$wine_mode" = 1 ]; then
+  target=x86_64-pc-windows-gnu
+  shim="$PWD/target/wine-shim/bcryptprimitives.dll"
+  [ -f "$shim" ] || { echo "run scripts/windows-tests.sh once first (Wine shim missing)" >&2; exit 2; }
+  CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc \
+    cargo build --release --locked -p netipc-cli --target "$target" >&2
+  cp "$shim" "target/$target/release/"
+  export WINEPREFIX="${WINEPREFIX:-$PWD/target/wine-prefix}" WINEDEBUG="${WINEDEBUG:--all}"
+  netipc=("${NETIPC_WINE:-/usr/lib/wine/wine64}" "$PWD/target/$target/release/netipc.exe")
+  # The Windows build stops on Ctrl-C (SetConsoleCtrlHandler).
+  stop_signal=INT
+  BENCH_GO=0 BENCH_C=0
+else
+  cargo build --release --locked -p netipc-cli >&2
+  netipc=("$PWD/target/release/netipc")
+fi
 mkdir -p "$out_dir"
 run_dir="$(mktemp -d "${TMPDIR:-/tmp}/netipc-bench-run.XXXXXX")"
 mkdir -p target
@@ -47,7 +70,7 @@ trap cleanup EXIT
 if [ "$#" -gt 0 ]; then
   scenarios=("$@")
 else
-  mapfile -t scenarios < <("$netipc" bench list | awk '{print $1}')
+  mapfile -t scenarios < <("${netipc[@]}" bench list | awk '{print $1}')
 fi
 
 note="$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) when the run started"
@@ -72,7 +95,7 @@ run_pair() {
   if ! line="$("${cli_cmd[@]}" 2>>"$log")"; then
     line=""
   fi
-  kill -TERM "$srv_pid"
+  kill -"$stop_signal" "$srv_pid"
   cpu_line=""
   read -r -t 60 -u "$srv" cpu_line || true
   exec {srv}<&-
@@ -88,18 +111,18 @@ run_pair() {
 }
 
 for s in "${scenarios[@]}"; do
-  kind="$("$netipc" bench list | awk -v s="$s" '$1 == s {print $2}')"
+  kind="$("${netipc[@]}" bench list | awk -v s="$s" '$1 == s {print $2}')"
   if [ -z "$kind" ]; then echo "unknown scenario $s" >&2; exit 2; fi
   if [ "$kind" = "in-process" ]; then
     printf '%-28s %-12s ' "$s" "in-process" >&2
-    if ! line="$("$netipc" bench client "$s" --duration "$duration" 2>>"$log")"; then
+    if ! line="$("${netipc[@]}" bench client "$s" --duration "$duration" 2>>"$log")"; then
       echo "FAILED (see $log)" >&2; failed=1; continue
     fi
     echo "$line" >>"$csv.tmp"
     echo "$line" | awk -F, '{printf "%14.0f/s  p50 %8.3f us  cpu %5.1f%%\n", $4, $5, $10}' >&2
   else
-    srv_cmd=("$netipc" bench server "$s" --run-dir "$run_dir" --service "$s" --duration 3600)
-    cli_cmd=("$netipc" bench client "$s" --run-dir "$run_dir" --service "$s" --duration "$duration")
+    srv_cmd=("${netipc[@]}" bench server "$s" --run-dir "$run_dir" --service "$s" --duration 3600)
+    cli_cmd=("${netipc[@]}" bench client "$s" --run-dir "$run_dir" --service "$s" --duration "$duration")
     run_pair "$s" netipc netipc
   fi
 done
@@ -115,8 +138,8 @@ if [ "${BENCH_GO:-1}" != "0" ] && command -v go >/dev/null 2>&1; then
       case " ${go_scenarios[*]} " in *" $s "*) ;; *) continue ;; esac
       go_srv=("$gobench" server "$s" --run-dir "$run_dir" --service "$s" --duration 0)
       go_cli=("$gobench" client "$s" --run-dir "$run_dir" --service "$s" --duration "$duration")
-      rs_srv=("$netipc" bench server "$s" --run-dir "$run_dir" --service "$s" --duration 3600)
-      rs_cli=("$netipc" bench client "$s" --run-dir "$run_dir" --service "$s" --duration "$duration")
+      rs_srv=("${netipc[@]}" bench server "$s" --run-dir "$run_dir" --service "$s" --duration 3600)
+      rs_cli=("${netipc[@]}" bench client "$s" --run-dir "$run_dir" --service "$s" --duration "$duration")
       srv_cmd=("${rs_srv[@]}"); cli_cmd=("${go_cli[@]}"); run_pair "$s" go netipc
       srv_cmd=("${go_srv[@]}"); cli_cmd=("${rs_cli[@]}"); run_pair "$s" netipc go
       srv_cmd=("${go_srv[@]}"); cli_cmd=("${go_cli[@]}"); run_pair "$s" go go
@@ -136,7 +159,7 @@ if [ "${BENCH_C:-1}" != "0" ] && command -v cc >/dev/null 2>&1; then
       target/release/libnetipc.a -lpthread -ldl -lm -o "$c_bench" >>"$log" 2>&1; then
     for s in uds-ping-pong shm-ping-pong snapshot-baseline snapshot-shm; do
       case " ${scenarios[*]} " in *" $s "*) ;; *) continue ;; esac
-      srv_cmd=("$netipc" bench server "$s" --run-dir "$run_dir" --service "$s" --duration 3600)
+      srv_cmd=("${netipc[@]}" bench server "$s" --run-dir "$run_dir" --service "$s" --duration 3600)
       cli_cmd=("$c_bench" "$s" "$run_dir" "$s" "$duration")
       run_pair "$s" c netipc
     done
