@@ -15,11 +15,14 @@
 //! Level 1 moves opaque payloads; it never interprets method payloads.
 
 pub mod abort;
+pub(crate) mod channel;
+pub(crate) mod config;
 pub mod endpoint;
 pub(crate) mod envelope;
 pub mod handshake;
 pub mod message;
 pub(crate) mod pipeline;
+pub(crate) mod session_core;
 
 #[cfg(unix)]
 pub mod shm;

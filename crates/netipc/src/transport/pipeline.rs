@@ -36,7 +36,7 @@ impl InFlight {
 
     /// Number of ids in flight.
     #[inline]
-    #[cfg_attr(not(unix), allow(dead_code))] // used by the UDS/SHM sessions
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
     }

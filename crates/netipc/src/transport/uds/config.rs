@@ -1,14 +1,14 @@
-//! Client and server handshake configuration.
+//! The UDS side of the handshake configuration: the implemented profiles
+//! and the offer for a socket's effective packet size. The configuration
+//! types themselves are shared (`transport::config`).
 
-use std::time::Duration;
-
-use crate::error::{Error, Result};
-use crate::protocol::{MAX_PAYLOAD_CAP, MAX_PAYLOAD_DEFAULT, PROFILE_BASELINE, PROFILE_SHM_HYBRID};
-use crate::transport::shm::ShmConfig;
+use crate::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
 use crate::wire::ServerOffer;
 
-use crate::transport::handshake::RejectHook;
-use crate::transport::pipeline::DEFAULT_MAX_IN_FLIGHT;
+pub use crate::transport::config::{
+    ClientConfig, DEFAULT_SHM_ATTACH_TIMEOUT, SHM_ATTACH_RETRY, ServerConfig,
+};
+pub use crate::transport::pipeline::MAX_IN_FLIGHT_LIMIT;
 
 /// Profiles this implementation can run: the UDS baseline and SHM_HYBRID.
 pub const IMPLEMENTED_PROFILES: u32 = PROFILE_BASELINE | PROFILE_SHM_HYBRID;
@@ -16,159 +16,10 @@ pub const IMPLEMENTED_PROFILES: u32 = PROFILE_BASELINE | PROFILE_SHM_HYBRID;
 /// Profile bits that select the SHM data plane.
 pub const SHM_PROFILES: u32 = PROFILE_SHM_HYBRID;
 
-/// How long a client keeps retrying to attach a not-yet-ready SHM region.
-pub const DEFAULT_SHM_ATTACH_TIMEOUT: Duration = Duration::from_secs(5);
-
-pub use crate::transport::pipeline::MAX_IN_FLIGHT_LIMIT;
-
-/// Interval between SHM attach attempts.
-pub const SHM_ATTACH_RETRY: Duration = Duration::from_millis(5);
-
-fn check_profiles(supported: u32) -> Result<()> {
-    if supported == 0 {
-        return Err(Error::InvalidArgument("no supported profile"));
-    }
-    if supported & !IMPLEMENTED_PROFILES != 0 {
-        return Err(Error::InvalidArgument(
-            "supported profiles include one this implementation lacks",
-        ));
-    }
-    Ok(())
-}
-
-/// What a client proposes in its HELLO, and its local ceilings.
-#[derive(Debug, Clone)]
-pub struct ClientConfig {
-    /// Profiles the client supports (bitmask of `PROFILE_*`).
-    pub supported_profiles: u32,
-    /// Profiles the client prefers.
-    pub preferred_profiles: u32,
-    /// Proposed request payload ceiling (the server may reject it with
-    /// LIMIT_EXCEEDED when it exceeds its budget).
-    pub max_request_payload_bytes: u32,
-    /// Proposed request batch-item ceiling (echoed both ways).
-    pub max_request_batch_items: u32,
-    /// Response payload hint sent in the HELLO. Servers choose the final
-    /// response budget themselves.
-    pub max_response_payload_bytes: u32,
-    /// Response batch-item hint (kept for wire symmetry).
-    pub max_response_batch_items: u32,
-    /// Hard cap on the response payload budget this client accepts. A
-    /// HELLO_ACK granting more is refused with
-    /// [`Error::LimitExceeded`] (limit `ResponsePayload`), so the client
-    /// never allocates more than this for one response. Must be at least
-    /// `max_response_payload_bytes`.
-    pub response_payload_cap: u32,
-    /// Caller-supplied authentication token.
-    pub auth_token: u64,
-    /// Packet size to propose; 0 = automatic. The proposal is always
-    /// `min(this, SO_SNDBUF - 32)`.
-    pub packet_size: u32,
-    /// How many requests may be in flight at once (pipelining depth).
-    pub max_in_flight: usize,
-    /// How long to retry attaching a not-yet-ready SHM region.
-    pub shm_attach_timeout: Duration,
-    /// SHM data plane options.
-    pub shm: ShmConfig,
-}
-
-impl Default for ClientConfig {
-    fn default() -> Self {
-        ClientConfig {
-            supported_profiles: PROFILE_BASELINE,
-            preferred_profiles: PROFILE_BASELINE,
-            max_request_payload_bytes: MAX_PAYLOAD_DEFAULT,
-            max_request_batch_items: 1,
-            max_response_payload_bytes: MAX_PAYLOAD_DEFAULT,
-            max_response_batch_items: 1,
-            response_payload_cap: MAX_PAYLOAD_CAP,
-            auth_token: 0,
-            packet_size: 0,
-            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
-            shm_attach_timeout: DEFAULT_SHM_ATTACH_TIMEOUT,
-            shm: ShmConfig::default(),
-        }
-    }
-}
-
-impl ClientConfig {
-    /// Checks the configuration for internal consistency.
-    pub fn validate(&self) -> Result<()> {
-        check_profiles(self.supported_profiles)?;
-        if self.response_payload_cap < self.max_response_payload_bytes {
-            return Err(Error::InvalidArgument(
-                "response_payload_cap is below max_response_payload_bytes",
-            ));
-        }
-        if self.max_in_flight == 0 || self.max_in_flight > MAX_IN_FLIGHT_LIMIT {
-            return Err(Error::InvalidArgument(
-                "max_in_flight must be between 1 and MAX_IN_FLIGHT_LIMIT",
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// What a server offers in each handshake.
-///
-/// Level 2 passes its *current* (learned) budgets here, so a later session
-/// can be offered more than the first.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// Profiles the server supports.
-    pub supported_profiles: u32,
-    /// Profiles the server prefers.
-    pub preferred_profiles: u32,
-    /// Current request payload budget: a HELLO proposing more is rejected
-    /// with LIMIT_EXCEEDED.
-    pub max_request_payload_bytes: u32,
-    /// Current response payload budget (granted as is).
-    pub max_response_payload_bytes: u32,
-    /// Packet size; 0 = automatic. The effective value is always
-    /// `min(this, SO_SNDBUF - 32)`.
-    pub packet_size: u32,
-    /// The token clients must present.
-    pub auth_token: u64,
-    /// SHM data plane options.
-    pub shm: ShmConfig,
-    /// Called with the status and the client's HELLO just before a
-    /// negotiation rejection is sent, so a caller can learn from it (a
-    /// Level 2 server grows its request budget) before the client can
-    /// reconnect.
-    pub on_reject: Option<RejectHook>,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            supported_profiles: PROFILE_BASELINE,
-            preferred_profiles: PROFILE_BASELINE,
-            max_request_payload_bytes: MAX_PAYLOAD_DEFAULT,
-            max_response_payload_bytes: MAX_PAYLOAD_DEFAULT,
-            packet_size: 0,
-            auth_token: 0,
-            shm: ShmConfig::default(),
-            on_reject: None,
-        }
-    }
-}
-
 impl ServerConfig {
-    /// Checks the configuration for internal consistency.
-    pub fn validate(&self) -> Result<()> {
-        check_profiles(self.supported_profiles)
-    }
-
     /// The negotiation offer for a connection whose effective packet size
     /// is `packet_size`.
     pub fn offer(&self, packet_size: u32) -> ServerOffer {
-        ServerOffer {
-            supported_profiles: self.supported_profiles,
-            preferred_profiles: self.preferred_profiles,
-            max_request_payload_bytes: self.max_request_payload_bytes,
-            max_response_payload_bytes: self.max_response_payload_bytes,
-            packet_size,
-            auth_token: self.auth_token,
-        }
+        self.offer_with(packet_size)
     }
 }

@@ -101,20 +101,6 @@ pub(crate) fn connect_path(
     Ok(fd)
 }
 
-/// The client HELLO for `cfg` with the given packet size proposal.
-pub(crate) fn client_hello(cfg: &ClientConfig, packet_size: u32) -> Hello {
-    Hello {
-        supported_profiles: cfg.supported_profiles,
-        preferred_profiles: cfg.preferred_profiles,
-        max_request_payload_bytes: cfg.max_request_payload_bytes,
-        max_request_batch_items: cfg.max_request_batch_items,
-        max_response_payload_bytes: cfg.max_response_payload_bytes,
-        max_response_batch_items: cfg.max_response_batch_items,
-        auth_token: cfg.auth_token,
-        packet_size,
-    }
-}
-
 /// Validates a received HELLO_ACK message against the HELLO we sent and
 /// `cfg`'s response ceiling (see [`check_ack_bytes`]).
 pub(crate) fn check_ack(
@@ -142,7 +128,7 @@ pub(crate) fn client_handshake(
 ) -> Result<ClientParts> {
     cfg.validate()?;
     let fd = connect_path(&endpoint.socket_path(), deadline, abort)?;
-    let hello = client_hello(cfg, proposed_packet_size(&fd, cfg.packet_size));
+    let hello = cfg.hello_with(proposed_packet_size(&fd, cfg.packet_size));
     let msg = encode_hello(&hello);
     send_packet(fd.as_fd(), &[IoSlice::new(&msg)], msg.len(), deadline)?;
     // One spare byte detects an over-long reply.

@@ -10,15 +10,13 @@ use rustix::io::Errno;
 use rustix::net::SocketFlags;
 
 use crate::error::Result;
-use crate::protocol::{KIND_REQUEST, KIND_RESPONSE};
 use crate::transport::abort::{AbortHandle, Deadline};
 use crate::transport::endpoint::Endpoint;
 use crate::transport::shm;
-use crate::wire::Limits;
 
 use super::bind::{bind_endpoint, unlink_if_ours};
 use super::config::ServerConfig;
-use super::framing::Channel;
+use super::framing::{Channel, UdsLink};
 use super::handshake::server_handshake;
 use super::io::wait;
 use super::session::ServerSession;
@@ -186,21 +184,7 @@ impl PendingConnection {
             abort,
         )?;
         let ack = parts.ack;
-        let chan = Channel::new(
-            self.fd,
-            ack.agreed_packet_size,
-            KIND_RESPONSE,
-            Limits {
-                max_payload: ack.agreed_max_response_payload_bytes,
-                max_items: ack.agreed_max_response_batch_items,
-            },
-            KIND_REQUEST,
-            Limits {
-                max_payload: ack.agreed_max_request_payload_bytes,
-                max_items: ack.agreed_max_request_batch_items,
-            },
-            parts.shm,
-        );
+        let chan = Channel::server(UdsLink::new(self.fd), &ack, parts.shm);
         Ok(ServerSession::new(chan, ack))
     }
 }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use rustix::net::{AddressFamily, SendFlags, SocketFlags, SocketType, socketpair};
 
-use super::framing::Channel;
-use super::handshake::{check_ack, client_hello, encode_ack};
+use super::framing::{Channel, UdsLink};
+use super::handshake::{check_ack, encode_ack};
 use crate::error::{DecodeError, Error, Limit, Violation};
 use crate::protocol::{
     FLAG_BATCH, HEADER_LEN, KIND_REQUEST, KIND_RESPONSE, METHOD_CGROUPS_SNAPSHOT, STATUS_OK,
@@ -55,7 +55,7 @@ fn lim(max_payload: u32, max_items: u32) -> Limits {
 /// A client-side channel (sends requests, receives responses).
 fn client(fd: OwnedFd, packet: u32, resp: Limits) -> Channel {
     Channel::new(
-        fd,
+        UdsLink::new(fd),
         packet,
         KIND_REQUEST,
         lim(1 << 20, 8),
@@ -67,7 +67,15 @@ fn client(fd: OwnedFd, packet: u32, resp: Limits) -> Channel {
 
 /// A server-side channel (receives requests, sends responses).
 fn server(fd: OwnedFd, packet: u32, req: Limits, resp: Limits) -> Channel {
-    Channel::new(fd, packet, KIND_RESPONSE, resp, KIND_REQUEST, req, None)
+    Channel::new(
+        UdsLink::new(fd),
+        packet,
+        KIND_RESPONSE,
+        resp,
+        KIND_REQUEST,
+        req,
+        None,
+    )
 }
 
 fn raw_send(fd: &OwnedFd, b: &[u8]) {
@@ -450,7 +458,7 @@ fn ack_validation() {
         supported_profiles: crate::protocol::PROFILE_BASELINE,
         ..ClientConfig::default()
     };
-    let hello = client_hello(&cfg, 4096);
+    let hello = cfg.hello_with(4096);
     let good = HelloAck {
         server_supported_profiles: 1,
         intersection_profiles: 1,

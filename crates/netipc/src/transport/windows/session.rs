@@ -3,7 +3,7 @@
 //! Win SHM attach when an SHM profile is selected).
 
 use std::os::windows::io::{AsRawHandle, RawHandle};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use windows_sys::Win32::Foundation::{
     ERROR_FILE_NOT_FOUND, ERROR_PIPE_BUSY, GENERIC_READ, GENERIC_WRITE, GetLastError,
@@ -14,16 +14,16 @@ use windows_sys::Win32::System::Pipes::{
     PIPE_READMODE_MESSAGE, SetNamedPipeHandleState, WaitNamedPipeW,
 };
 
-use crate::error::{Error, Result, Violation};
-use crate::protocol::{KIND_REQUEST, KIND_RESPONSE};
+use crate::error::{Error, Result};
 use crate::transport::abort::{AbortHandle, Deadline};
+use crate::transport::config::SHM_ATTACH_RETRY;
 use crate::transport::endpoint::Endpoint;
 use crate::transport::handshake::{HELLO_ACK_MSG_LEN, check_ack_bytes, encode_hello};
-use crate::transport::message::Message;
 use crate::transport::pipeline::InFlight;
-use crate::wire::{Header, HelloAck, Limits};
+use crate::transport::session_core::{client_methods, negotiated_accessors, server_methods};
+use crate::wire::HelloAck;
 
-use super::channel::Channel;
+use super::channel::{Channel, PipeLink};
 use super::config::{ClientConfig, SHM_PROFILES};
 use super::pipe::{OwnedHandle, Pipe, last_error, win_error};
 use super::shm::WinShmRegion;
@@ -91,86 +91,6 @@ pub(super) fn open_pipe(
     }
     Pipe::new(handle)
 }
-
-/// Shared negotiated-value accessors.
-macro_rules! negotiated_accessors {
-    () => {
-        /// The HELLO_ACK that established the session (final values).
-        pub fn hello_ack(&self) -> &HelloAck {
-            &self.ack
-        }
-
-        /// The server-assigned session id.
-        pub fn session_id(&self) -> u64 {
-            self.ack.session_id
-        }
-
-        /// The selected transport profile (one `PROFILE_*` bit).
-        pub fn selected_profile(&self) -> u32 {
-            self.ack.selected_profile
-        }
-
-        /// Whether the data plane runs over Win SHM.
-        pub fn is_shm(&self) -> bool {
-            self.chan.is_shm()
-        }
-
-        /// The agreed packet size.
-        pub fn packet_size(&self) -> u32 {
-            self.ack.agreed_packet_size
-        }
-
-        /// Agreed request limits (payload bytes, batch items).
-        pub fn request_limits(&self) -> Limits {
-            Limits {
-                max_payload: self.ack.agreed_max_request_payload_bytes,
-                max_items: self.ack.agreed_max_request_batch_items,
-            }
-        }
-
-        /// Agreed response limits (payload bytes, batch items).
-        pub fn response_limits(&self) -> Limits {
-            Limits {
-                max_payload: self.ack.agreed_max_response_payload_bytes,
-                max_items: self.ack.agreed_max_response_batch_items,
-            }
-        }
-
-        /// Whether a failure ended the session (every later operation
-        /// fails with [`Error::InvalidState`]).
-        pub fn is_broken(&self) -> bool {
-            self.chan.is_broken()
-        }
-
-        /// Bounds each outgoing message by `timeout` (one deadline for all
-        /// of its chunks); `None` (the default) blocks. A timeout before
-        /// the first packet leaves the session usable; after it, the
-        /// session ends. Sends on a Win SHM session never block.
-        pub fn set_send_timeout(&mut self, timeout: Option<Duration>) {
-            self.chan.set_send_timeout(timeout);
-        }
-    };
-}
-
-fn ack_limits(ack: &HelloAck) -> (Limits, Limits) {
-    (
-        Limits {
-            max_payload: ack.agreed_max_request_payload_bytes,
-            max_items: ack.agreed_max_request_batch_items,
-        },
-        Limits {
-            max_payload: ack.agreed_max_response_payload_bytes,
-            max_items: ack.agreed_max_response_batch_items,
-        },
-    )
-}
-
-fn payload_u32(len: usize) -> Result<u32> {
-    u32::try_from(len).map_err(|_| Error::InvalidArgument("payload longer than 4 GiB"))
-}
-
-/// How often a client retries opening an SHM region that is not there yet.
-const SHM_ATTACH_RETRY: Duration = Duration::from_millis(5);
 
 /// Opens the session's SHM region, retrying "not ready" every 5 ms up to
 /// `cfg.shm_attach_timeout` (or the caller's earlier deadline). Any failure
@@ -272,16 +192,7 @@ impl ClientSession {
         } else {
             None
         };
-        let (req, resp) = ack_limits(&ack);
-        let chan = Channel::new(
-            pipe,
-            ack.agreed_packet_size,
-            KIND_REQUEST,
-            KIND_RESPONSE,
-            req,
-            resp,
-            shm,
-        );
+        let chan = Channel::client(PipeLink::new(pipe), &ack, shm);
         Ok(ClientSession {
             chan,
             ack,
@@ -292,135 +203,16 @@ impl ClientSession {
     }
 
     negotiated_accessors!();
+    client_methods!();
 
     /// The endpoint this session is connected to.
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }
 
-    /// A message id not currently in flight.
-    pub fn next_message_id(&mut self) -> u64 {
-        loop {
-            let id = self.next_id;
-            self.next_id = self.next_id.wrapping_add(1);
-            if !self.in_flight.contains(id) {
-                return id;
-            }
-        }
-    }
-
     /// The message ids sent and not yet answered.
     pub fn in_flight(&self) -> &[u64] {
         self.in_flight.as_slice()
-    }
-
-    /// Sends a request; its response is received with
-    /// [`ClientSession::recv_response`].
-    pub fn send_request(&mut self, code: u16, message_id: u64, payload: &[u8]) -> Result<()> {
-        let header = Header::request(code, message_id, payload_u32(payload.len())?);
-        self.send_message(&header, payload)
-    }
-
-    /// Sends a batch request of `items` (one message id, items answered by
-    /// position). A single item is sent as a plain request.
-    pub fn send_batch_request(
-        &mut self,
-        code: u16,
-        message_id: u64,
-        items: &[&[u8]],
-    ) -> Result<()> {
-        self.admit(message_id)?;
-        let r = self
-            .chan
-            .send_batch(Header::request(code, message_id, 0), items);
-        self.track(message_id, r)
-    }
-
-    /// Sends a request with a caller-built header (kind REQUEST; for batch
-    /// payloads built with [`crate::wire::BatchBuilder`]).
-    pub fn send_message(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
-        self.admit(header.message_id)?;
-        let r = self.chan.send(header, payload);
-        self.track(header.message_id, r)
-    }
-
-    fn admit(&self, message_id: u64) -> Result<()> {
-        if self.chan.is_broken() {
-            return Err(Error::InvalidState(
-                "session ended by an earlier failure; reconnect",
-            ));
-        }
-        if self.chan.is_shm() && !self.in_flight.as_slice().is_empty() {
-            return Err(Violation::ShmBusy.into());
-        }
-        self.in_flight.check_insert(message_id)
-    }
-
-    /// Records a sent request; a send that ended the session still counts
-    /// the id as in flight (it will never be answered).
-    fn track(&mut self, message_id: u64, sent: Result<()>) -> Result<()> {
-        match sent {
-            Ok(()) => self.in_flight.insert(message_id),
-            Err(e) => {
-                if self.chan.is_broken() {
-                    let _ = self.in_flight.insert(message_id);
-                }
-                Err(e)
-            }
-        }
-    }
-
-    /// Receives the next response (any in-flight id, in any order).
-    ///
-    /// The same deadline covers every chunk of the message and the abort
-    /// handle's event is waited on alongside the pipe ([`Error::Timeout`] /
-    /// [`Error::Aborted`], after which the session stays usable). A
-    /// response whose id is not in flight is
-    /// [`crate::Violation::UnknownMessageId`].
-    pub fn recv_response(
-        &mut self,
-        deadline: Deadline,
-        abort: Option<&AbortHandle>,
-    ) -> Result<Message<'_>> {
-        let (header, range) = self.chan.recv(deadline, abort)?;
-        if !self.in_flight.remove(header.message_id) {
-            self.chan.set_broken();
-            return Err(Violation::UnknownMessageId.into());
-        }
-        Message::new(header, self.chan.payload(range)).inspect_err(|_| self.chan.set_broken())
-    }
-
-    /// Sends one request with a fresh message id and waits for its
-    /// response. Requires that nothing else is in flight.
-    pub fn call(
-        &mut self,
-        code: u16,
-        payload: &[u8],
-        deadline: Deadline,
-        abort: Option<&AbortHandle>,
-    ) -> Result<Message<'_>> {
-        if !self.in_flight().is_empty() {
-            return Err(Error::InvalidState("call() with requests in flight"));
-        }
-        let id = self.next_message_id();
-        self.send_request(code, id, payload)?;
-        self.recv_response(deadline, abort)
-    }
-
-    /// [`ClientSession::call`] for a batch of items.
-    pub fn call_batch(
-        &mut self,
-        code: u16,
-        items: &[&[u8]],
-        deadline: Deadline,
-        abort: Option<&AbortHandle>,
-    ) -> Result<Message<'_>> {
-        if !self.in_flight().is_empty() {
-            return Err(Error::InvalidState("call() with requests in flight"));
-        }
-        let id = self.next_message_id();
-        self.send_batch_request(code, id, items)?;
-        self.recv_response(deadline, abort)
     }
 }
 
@@ -456,60 +248,12 @@ impl std::fmt::Debug for ServerSession {
 
 impl ServerSession {
     pub(crate) fn new(pipe: Pipe, ack: HelloAck, shm: Option<WinShmRegion>) -> Self {
-        let (req, resp) = ack_limits(&ack);
-        let chan = Channel::new(
-            pipe,
-            ack.agreed_packet_size,
-            KIND_RESPONSE,
-            KIND_REQUEST,
-            resp,
-            req,
-            shm,
-        );
+        let chan = Channel::server(PipeLink::new(pipe), &ack, shm);
         ServerSession { chan, ack }
     }
 
     negotiated_accessors!();
-
-    /// Receives the next request (same deadline / abort rules as
-    /// [`ClientSession::recv_response`]).
-    pub fn recv_request(
-        &mut self,
-        deadline: Deadline,
-        abort: Option<&AbortHandle>,
-    ) -> Result<Message<'_>> {
-        let (header, range) = self.chan.recv(deadline, abort)?;
-        Message::new(header, self.chan.payload(range)).inspect_err(|_| self.chan.set_broken())
-    }
-
-    /// Sends a successful response to request `message_id`.
-    pub fn send_response(&mut self, code: u16, message_id: u64, payload: &[u8]) -> Result<()> {
-        let header = Header::response(code, message_id, payload_u32(payload.len())?);
-        self.chan.send(&header, payload)
-    }
-
-    /// Sends a batch response of `items` (answered by position). A single
-    /// item is sent as a plain response.
-    pub fn send_batch_response(
-        &mut self,
-        code: u16,
-        message_id: u64,
-        items: &[&[u8]],
-    ) -> Result<()> {
-        self.chan
-            .send_batch(Header::response(code, message_id, 0), items)
-    }
-
-    /// Sends an empty response with a non-OK transport status.
-    pub fn send_error(&mut self, code: u16, message_id: u64, status: u16) -> Result<()> {
-        self.chan
-            .send(&Header::error_response(code, message_id, status), &[])
-    }
-
-    /// Sends a response with a caller-built header (kind RESPONSE).
-    pub fn send_message(&mut self, header: &Header, payload: &[u8]) -> Result<()> {
-        self.chan.send(header, payload)
-    }
+    server_methods!();
 }
 
 impl ServerSession {
@@ -525,28 +269,6 @@ impl ServerSession {
     pub fn shutdown_handle(&self) -> Result<SessionShutdown> {
         let stop = self.chan.stop_handle()?;
         Ok(SessionShutdown::new(self.chan.pipe().duplicate()?, stop))
-    }
-
-    /// The header of the last request received, including one that was
-    /// then rejected (over a limit, bad batch directory, corrupt chunks).
-    pub fn last_request_header(&self) -> Option<Header> {
-        self.chan.last_header()
-    }
-
-    /// After [`ServerSession::recv_request`] failed on a request whose
-    /// header decoded (typically [`Error::LimitExceeded`]): sends the final
-    /// error reply `status` with that request's code and message id, so
-    /// the client learns why before the session is closed. Valid only
-    /// once the session has failed; drop the session afterwards.
-    pub fn send_final_error(&mut self, status: u16) -> Result<()> {
-        if !self.chan.is_broken() {
-            return Err(Error::InvalidState("the session has not failed"));
-        }
-        let Some(h) = self.chan.last_header().filter(|h| h.kind == KIND_REQUEST) else {
-            return Err(Error::InvalidState("no request header to answer"));
-        };
-        self.chan
-            .send_final(&Header::error_response(h.code, h.message_id, status))
     }
 }
 
