@@ -68,7 +68,7 @@ pub struct ClientConfig {
     /// `DEFAULT_PACKET_SIZE`.
     pub packet_size: u32,
     /// How many requests may be in flight at once (pipelining depth),
-    /// 1 to [`MAX_IN_FLIGHT_LIMIT`].
+    /// 1 to `MAX_IN_FLIGHT_LIMIT` (65536).
     pub max_in_flight: usize,
     /// How long to retry attaching a not-yet-ready SHM region.
     pub shm_attach_timeout: Duration,
