@@ -7,29 +7,24 @@
 use std::io::IoSlice;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::io::Errno;
 use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType, connect, socket_with};
 
-use crate::error::{DecodeError, Error, Result, Violation};
-use crate::protocol::{
-    CODE_HELLO, HEADER_LEN, KIND_CONTROL, PROFILE_BASELINE, STATUS_INCOMPATIBLE, STATUS_OK,
-    STATUS_UNSUPPORTED,
-};
+use crate::error::{Error, Result};
 use crate::transport::abort::{AbortHandle, Deadline};
 use crate::transport::endpoint::Endpoint;
 use crate::transport::shm::ShmRegion;
-use crate::wire::hello::HELLO_LEN;
-use crate::wire::{Header, Hello, HelloAck, Negotiation, negotiate};
+use crate::wire::{Hello, HelloAck};
 
+pub(crate) use crate::transport::handshake::encode_hello;
 use crate::transport::handshake::{
-    HELLO_ACK_MSG_LEN, HELLO_MSG_LEN, check_ack_bytes, handshake_status_error,
+    HELLO_ACK_MSG_LEN, HELLO_MSG_LEN, answer_hello, attach_with_retry, check_ack_bytes,
 };
-pub(crate) use crate::transport::handshake::{encode_ack, encode_hello};
 
-use super::config::{ClientConfig, SHM_ATTACH_RETRY, SHM_PROFILES, ServerConfig};
+use super::config::{ClientConfig, SHM_PROFILES, ServerConfig};
 use super::io::{proposed_packet_size, recv_packet, send_packet};
 
 /// Sleeps `step` (bounded by the deadline), waking early on abort.
@@ -154,44 +149,23 @@ fn attach_shm(
     deadline: Deadline,
     abort: Option<&AbortHandle>,
 ) -> Result<ShmRegion> {
-    let bound = Instant::now().checked_add(cfg.shm_attach_timeout);
-    let limit = match (deadline.instant(), bound) {
-        (Some(d), Some(b)) if d < b => deadline,
-        _ => Deadline::after(cfg.shm_attach_timeout),
-    };
-    loop {
-        match ShmRegion::attach(
+    let attach = || {
+        ShmRegion::attach(
             endpoint,
             ack.session_id,
             ack.agreed_max_request_payload_bytes,
             ack.agreed_max_response_payload_bytes,
             &cfg.shm,
-        ) {
-            Ok(region) => return Ok(region),
-            Err(Error::ShmNotReady) => match pause(SHM_ATTACH_RETRY, limit, abort) {
-                Ok(()) => {}
-                Err(Error::Timeout) => {
-                    return Err(Error::ShmAttach("SHM region not ready in time"));
-                }
-                Err(e) => return Err(e),
-            },
-            Err(e @ Error::ShmAttach(_)) => return Err(e),
-            Err(_) => return Err(Error::ShmAttach("attaching the SHM region failed")),
-        }
-    }
+        )
+    };
+    let wait = |step, limit| pause(step, limit, abort);
+    attach_with_retry(cfg.shm_attach_timeout, deadline, attach, wait)
 }
 
 /// What a successful server handshake produced.
 pub(crate) struct ServerParts {
     pub ack: HelloAck,
     pub shm: Option<ShmRegion>,
-}
-
-/// Sends a rejection HELLO_ACK (full 48-byte payload, layout 1, zeros).
-/// Send failures are ignored: the connection is closed right after.
-fn send_rejection(fd: BorrowedFd<'_>, status: u16, deadline: Deadline) {
-    let msg = encode_ack(status, &HelloAck::rejection());
-    let _ = send_packet(fd, &[IoSlice::new(&msg)], msg.len(), deadline);
 }
 
 /// Runs the server side of the handshake on an accepted connection.
@@ -211,73 +185,25 @@ pub(crate) fn server_handshake(
     cfg.validate()?;
     let mut buf = [0u8; HELLO_MSG_LEN + 1];
     let got = recv_packet(fd, &mut buf, deadline, abort)?;
-    let bytes = &buf[..got.stored];
-    let header = match Header::decode(bytes) {
-        Ok(h) => h,
-        Err(DecodeError::BadVersion { .. }) => {
-            send_rejection(fd, STATUS_INCOMPATIBLE, deadline);
-            return Err(Error::Incompatible);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if header.kind != KIND_CONTROL {
-        return Err(Violation::UnexpectedKind.into());
-    }
-    if header.code != CODE_HELLO {
-        return Err(Violation::UnexpectedCode.into());
-    }
-    if header.payload_len as usize != HELLO_LEN || got.real < HELLO_MSG_LEN {
-        return Err(DecodeError::Truncated {
-            what: "hello",
-            need: HELLO_MSG_LEN,
-            have: got.real.min(HEADER_LEN + header.payload_len as usize),
-        }
-        .into());
-    }
-    if got.real != HELLO_MSG_LEN {
-        return Err(Violation::PacketLength.into());
-    }
-    let packet = proposed_packet_size(fd, cfg.packet_size);
-    let mut ack = match negotiate(
-        &bytes[HEADER_LEN..HELLO_MSG_LEN],
-        &cfg.offer(packet),
-        session_id,
-    ) {
-        Negotiation::Accept(ack) => ack,
-        Negotiation::Reject(status) => {
-            let hello = Hello::decode(&bytes[HEADER_LEN..]).ok();
-            if let (Some(hook), Some(h)) = (&cfg.on_reject, &hello) {
-                (hook.0)(status, h);
-            }
-            send_rejection(fd, status, deadline);
-            let proposed = hello.map_or(0, |h| h.max_request_payload_bytes);
-            return Err(handshake_status_error(status, proposed));
-        }
-        Negotiation::Drop => return Err(Violation::Handshake.into()),
-    };
-    let shm = if ack.selected_profile & SHM_PROFILES != 0 {
-        // The region must exist before a successful HELLO_ACK names it.
-        match ShmRegion::create(
+    let create = |ack: &HelloAck| {
+        ShmRegion::create(
             endpoint,
             session_id,
             ack.agreed_max_request_payload_bytes,
             ack.agreed_max_response_payload_bytes,
             &cfg.shm,
-        ) {
-            Ok(region) => Some(region),
-            Err(_) if ack.intersection_profiles & PROFILE_BASELINE != 0 => {
-                ack.selected_profile = PROFILE_BASELINE;
-                None
-            }
-            Err(e) => {
-                send_rejection(fd, STATUS_UNSUPPORTED, deadline);
-                return Err(e);
-            }
-        }
-    } else {
-        None
+        )
     };
-    let msg = encode_ack(STATUS_OK, &ack);
-    send_packet(fd, &[IoSlice::new(&msg)], msg.len(), deadline)?;
+    let send = |msg: &[u8]| send_packet(fd, &[IoSlice::new(msg)], msg.len(), deadline);
+    let (ack, shm) = answer_hello(
+        &buf[..got.stored],
+        got.real > got.stored,
+        cfg,
+        proposed_packet_size(fd, cfg.packet_size),
+        session_id,
+        SHM_PROFILES,
+        create,
+        send,
+    )?;
     Ok(ServerParts { ack, shm })
 }

@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 use rustix::net::{AddressFamily, SendFlags, SocketFlags, SocketType, socketpair};
 
 use super::framing::{Channel, UdsLink};
-use super::handshake::{check_ack, encode_ack};
+use super::handshake::check_ack;
 use crate::error::{DecodeError, Error, Limit, Violation};
 use crate::protocol::{
     FLAG_BATCH, HEADER_LEN, KIND_REQUEST, KIND_RESPONSE, METHOD_CGROUPS_SNAPSHOT, STATUS_OK,
 };
 use crate::transport::abort::{AbortHandle, Deadline};
+use crate::transport::handshake::encode_ack;
 use crate::wire::{ChunkHeader, Header, HelloAck, Limits};
 
 use super::config::ClientConfig;

@@ -17,18 +17,13 @@ use windows_sys::Win32::System::Pipes::{
     PIPE_UNLIMITED_INSTANCES, PIPE_WAIT, WaitNamedPipeW,
 };
 
-use crate::error::{DecodeError, Error, Result, Violation};
-use crate::protocol::{
-    CODE_HELLO, HEADER_LEN, KIND_CONTROL, PROFILE_BASELINE, STATUS_INCOMPATIBLE, STATUS_OK,
-    STATUS_UNSUPPORTED,
-};
+use crate::error::{Error, Result};
 use crate::transport::abort::{AbortHandle, Deadline};
 use crate::transport::endpoint::Endpoint;
-use crate::transport::handshake::{HELLO_MSG_LEN, encode_ack, handshake_status_error};
-use crate::wire::hello::HELLO_LEN;
-use crate::wire::{Header, Hello, HelloAck, Negotiation, negotiate};
+use crate::transport::handshake::{HELLO_MSG_LEN, answer_hello};
+use crate::wire::HelloAck;
 
-use super::config::{DEFAULT_PACKET_SIZE, SHM_PROFILES, ServerConfig};
+use super::config::{DEFAULT_PACKET_SIZE, SHM_PROFILES, ServerConfig, proposed_packet_size};
 use super::pipe::{OwnedHandle, Pipe, win_error};
 use super::security::OwnerOnly;
 use super::session::{ServerSession, wide};
@@ -223,72 +218,28 @@ impl PendingConnection {
         let pipe = self.pipe;
         let mut buf = [0u8; HELLO_MSG_LEN + 1];
         let got = pipe.read(&mut buf, deadline, abort)?;
-        let bytes = &buf[..got.n];
-        let header = match Header::decode(bytes) {
-            Ok(h) => h,
-            Err(DecodeError::BadVersion { .. }) => {
-                send_rejection(&pipe, STATUS_INCOMPATIBLE, deadline);
-                return Err(Error::Incompatible);
-            }
-            Err(e) => return Err(e.into()),
+        let create = |ack: &HelloAck| {
+            WinShmRegion::create(
+                &self.endpoint,
+                cfg.auth_token,
+                ack.selected_profile,
+                self.session_id,
+                ack.agreed_max_request_payload_bytes,
+                ack.agreed_max_response_payload_bytes,
+                &cfg.shm,
+            )
         };
-        if header.kind != KIND_CONTROL {
-            return Err(Violation::UnexpectedKind.into());
-        }
-        if header.code != CODE_HELLO {
-            return Err(Violation::UnexpectedCode.into());
-        }
-        if header.payload_len as usize != HELLO_LEN || got.n < HELLO_MSG_LEN {
-            return Err(DecodeError::Truncated {
-                what: "hello",
-                need: HELLO_MSG_LEN,
-                have: got.n.min(HEADER_LEN + header.payload_len as usize),
-            }
-            .into());
-        }
-        if got.more || got.n != HELLO_MSG_LEN {
-            return Err(Violation::PacketLength.into());
-        }
-        let hello_payload = &bytes[HEADER_LEN..HELLO_MSG_LEN];
-        match negotiate(hello_payload, &cfg.offer(), self.session_id) {
-            Negotiation::Accept(mut ack) => {
-                let shm = if ack.selected_profile & SHM_PROFILES != 0 {
-                    match WinShmRegion::create(
-                        &self.endpoint,
-                        cfg.auth_token,
-                        ack.selected_profile,
-                        self.session_id,
-                        ack.agreed_max_request_payload_bytes,
-                        ack.agreed_max_response_payload_bytes,
-                        &cfg.shm,
-                    ) {
-                        Ok(region) => Some(region),
-                        Err(_) if ack.intersection_profiles & PROFILE_BASELINE != 0 => {
-                            ack.selected_profile = PROFILE_BASELINE;
-                            None
-                        }
-                        Err(e) => {
-                            send_rejection(&pipe, STATUS_UNSUPPORTED, deadline);
-                            return Err(e);
-                        }
-                    }
-                } else {
-                    None
-                };
-                pipe.write(&encode_ack(STATUS_OK, &ack), deadline)?;
-                Ok(ServerSession::new(pipe, ack, shm))
-            }
-            Negotiation::Reject(status) => {
-                let hello = Hello::decode(hello_payload).ok();
-                if let (Some(hook), Some(h)) = (&cfg.on_reject, &hello) {
-                    (hook.0)(status, h);
-                }
-                send_rejection(&pipe, status, deadline);
-                let proposed = hello.map_or(0, |h| h.max_request_payload_bytes);
-                Err(handshake_status_error(status, proposed))
-            }
-            Negotiation::Drop => Err(Violation::Handshake.into()),
-        }
+        let (ack, shm) = answer_hello(
+            &buf[..got.n],
+            got.more,
+            cfg,
+            proposed_packet_size(cfg.packet_size),
+            self.session_id,
+            SHM_PROFILES,
+            create,
+            |msg| pipe.write(msg, deadline),
+        )?;
+        Ok(ServerSession::new(pipe, ack, shm))
     }
 }
 
@@ -304,10 +255,4 @@ impl AsRawHandle for PendingConnection {
     fn as_raw_handle(&self) -> RawHandle {
         self.pipe.raw()
     }
-}
-
-/// Sends a rejection HELLO_ACK (full 48-byte payload, layout 1, zeros).
-/// Send failures are ignored: the connection is closed right after.
-fn send_rejection(pipe: &Pipe, status: u16, deadline: Deadline) {
-    let _ = pipe.write(&encode_ack(status, &HelloAck::rejection()), deadline);
 }

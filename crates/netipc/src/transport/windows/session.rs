@@ -3,7 +3,7 @@
 //! Win SHM attach when an SHM profile is selected).
 
 use std::os::windows::io::{AsRawHandle, RawHandle};
-use std::time::Instant;
+use std::time::Duration;
 
 use windows_sys::Win32::Foundation::{
     ERROR_FILE_NOT_FOUND, ERROR_PIPE_BUSY, GENERIC_READ, GENERIC_WRITE, GetLastError,
@@ -16,9 +16,10 @@ use windows_sys::Win32::System::Pipes::{
 
 use crate::error::{Error, Result};
 use crate::transport::abort::{AbortHandle, Deadline};
-use crate::transport::config::SHM_ATTACH_RETRY;
 use crate::transport::endpoint::Endpoint;
-use crate::transport::handshake::{HELLO_ACK_MSG_LEN, check_ack_bytes, encode_hello};
+use crate::transport::handshake::{
+    HELLO_ACK_MSG_LEN, attach_with_retry, check_ack_bytes, encode_hello,
+};
 use crate::transport::pipeline::InFlight;
 use crate::transport::session_core::{client_methods, negotiated_accessors, server_methods};
 use crate::wire::HelloAck;
@@ -103,34 +104,24 @@ fn attach_shm(
     deadline: Deadline,
     abort: Option<&AbortHandle>,
 ) -> Result<WinShmRegion> {
-    let bound = Instant::now().checked_add(cfg.shm_attach_timeout);
-    let limit = match (deadline.instant(), bound) {
-        (Some(d), Some(b)) if d < b => deadline,
-        _ => Deadline::after(cfg.shm_attach_timeout),
-    };
-    loop {
-        match WinShmRegion::attach(
+    let attach = || {
+        WinShmRegion::attach(
             endpoint,
             cfg.auth_token,
             ack.selected_profile,
             ack.session_id,
             ack.agreed_max_request_payload_bytes,
             ack.agreed_max_response_payload_bytes,
-        ) {
-            Ok(region) => return Ok(region),
-            Err(Error::ShmNotReady) => {}
-            Err(e @ Error::ShmAttach(_)) => return Err(e),
-            Err(_) => return Err(Error::ShmAttach("attaching the SHM region failed")),
-        }
+        )
+    };
+    let wait = |step: Duration, limit: Deadline| {
         if let Some(a) = abort {
             a.check()?;
         }
-        let step = match limit.remaining() {
-            Ok(left) => left.map_or(SHM_ATTACH_RETRY, |l| l.min(SHM_ATTACH_RETRY)),
-            Err(_) => return Err(Error::ShmAttach("SHM region not ready in time")),
-        };
-        std::thread::sleep(step);
-    }
+        std::thread::sleep(limit.remaining()?.map_or(step, |l| l.min(step)));
+        Ok(())
+    };
+    attach_with_retry(cfg.shm_attach_timeout, deadline, attach, wait)
 }
 
 /// The client side of an established Named Pipe session.
