@@ -22,6 +22,7 @@ pub(crate) mod envelope;
 pub mod handshake;
 pub mod message;
 pub(crate) mod pipeline;
+pub(crate) mod region_layout;
 pub(crate) mod session_core;
 
 #[cfg(unix)]

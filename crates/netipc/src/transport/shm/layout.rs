@@ -7,9 +7,9 @@
 use std::mem::{align_of, offset_of, size_of};
 use std::sync::atomic::{AtomicI32, AtomicU16, AtomicU32, AtomicU64};
 
-use crate::bytes::{Reader, align64};
+use crate::bytes::Reader;
 use crate::error::{DecodeError, Error, Result};
-use crate::protocol::{HEADER_LEN, MAGIC_SHM};
+use crate::protocol::MAGIC_SHM;
 
 /// Region header magic, "NSHM".
 pub const REGION_MAGIC: u32 = MAGIC_SHM;
@@ -193,24 +193,7 @@ impl RegionInfo {
     }
 }
 
-/// Where the two message areas sit in a region, and how long the file is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RegionLayout {
-    /// Byte offset of the request area.
-    pub request_offset: u32,
-    /// Size of the request area.
-    pub request_capacity: u32,
-    /// Byte offset of the response area.
-    pub response_offset: u32,
-    /// Size of the response area.
-    pub response_capacity: u32,
-}
-
-/// `align64(32 + payload)` as a `u32`, or `None` on overflow.
-fn area_capacity(max_payload: u32) -> Option<u32> {
-    let need = usize::try_from(max_payload).ok()?.checked_add(HEADER_LEN)?;
-    u32::try_from(align64(need)?).ok()
-}
+pub use crate::transport::region_layout::RegionLayout;
 
 impl RegionLayout {
     /// The layout a server creates for the agreed payload budgets: each
@@ -220,41 +203,12 @@ impl RegionLayout {
     /// Fails with `InvalidArgument` if the region would not fit the `u32`
     /// offsets of the header.
     pub fn for_payloads(max_request_payload: u32, max_response_payload: u32) -> Result<Self> {
-        const TOO_BIG: Error = Error::InvalidArgument("SHM payload budgets too large for a region");
-        let request_capacity = area_capacity(max_request_payload).ok_or(TOO_BIG)?;
-        let response_capacity = area_capacity(max_response_payload).ok_or(TOO_BIG)?;
-        let request_offset = REGION_HEADER_LEN as u32;
-        let response_offset = request_offset
-            .checked_add(request_capacity)
-            .ok_or(TOO_BIG)?;
-        // The end of the response area must fit too, so that every offset a
-        // peer could compute stays representable.
-        response_offset
-            .checked_add(response_capacity)
-            .ok_or(TOO_BIG)?;
-        Ok(RegionLayout {
-            request_offset,
-            request_capacity,
-            response_offset,
-            response_capacity,
-        })
-    }
-
-    /// End of the request area (exclusive).
-    pub fn request_end(&self) -> u64 {
-        u64::from(self.request_offset) + u64::from(self.request_capacity)
-    }
-
-    /// End of the response area (exclusive).
-    pub fn response_end(&self) -> u64 {
-        u64::from(self.response_offset) + u64::from(self.response_capacity)
+        Self::after_header(REGION_HEADER_LEN, max_request_payload, max_response_payload)
     }
 
     /// Bytes that must be mapped to cover the header and both areas.
     pub fn mapped_len(&self) -> u64 {
-        self.request_end()
-            .max(self.response_end())
-            .max(REGION_HEADER_LEN as u64)
+        self.mapped_len_after(REGION_HEADER_LEN)
     }
 
     /// Validates a header read from a region file of `file_len` bytes that
@@ -294,38 +248,16 @@ impl RegionLayout {
             response_offset: info.response_offset,
             response_capacity: info.response_capacity,
         };
-        let min_off = REGION_HEADER_LEN as u32;
-        if l.request_offset < min_off || l.response_offset < min_off {
-            return Err(Error::ShmAttach("area offset inside the region header"));
-        }
-        if l.request_capacity == 0 || l.response_capacity == 0 {
-            return Err(Error::ShmAttach("zero area capacity"));
-        }
+        l.check_past_header(REGION_HEADER_LEN)?;
+        l.check_not_empty()?;
         let align = REGION_ALIGNMENT as u32;
-        if l.request_offset % align != 0 || l.response_offset % align != 0 {
-            return Err(Error::ShmAttach("area offset not 64-byte aligned"));
-        }
+        l.check_offsets_aligned(align)?;
         if l.request_capacity % align != 0 || l.response_capacity % align != 0 {
             return Err(Error::ShmAttach("area capacity not a multiple of 64"));
         }
         // Both are multiples of 64, so align64(request end) == request end.
-        if u64::from(l.response_offset) < l.request_end() {
-            return Err(Error::ShmAttach("response area overlaps the request area"));
-        }
-        if l.request_end() > file_len || l.response_end() > file_len {
-            return Err(Error::ShmAttach("area outside the region file"));
-        }
-        let need = |payload: u32| u64::from(payload) + HEADER_LEN as u64;
-        if u64::from(l.request_capacity) < need(max_request_payload) {
-            return Err(Error::ShmAttach(
-                "request area smaller than the agreed payload",
-            ));
-        }
-        if u64::from(l.response_capacity) < need(max_response_payload) {
-            return Err(Error::ShmAttach(
-                "response area smaller than the agreed payload",
-            ));
-        }
+        l.check_placement(l.request_end(), file_len, "area outside the region file")?;
+        l.check_room(max_request_payload, max_response_payload)?;
         Ok(l)
     }
 }

@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU32, AtomicU64};
 
 use crate::bytes::{Reader, align64};
 use crate::error::{DecodeError, Error, Result};
-use crate::protocol::HEADER_LEN;
 
 /// Region header magic, "NSWH".
 pub const REGION_MAGIC: u32 = 0x4e53_5748;
@@ -195,24 +194,7 @@ impl RegionInfo {
     }
 }
 
-/// Where the two message areas sit in a region.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RegionLayout {
-    /// Byte offset of the request area.
-    pub request_offset: u32,
-    /// Size of the request area.
-    pub request_capacity: u32,
-    /// Byte offset of the response area.
-    pub response_offset: u32,
-    /// Size of the response area.
-    pub response_capacity: u32,
-}
-
-/// `align64(32 + payload)` as a `u32`, or `None` on overflow.
-fn area_capacity(max_payload: u32) -> Option<u32> {
-    let need = usize::try_from(max_payload).ok()?.checked_add(HEADER_LEN)?;
-    u32::try_from(align64(need)?).ok()
-}
+pub use crate::transport::region_layout::RegionLayout;
 
 impl RegionLayout {
     /// The layout a server creates for the agreed payload budgets: each
@@ -222,39 +204,12 @@ impl RegionLayout {
     /// Fails with `InvalidArgument` if the region would not fit `u32`
     /// offsets.
     pub fn for_payloads(max_request_payload: u32, max_response_payload: u32) -> Result<Self> {
-        const TOO_BIG: Error = Error::InvalidArgument("SHM payload budgets too large for a region");
-        let request_capacity = area_capacity(max_request_payload).ok_or(TOO_BIG)?;
-        let response_capacity = area_capacity(max_response_payload).ok_or(TOO_BIG)?;
-        let request_offset = REGION_HEADER_LEN as u32;
-        let response_offset = request_offset
-            .checked_add(request_capacity)
-            .ok_or(TOO_BIG)?;
-        response_offset
-            .checked_add(response_capacity)
-            .ok_or(TOO_BIG)?;
-        Ok(RegionLayout {
-            request_offset,
-            request_capacity,
-            response_offset,
-            response_capacity,
-        })
-    }
-
-    /// End of the request area (exclusive).
-    pub fn request_end(&self) -> u64 {
-        u64::from(self.request_offset) + u64::from(self.request_capacity)
-    }
-
-    /// End of the response area (exclusive).
-    pub fn response_end(&self) -> u64 {
-        u64::from(self.response_offset) + u64::from(self.response_capacity)
+        Self::after_header(REGION_HEADER_LEN, max_request_payload, max_response_payload)
     }
 
     /// Bytes the mapping must have to cover the header and both areas.
     pub fn mapped_len(&self) -> u64 {
-        self.request_end()
-            .max(self.response_end())
-            .max(REGION_HEADER_LEN as u64)
+        self.mapped_len_after(REGION_HEADER_LEN)
     }
 
     /// Validates a header copied out of a mapping of `mapping_len`
@@ -300,35 +255,12 @@ impl RegionLayout {
             response_offset: info.response_offset,
             response_capacity: info.response_capacity,
         };
-        let min_off = REGION_HEADER_LEN as u32;
-        if l.request_offset < min_off || l.response_offset < min_off {
-            return Err(Error::ShmAttach("area offset inside the region header"));
-        }
-        let align = REGION_ALIGNMENT as u32;
-        if l.request_offset % align != 0 || l.response_offset % align != 0 {
-            return Err(Error::ShmAttach("area offset not 64-byte aligned"));
-        }
-        if l.request_capacity == 0 || l.response_capacity == 0 {
-            return Err(Error::ShmAttach("zero area capacity"));
-        }
+        l.check_past_header(REGION_HEADER_LEN)?;
+        l.check_offsets_aligned(REGION_ALIGNMENT as u32)?;
+        l.check_not_empty()?;
         let req_end_aligned = align64(l.request_end() as usize).map_or(u64::MAX, |v| v as u64);
-        if u64::from(l.response_offset) < req_end_aligned {
-            return Err(Error::ShmAttach("response area overlaps the request area"));
-        }
-        if l.request_end() > mapping_len || l.response_end() > mapping_len {
-            return Err(Error::ShmAttach("area outside the mapping"));
-        }
-        let need = |payload: u32| u64::from(payload) + HEADER_LEN as u64;
-        if u64::from(l.request_capacity) < need(max_request_payload) {
-            return Err(Error::ShmAttach(
-                "request area smaller than the agreed payload",
-            ));
-        }
-        if u64::from(l.response_capacity) < need(max_response_payload) {
-            return Err(Error::ShmAttach(
-                "response area smaller than the agreed payload",
-            ));
-        }
+        l.check_placement(req_end_aligned, mapping_len, "area outside the mapping")?;
+        l.check_room(max_request_payload, max_response_payload)?;
         Ok(l)
     }
 }

@@ -273,17 +273,12 @@ impl WinShmRegion {
         layout: RegionLayout,
         (req_seq, resp_seq): (i64, i64),
     ) -> Self {
-        let req = (
-            layout.request_offset as usize,
-            layout.request_capacity as usize,
-        );
-        let resp = (
-            layout.response_offset as usize,
-            layout.response_capacity as usize,
-        );
-        let ((tx_off, tx_cap), (rx_off, rx_cap), tx_seq, rx_seq) = match role {
-            ShmRole::Client => (req, resp, req_seq, resp_seq),
-            ShmRole::Server => (resp, req, resp_seq, req_seq),
+        let client = role == ShmRole::Client;
+        let ((tx_off, tx_cap), (rx_off, rx_cap)) = layout.directions(client);
+        let (tx_seq, rx_seq) = if client {
+            (req_seq, resp_seq)
+        } else {
+            (resp_seq, req_seq)
         };
         WinShmRegion {
             view,
