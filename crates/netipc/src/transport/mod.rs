@@ -16,6 +16,8 @@
 
 pub mod abort;
 pub(crate) mod channel;
+#[cfg(test)]
+mod channel_tests;
 pub(crate) mod config;
 pub mod endpoint;
 pub(crate) mod envelope;
