@@ -10,7 +10,14 @@
 //! This module is the one place that selects the platform transports;
 //! [`abort`] (deadlines, abort handles), [`endpoint`] (service names,
 //! derived paths and pipe names), [`handshake`] (HELLO / HELLO_ACK
-//! messages) and [`message`] (received messages) are shared by both.
+//! messages, the server's answer, the client's SHM attach retries) and
+//! [`message`] (received messages) are shared by both. So is the rest of
+//! what both transports do the same way (crate-internal): `channel` (the
+//! framing, chunking and session-breaking state machine, generic over a
+//! packet link that each platform implements), `envelope` (kind, length
+//! and limit checks), `pipeline` (in-flight ids), `session_core` (the
+//! session methods), `config` (`ClientConfig`, `ServerConfig`) and
+//! `region_layout` (the SHM area rules).
 //!
 //! Level 1 moves opaque payloads; it never interprets method payloads.
 
