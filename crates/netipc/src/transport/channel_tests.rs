@@ -210,8 +210,8 @@ fn region_layout_rules() {
     assert_eq!((l.request_offset, l.request_capacity), (64, 64));
     assert_eq!((l.response_offset, l.response_capacity), (128, 192));
     assert_eq!(l.mapped_len_after(64), 320);
-    assert_eq!(l.directions(true), ((64, 64), (128, 192)));
-    assert_eq!(l.directions(false), ((128, 192), (64, 64)));
+    assert_eq!(l.directions(true, 1, 2), (((64, 64), 1), ((128, 192), 2)));
+    assert_eq!(l.directions(false, 1, 2), (((128, 192), 2), ((64, 64), 1)));
     assert!(l.check_past_header(64).is_ok());
     assert!(l.check_past_header(128).is_err());
     assert!(l.check_offsets_aligned(64).is_ok());

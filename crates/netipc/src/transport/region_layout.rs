@@ -147,14 +147,24 @@ impl RegionLayout {
         Ok(())
     }
 
-    /// The (offset, capacity) of the area a side sends into and of the one
-    /// it receives from: a client sends requests, a server responses.
-    pub(crate) fn directions(&self, client: bool) -> ((usize, usize), (usize, usize)) {
+    /// The (offset, capacity) and sequence number of the area a side
+    /// sends into, then of the one it receives from: a client sends
+    /// requests, a server responses (`req_seq`, `resp_seq` are the
+    /// sequence numbers of the request and response areas).
+    pub(crate) fn directions<S>(&self, client: bool, req_seq: S, resp_seq: S) -> Directions<S> {
         let req = (self.request_offset as usize, self.request_capacity as usize);
         let resp = (
             self.response_offset as usize,
             self.response_capacity as usize,
         );
-        if client { (req, resp) } else { (resp, req) }
+        if client {
+            ((req, req_seq), (resp, resp_seq))
+        } else {
+            ((resp, resp_seq), (req, req_seq))
+        }
     }
 }
+
+/// `((tx offset, tx capacity), tx sequence), ((rx offset, rx capacity), rx
+/// sequence)` of one side of a region.
+pub(crate) type Directions<S> = (((usize, usize), S), ((usize, usize), S));

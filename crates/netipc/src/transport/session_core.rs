@@ -204,12 +204,7 @@ macro_rules! client_methods {
             deadline: $crate::transport::Deadline,
             abort: Option<&$crate::transport::AbortHandle>,
         ) -> $crate::Result<$crate::transport::Message<'_>> {
-            if !self.in_flight().is_empty() {
-                return Err($crate::Error::InvalidState(
-                    "call() with requests in flight",
-                ));
-            }
-            let id = self.next_message_id();
+            let id = self.call_id()?;
             self.send_request(code, id, payload)?;
             self.recv_response(deadline, abort)
         }
@@ -222,14 +217,20 @@ macro_rules! client_methods {
             deadline: $crate::transport::Deadline,
             abort: Option<&$crate::transport::AbortHandle>,
         ) -> $crate::Result<$crate::transport::Message<'_>> {
+            let id = self.call_id()?;
+            self.send_batch_request(code, id, items)?;
+            self.recv_response(deadline, abort)
+        }
+
+        /// A fresh message id for a call, which requires that nothing else
+        /// is in flight.
+        fn call_id(&mut self) -> $crate::Result<u64> {
             if !self.in_flight().is_empty() {
                 return Err($crate::Error::InvalidState(
                     "call() with requests in flight",
                 ));
             }
-            let id = self.next_message_id();
-            self.send_batch_request(code, id, items)?;
-            self.recv_response(deadline, abort)
+            Ok(self.next_message_id())
         }
     };
 }

@@ -274,12 +274,8 @@ impl WinShmRegion {
         (req_seq, resp_seq): (i64, i64),
     ) -> Self {
         let client = role == ShmRole::Client;
-        let ((tx_off, tx_cap), (rx_off, rx_cap)) = layout.directions(client);
-        let (tx_seq, rx_seq) = if client {
-            (req_seq, resp_seq)
-        } else {
-            (resp_seq, req_seq)
-        };
+        let (((tx_off, tx_cap), tx_seq), ((rx_off, rx_cap), rx_seq)) =
+            layout.directions(client, req_seq, resp_seq);
         WinShmRegion {
             view,
             _mapping: mapping,
