@@ -30,6 +30,38 @@ fn area_capacity(max_payload: u32) -> Option<u32> {
     u32::try_from(align64(need)?).ok()
 }
 
+/// What a region header says about itself, next to what this side expects.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Identity {
+    /// `magic` as read, and the expected value.
+    pub magic: (u32, u32),
+    /// `version` as read, and the expected value.
+    pub version: (u32, u32),
+    /// `header_len` as read, and the expected value.
+    pub header_len: (usize, usize),
+}
+
+impl Identity {
+    /// Attach rules on the header's identity: an all-zero magic is
+    /// `ShmNotReady` (the creator has not written the header yet); a
+    /// different magic, version or header length is `ShmAttach(rule)`.
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.magic.0 == 0 {
+            return Err(Error::ShmNotReady);
+        }
+        if self.magic.0 != self.magic.1 {
+            return Err(Error::ShmAttach("bad region magic"));
+        }
+        if self.version.0 != self.version.1 {
+            return Err(Error::ShmAttach("unsupported region version"));
+        }
+        if self.header_len.0 != self.header_len.1 {
+            return Err(Error::ShmAttach("bad region header_len"));
+        }
+        Ok(())
+    }
+}
+
 impl RegionLayout {
     /// The layout a server creates for the agreed payload budgets: each
     /// area `align64(32 + budget)` (one whole message, envelope included),

@@ -193,6 +193,7 @@ impl RegionInfo {
     }
 }
 
+use crate::transport::region_layout::Identity;
 pub use crate::transport::region_layout::RegionLayout;
 
 impl RegionLayout {
@@ -227,18 +228,12 @@ impl RegionLayout {
         if file_len < REGION_HEADER_LEN as u64 {
             return Err(Error::ShmNotReady);
         }
-        if info.magic == 0 {
-            return Err(Error::ShmNotReady);
+        Identity {
+            magic: (info.magic, REGION_MAGIC),
+            version: (info.version.into(), REGION_VERSION.into()),
+            header_len: (info.header_len.into(), REGION_HEADER_LEN),
         }
-        if info.magic != REGION_MAGIC {
-            return Err(Error::ShmAttach("bad region magic"));
-        }
-        if info.version != REGION_VERSION {
-            return Err(Error::ShmAttach("unsupported region version"));
-        }
-        if usize::from(info.header_len) != REGION_HEADER_LEN {
-            return Err(Error::ShmAttach("bad region header_len"));
-        }
+        .check()?;
         if info.owner_generation == 0 {
             return Err(Error::ShmNotReady);
         }

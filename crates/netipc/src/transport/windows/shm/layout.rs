@@ -194,6 +194,7 @@ impl RegionInfo {
     }
 }
 
+use crate::transport::region_layout::Identity;
 pub use crate::transport::region_layout::RegionLayout;
 
 impl RegionLayout {
@@ -232,18 +233,12 @@ impl RegionLayout {
         if mapping_len < REGION_HEADER_LEN as u64 {
             return Err(Error::ShmAttach("mapping shorter than the region header"));
         }
-        if info.magic == 0 {
-            return Err(Error::ShmNotReady);
+        Identity {
+            magic: (info.magic, REGION_MAGIC),
+            version: (info.version, REGION_VERSION),
+            header_len: (info.header_len as usize, REGION_HEADER_LEN),
         }
-        if info.magic != REGION_MAGIC {
-            return Err(Error::ShmAttach("bad region magic"));
-        }
-        if info.version != REGION_VERSION {
-            return Err(Error::ShmAttach("unsupported region version"));
-        }
-        if info.header_len as usize != REGION_HEADER_LEN {
-            return Err(Error::ShmAttach("bad region header_len"));
-        }
+        .check()?;
         if info.profile != profile {
             return Err(Error::ShmAttach(
                 "region profile differs from the negotiated one",
