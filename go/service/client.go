@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"netipc.local/netipc"
+	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
 	"netipc.local/netipc/wire"
 )
@@ -572,7 +573,7 @@ func (c *core) begin(ctx context.Context) (callCtx, error) {
 			err = errNotReady
 		}
 	default:
-		deadline := time.Now().Add(c.callTimeout)
+		deadline := sys.Now().Add(c.callTimeout)
 		if ctx != nil {
 			if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 				deadline = d
@@ -603,7 +604,9 @@ func (c *core) limits() (wire.Limits, wire.Limits, error) {
 // response payload into out.
 func (c *core) attempt(payload []byte, items uint32, deadline time.Time, out []byte) ([]byte, error) {
 	s := c.session
-	s.SetSendTimeout(max(time.Until(deadline), time.Nanosecond))
+	if !s.IsShm() { // SHM publications never wait
+		s.SetSendTimeout(max(time.Until(deadline), time.Nanosecond))
+	}
 	id := s.NextMessageID()
 	var err error
 	if items > 1 {

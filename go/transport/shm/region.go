@@ -465,16 +465,16 @@ func (r *Region) waitAdvance(deadline time.Time, abort *transport.Abort, peerFd 
 		r.spin.record(0, true)
 		return cur, nil
 	}
-	start := time.Now()
+	start := sys.Mono()
 	if spinUntil(start, r.spin.nextBudget(), advanced) {
-		r.spin.record(int64(time.Since(start)), true)
+		r.spin.record(int64(sys.Mono()-start), true)
 		return cur, nil
 	}
 	first := true
 	for {
 		word := atomic.LoadUint32(signal)
 		if advanced() {
-			r.spin.record(int64(time.Since(start)), false)
+			r.spin.record(int64(sys.Mono()-start), false)
 			return cur, nil
 		}
 		if err := abort.Check(); err != nil {

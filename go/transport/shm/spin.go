@@ -80,12 +80,12 @@ func (t *spinTuner) record(waitedNs int64, spun bool) {
 }
 
 // spinUntil polls ready with a CPU pause hint between checks until it
-// reports true or budget elapsed since start.
-func spinUntil(start time.Time, budgetNs int64, ready func() bool) bool {
+// reports true or budget elapsed since start (a sys.Mono reading).
+func spinUntil(start time.Duration, budgetNs int64, ready func() bool) bool {
 	if budgetNs <= 0 {
 		return false
 	}
-	budget := time.Duration(budgetNs)
+	end := start + time.Duration(budgetNs)
 	for {
 		for i := 0; i < checksPerClockRead; i++ {
 			if ready() {
@@ -93,7 +93,7 @@ func spinUntil(start time.Time, budgetNs int64, ready func() bool) bool {
 			}
 			sys.Pause()
 		}
-		if time.Since(start) >= budget {
+		if sys.Mono() >= end {
 			return ready()
 		}
 	}
