@@ -2,6 +2,7 @@ package codec
 
 import (
 	"iter"
+	"slices"
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/bin"
@@ -136,22 +137,28 @@ func (s *CgroupsSnapshot) EncodedLen() (n int, ok bool) {
 	return total, total <= maxPayload
 }
 
+// appendSnapItem appends one item: the 32-byte item header written in
+// place, then name NUL path NUL (one capacity check for the whole item).
 func appendSnapItem(out []byte, hash, options, enabled uint32, name, path []byte) []byte {
-	nameOff := uint32(SnapshotItemHdrSize)
-	pathOff := nameOff + uint32(len(name)) + 1
-	out = bin.App16(out, netipc.LayoutVersion)
-	out = bin.App16(out, 0)
-	out = bin.App32(out, hash)
-	out = bin.App32(out, options)
-	out = bin.App32(out, enabled)
-	out = bin.App32(out, nameOff)
-	out = bin.App32(out, uint32(len(name)))
-	out = bin.App32(out, pathOff)
-	out = bin.App32(out, uint32(len(path)))
-	out = append(out, name...)
-	out = append(out, 0)
-	out = append(out, path...)
-	return append(out, 0)
+	nameOff := SnapshotItemHdrSize
+	pathOff := nameOff + len(name) + 1
+	start := len(out)
+	out = slices.Grow(out, pathOff+len(path)+1)[:start+pathOff+len(path)+1]
+	it := out[start:]
+	bin.Put16(it, 0, netipc.LayoutVersion)
+	bin.Put16(it, 2, 0)
+	bin.Put32(it, snapItemHash, hash)
+	bin.Put32(it, snapItemOptions, options)
+	bin.Put32(it, snapItemEnabled, enabled)
+	bin.Put32(it, snapItemNameOff, uint32(nameOff))
+	bin.Put32(it, snapItemNameLen, uint32(len(name)))
+	bin.Put32(it, snapItemPathOff, uint32(pathOff))
+	bin.Put32(it, snapItemPathLen, uint32(len(path)))
+	copy(it[nameOff:], name)
+	it[pathOff-1] = 0
+	copy(it[pathOff:], path)
+	it[len(it)-1] = 0
+	return out
 }
 
 // AppendSnapshot appends the CGROUPS_SNAPSHOT response payload for s to
@@ -226,38 +233,56 @@ func (v CgroupItemView) CopyInto(dst *CgroupItem) {
 
 // parseSnapItem validates one item; item is exactly its directory range.
 func parseSnapItem(item []byte) (CgroupItemView, error) {
+	if err := checkSnapItem(item); err != nil {
+		return CgroupItemView{}, err
+	}
+	return snapItemView(item), nil
+}
+
+// checkSnapItem validates one item (exactly its directory range) without
+// building its view.
+func checkSnapItem(item []byte) error {
 	if len(item) < SnapshotItemHdrSize {
-		return CgroupItemView{}, bin.Truncated("snapshot item header", SnapshotItemHdrSize, len(item))
+		return bin.Truncated("snapshot item header", SnapshotItemHdrSize, len(item))
 	}
 	if lv := bin.U16(item, 0); lv != netipc.LayoutVersion {
-		return CgroupItemView{}, bin.Found(netipc.DecodeBadLayoutVersion, "snapshot item", uint64(lv))
+		return bin.Found(netipc.DecodeBadLayoutVersion, "snapshot item", uint64(lv))
 	}
 	if bin.U16(item, 2) != 0 {
-		return CgroupItemView{}, bin.Rule(netipc.DecodeNonZeroReserved, "snapshot item flags")
+		return bin.Rule(netipc.DecodeNonZeroReserved, "snapshot item flags")
 	}
 	nameOff, nameLen := uint64(bin.U32(item, snapItemNameOff)), uint64(bin.U32(item, snapItemNameLen))
 	pathOff, pathLen := uint64(bin.U32(item, snapItemPathOff)), uint64(bin.U32(item, snapItemPathLen))
 	if nameOff < SnapshotItemHdrSize {
-		return CgroupItemView{}, bin.Rule(netipc.DecodeOutOfBounds, "snapshot item name")
+		return bin.Rule(netipc.DecodeOutOfBounds, "snapshot item name")
 	}
-	name, err := bin.CStr(item, nameOff, nameLen, "snapshot item name")
-	if err != nil {
-		return CgroupItemView{}, err
+	if _, err := bin.CStr(item, nameOff, nameLen, "snapshot item name"); err != nil {
+		return err
 	}
 	if pathOff < SnapshotItemHdrSize {
-		return CgroupItemView{}, bin.Rule(netipc.DecodeOutOfBounds, "snapshot item path")
+		return bin.Rule(netipc.DecodeOutOfBounds, "snapshot item path")
 	}
-	path, err := bin.CStr(item, pathOff, pathLen, "snapshot item path")
-	if err != nil {
-		return CgroupItemView{}, err
+	if _, err := bin.CStr(item, pathOff, pathLen, "snapshot item path"); err != nil {
+		return err
 	}
 	if nameOff < pathOff+pathLen+1 && pathOff < nameOff+nameLen+1 {
-		return CgroupItemView{}, bin.Rule(netipc.DecodeOverlap, "snapshot item name and path")
+		return bin.Rule(netipc.DecodeOverlap, "snapshot item name and path")
 	}
+	return nil
+}
+
+// snapItemView builds the view of an item checkSnapItem accepted (slice
+// bounds are still checked by the language, so a bug cannot read outside
+// the item).
+func snapItemView(item []byte) CgroupItemView {
+	nameOff, nameLen := bin.U32(item, snapItemNameOff), bin.U32(item, snapItemNameLen)
+	pathOff, pathLen := bin.U32(item, snapItemPathOff), bin.U32(item, snapItemPathLen)
 	return CgroupItemView{
 		Hash: bin.U32(item, snapItemHash), Options: bin.U32(item, snapItemOptions),
-		Enabled: bin.U32(item, snapItemEnabled), Name: name, Path: path,
-	}, nil
+		Enabled: bin.U32(item, snapItemEnabled),
+		Name:    item[nameOff : nameOff+nameLen : nameOff+nameLen],
+		Path:    item[pathOff : pathOff+pathLen : pathOff+pathLen],
+	}
 }
 
 // CgroupsSnapshotView is a decoded CGROUPS_SNAPSHOT response. It is borrowed
@@ -310,23 +335,29 @@ func DecodeSnapshot(payload []byte) (CgroupsSnapshotView, error) {
 		generation:     bin.U64(payload, snapHdrGeneration),
 	}
 	for i := 0; i < int(count); i++ {
-		if _, err := v.checkedItem(i); err != nil {
+		item, err := v.itemBytes(i)
+		if err == nil {
+			err = checkSnapItem(item)
+		}
+		if err != nil {
 			return CgroupsSnapshotView{}, err
 		}
 	}
 	return v, nil
 }
 
-func (v CgroupsSnapshotView) checkedItem(i int) (CgroupItemView, error) {
+// itemBytes returns item i's directory range after checking its
+// alignment and bounds.
+func (v CgroupsSnapshotView) itemBytes(i int) ([]byte, error) {
 	off := uint64(bin.U32(v.dir, i*8))
 	n := uint64(bin.U32(v.dir, i*8+4))
 	if off%netipc.ItemAlign != 0 {
-		return CgroupItemView{}, bin.Rule(netipc.DecodeBadAlignment, "snapshot item offset")
+		return nil, bin.Rule(netipc.DecodeBadAlignment, "snapshot item offset")
 	}
 	if off+n > uint64(len(v.packed)) {
-		return CgroupItemView{}, bin.Rule(netipc.DecodeOutOfBounds, "snapshot item directory entry")
+		return nil, bin.Rule(netipc.DecodeOutOfBounds, "snapshot item directory entry")
 	}
-	return parseSnapItem(v.packed[off : off+n : off+n])
+	return v.packed[off : off+n : off+n], nil
 }
 
 // Len returns the number of items (the header's item_count).
@@ -344,8 +375,10 @@ func (v CgroupsSnapshotView) Item(i int) CgroupItemView {
 	if i < 0 || i >= v.Len() {
 		panic("codec: snapshot item index out of range")
 	}
-	it, _ := v.checkedItem(i) // validated by DecodeSnapshot
-	return it
+	// DecodeSnapshot validated the directory and every item.
+	off := bin.U32(v.dir, i*8)
+	n := bin.U32(v.dir, i*8+4)
+	return snapItemView(v.packed[off : off+n : off+n])
 }
 
 // Items iterates over the items in wire order.
