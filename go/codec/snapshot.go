@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"encoding/binary"
 	"iter"
 	"slices"
 
@@ -120,6 +121,9 @@ type CgroupsSnapshot struct {
 	// Items are the snapshot items in wire order.
 	Items []CgroupItem
 }
+
+// hostEndian reads fixed-size item headers (host byte order, like bin).
+var hostEndian = binary.NativeEndian
 
 func snapItemSize(nameLen, pathLen int) int { return SnapshotItemMinSize + nameLen + pathLen }
 
@@ -375,17 +379,35 @@ func (v CgroupsSnapshotView) Item(i int) CgroupItemView {
 	if i < 0 || i >= v.Len() {
 		panic("codec: snapshot item index out of range")
 	}
-	// DecodeSnapshot validated the directory and every item.
-	off := bin.U32(v.dir, i*8)
-	n := bin.U32(v.dir, i*8+4)
-	return snapItemView(v.packed[off : off+n : off+n])
+	return snapItemAt(v.dir, v.packed, i)
+}
+
+// snapItemAt builds the view of item i of a validated snapshot (every
+// bound was checked by DecodeSnapshot; the language still checks them).
+// It takes the slices, not the view, so the hot iteration passes them in
+// registers, and reads the item header as a fixed-size array.
+func snapItemAt(dir, packed []byte, i int) CgroupItemView {
+	off := bin.U32(dir, i*8)
+	item := packed[off : off+bin.U32(dir, i*8+4)]
+	h := (*[SnapshotItemHdrSize]byte)(item)
+	nameOff := hostEndian.Uint32(h[snapItemNameOff:])
+	nameEnd := nameOff + hostEndian.Uint32(h[snapItemNameLen:])
+	pathOff := hostEndian.Uint32(h[snapItemPathOff:])
+	pathEnd := pathOff + hostEndian.Uint32(h[snapItemPathLen:])
+	return CgroupItemView{
+		Hash: hostEndian.Uint32(h[snapItemHash:]), Options: hostEndian.Uint32(h[snapItemOptions:]),
+		Enabled: hostEndian.Uint32(h[snapItemEnabled:]),
+		Name:    item[nameOff:nameEnd:nameEnd],
+		Path:    item[pathOff:pathEnd:pathEnd],
+	}
 }
 
 // Items iterates over the items in wire order.
 func (v CgroupsSnapshotView) Items() iter.Seq2[int, CgroupItemView] {
+	dir, packed, n := v.dir, v.packed, v.Len()
 	return func(yield func(int, CgroupItemView) bool) {
-		for i := 0; i < v.Len(); i++ {
-			if !yield(i, v.Item(i)) {
+		for i := 0; i < n; i++ {
+			if !yield(i, snapItemAt(dir, packed, i)) {
 				return
 			}
 		}
