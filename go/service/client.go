@@ -240,6 +240,10 @@ type callCtx struct {
 	deadline     time.Time
 	retryLeft    bool
 	overflowLeft int
+	// alias: the exchange returns the response payload in the session's
+	// receive buffer (valid until the next exchange) instead of copying it
+	// into out.
+	alias bool
 }
 
 // errClass says how a failed exchange is handled.
@@ -601,8 +605,8 @@ func (c *core) limits() (wire.Limits, wire.Limits, error) {
 }
 
 // attempt makes one request/response on the session and copies the
-// response payload into out.
-func (c *core) attempt(payload []byte, items uint32, deadline time.Time, out []byte) ([]byte, error) {
+// response payload into out (or, with alias, returns it in place).
+func (c *core) attempt(payload []byte, items uint32, deadline time.Time, out []byte, alias bool) ([]byte, error) {
 	s := c.session
 	if !s.IsShm() { // SHM publications never wait
 		s.SetSendTimeout(max(time.Until(deadline), time.Nanosecond))
@@ -635,6 +639,9 @@ func (c *core) attempt(payload []byte, items uint32, deadline time.Time, out []b
 	case h.ItemCount != items || (items > 1 && !h.IsBatchFlagged()):
 		return out, netipc.ViolationItemCountMismatch
 	}
+	if alias {
+		return m.Payload, nil
+	}
 	return append(out[:0], m.Payload...), nil
 }
 
@@ -655,7 +662,7 @@ func (c *core) exchange(cc *callCtx, payload []byte, items uint32, out []byte) (
 		if items > req.MaxItems {
 			return out, &netipc.LimitError{Limit: netipc.LimitRequestItems, Max: uint64(req.MaxItems), Actual: uint64(items)}
 		}
-		res, err := c.attempt(payload, items, cc.deadline, out)
+		res, err := c.attempt(payload, items, cc.deadline, out, cc.alias)
 		if err == nil {
 			return res, nil
 		}
