@@ -497,7 +497,9 @@ func (r *Region) waitAdvance(deadline time.Time, abort *transport.Abort, peerFd 
 		return cur != expected
 	}
 	if advanced() {
-		r.spin.record(0, true)
+		// No wait happened: nothing to learn about how long to spin (a
+		// zero sample would shrink the budget below the waits that do
+		// need a spin, and send those to sleep).
 		return cur, nil
 	}
 	start := sys.Mono()

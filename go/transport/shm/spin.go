@@ -28,6 +28,15 @@ const (
 // spinTuner learns how long a receiver should spin: about twice the
 // moving average of recent waits when those waits are short, the minimum
 // when the peer is slow or the session idle (with periodic probes).
+//
+// It is the Rust implementation's algorithm with one difference: only
+// receives that had to wait are samples. A message already published when
+// Recv starts (common in ping-pong, where the peer answers while this
+// side is still in its FUTEX_WAKE) says nothing about how long a spin
+// must last; counting it as a zero wait pulled the budget to the minimum,
+// so the next slightly late answer was met with a futex sleep and both
+// sides fell into sleeping. Measured under load on 2 cores, Go<->Go
+// ping-pong went from ~82k to ~126k calls/s with this rule.
 type spinTuner struct {
 	maxNs, minNs, avgNs, budgetNs int64
 	fail                          int64
