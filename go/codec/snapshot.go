@@ -295,11 +295,12 @@ func snapItemView(item []byte) CgroupItemView {
 // the data is needed later. DecodeSnapshot validated the header, the
 // directory and every item, so item access cannot fail.
 type CgroupsSnapshotView struct {
-	dir            []byte
-	packed         []byte
-	itemCount      uint32
-	systemdEnabled uint32
-	generation     uint64
+	// payload is the whole validated payload (empty for the zero view);
+	// the header fields, the directory and the packed area are read from
+	// it on demand, which keeps the view four words small (passed in
+	// registers on the hot item paths).
+	payload   []byte
+	itemCount uint32
 }
 
 // DecodeSnapshot decodes and fully validates a response payload without
@@ -331,13 +332,7 @@ func DecodeSnapshot(payload []byte) (CgroupsSnapshotView, error) {
 	if dirLen > uint64(len(rest)) {
 		return CgroupsSnapshotView{}, bin.Rule(netipc.DecodeBadItemCount, "item directory exceeds the payload")
 	}
-	v := CgroupsSnapshotView{
-		dir:            rest[:dirLen:dirLen],
-		packed:         rest[dirLen:],
-		itemCount:      count,
-		systemdEnabled: bin.U32(payload, snapHdrSystemd),
-		generation:     bin.U64(payload, snapHdrGeneration),
-	}
+	v := CgroupsSnapshotView{payload: payload, itemCount: count}
 	for i := 0; i < int(count); i++ {
 		item, err := v.itemBytes(i)
 		if err == nil {
@@ -353,25 +348,43 @@ func DecodeSnapshot(payload []byte) (CgroupsSnapshotView, error) {
 // itemBytes returns item i's directory range after checking its
 // alignment and bounds.
 func (v CgroupsSnapshotView) itemBytes(i int) ([]byte, error) {
-	off := uint64(bin.U32(v.dir, i*8))
-	n := uint64(bin.U32(v.dir, i*8+4))
+	dir, packed := snapAreas(v.payload, v.itemCount)
+	off := uint64(bin.U32(dir, i*8))
+	n := uint64(bin.U32(dir, i*8+4))
 	if off%netipc.ItemAlign != 0 {
 		return nil, bin.Rule(netipc.DecodeBadAlignment, "snapshot item offset")
 	}
-	if off+n > uint64(len(v.packed)) {
+	if off+n > uint64(len(packed)) {
 		return nil, bin.Rule(netipc.DecodeOutOfBounds, "snapshot item directory entry")
 	}
-	return v.packed[off : off+n : off+n], nil
+	return packed[off : off+n : off+n], nil
+}
+
+// snapAreas splits a payload whose directory of count entries fits (as
+// DecodeSnapshot checked) into the directory and the packed area.
+func snapAreas(payload []byte, count uint32) (dir, packed []byte) {
+	end := SnapshotRespHdrSize + int(count)*netipc.DirEntrySize
+	return payload[SnapshotRespHdrSize:end:end], payload[end:]
 }
 
 // Len returns the number of items (the header's item_count).
 func (v CgroupsSnapshotView) Len() int { return int(v.itemCount) }
 
 // SystemdEnabled says whether systemd cgroup integration is active.
-func (v CgroupsSnapshotView) SystemdEnabled() uint32 { return v.systemdEnabled }
+func (v CgroupsSnapshotView) SystemdEnabled() uint32 {
+	if len(v.payload) < SnapshotRespHdrSize {
+		return 0
+	}
+	return bin.U32(v.payload, snapHdrSystemd)
+}
 
 // Generation returns the snapshot generation.
-func (v CgroupsSnapshotView) Generation() uint64 { return v.generation }
+func (v CgroupsSnapshotView) Generation() uint64 {
+	if len(v.payload) < SnapshotRespHdrSize {
+		return 0
+	}
+	return bin.U64(v.payload, snapHdrGeneration)
+}
 
 // Item returns item i (0 <= i < Len(); an out-of-range index panics like
 // slice indexing).
@@ -379,7 +392,8 @@ func (v CgroupsSnapshotView) Item(i int) CgroupItemView {
 	if i < 0 || i >= v.Len() {
 		panic("codec: snapshot item index out of range")
 	}
-	return snapItemAt(v.dir, v.packed, i)
+	dir, packed := snapAreas(v.payload, v.itemCount)
+	return snapItemAt(dir, packed, i)
 }
 
 // snapItemAt builds the view of item i of a validated snapshot (every
@@ -404,7 +418,11 @@ func snapItemAt(dir, packed []byte, i int) CgroupItemView {
 
 // Items iterates over the items in wire order.
 func (v CgroupsSnapshotView) Items() iter.Seq2[int, CgroupItemView] {
-	dir, packed, n := v.dir, v.packed, v.Len()
+	n := v.Len()
+	var dir, packed []byte
+	if n > 0 {
+		dir, packed = snapAreas(v.payload, v.itemCount)
+	}
 	return func(yield func(int, CgroupItemView) bool) {
 		for i := 0; i < n; i++ {
 			if !yield(i, snapItemAt(dir, packed, i)) {
@@ -416,7 +434,7 @@ func (v CgroupsSnapshotView) Items() iter.Seq2[int, CgroupItemView] {
 
 // ToOwned copies the whole snapshot into an owned CgroupsSnapshot.
 func (v CgroupsSnapshotView) ToOwned() CgroupsSnapshot {
-	s := CgroupsSnapshot{SystemdEnabled: v.systemdEnabled, Generation: v.generation}
+	s := CgroupsSnapshot{SystemdEnabled: v.SystemdEnabled(), Generation: v.Generation()}
 	s.Items = make([]CgroupItem, v.Len())
 	for i := range s.Items {
 		s.Items[i] = v.Item(i).ToOwned()
@@ -427,7 +445,7 @@ func (v CgroupsSnapshotView) ToOwned() CgroupsSnapshot {
 // CopyInto copies the snapshot into dst, reusing its item and string
 // storage (no allocation once dst is large enough).
 func (v CgroupsSnapshotView) CopyInto(dst *CgroupsSnapshot) {
-	dst.SystemdEnabled, dst.Generation = v.systemdEnabled, v.generation
+	dst.SystemdEnabled, dst.Generation = v.SystemdEnabled(), v.Generation()
 	n := v.Len()
 	if cap(dst.Items) < n {
 		grown := make([]CgroupItem, n)
