@@ -465,9 +465,14 @@ func (v CgroupsSnapshotView) CopyInto(dst *CgroupsSnapshot) {
 // leaves the builder unchanged. The zero value is ready to use (systemd 0,
 // generation 0, payload limit 4 GiB - 1).
 type CgroupsSnapshotBuilder struct {
-	packed         []byte
-	dir            []byte
-	out            []byte
+	// buf is the payload being built: the 24-byte header, slots
+	// directory entries (count of them used), then the packed area. Items
+	// go straight into place; the directory grows by moving the packed
+	// area, and Finish closes a gap of unused slots, so a builder reused
+	// for snapshots of a steady size never copies the payload.
+	buf            []byte
+	slots          int
+	lastCount      int // slots reserved by Reset: the previous Finish's count
 	systemdEnabled uint32
 	generation     uint64
 	count          uint32
@@ -478,8 +483,8 @@ type CgroupsSnapshotBuilder struct {
 // Reset starts a new snapshot: drops all items and sets the header fields.
 // It keeps the buffers and the payload limit.
 func (b *CgroupsSnapshotBuilder) Reset(systemdEnabled uint32, generation uint64) {
-	b.packed = b.packed[:0]
-	b.dir = b.dir[:0]
+	b.slots = b.lastCount
+	b.buf = slices.Grow(b.buf[:0], SnapshotRespHdrSize+b.slots*netipc.DirEntrySize)[:SnapshotRespHdrSize+b.slots*netipc.DirEntrySize]
 	b.systemdEnabled = systemdEnabled
 	b.generation = generation
 	b.count = 0
@@ -511,8 +516,7 @@ func (b *CgroupsSnapshotBuilder) MaxPayload() int {
 // a correct hint avoids reallocation while adding.
 func (b *CgroupsSnapshotBuilder) ReserveItems(n int) {
 	n = min(n, b.MaxPayload()/(netipc.DirEntrySize+SnapshotItemMinSize))
-	b.dir = growCap(b.dir, n*netipc.DirEntrySize)
-	b.packed = growCap(b.packed, n*(SnapshotItemMinSize+8))
+	b.buf = growCap(b.buf, n*(netipc.DirEntrySize+SnapshotItemMinSize+8))
 }
 
 func growCap(s []byte, extra int) []byte {
@@ -527,9 +531,35 @@ func growCap(s []byte, extra int) []byte {
 // ItemCount returns the number of items added so far.
 func (b *CgroupsSnapshotBuilder) ItemCount() uint32 { return b.count }
 
+// packedStart is where the packed area begins in buf.
+func (b *CgroupsSnapshotBuilder) packedStart() int {
+	return SnapshotRespHdrSize + b.slots*netipc.DirEntrySize
+}
+
 // PayloadLen returns the size Finish would return now.
 func (b *CgroupsSnapshotBuilder) PayloadLen() int {
-	return SnapshotRespHdrSize + len(b.dir) + len(b.packed)
+	if len(b.buf) == 0 { // zero value, before any Reset
+		return SnapshotRespHdrSize
+	}
+	return SnapshotRespHdrSize + int(b.count)*netipc.DirEntrySize + len(b.buf) - b.packedStart()
+}
+
+// setSlots moves the packed area so that the directory has n slots
+// (n >= count).
+func (b *CgroupsSnapshotBuilder) setSlots(n int) {
+	if len(b.buf) < SnapshotRespHdrSize {
+		b.buf = slices.Grow(b.buf[:0], SnapshotRespHdrSize)[:SnapshotRespHdrSize]
+		b.slots = 0
+	}
+	from := b.packedStart()
+	packedLen := len(b.buf) - from
+	to := SnapshotRespHdrSize + n*netipc.DirEntrySize
+	if to > from {
+		b.buf = slices.Grow(b.buf, to-from)[:to+packedLen]
+	}
+	copy(b.buf[to:to+packedLen], b.buf[from:from+packedLen])
+	b.buf = b.buf[:to+packedLen]
+	b.slots = n
 }
 
 // AddItem adds one cgroup item; name and path are copied with their NULs
@@ -537,16 +567,24 @@ func (b *CgroupsSnapshotBuilder) PayloadLen() int {
 // ErrLimitExceeded (a *netipc.LimitError) if the finished payload would
 // exceed MaxPayload; nothing is added then.
 func (b *CgroupsSnapshotBuilder) AddItem(hash, options, enabled uint32, name, path []byte) error {
-	off := bin.Align8(len(b.packed))
+	packedLen := 0
+	if len(b.buf) != 0 {
+		packedLen = len(b.buf) - b.packedStart()
+	}
+	off := bin.Align8(packedLen)
 	size := snapItemSize(len(name), len(path))
 	total := SnapshotRespHdrSize + (int(b.count)+1)*netipc.DirEntrySize + off + size
 	if total > b.MaxPayload() {
 		return &netipc.LimitError{Limit: netipc.LimitResponsePayload, Max: uint64(b.MaxPayload()), Actual: uint64(total)}
 	}
-	b.packed = bin.Zeros(b.packed, off-len(b.packed))
-	b.packed = appendSnapItem(b.packed, hash, options, enabled, name, path)
-	b.dir = bin.App32(b.dir, uint32(off))
-	b.dir = bin.App32(b.dir, uint32(size))
+	if int(b.count) >= b.slots || len(b.buf) == 0 {
+		b.setSlots(max(2*b.slots, 16, int(b.count)+1))
+	}
+	b.buf = bin.Zeros(b.buf, off-packedLen)
+	b.buf = appendSnapItem(b.buf, hash, options, enabled, name, path)
+	e := SnapshotRespHdrSize + int(b.count)*netipc.DirEntrySize
+	bin.Put32(b.buf, e, uint32(off))
+	bin.Put32(b.buf, e+4, uint32(size))
 	b.count++
 	return nil
 }
@@ -560,15 +598,16 @@ func (b *CgroupsSnapshotBuilder) Add(it *CgroupItem) error {
 // builder and valid until its next method call; the builder stays usable
 // (more items may be added and Finish called again, or Reset starts over).
 func (b *CgroupsSnapshotBuilder) Finish() []byte {
-	out := b.out[:0]
-	out = bin.App16(out, netipc.LayoutVersion)
-	out = bin.App16(out, 0)
-	out = bin.App32(out, b.count)
-	out = bin.App32(out, b.systemdEnabled)
-	out = bin.App32(out, 0)
-	out = bin.App64(out, b.generation)
-	out = append(out, b.dir...)
-	out = append(out, b.packed...)
-	b.out = out
+	if len(b.buf) == 0 || b.slots != int(b.count) {
+		b.setSlots(int(b.count))
+	}
+	b.lastCount = int(b.count)
+	out := b.buf
+	bin.Put16(out, 0, netipc.LayoutVersion)
+	bin.Put16(out, 2, 0)
+	bin.Put32(out, snapHdrItemCount, b.count)
+	bin.Put32(out, snapHdrSystemd, b.systemdEnabled)
+	bin.Put32(out, snapHdrReserved, 0)
+	bin.Put64(out, snapHdrGeneration, b.generation)
 	return out
 }
