@@ -287,14 +287,17 @@ var errNotReady = fmt.Errorf("%w; call Refresh", netipc.ErrNotReady)
 // machine, Refresh, the bounded exchange with at-least-once retry,
 // overflow-driven budget growth, timeouts, abort and the SHM fallback.
 type core struct {
-	ep              transport.Endpoint
-	cfg             resolved
-	session         *l1ClientSession
-	state           atomic.Int32
-	everConnected   bool
-	abort           *transport.Abort
-	abortMu         sync.Mutex
-	userAbort       bool
+	ep            transport.Endpoint
+	cfg           resolved
+	session       *l1ClientSession
+	state         atomic.Int32
+	everConnected bool
+	abort         *transport.Abort
+	abortMu       sync.Mutex
+	userAbort     bool
+	// userAborted mirrors userAbort (written under abortMu) for the
+	// lock-free check at the start of every call.
+	userAborted     atomic.Bool
 	requestProposal uint32
 	responseHint    uint32
 	shmDisabled     bool
@@ -347,6 +350,7 @@ func (c *core) triggerAbort() {
 	c.abortMu.Lock()
 	if !c.closed {
 		c.userAbort = true
+		c.userAborted.Store(true)
 		c.abort.Trigger()
 	}
 	c.abortMu.Unlock()
@@ -357,16 +361,13 @@ func (c *core) clearAbort() {
 	c.abortMu.Lock()
 	if !c.closed {
 		c.userAbort = false
+		c.userAborted.Store(false)
 		c.abort.Clear()
 	}
 	c.abortMu.Unlock()
 }
 
-func (c *core) aborted() bool {
-	c.abortMu.Lock()
-	defer c.abortMu.Unlock()
-	return c.userAbort
-}
+func (c *core) aborted() bool { return c.userAborted.Load() }
 
 // watch arms ctx cancellation to fire the abort for the duration of one
 // call; the returned function disarms it (clearing an abort that only the
@@ -432,6 +433,7 @@ func (c *core) close() error {
 	c.abortMu.Lock()
 	defer c.abortMu.Unlock()
 	c.userAbort = false
+	c.userAborted.Store(false)
 	return c.abort.Close()
 }
 
@@ -577,7 +579,7 @@ func (c *core) begin(ctx context.Context) (callCtx, error) {
 			err = errNotReady
 		}
 	default:
-		deadline := sys.Now().Add(c.callTimeout)
+		deadline := sys.After(c.callTimeout)
 		if ctx != nil {
 			if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 				deadline = d

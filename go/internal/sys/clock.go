@@ -15,3 +15,6 @@ func Mono() time.Duration { return time.Since(epoch) }
 // time.Now's; its wall reading follows the monotonic clock from process
 // start (it does not see wall-clock steps, which deadlines ignore anyway).
 func Now() time.Time { return epoch.Add(time.Since(epoch)) }
+
+// After is Now().Add(d) with one clock read and one time addition.
+func After(d time.Duration) time.Time { return epoch.Add(time.Since(epoch) + d) }
