@@ -44,8 +44,7 @@ impl Default for ShmConfig {
     }
 }
 
-/// Packet size proposed when the configuration leaves it at 0. The pipe
-/// buffers of server instances are sized to it.
+/// Packet size proposed when the configuration leaves it at 0.
 pub const DEFAULT_PACKET_SIZE: u32 = 65536;
 
 fn check_profiles(supported: u32) -> Result<()> {
@@ -161,8 +160,9 @@ pub struct ServerConfig {
     pub max_request_payload_bytes: u32,
     /// The server's response payload budget.
     pub max_response_payload_bytes: u32,
-    /// Packet size proposal; 0 = [`DEFAULT_PACKET_SIZE`]. Also the size of
-    /// the pipe buffers of the instances the listener creates.
+    /// Packet size proposal; 0 = [`DEFAULT_PACKET_SIZE`]. (The pipe
+    /// buffers are the listener's, see
+    /// [`PIPE_BUFFER_SIZE`](super::PIPE_BUFFER_SIZE).)
     pub packet_size: u32,
     /// The token clients must present.
     pub auth_token: u64,
