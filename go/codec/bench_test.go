@@ -150,3 +150,22 @@ func BenchmarkLookupResponseDecode(b *testing.B) {
 		})
 	}
 }
+
+// Walking a decoded 16-item snapshot (what a client does with every
+// answer).
+func BenchmarkSnapshotItems(b *testing.B) {
+	snap := BenchSnapshot(1)
+	p := must(AppendSnapshot(nil, &snap))
+	v, err := DecodeSnapshot(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, it := range v.Items() {
+			n += len(it.Name) + len(it.Path) + int(it.Hash)
+		}
+	}
+	_ = n
+}

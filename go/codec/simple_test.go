@@ -240,3 +240,43 @@ func TestSnapshotItemIndexPanics(t *testing.T) {
 	}()
 	v.Item(1)
 }
+
+// One builder reused across snapshots of changing sizes (its directory
+// reservation follows the previous count), finished mid-way and extended,
+// or used from the zero value without Reset, always produces the encoder's
+// bytes.
+func TestSnapshotBuilderReuse(t *testing.T) {
+	var b CgroupsSnapshotBuilder
+	for _, n := range []int{3, 40, 40, 1, 0, 17, 300, 16, 16, 5} {
+		s := CgroupsCorpusSnapshot(n, uint64(n), 7)
+		b.Reset(s.SystemdEnabled, s.Generation)
+		half := n / 2
+		for i := range s.Items[:half] {
+			if err := b.Add(&s.Items[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		part := CgroupsSnapshot{SystemdEnabled: s.SystemdEnabled, Generation: s.Generation, Items: s.Items[:half]}
+		if !bytes.Equal(b.Finish(), must(AppendSnapshot(nil, &part))) {
+			t.Fatalf("%d items: partial Finish differs", n)
+		}
+		for i := range s.Items[half:] {
+			if err := b.Add(&s.Items[half+i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := must(AppendSnapshot(nil, &s))
+		if b.PayloadLen() != len(want) || !bytes.Equal(b.Finish(), want) {
+			t.Fatalf("%d items: builder bytes differ from encoder", n)
+		}
+	}
+	var z CgroupsSnapshotBuilder
+	if z.PayloadLen() != SnapshotRespHdrSize || !bytes.Equal(z.Finish(), must(AppendSnapshot(nil, &CgroupsSnapshot{}))) {
+		t.Fatal("zero builder")
+	}
+	var z2 CgroupsSnapshotBuilder
+	it := CgroupItem{Hash: 1, Name: []byte("n"), Path: []byte("/p")}
+	if err := z2.Add(&it); err != nil || !bytes.Equal(z2.Finish(), must(AppendSnapshot(nil, &CgroupsSnapshot{Items: []CgroupItem{it}}))) {
+		t.Fatal("zero builder without Reset", err)
+	}
+}

@@ -1,7 +1,9 @@
 package codec
 
 import (
+	"encoding/binary"
 	"iter"
+	"slices"
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/bin"
@@ -120,6 +122,9 @@ type CgroupsSnapshot struct {
 	Items []CgroupItem
 }
 
+// hostEndian reads fixed-size item headers (host byte order, like bin).
+var hostEndian = binary.NativeEndian
+
 func snapItemSize(nameLen, pathLen int) int { return SnapshotItemMinSize + nameLen + pathLen }
 
 // EncodedLen returns the exact size of the snapshot's response payload; ok
@@ -136,22 +141,28 @@ func (s *CgroupsSnapshot) EncodedLen() (n int, ok bool) {
 	return total, total <= maxPayload
 }
 
+// appendSnapItem appends one item: the 32-byte item header written in
+// place, then name NUL path NUL (one capacity check for the whole item).
 func appendSnapItem(out []byte, hash, options, enabled uint32, name, path []byte) []byte {
-	nameOff := uint32(SnapshotItemHdrSize)
-	pathOff := nameOff + uint32(len(name)) + 1
-	out = bin.App16(out, netipc.LayoutVersion)
-	out = bin.App16(out, 0)
-	out = bin.App32(out, hash)
-	out = bin.App32(out, options)
-	out = bin.App32(out, enabled)
-	out = bin.App32(out, nameOff)
-	out = bin.App32(out, uint32(len(name)))
-	out = bin.App32(out, pathOff)
-	out = bin.App32(out, uint32(len(path)))
-	out = append(out, name...)
-	out = append(out, 0)
-	out = append(out, path...)
-	return append(out, 0)
+	nameOff := SnapshotItemHdrSize
+	pathOff := nameOff + len(name) + 1
+	start := len(out)
+	out = slices.Grow(out, pathOff+len(path)+1)[:start+pathOff+len(path)+1]
+	it := out[start:]
+	bin.Put16(it, 0, netipc.LayoutVersion)
+	bin.Put16(it, 2, 0)
+	bin.Put32(it, snapItemHash, hash)
+	bin.Put32(it, snapItemOptions, options)
+	bin.Put32(it, snapItemEnabled, enabled)
+	bin.Put32(it, snapItemNameOff, uint32(nameOff))
+	bin.Put32(it, snapItemNameLen, uint32(len(name)))
+	bin.Put32(it, snapItemPathOff, uint32(pathOff))
+	bin.Put32(it, snapItemPathLen, uint32(len(path)))
+	copy(it[nameOff:], name)
+	it[pathOff-1] = 0
+	copy(it[pathOff:], path)
+	it[len(it)-1] = 0
+	return out
 }
 
 // AppendSnapshot appends the CGROUPS_SNAPSHOT response payload for s to
@@ -226,38 +237,56 @@ func (v CgroupItemView) CopyInto(dst *CgroupItem) {
 
 // parseSnapItem validates one item; item is exactly its directory range.
 func parseSnapItem(item []byte) (CgroupItemView, error) {
+	if err := checkSnapItem(item); err != nil {
+		return CgroupItemView{}, err
+	}
+	return snapItemView(item), nil
+}
+
+// checkSnapItem validates one item (exactly its directory range) without
+// building its view.
+func checkSnapItem(item []byte) error {
 	if len(item) < SnapshotItemHdrSize {
-		return CgroupItemView{}, bin.Truncated("snapshot item header", SnapshotItemHdrSize, len(item))
+		return bin.Truncated("snapshot item header", SnapshotItemHdrSize, len(item))
 	}
 	if lv := bin.U16(item, 0); lv != netipc.LayoutVersion {
-		return CgroupItemView{}, bin.Found(netipc.DecodeBadLayoutVersion, "snapshot item", uint64(lv))
+		return bin.Found(netipc.DecodeBadLayoutVersion, "snapshot item", uint64(lv))
 	}
 	if bin.U16(item, 2) != 0 {
-		return CgroupItemView{}, bin.Rule(netipc.DecodeNonZeroReserved, "snapshot item flags")
+		return bin.Rule(netipc.DecodeNonZeroReserved, "snapshot item flags")
 	}
 	nameOff, nameLen := uint64(bin.U32(item, snapItemNameOff)), uint64(bin.U32(item, snapItemNameLen))
 	pathOff, pathLen := uint64(bin.U32(item, snapItemPathOff)), uint64(bin.U32(item, snapItemPathLen))
 	if nameOff < SnapshotItemHdrSize {
-		return CgroupItemView{}, bin.Rule(netipc.DecodeOutOfBounds, "snapshot item name")
+		return bin.Rule(netipc.DecodeOutOfBounds, "snapshot item name")
 	}
-	name, err := bin.CStr(item, nameOff, nameLen, "snapshot item name")
-	if err != nil {
-		return CgroupItemView{}, err
+	if _, err := bin.CStr(item, nameOff, nameLen, "snapshot item name"); err != nil {
+		return err
 	}
 	if pathOff < SnapshotItemHdrSize {
-		return CgroupItemView{}, bin.Rule(netipc.DecodeOutOfBounds, "snapshot item path")
+		return bin.Rule(netipc.DecodeOutOfBounds, "snapshot item path")
 	}
-	path, err := bin.CStr(item, pathOff, pathLen, "snapshot item path")
-	if err != nil {
-		return CgroupItemView{}, err
+	if _, err := bin.CStr(item, pathOff, pathLen, "snapshot item path"); err != nil {
+		return err
 	}
 	if nameOff < pathOff+pathLen+1 && pathOff < nameOff+nameLen+1 {
-		return CgroupItemView{}, bin.Rule(netipc.DecodeOverlap, "snapshot item name and path")
+		return bin.Rule(netipc.DecodeOverlap, "snapshot item name and path")
 	}
+	return nil
+}
+
+// snapItemView builds the view of an item checkSnapItem accepted (slice
+// bounds are still checked by the language, so a bug cannot read outside
+// the item).
+func snapItemView(item []byte) CgroupItemView {
+	nameOff, nameLen := bin.U32(item, snapItemNameOff), bin.U32(item, snapItemNameLen)
+	pathOff, pathLen := bin.U32(item, snapItemPathOff), bin.U32(item, snapItemPathLen)
 	return CgroupItemView{
 		Hash: bin.U32(item, snapItemHash), Options: bin.U32(item, snapItemOptions),
-		Enabled: bin.U32(item, snapItemEnabled), Name: name, Path: path,
-	}, nil
+		Enabled: bin.U32(item, snapItemEnabled),
+		Name:    item[nameOff : nameOff+nameLen : nameOff+nameLen],
+		Path:    item[pathOff : pathOff+pathLen : pathOff+pathLen],
+	}
 }
 
 // CgroupsSnapshotView is a decoded CGROUPS_SNAPSHOT response. It is borrowed
@@ -266,11 +295,12 @@ func parseSnapItem(item []byte) (CgroupItemView, error) {
 // the data is needed later. DecodeSnapshot validated the header, the
 // directory and every item, so item access cannot fail.
 type CgroupsSnapshotView struct {
-	dir            []byte
-	packed         []byte
-	itemCount      uint32
-	systemdEnabled uint32
-	generation     uint64
+	// payload is the whole validated payload (empty for the zero view);
+	// the header fields, the directory and the packed area are read from
+	// it on demand, which keeps the view four words small (passed in
+	// registers on the hot item paths).
+	payload   []byte
+	itemCount uint32
 }
 
 // DecodeSnapshot decodes and fully validates a response payload without
@@ -302,41 +332,59 @@ func DecodeSnapshot(payload []byte) (CgroupsSnapshotView, error) {
 	if dirLen > uint64(len(rest)) {
 		return CgroupsSnapshotView{}, bin.Rule(netipc.DecodeBadItemCount, "item directory exceeds the payload")
 	}
-	v := CgroupsSnapshotView{
-		dir:            rest[:dirLen:dirLen],
-		packed:         rest[dirLen:],
-		itemCount:      count,
-		systemdEnabled: bin.U32(payload, snapHdrSystemd),
-		generation:     bin.U64(payload, snapHdrGeneration),
-	}
+	v := CgroupsSnapshotView{payload: payload, itemCount: count}
 	for i := 0; i < int(count); i++ {
-		if _, err := v.checkedItem(i); err != nil {
+		item, err := v.itemBytes(i)
+		if err == nil {
+			err = checkSnapItem(item)
+		}
+		if err != nil {
 			return CgroupsSnapshotView{}, err
 		}
 	}
 	return v, nil
 }
 
-func (v CgroupsSnapshotView) checkedItem(i int) (CgroupItemView, error) {
-	off := uint64(bin.U32(v.dir, i*8))
-	n := uint64(bin.U32(v.dir, i*8+4))
+// itemBytes returns item i's directory range after checking its
+// alignment and bounds.
+func (v CgroupsSnapshotView) itemBytes(i int) ([]byte, error) {
+	dir, packed := snapAreas(v.payload, v.itemCount)
+	off := uint64(bin.U32(dir, i*8))
+	n := uint64(bin.U32(dir, i*8+4))
 	if off%netipc.ItemAlign != 0 {
-		return CgroupItemView{}, bin.Rule(netipc.DecodeBadAlignment, "snapshot item offset")
+		return nil, bin.Rule(netipc.DecodeBadAlignment, "snapshot item offset")
 	}
-	if off+n > uint64(len(v.packed)) {
-		return CgroupItemView{}, bin.Rule(netipc.DecodeOutOfBounds, "snapshot item directory entry")
+	if off+n > uint64(len(packed)) {
+		return nil, bin.Rule(netipc.DecodeOutOfBounds, "snapshot item directory entry")
 	}
-	return parseSnapItem(v.packed[off : off+n : off+n])
+	return packed[off : off+n : off+n], nil
+}
+
+// snapAreas splits a payload whose directory of count entries fits (as
+// DecodeSnapshot checked) into the directory and the packed area.
+func snapAreas(payload []byte, count uint32) (dir, packed []byte) {
+	end := SnapshotRespHdrSize + int(count)*netipc.DirEntrySize
+	return payload[SnapshotRespHdrSize:end:end], payload[end:]
 }
 
 // Len returns the number of items (the header's item_count).
 func (v CgroupsSnapshotView) Len() int { return int(v.itemCount) }
 
 // SystemdEnabled says whether systemd cgroup integration is active.
-func (v CgroupsSnapshotView) SystemdEnabled() uint32 { return v.systemdEnabled }
+func (v CgroupsSnapshotView) SystemdEnabled() uint32 {
+	if len(v.payload) < SnapshotRespHdrSize {
+		return 0
+	}
+	return bin.U32(v.payload, snapHdrSystemd)
+}
 
 // Generation returns the snapshot generation.
-func (v CgroupsSnapshotView) Generation() uint64 { return v.generation }
+func (v CgroupsSnapshotView) Generation() uint64 {
+	if len(v.payload) < SnapshotRespHdrSize {
+		return 0
+	}
+	return bin.U64(v.payload, snapHdrGeneration)
+}
 
 // Item returns item i (0 <= i < Len(); an out-of-range index panics like
 // slice indexing).
@@ -344,15 +392,40 @@ func (v CgroupsSnapshotView) Item(i int) CgroupItemView {
 	if i < 0 || i >= v.Len() {
 		panic("codec: snapshot item index out of range")
 	}
-	it, _ := v.checkedItem(i) // validated by DecodeSnapshot
-	return it
+	dir, packed := snapAreas(v.payload, v.itemCount)
+	return snapItemAt(dir, packed, i)
+}
+
+// snapItemAt builds the view of item i of a validated snapshot (every
+// bound was checked by DecodeSnapshot; the language still checks them).
+// It takes the slices, not the view, so the hot iteration passes them in
+// registers, and reads the item header as a fixed-size array.
+func snapItemAt(dir, packed []byte, i int) CgroupItemView {
+	off := bin.U32(dir, i*8)
+	item := packed[off : off+bin.U32(dir, i*8+4)]
+	h := (*[SnapshotItemHdrSize]byte)(item)
+	nameOff := hostEndian.Uint32(h[snapItemNameOff:])
+	nameEnd := nameOff + hostEndian.Uint32(h[snapItemNameLen:])
+	pathOff := hostEndian.Uint32(h[snapItemPathOff:])
+	pathEnd := pathOff + hostEndian.Uint32(h[snapItemPathLen:])
+	return CgroupItemView{
+		Hash: hostEndian.Uint32(h[snapItemHash:]), Options: hostEndian.Uint32(h[snapItemOptions:]),
+		Enabled: hostEndian.Uint32(h[snapItemEnabled:]),
+		Name:    item[nameOff:nameEnd:nameEnd],
+		Path:    item[pathOff:pathEnd:pathEnd],
+	}
 }
 
 // Items iterates over the items in wire order.
 func (v CgroupsSnapshotView) Items() iter.Seq2[int, CgroupItemView] {
+	n := v.Len()
+	var dir, packed []byte
+	if n > 0 {
+		dir, packed = snapAreas(v.payload, v.itemCount)
+	}
 	return func(yield func(int, CgroupItemView) bool) {
-		for i := 0; i < v.Len(); i++ {
-			if !yield(i, v.Item(i)) {
+		for i := 0; i < n; i++ {
+			if !yield(i, snapItemAt(dir, packed, i)) {
 				return
 			}
 		}
@@ -361,7 +434,7 @@ func (v CgroupsSnapshotView) Items() iter.Seq2[int, CgroupItemView] {
 
 // ToOwned copies the whole snapshot into an owned CgroupsSnapshot.
 func (v CgroupsSnapshotView) ToOwned() CgroupsSnapshot {
-	s := CgroupsSnapshot{SystemdEnabled: v.systemdEnabled, Generation: v.generation}
+	s := CgroupsSnapshot{SystemdEnabled: v.SystemdEnabled(), Generation: v.Generation()}
 	s.Items = make([]CgroupItem, v.Len())
 	for i := range s.Items {
 		s.Items[i] = v.Item(i).ToOwned()
@@ -372,7 +445,7 @@ func (v CgroupsSnapshotView) ToOwned() CgroupsSnapshot {
 // CopyInto copies the snapshot into dst, reusing its item and string
 // storage (no allocation once dst is large enough).
 func (v CgroupsSnapshotView) CopyInto(dst *CgroupsSnapshot) {
-	dst.SystemdEnabled, dst.Generation = v.systemdEnabled, v.generation
+	dst.SystemdEnabled, dst.Generation = v.SystemdEnabled(), v.Generation()
 	n := v.Len()
 	if cap(dst.Items) < n {
 		grown := make([]CgroupItem, n)
@@ -392,9 +465,14 @@ func (v CgroupsSnapshotView) CopyInto(dst *CgroupsSnapshot) {
 // leaves the builder unchanged. The zero value is ready to use (systemd 0,
 // generation 0, payload limit 4 GiB - 1).
 type CgroupsSnapshotBuilder struct {
-	packed         []byte
-	dir            []byte
-	out            []byte
+	// buf is the payload being built: the 24-byte header, slots
+	// directory entries (count of them used), then the packed area. Items
+	// go straight into place; the directory grows by moving the packed
+	// area, and Finish closes a gap of unused slots, so a builder reused
+	// for snapshots of a steady size never copies the payload.
+	buf            []byte
+	slots          int
+	lastCount      int // slots reserved by Reset: the previous Finish's count
 	systemdEnabled uint32
 	generation     uint64
 	count          uint32
@@ -405,8 +483,8 @@ type CgroupsSnapshotBuilder struct {
 // Reset starts a new snapshot: drops all items and sets the header fields.
 // It keeps the buffers and the payload limit.
 func (b *CgroupsSnapshotBuilder) Reset(systemdEnabled uint32, generation uint64) {
-	b.packed = b.packed[:0]
-	b.dir = b.dir[:0]
+	b.slots = b.lastCount
+	b.buf = slices.Grow(b.buf[:0], SnapshotRespHdrSize+b.slots*netipc.DirEntrySize)[:SnapshotRespHdrSize+b.slots*netipc.DirEntrySize]
 	b.systemdEnabled = systemdEnabled
 	b.generation = generation
 	b.count = 0
@@ -438,8 +516,7 @@ func (b *CgroupsSnapshotBuilder) MaxPayload() int {
 // a correct hint avoids reallocation while adding.
 func (b *CgroupsSnapshotBuilder) ReserveItems(n int) {
 	n = min(n, b.MaxPayload()/(netipc.DirEntrySize+SnapshotItemMinSize))
-	b.dir = growCap(b.dir, n*netipc.DirEntrySize)
-	b.packed = growCap(b.packed, n*(SnapshotItemMinSize+8))
+	b.buf = growCap(b.buf, n*(netipc.DirEntrySize+SnapshotItemMinSize+8))
 }
 
 func growCap(s []byte, extra int) []byte {
@@ -454,9 +531,35 @@ func growCap(s []byte, extra int) []byte {
 // ItemCount returns the number of items added so far.
 func (b *CgroupsSnapshotBuilder) ItemCount() uint32 { return b.count }
 
+// packedStart is where the packed area begins in buf.
+func (b *CgroupsSnapshotBuilder) packedStart() int {
+	return SnapshotRespHdrSize + b.slots*netipc.DirEntrySize
+}
+
 // PayloadLen returns the size Finish would return now.
 func (b *CgroupsSnapshotBuilder) PayloadLen() int {
-	return SnapshotRespHdrSize + len(b.dir) + len(b.packed)
+	if len(b.buf) == 0 { // zero value, before any Reset
+		return SnapshotRespHdrSize
+	}
+	return SnapshotRespHdrSize + int(b.count)*netipc.DirEntrySize + len(b.buf) - b.packedStart()
+}
+
+// setSlots moves the packed area so that the directory has n slots
+// (n >= count).
+func (b *CgroupsSnapshotBuilder) setSlots(n int) {
+	if len(b.buf) < SnapshotRespHdrSize {
+		b.buf = slices.Grow(b.buf[:0], SnapshotRespHdrSize)[:SnapshotRespHdrSize]
+		b.slots = 0
+	}
+	from := b.packedStart()
+	packedLen := len(b.buf) - from
+	to := SnapshotRespHdrSize + n*netipc.DirEntrySize
+	if to > from {
+		b.buf = slices.Grow(b.buf, to-from)[:to+packedLen]
+	}
+	copy(b.buf[to:to+packedLen], b.buf[from:from+packedLen])
+	b.buf = b.buf[:to+packedLen]
+	b.slots = n
 }
 
 // AddItem adds one cgroup item; name and path are copied with their NULs
@@ -464,16 +567,24 @@ func (b *CgroupsSnapshotBuilder) PayloadLen() int {
 // ErrLimitExceeded (a *netipc.LimitError) if the finished payload would
 // exceed MaxPayload; nothing is added then.
 func (b *CgroupsSnapshotBuilder) AddItem(hash, options, enabled uint32, name, path []byte) error {
-	off := bin.Align8(len(b.packed))
+	packedLen := 0
+	if len(b.buf) != 0 {
+		packedLen = len(b.buf) - b.packedStart()
+	}
+	off := bin.Align8(packedLen)
 	size := snapItemSize(len(name), len(path))
 	total := SnapshotRespHdrSize + (int(b.count)+1)*netipc.DirEntrySize + off + size
 	if total > b.MaxPayload() {
 		return &netipc.LimitError{Limit: netipc.LimitResponsePayload, Max: uint64(b.MaxPayload()), Actual: uint64(total)}
 	}
-	b.packed = bin.Zeros(b.packed, off-len(b.packed))
-	b.packed = appendSnapItem(b.packed, hash, options, enabled, name, path)
-	b.dir = bin.App32(b.dir, uint32(off))
-	b.dir = bin.App32(b.dir, uint32(size))
+	if int(b.count) >= b.slots || len(b.buf) == 0 {
+		b.setSlots(max(2*b.slots, 16, int(b.count)+1))
+	}
+	b.buf = bin.Zeros(b.buf, off-packedLen)
+	b.buf = appendSnapItem(b.buf, hash, options, enabled, name, path)
+	e := SnapshotRespHdrSize + int(b.count)*netipc.DirEntrySize
+	bin.Put32(b.buf, e, uint32(off))
+	bin.Put32(b.buf, e+4, uint32(size))
 	b.count++
 	return nil
 }
@@ -487,15 +598,16 @@ func (b *CgroupsSnapshotBuilder) Add(it *CgroupItem) error {
 // builder and valid until its next method call; the builder stays usable
 // (more items may be added and Finish called again, or Reset starts over).
 func (b *CgroupsSnapshotBuilder) Finish() []byte {
-	out := b.out[:0]
-	out = bin.App16(out, netipc.LayoutVersion)
-	out = bin.App16(out, 0)
-	out = bin.App32(out, b.count)
-	out = bin.App32(out, b.systemdEnabled)
-	out = bin.App32(out, 0)
-	out = bin.App64(out, b.generation)
-	out = append(out, b.dir...)
-	out = append(out, b.packed...)
-	b.out = out
+	if len(b.buf) == 0 || b.slots != int(b.count) {
+		b.setSlots(int(b.count))
+	}
+	b.lastCount = int(b.count)
+	out := b.buf
+	bin.Put16(out, 0, netipc.LayoutVersion)
+	bin.Put16(out, 2, 0)
+	bin.Put32(out, snapHdrItemCount, b.count)
+	bin.Put32(out, snapHdrSystemd, b.systemdEnabled)
+	bin.Put32(out, snapHdrReserved, 0)
+	bin.Put64(out, snapHdrGeneration, b.generation)
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"netipc.local/netipc"
+	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
 	"netipc.local/netipc/wire"
 )
@@ -239,6 +240,10 @@ type callCtx struct {
 	deadline     time.Time
 	retryLeft    bool
 	overflowLeft int
+	// alias: the exchange returns the response payload in the session's
+	// receive buffer (valid until the next exchange) instead of copying it
+	// into out.
+	alias bool
 }
 
 // errClass says how a failed exchange is handled.
@@ -282,14 +287,17 @@ var errNotReady = fmt.Errorf("%w; call Refresh", netipc.ErrNotReady)
 // machine, Refresh, the bounded exchange with at-least-once retry,
 // overflow-driven budget growth, timeouts, abort and the SHM fallback.
 type core struct {
-	ep              transport.Endpoint
-	cfg             resolved
-	session         *l1ClientSession
-	state           atomic.Int32
-	everConnected   bool
-	abort           *transport.Abort
-	abortMu         sync.Mutex
-	userAbort       bool
+	ep            transport.Endpoint
+	cfg           resolved
+	session       *l1ClientSession
+	state         atomic.Int32
+	everConnected bool
+	abort         *transport.Abort
+	abortMu       sync.Mutex
+	userAbort     bool
+	// userAborted mirrors userAbort (written under abortMu) for the
+	// lock-free check at the start of every call.
+	userAborted     atomic.Bool
 	requestProposal uint32
 	responseHint    uint32
 	shmDisabled     bool
@@ -342,6 +350,7 @@ func (c *core) triggerAbort() {
 	c.abortMu.Lock()
 	if !c.closed {
 		c.userAbort = true
+		c.userAborted.Store(true)
 		c.abort.Trigger()
 	}
 	c.abortMu.Unlock()
@@ -352,16 +361,13 @@ func (c *core) clearAbort() {
 	c.abortMu.Lock()
 	if !c.closed {
 		c.userAbort = false
+		c.userAborted.Store(false)
 		c.abort.Clear()
 	}
 	c.abortMu.Unlock()
 }
 
-func (c *core) aborted() bool {
-	c.abortMu.Lock()
-	defer c.abortMu.Unlock()
-	return c.userAbort
-}
+func (c *core) aborted() bool { return c.userAborted.Load() }
 
 // watch arms ctx cancellation to fire the abort for the duration of one
 // call; the returned function disarms it (clearing an abort that only the
@@ -427,6 +433,7 @@ func (c *core) close() error {
 	c.abortMu.Lock()
 	defer c.abortMu.Unlock()
 	c.userAbort = false
+	c.userAborted.Store(false)
 	return c.abort.Close()
 }
 
@@ -572,7 +579,7 @@ func (c *core) begin(ctx context.Context) (callCtx, error) {
 			err = errNotReady
 		}
 	default:
-		deadline := time.Now().Add(c.callTimeout)
+		deadline := sys.After(c.callTimeout)
 		if ctx != nil {
 			if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 				deadline = d
@@ -600,10 +607,12 @@ func (c *core) limits() (wire.Limits, wire.Limits, error) {
 }
 
 // attempt makes one request/response on the session and copies the
-// response payload into out.
-func (c *core) attempt(payload []byte, items uint32, deadline time.Time, out []byte) ([]byte, error) {
+// response payload into out (or, with alias, returns it in place).
+func (c *core) attempt(payload []byte, items uint32, deadline time.Time, out []byte, alias bool) ([]byte, error) {
 	s := c.session
-	s.SetSendTimeout(max(time.Until(deadline), time.Nanosecond))
+	if !s.IsShm() { // SHM publications never wait
+		s.SetSendTimeout(max(time.Until(deadline), time.Nanosecond))
+	}
 	id := s.NextMessageID()
 	var err error
 	if items > 1 {
@@ -632,6 +641,9 @@ func (c *core) attempt(payload []byte, items uint32, deadline time.Time, out []b
 	case h.ItemCount != items || (items > 1 && !h.IsBatchFlagged()):
 		return out, netipc.ViolationItemCountMismatch
 	}
+	if alias {
+		return m.Payload, nil
+	}
 	return append(out[:0], m.Payload...), nil
 }
 
@@ -652,7 +664,7 @@ func (c *core) exchange(cc *callCtx, payload []byte, items uint32, out []byte) (
 		if items > req.MaxItems {
 			return out, &netipc.LimitError{Limit: netipc.LimitRequestItems, Max: uint64(req.MaxItems), Actual: uint64(items)}
 		}
-		res, err := c.attempt(payload, items, cc.deadline, out)
+		res, err := c.attempt(payload, items, cc.deadline, out, cc.alias)
 		if err == nil {
 			return res, nil
 		}

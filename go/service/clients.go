@@ -311,7 +311,10 @@ func (x *CgroupsSnapshotClient) CallSnapshotContext(ctx context.Context) (codec.
 	}
 	defer x.c.watch(ctx)()
 	req := codec.DefaultSnapshotRequest.Bytes()
-	x.rx, err = x.c.exchange(&cc, req[:], 1, x.rx)
+	// The view may alias the session's receive buffer: it is valid until
+	// the next call anyway, so the snapshot is not copied once more.
+	cc.alias = true
+	x.rx, err = x.c.exchange(&cc, req[:], 1, nil)
 	if err != nil {
 		return codec.CgroupsSnapshotView{}, ctxErr(ctx, x.c.finish(err))
 	}

@@ -35,6 +35,7 @@ import (
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/codec"
+	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/service"
 )
 
@@ -238,15 +239,15 @@ type sampler struct {
 	calls  uint64
 }
 
-func (s *sampler) begin() (time.Time, bool) {
+func (s *sampler) begin() (time.Duration, bool) {
 	s.calls++
 	if s.calls%s.stride == 0 {
-		return time.Now(), true
+		return sys.Mono(), true
 	}
-	return time.Time{}, false
+	return 0, false
 }
 
-func (s *sampler) end(t time.Time, ok bool) {
+func (s *sampler) end(t time.Duration, ok bool) {
 	if !ok {
 		return
 	}
@@ -259,7 +260,7 @@ func (s *sampler) end(t time.Time, ok bool) {
 		s.buf = s.buf[:keep]
 		s.stride *= 2
 	}
-	ns := time.Since(t).Nanoseconds()
+	ns := (sys.Mono() - t).Nanoseconds()
 	if ns > int64(^uint32(0)) {
 		ns = int64(^uint32(0))
 	}

@@ -112,7 +112,16 @@ func pollMs(d time.Duration) int {
 // deadline passes (netipc.ErrTimeout) or the abort fires
 // (netipc.ErrAborted).
 func Wait(fd int, events int16, deadline time.Time, abort *Abort) error {
+	return WaitOrClosed(fd, events, deadline, abort, nil)
+}
+
+// WaitOrClosed is Wait that also returns netipc.ErrClosed once closing
+// (an owner's private close signal, nil for none) fires.
+func WaitOrClosed(fd int, events int16, deadline time.Time, abort, closing *Abort) error {
 	for {
+		if closing.Triggered() {
+			return netipc.ErrClosed
+		}
 		if err := abort.Check(); err != nil {
 			return err
 		}
@@ -120,11 +129,16 @@ func Wait(fd int, events int16, deadline time.Time, abort *Abort) error {
 		if err != nil {
 			return err
 		}
-		fds := [2]unix.PollFd{{Fd: int32(fd), Events: events}}
-		n := 1
+		fds := [3]unix.PollFd{{Fd: int32(fd), Events: events}}
+		n, ai := 1, 0
 		if abort != nil {
-			fds[1] = unix.PollFd{Fd: int32(abort.fd), Events: unix.POLLIN}
-			n = 2
+			fds[n] = unix.PollFd{Fd: int32(abort.fd), Events: unix.POLLIN}
+			ai = n
+			n++
+		}
+		if closing != nil {
+			fds[n] = unix.PollFd{Fd: int32(closing.fd), Events: unix.POLLIN}
+			n++
 		}
 		_, err = unix.Poll(fds[:n], pollMs(left))
 		if err == unix.EINTR {
@@ -133,7 +147,10 @@ func Wait(fd int, events int16, deadline time.Time, abort *Abort) error {
 		if err != nil {
 			return Wrap("poll", err)
 		}
-		if abort.Triggered() || (n == 2 && fds[1].Revents != 0) {
+		if closing.Triggered() {
+			return netipc.ErrClosed
+		}
+		if abort.Triggered() || (ai != 0 && fds[ai].Revents != 0) {
 			return netipc.ErrAborted
 		}
 		if fds[0].Revents&unix.POLLNVAL != 0 {

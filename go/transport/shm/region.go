@@ -367,7 +367,36 @@ func (r *Region) Faulted() bool { return r.poisoned == errFault }
 // area (ErrLimitExceeded). A client may not send again before it received
 // the answer (ViolationShmBusy); a server may only answer a received
 // request (ErrInvalidState).
-func (r *Region) Send(msg []byte) (err error) {
+func (r *Region) Send(msg []byte) error {
+	if err := r.checkSend(len(msg)); err != nil {
+		return err
+	}
+	h, derr := wire.DecodeHeader(msg)
+	if derr != nil {
+		return &netipc.ArgError{Reason: "SHM message must start with a valid header"}
+	}
+	if netipc.HeaderLen+int(h.PayloadLen) != len(msg) {
+		return &netipc.ArgError{Reason: "SHM message length disagrees with its payload_len"}
+	}
+	return r.publish(nil, msg)
+}
+
+// SendMessage is Send for a header and its payload, encoded straight into
+// the outgoing area (no intermediate message buffer). h.PayloadLen must be
+// len(payload).
+func (r *Region) SendMessage(h wire.Header, payload []byte) error {
+	n := netipc.HeaderLen + len(payload)
+	if err := r.checkSend(n); err != nil {
+		return err
+	}
+	if int(h.PayloadLen) != len(payload) {
+		return &netipc.ArgError{Reason: "SHM message length disagrees with its payload_len"}
+	}
+	return r.publish(&h, payload)
+}
+
+// checkSend runs the state and size checks of a publication of n bytes.
+func (r *Region) checkSend(n int) error {
 	if r.poisoned != nil {
 		return r.poisoned
 	}
@@ -380,25 +409,31 @@ func (r *Region) Send(msg []byte) (err error) {
 	case r.role == RoleServer && !r.inFlight:
 		return &netipc.StateError{Reason: "no received SHM request to answer"}
 	}
-	if len(msg) > r.txCap {
+	if n > r.txCap {
 		lim := netipc.LimitResponsePayload
 		if r.role == RoleClient {
 			lim = netipc.LimitRequestPayload
 		}
-		return &netipc.LimitError{Limit: lim, Max: uint64(r.txCap - netipc.HeaderLen), Actual: uint64(max(len(msg)-netipc.HeaderLen, 0))}
+		return &netipc.LimitError{Limit: lim, Max: uint64(r.txCap - netipc.HeaderLen), Actual: uint64(max(n-netipc.HeaderLen, 0))}
 	}
-	h, derr := wire.DecodeHeader(msg)
-	if derr != nil {
-		return &netipc.ArgError{Reason: "SHM message must start with a valid header"}
-	}
-	if netipc.HeaderLen+int(h.PayloadLen) != len(msg) {
-		return &netipc.ArgError{Reason: "SHM message length disagrees with its payload_len"}
-	}
+	return nil
+}
+
+// publish copies the message (h encoded, then body; or body alone when h
+// is nil) into the outgoing area, stores its length, advances the sequence
+// and signal words and wakes the peer. The caller checked that it fits.
+func (r *Region) publish(h *wire.Header, body []byte) (err error) {
 	defer r.guard(debug.SetPanicOnFault(true), &err)
-	copy(r.mem[r.txOff:r.txOff+len(msg)], msg)
+	area := r.mem[r.txOff : r.txOff+r.txCap]
+	n := 0
+	if h != nil {
+		h.EncodeTo(area)
+		n = netipc.HeaderLen
+	}
+	n += copy(area[n:], body)
 	next := r.txSeq + 1
 	seq, lenWord, signal := r.txWords()
-	atomic.StoreUint32(lenWord, uint32(len(msg)))
+	atomic.StoreUint32(lenWord, uint32(n))
 	atomic.StoreUint64(seq, next)
 	atomic.AddUint32(signal, 1)
 	r.txSeq = next
@@ -462,19 +497,21 @@ func (r *Region) waitAdvance(deadline time.Time, abort *transport.Abort, peerFd 
 		return cur != expected
 	}
 	if advanced() {
-		r.spin.record(0, true)
+		// No wait happened: nothing to learn about how long to spin (a
+		// zero sample would shrink the budget below the waits that do
+		// need a spin, and send those to sleep).
 		return cur, nil
 	}
-	start := time.Now()
+	start := sys.Mono()
 	if spinUntil(start, r.spin.nextBudget(), advanced) {
-		r.spin.record(int64(time.Since(start)), true)
+		r.spin.record(int64(sys.Mono()-start), true)
 		return cur, nil
 	}
 	first := true
 	for {
 		word := atomic.LoadUint32(signal)
 		if advanced() {
-			r.spin.record(int64(time.Since(start)), false)
+			r.spin.record(int64(sys.Mono()-start), false)
 			return cur, nil
 		}
 		if err := abort.Check(); err != nil {

@@ -190,6 +190,39 @@ func TestPublishConsume(t *testing.T) {
 	}
 }
 
+// SendMessage encodes the header straight into the area: the peer reads
+// exactly what Send of the assembled message would have published.
+func TestSendMessageMatchesSend(t *testing.T) {
+	s, c, sfd, cfd := pair(t, 1024, 1024)
+	for i := range uint64(50) {
+		payload := bytes.Repeat([]byte{byte(i)}, int(i*7))
+		h := wire.Header{Kind: netipc.KindRequest, Code: 1, PayloadLen: uint32(len(payload)), ItemCount: 1, MessageID: i}
+		if err := c.SendMessage(h, payload); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Recv(nil, soon(), nil, sfd)
+		if err != nil || !bytes.Equal(got, msg(netipc.KindRequest, i, payload)) {
+			t.Fatal(err)
+		}
+		h.Kind = netipc.KindResponse
+		if err := s.SendMessage(h, payload); err != nil {
+			t.Fatal(err)
+		}
+		if got, err = c.Recv(got, soon(), nil, cfd); err != nil || !bytes.Equal(got, msg(netipc.KindResponse, i, payload)) {
+			t.Fatal(err)
+		}
+	}
+	h := wire.Header{Kind: netipc.KindRequest, Code: 1, PayloadLen: 3, ItemCount: 1}
+	wantIs(t, c.SendMessage(h, []byte{1, 2}), netipc.ErrInvalidArgument)
+	h.PayloadLen = 1100
+	wantIs(t, c.SendMessage(h, make([]byte, 1100)), netipc.ErrLimitExceeded)
+	h.PayloadLen = 0
+	if err := c.SendMessage(h, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantIs(t, c.SendMessage(h, nil), netipc.ViolationShmBusy)
+}
+
 func TestTimeoutAbortAndHangUp(t *testing.T) {
 	s, c, sfd, cfd := pair(t, 64, 64)
 	_, err := s.Recv(nil, time.Now().Add(30*time.Millisecond), nil, sfd)

@@ -96,9 +96,7 @@ func (c *channel) send(h wire.Header, payload []byte) error {
 		return err
 	}
 	if c.shm != nil {
-		c.tx = h.AppendTo(c.tx[:0])
-		c.tx = append(c.tx, payload...)
-		return c.sendShm(c.tx)
+		return c.sendShmMessage(h, payload)
 	}
 	return c.sendUDS(h, payload)
 }
@@ -162,12 +160,19 @@ func (c *channel) sendBatch(base wire.Header, items [][]byte) error {
 }
 
 func (c *channel) sendShm(msg []byte) error {
-	err := c.shm.Send(msg)
+	return c.shmSent(c.shm.Send(msg))
+}
+
+func (c *channel) sendShmMessage(h wire.Header, payload []byte) error {
+	return c.shmSent(c.shm.SendMessage(h, payload))
+}
+
+// shmSent marks the session broken after a failed publication, except
+// for caller misuse, which leaves the region unchanged.
+func (c *channel) shmSent(err error) error {
 	if err == nil {
 		return nil
 	}
-	// Caller misuse (second request in flight, answer without a request)
-	// leaves the region unchanged.
 	var se *netipc.StateError
 	if errors.Is(err, netipc.ViolationShmBusy) || errors.As(err, &se) {
 		return err

@@ -29,6 +29,7 @@
 package uds
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,15 +41,25 @@ import (
 	"netipc.local/netipc/transport/shm"
 )
 
-// Listener is a listening service endpoint. Accept may be called from
-// several goroutines. Session ids are allocated from 1, one per accepted
-// connection (rejected and abandoned handshakes consume theirs).
+// Listener is a listening service endpoint. Accept and TryAccept may be
+// called from several goroutines, and Close from any goroutine at any
+// time: a blocked Accept then returns netipc.ErrClosed at once. The
+// socket is closed only after every Accept in progress has returned, so
+// its descriptor number can never be reused under an acceptor. Session
+// ids are allocated from 1, one per accepted connection (rejected and
+// abandoned handshakes consume theirs).
 type Listener struct {
 	fd       int
 	ep       transport.Endpoint
 	nextID   atomic.Uint64
 	dev, ino uint64
-	closed   atomic.Bool
+	// closing fires on Close and wakes every waiting Accept.
+	closing *sys.Abort
+	mu      sync.Mutex
+	idle    sync.Cond // signalled when users drops to 0
+	users   int       // Accept / TryAccept calls using fd
+	closed  bool
+	fdDone  bool
 }
 
 // Listen binds {run_dir}/{service}.sock securely (mode 0600), recovering a
@@ -56,13 +67,19 @@ type Listener struct {
 // with netipc.ErrAddressInUse when a live server owns the endpoint. The
 // run directory must exist.
 func Listen(ep transport.Endpoint) (*Listener, error) {
+	closing, err := sys.NewAbort()
+	if err != nil {
+		return nil, err
+	}
 	b, err := bindEndpoint(ep, DefaultBacklog)
 	if err != nil {
+		_ = closing.Close()
 		return nil, err
 	}
 	// Best effort: a failure to clean never prevents serving.
 	_, _ = shm.CleanupStale(ep)
-	l := &Listener{fd: b.fd, ep: ep, dev: b.dev, ino: b.ino}
+	l := &Listener{fd: b.fd, ep: ep, dev: b.dev, ino: b.ino, closing: closing}
+	l.idle.L = &l.mu
 	l.nextID.Store(1)
 	return l, nil
 }
@@ -70,30 +87,67 @@ func Listen(ep transport.Endpoint) (*Listener, error) {
 // Endpoint returns the endpoint served.
 func (l *Listener) Endpoint() transport.Endpoint { return l.ep }
 
-// Fd returns the listening socket (readable when a connection waits).
+// Fd returns the listening socket (readable when a connection waits). It
+// is valid until Close; Accept and TryAccept are the safe ways to use it.
 func (l *Listener) Fd() int { return l.fd }
 
+// acquire registers a user of the socket; it fails once Close started.
+func (l *Listener) acquire() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return netipc.ErrClosed
+	}
+	l.users++
+	return nil
+}
+
+func (l *Listener) release() {
+	l.mu.Lock()
+	l.users--
+	if l.users == 0 {
+		l.idle.Broadcast()
+	}
+	l.mu.Unlock()
+}
+
 // Accept waits for the next connection (until deadline, or abort) and
-// returns it without reading from it.
+// returns it without reading from it. It fails with netipc.ErrClosed when
+// the listener is closed, before or while it waits.
 func (l *Listener) Accept(deadline time.Time, abort *transport.Abort) (*PendingConn, error) {
+	if err := l.acquire(); err != nil {
+		return nil, err
+	}
+	defer l.release()
 	for {
 		if err := abort.Check(); err != nil {
 			return nil, err
 		}
-		p, err := l.TryAccept()
+		p, err := l.tryAccept()
 		if err != nil || p != nil {
 			return p, err
 		}
-		if err := sys.Wait(l.fd, unix.POLLIN, deadline, abort); err != nil {
+		if err := sys.WaitOrClosed(l.fd, unix.POLLIN, deadline, abort, l.closing); err != nil {
 			return nil, err
 		}
 	}
 }
 
 // TryAccept accepts a waiting connection if there is one (nil if none),
-// without blocking.
+// without blocking. It fails with netipc.ErrClosed after Close.
 func (l *Listener) TryAccept() (*PendingConn, error) {
+	if err := l.acquire(); err != nil {
+		return nil, err
+	}
+	defer l.release()
+	return l.tryAccept()
+}
+
+func (l *Listener) tryAccept() (*PendingConn, error) {
 	for {
+		if l.closing.Triggered() {
+			return nil, netipc.ErrClosed
+		}
 		fd, _, err := unix.Accept4(l.fd, unix.SOCK_CLOEXEC)
 		switch err {
 		case nil:
@@ -107,15 +161,32 @@ func (l *Listener) TryAccept() (*PendingConn, error) {
 	}
 }
 
-// Close closes the listening socket and unlinks its socket file (only if
-// it is still the one Listen created). Established sessions are not
-// affected.
+// Close stops accepting: it wakes every blocked Accept (which returns
+// netipc.ErrClosed), unlinks the socket file (only if it is still the one
+// Listen created) and, once no Accept uses it any more, closes the
+// listening socket. Established sessions and pending connections are not
+// affected. Close is idempotent and safe from any goroutine.
 func (l *Listener) Close() error {
-	if l.closed.Swap(true) {
+	l.mu.Lock()
+	if l.closed {
+		for !l.fdDone {
+			l.idle.Wait()
+		}
+		l.mu.Unlock()
 		return nil
 	}
+	l.closed = true
+	l.closing.Trigger()
 	unlinkIfOurs(l.ep.SocketPath(), l.dev, l.ino)
-	return unix.Close(l.fd)
+	for l.users > 0 {
+		l.idle.Wait()
+	}
+	err := unix.Close(l.fd)
+	_ = l.closing.Close()
+	l.fdDone = true
+	l.idle.Broadcast()
+	l.mu.Unlock()
+	return err
 }
 
 // PendingConn is an accepted connection whose handshake has not run yet.

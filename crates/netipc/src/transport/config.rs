@@ -145,8 +145,8 @@ pub struct ServerConfig {
     pub max_response_payload_bytes: u32,
     /// Packet size; 0 = automatic. On UDS the effective value is always
     /// `min(this, SO_SNDBUF - 32)`; on Named Pipes 0 means
-    /// `DEFAULT_PACKET_SIZE`, which also sizes the pipe buffers of the
-    /// instances the listener creates.
+    /// `DEFAULT_PACKET_SIZE` (the pipe buffers are the listener's, see
+    /// `PIPE_BUFFER_SIZE`).
     pub packet_size: u32,
     /// The token clients must present.
     pub auth_token: u64,

@@ -38,8 +38,7 @@ impl Default for ShmConfig {
     }
 }
 
-/// Packet size proposed when the configuration leaves it at 0. The pipe
-/// buffers of server instances are sized to it.
+/// Packet size proposed when the configuration leaves it at 0.
 pub const DEFAULT_PACKET_SIZE: u32 = 65536;
 
 /// The packet size a side proposes: the configured one, or the default.

@@ -23,7 +23,7 @@ use crate::transport::endpoint::Endpoint;
 use crate::transport::handshake::{HELLO_MSG_LEN, answer_hello};
 use crate::wire::HelloAck;
 
-use super::config::{DEFAULT_PACKET_SIZE, SHM_PROFILES, ServerConfig, proposed_packet_size};
+use super::config::{SHM_PROFILES, ServerConfig, proposed_packet_size};
 use super::pipe::{OwnedHandle, Pipe, win_error};
 use super::security::OwnerOnly;
 use super::session::{ServerSession, wide};
@@ -44,6 +44,16 @@ pub struct Listener {
     session_ids: AtomicU64,
 }
 
+/// The in/out buffer quota of every pipe instance [`Listener::bind`]
+/// creates: the largest message a zero-config session can grow to
+/// ([`MAX_PAYLOAD_CAP`](crate::protocol::MAX_PAYLOAD_CAP)), so one
+/// message never waits for the reader halfway. It is also what pipelined
+/// messages can queue in each direction before a writer waits for its
+/// reader: a client that keeps more than this in flight without reading
+/// responses can stall against a server stalled writing them (on UDS the
+/// socket buffers play the same role).
+pub const PIPE_BUFFER_SIZE: u32 = crate::protocol::MAX_PAYLOAD_CAP;
+
 impl std::fmt::Debug for Listener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Listener")
@@ -54,9 +64,9 @@ impl std::fmt::Debug for Listener {
 
 impl Listener {
     /// Creates the first pipe instance of the endpoint, with pipe buffers
-    /// of [`DEFAULT_PACKET_SIZE`] bytes.
+    /// of [`PIPE_BUFFER_SIZE`] bytes each way.
     pub fn bind(endpoint: &Endpoint) -> Result<Listener> {
-        Listener::bind_with_buffer_size(endpoint, DEFAULT_PACKET_SIZE)
+        Listener::bind_with_buffer_size(endpoint, PIPE_BUFFER_SIZE)
     }
 
     /// [`Listener::bind`] with pipe buffers of `buffer_size` bytes (set it

@@ -67,6 +67,6 @@ pub use config::{
     ClientConfig, DEFAULT_PACKET_SIZE, DEFAULT_SHM_ATTACH_TIMEOUT, IMPLEMENTED_PROFILES,
     SHM_HYBRID_DEFAULT_SPIN_TRIES, SHM_PROFILES, ServerConfig, ShmConfig,
 };
-pub use listener::{Listener, PendingConnection};
+pub use listener::{Listener, PIPE_BUFFER_SIZE, PendingConnection};
 pub use session::{ClientSession, ServerSession};
 pub use shutdown::SessionShutdown;

@@ -651,3 +651,36 @@ fn a_send_timeout_bounds_a_blocked_write() {
     tx.send(()).unwrap();
     server.join().unwrap();
 }
+
+/// Sixteen 16 KiB requests written before any response is read: what the
+/// pipe buffers queue ([`PIPE_BUFFER_SIZE`] each way) keeps both writers
+/// moving (64 KiB buffers stalled client and server against each other).
+#[test]
+fn deep_pipeline_of_large_messages_does_not_stall() {
+    let ep = endpoint("deep-pipeline");
+    let scfg = ServerConfig {
+        max_request_payload_bytes: 32 * 1024,
+        max_response_payload_bytes: 32 * 1024,
+        ..server_cfg()
+    };
+    let server = echo_server(Listener::bind(&ep).unwrap(), scfg);
+    let ccfg = ClientConfig {
+        max_request_payload_bytes: 32 * 1024,
+        max_response_payload_bytes: 32 * 1024,
+        ..client_cfg()
+    };
+    let mut c = ClientSession::connect(&ep, &ccfg, patience(), None).unwrap();
+    let ids: Vec<u64> = (0..16).map(|_| c.next_message_id()).collect();
+    for (k, id) in ids.iter().enumerate() {
+        c.send_request(CODE, *id, &vec![k as u8; 16 * 1024])
+            .unwrap();
+    }
+    for (k, id) in ids.iter().enumerate() {
+        let r = c.recv_response(patience(), None).unwrap();
+        assert_eq!(r.header.message_id, *id);
+        assert_eq!(r.payload.len(), 16 * 1024);
+        assert!(r.payload.iter().all(|&b| b == k as u8));
+    }
+    drop(c);
+    assert_eq!(server.join().unwrap().unwrap(), 16);
+}
