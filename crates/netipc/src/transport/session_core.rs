@@ -132,6 +132,14 @@ macro_rules! client_methods {
         /// [`Error::LimitExceeded`](crate::Error::LimitExceeded) if the
         /// payload exceeds the agreed request budget (nothing is sent in
         /// either case). Its response is received with `recv_response`.
+        ///
+        /// A send waits while the peer's receive buffer is full. Requests
+        /// sent without reading their responses queue in the transport's
+        /// buffers (the socket buffers on UDS, `PIPE_BUFFER_SIZE` each way
+        /// on Named Pipes): keep the bytes of unanswered requests and of
+        /// their responses within them, or interleave `recv_response`
+        /// calls, since a server blocked sending responses nobody reads
+        /// stops reading requests.
         pub fn send_request(
             &mut self,
             code: u16,
