@@ -9,7 +9,10 @@ use crate::codec::lookup::labels::item_len_with_labels;
 use crate::codec::lookup::response::ResponseCore;
 use crate::codec::lookup::{IntoItemLabels, ItemLabels, NO_LABELS, PidStatus, response_builder};
 
-use super::*;
+use super::{
+    APPS_LOOKUP_ITEM_HDR_SIZE, APPS_LOOKUP_MIN_ITEM_SIZE, AppsLookupEntry, AppsLookupItem,
+    AppsLookupRequestView,
+};
 
 /// Reusable server-side `APPS_LOOKUP` response builder with payload budget
 /// handling.

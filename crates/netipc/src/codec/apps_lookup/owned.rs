@@ -4,7 +4,7 @@ use crate::error::Error;
 
 use crate::codec::lookup::{CgroupStatus, Label, Orchestrator, PidStatus};
 
-use super::*;
+use super::{APPS_LOOKUP_COMM_MAX_LEN, APPS_LOOKUP_MIN_ITEM_SIZE, AppsLookupBuilder, UID_UNSET};
 
 /// The fields of one response item other than its PID and labels, as
 /// borrowed application data for [`AppsLookupBuilder`].

@@ -1,4 +1,5 @@
-//! `APPS_LOOKUP` requests: size helpers, the encoder, the owned request and the zero-copy view.
+//! `APPS_LOOKUP` requests: size helpers, the encoder, the owned request and
+//! the zero-copy view.
 
 use crate::bytes::Writer;
 use crate::error::{DecodeError, Error};
@@ -6,7 +7,7 @@ use crate::error::{DecodeError, Error};
 use crate::codec::lookup::directory::{Directory, rd_u32, u32_sat, write_request_header};
 use crate::codec::lookup::{LOOKUP_DIR_ENTRY_SIZE, MAX_BUDGET, directory_view};
 
-use super::*;
+use super::{APPS_LOOKUP_KEY_SIZE, APPS_LOOKUP_REQ_HDR_SIZE, KEY_RESERVED_OFF, KEY_WHAT, REQ_WHAT};
 
 /// Exact encoded size of a request for `count` PIDs, or `None` if it
 /// overflows or exceeds `u32::MAX`.

@@ -8,7 +8,13 @@ use crate::codec::lookup::item::{check_reserved, item_header, item_status, item_
 use crate::codec::lookup::labels::{Span, check_labels};
 use crate::codec::lookup::{CgroupStatus, Orchestrator, PidStatus, item_labels, response_view};
 
-use super::*;
+use super::{
+    APPS_LOOKUP_COMM_MAX_LEN, APPS_LOOKUP_ITEM_HDR_SIZE, AppsLookupItem, AppsLookupResponse,
+    ITEM_CGROUP_STATUS_OFF, ITEM_COMM_LEN, ITEM_COMM_OFF, ITEM_LABEL_COUNT, ITEM_NAME_LEN,
+    ITEM_NAME_OFF, ITEM_ORCH_OFF, ITEM_PATH_LEN, ITEM_PATH_OFF, ITEM_PID_OFF, ITEM_PPID_OFF,
+    ITEM_RESERVED0_OFF, ITEM_RESERVED1_OFF, ITEM_STARTTIME_OFF, ITEM_STATUS_OFF, ITEM_UID_OFF,
+    ITEM_WHAT, RESP_WHAT, UID_UNSET,
+};
 
 response_view! {
     /// A decoded `APPS_LOOKUP` response.

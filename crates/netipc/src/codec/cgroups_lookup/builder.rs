@@ -10,7 +10,7 @@ use crate::codec::lookup::response::ResponseCore;
 use crate::codec::lookup::{IntoItemLabels, ItemLabels, LookupStatus, response_builder};
 
 use super::request::validate_path;
-use super::*;
+use super::{CGROUPS_LOOKUP_ITEM_HDR_SIZE, CgroupsLookupItem, CgroupsLookupRequestView};
 
 /// Reusable server-side `CGROUPS_LOOKUP` response builder with payload
 /// budget handling.

@@ -4,7 +4,7 @@ use crate::error::Error;
 
 use crate::codec::lookup::{Label, LookupStatus, Orchestrator};
 
-use super::*;
+use super::CgroupsLookupBuilder;
 
 /// An owned `CGROUPS_LOOKUP` response item.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -1,4 +1,5 @@
-//! `CGROUPS_LOOKUP` requests: path validation, size helpers, the encoder, the budget-aware request builder and the zero-copy view.
+//! `CGROUPS_LOOKUP` requests: path validation, size helpers, the encoder,
+//! the budget-aware request builder and the zero-copy view.
 
 use crate::bytes::{Writer, check_no_interior_nul};
 use crate::error::{DecodeError, Error};
@@ -8,7 +9,7 @@ use crate::codec::lookup::directory::{
 };
 use crate::codec::lookup::{LOOKUP_DIR_ENTRY_SIZE, MAX_BUDGET, directory_view};
 
-use super::*;
+use super::{CGROUPS_LOOKUP_MIN_KEY_LEN, CGROUPS_LOOKUP_REQ_HDR_SIZE, KEY_WHAT, REQ_WHAT};
 
 /// Checks an application-supplied path: non-empty, no NUL byte.
 pub(super) fn validate_path(path: &[u8]) -> Result<(), Error> {

@@ -7,7 +7,11 @@ use crate::codec::lookup::item::{check_reserved, item_header, item_status, item_
 use crate::codec::lookup::labels::{Span, check_labels};
 use crate::codec::lookup::{LookupStatus, Orchestrator, item_labels, response_view};
 
-use super::*;
+use super::{
+    CGROUPS_LOOKUP_ITEM_HDR_SIZE, CgroupsLookupItem, CgroupsLookupResponse, ITEM_LABEL_COUNT,
+    ITEM_NAME_LEN, ITEM_NAME_OFF, ITEM_ORCH_OFF, ITEM_PATH_LEN, ITEM_PATH_OFF, ITEM_RESERVED0_OFF,
+    ITEM_RESERVED1_OFF, ITEM_STATUS_OFF, ITEM_WHAT, RESP_WHAT,
+};
 
 response_view! {
     /// A decoded `CGROUPS_LOOKUP` response.
