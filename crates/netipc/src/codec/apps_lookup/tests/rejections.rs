@@ -1,7 +1,7 @@
 //! Response decoder rejections.
 
 use super::*;
-use crate::codec::lookup::test_support::check_envelope_rejections;
+use crate::codec::lookup::test_support::{check_envelope_rejections, check_label_rejections};
 
 #[test]
 fn resp_envelope_rejections() {
@@ -267,78 +267,8 @@ fn resp_labels_fixture_and_known_full_vector_layout() {
 }
 
 #[test]
-fn resp_non_canonical_label_table_offset() {
-    let mut bytes = known_labels();
-    let table = ITEM0 + 72;
-    bytes.splice(table..table, [0u8; 8]);
-    for e in 0..2 {
-        for f in [0, 8] {
-            let at = table + 8 + e * LOOKUP_LABEL_ENTRY_SIZE + f;
-            let v = rd_u32(&bytes, at);
-            put_u32(&mut bytes, at, v + 8);
-        }
-    }
-    let len = rd_u32(&bytes, 20);
-    put_u32(&mut bytes, 20, len + 8);
-    assert!(rule_of(&bytes).starts_with("non-canonical"));
-}
-
-#[test]
-fn resp_non_zero_label_padding() {
-    let mut bytes = known_labels();
-    bytes[ITEM0 + 70] = 1;
-    assert_eq!(
-        resp_err(&bytes),
-        DecodeError::NonZeroReserved {
-            field: "label table padding"
-        }
-    );
-}
-
-#[test]
-fn resp_empty_label_key() {
-    let mut bytes = known_labels();
-    put_u32(&mut bytes, ITEM0 + 72 + 16 + 4, 0);
-    assert!(matches!(resp_err(&bytes), DecodeError::BadLength { .. }));
-}
-
-#[test]
-fn resp_label_table_overflow() {
-    let mut bytes = known_labels();
-    put_u16(&mut bytes, ITEM0 + ITEM_LABEL_COUNT, 40);
-    assert_eq!(
-        resp_err(&bytes),
-        DecodeError::OutOfBounds {
-            what: "label table"
-        }
-    );
-}
-
-#[test]
-fn resp_label_strings_out_of_bounds_missing_nul_interior_nul() {
-    let mut bytes = known_labels();
-    put_u32(&mut bytes, ITEM0 + 72 + 16 + 12, 1);
-    assert_eq!(
-        resp_err(&bytes),
-        DecodeError::OutOfBounds {
-            what: "label value"
-        }
-    );
-    let mut bytes = known_labels();
-    bytes[ITEM0 + 113] = b'x'; // NUL after "value"
-    assert_eq!(
-        resp_err(&bytes),
-        DecodeError::MissingNul {
-            what: "label value"
-        }
-    );
-    let mut bytes = known_labels();
-    bytes[ITEM0 + 105] = 0; // inside "key"
-    assert_eq!(
-        resp_err(&bytes),
-        DecodeError::InteriorNul { what: "label key" }
-    );
-    let mut bytes = known_labels();
-    put_u32(&mut bytes, ITEM0 + 72 + 8, 104); // value points at the key
-    assert!(rule_of(&bytes).contains("table order"));
+fn resp_label_rejections() {
+    check_label_rejections(&known_labels(), 72, ITEM_LABEL_COUNT, |bytes| {
+        AppsLookupResponseView::decode(bytes).map(drop)
+    });
 }

@@ -2,7 +2,6 @@
 
 use super::*;
 use crate::bytes::{put_u16, put_u32};
-use crate::codec::lookup::directory::rd_u32;
 use crate::codec::lookup::{LOOKUP_DIR_ENTRY_SIZE, Label, LookupStatus, MAX_BUDGET, Orchestrator};
 use crate::codec::lookup::{LOOKUP_LABEL_ENTRY_SIZE, MAX_LABELS, NO_LABELS, orchestrator_name};
 use crate::error::{DecodeError, Error};

@@ -1,7 +1,7 @@
 //! Response decoder rejections.
 
 use super::*;
-use crate::codec::lookup::test_support::check_envelope_rejections;
+use crate::codec::lookup::test_support::{check_envelope_rejections, check_label_rejections};
 
 #[test]
 fn resp_envelope_rejections() {
@@ -167,107 +167,10 @@ fn resp_labels_valid_fixture() {
 }
 
 #[test]
-fn resp_non_canonical_label_table_offset() {
-    // Move the table 8 bytes later (what an encoder aligning it to 16
-    // would do): insert 8 zero bytes and shift every string offset.
-    let mut bytes = known_labels();
-    let table = ITEM0 + 40;
-    bytes.splice(table..table, [0u8; 8]);
-    for e in 0..2 {
-        for f in [0, 8] {
-            let at = table + 8 + e * LOOKUP_LABEL_ENTRY_SIZE + f;
-            let v = rd_u32(&bytes, at);
-            put_u32(&mut bytes, at, v + 8);
-        }
-    }
-    let len = rd_u32(&bytes, 20);
-    put_u32(&mut bytes, 20, len + 8);
-    assert!(
-        matches!(resp_err(&bytes), DecodeError::InvalidField { rule } if rule.starts_with("non-canonical"))
-    );
-}
-
-#[test]
-fn resp_non_zero_label_padding() {
-    let mut bytes = known_labels();
-    bytes[ITEM0 + 35] = 1;
-    assert_eq!(
-        resp_err(&bytes),
-        DecodeError::NonZeroReserved {
-            field: "label table padding"
-        }
-    );
-}
-
-#[test]
-fn resp_empty_label_key() {
-    let mut bytes = known_labels();
-    put_u32(&mut bytes, ITEM0 + 40 + 4, 0);
-    assert!(matches!(resp_err(&bytes), DecodeError::BadLength { .. }));
-}
-
-#[test]
-fn resp_label_table_overflow() {
-    let mut bytes = known_labels();
-    put_u16(&mut bytes, ITEM0 + ITEM_LABEL_COUNT, u16::MAX);
-    assert_eq!(
-        resp_err(&bytes),
-        DecodeError::OutOfBounds {
-            what: "label table"
-        }
-    );
-}
-
-#[test]
-fn resp_label_string_out_of_bounds() {
-    let mut bytes = known_labels();
-    // the last value claims more bytes than the item has
-    put_u32(&mut bytes, ITEM0 + 40 + 16 + 12, 5);
-    assert_eq!(
-        resp_err(&bytes),
-        DecodeError::OutOfBounds {
-            what: "label value"
-        }
-    );
-    let mut bytes = known_labels();
-    put_u32(&mut bytes, ITEM0 + 40 + 4, u32::MAX);
-    assert_eq!(
-        resp_err(&bytes),
-        DecodeError::OutOfBounds { what: "label key" }
-    );
-}
-
-#[test]
-fn resp_label_missing_nul() {
-    let mut bytes = known_labels();
-    // NUL of the first key ("key" at 72..75, NUL at 75)
-    bytes[ITEM0 + 72 + 3] = b'x';
-    assert_eq!(
-        resp_err(&bytes),
-        DecodeError::MissingNul { what: "label key" }
-    );
-}
-
-#[test]
-fn resp_label_interior_nul() {
-    let mut bytes = known_labels();
-    bytes[ITEM0 + 76 + 1] = 0; // inside "value"
-    assert_eq!(
-        resp_err(&bytes),
-        DecodeError::InteriorNul {
-            what: "label value"
-        }
-    );
-}
-
-#[test]
-fn resp_label_strings_out_of_order() {
-    let mut bytes = known_labels();
-    // the second key points back at the first key
-    put_u32(&mut bytes, ITEM0 + 40 + 16, 72);
-    assert!(
-        matches!(resp_err(&bytes), DecodeError::InvalidField { rule } if rule.contains("table order"))
-    );
+fn resp_label_rejections() {
+    check_label_rejections(&known_labels(), 40, ITEM_LABEL_COUNT, |bytes| {
+        CgroupsLookupResponseView::decode(bytes).map(drop)
+    });
 }
 
 #[test]
