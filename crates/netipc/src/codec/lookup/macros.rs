@@ -149,7 +149,7 @@ macro_rules! response_view {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy)]
         pub struct $view<'a> {
-            dir: $crate::codec::lookup::directory::Directory<'a>,
+            pub(super) dir: $crate::codec::lookup::directory::Directory<'a>,
             generation: u64,
         }
 

@@ -20,18 +20,22 @@
 //! increasing order, which rules out overlap in linear time.
 //!
 //! This module holds the one implementation of header/directory
-//! validation (`directory`), of label tables (`labels`), of the response
+//! validation (`directory`), of the item header and string checks
+//! (`item`), of label tables (`labels`), of the response
 //! payload budget planner (`response`, whose rules the builders document),
 //! of the view, iterator and builder plumbing both codecs generate from
 //! the macros in `macros`, and the status and orchestrator enums.
 
 pub(crate) mod directory;
 pub(crate) mod enums;
+pub(crate) mod item;
 pub(crate) mod label_set;
 pub(crate) mod labels;
 mod macros;
 pub(crate) mod packed;
 pub(crate) mod response;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 pub use enums::{CgroupStatus, LookupStatus, Orchestrator, PidStatus, orchestrator_name};
 pub use label_set::{IntoItemLabels, ItemLabels, IterLabels, LabelSet};

@@ -40,6 +40,8 @@ use crate::protocol::DIR_ENTRY_SIZE;
 
 use super::LOOKUP_RESP_HDR_SIZE;
 use super::directory::{RESP_GENERATION_OFF, pad_from, patch_entry, write_response_header};
+use super::enums::{LookupStatus, PidStatus};
+use super::label_set::ItemLabels;
 
 /// The largest budget a payload can have (its length is a `u32`).
 pub const MAX_BUDGET: usize = u32::MAX as usize;
@@ -55,6 +57,28 @@ pub(crate) enum Placement {
     PayloadExceeded,
     /// The minimal shape with status `OVERSIZED_ITEM`.
     Oversized,
+}
+
+/// The item status enum of a lookup method, as the builder core needs it.
+pub(crate) trait ItemStatus: Copy + PartialEq {
+    /// The status of an item in its full shape.
+    const KNOWN: Self;
+    /// The status of an item the budget had no room for.
+    const PAYLOAD_EXCEEDED: Self;
+    /// The status of an item too large for any response.
+    const OVERSIZED_ITEM: Self;
+}
+
+impl ItemStatus for LookupStatus {
+    const KNOWN: Self = LookupStatus::Known;
+    const PAYLOAD_EXCEEDED: Self = LookupStatus::PayloadExceeded;
+    const OVERSIZED_ITEM: Self = LookupStatus::OversizedItem;
+}
+
+impl ItemStatus for PidStatus {
+    const KNOWN: Self = PidStatus::Known;
+    const PAYLOAD_EXCEEDED: Self = PidStatus::PayloadExceeded;
+    const OVERSIZED_ITEM: Self = PidStatus::OversizedItem;
 }
 
 /// Buffer, directory and budget state of a lookup response builder.
@@ -265,6 +289,51 @@ impl ResponseCore {
             self.exceeded = true;
             Placement::PayloadExceeded
         }
+    }
+
+    /// Places and appends the next item, which the caller has validated
+    /// (after [`check_room`](Self::check_room)), and returns the status
+    /// actually encoded.
+    ///
+    /// `min` is the size of the item's minimal shape; `full_len` gives the
+    /// size of its full shape and is asked only for a `KNOWN` `status`.
+    /// `write(buf, status, full)` appends the item header and strings with
+    /// the encoded `status`, in the full shape when `full` (the labels are
+    /// then appended here) and in the minimal shape otherwise.
+    #[inline]
+    pub(crate) fn add_item<S: ItemStatus, L: ItemLabels>(
+        &mut self,
+        status: S,
+        min: usize,
+        full_len: impl FnOnce() -> usize,
+        labels: L,
+        label_count: usize,
+        write: impl FnOnce(&mut Vec<u8>, S, bool),
+    ) -> S {
+        let full = (status == S::KNOWN).then(full_len);
+        let placement = self.place(min, full, status == S::PAYLOAD_EXCEEDED);
+        let (buf, start) = self.begin_item();
+        let encoded = match placement {
+            Placement::Full => {
+                write(buf, status, true);
+                labels.write(buf, start, label_count);
+                status
+            }
+            Placement::Minimal => {
+                write(buf, status, false);
+                status
+            }
+            Placement::PayloadExceeded => {
+                write(buf, S::PAYLOAD_EXCEEDED, false);
+                S::PAYLOAD_EXCEEDED
+            }
+            Placement::Oversized => {
+                write(buf, S::OVERSIZED_ITEM, false);
+                S::OVERSIZED_ITEM
+            }
+        };
+        self.end_item(start);
+        encoded
     }
 
     /// Pads to the next item boundary and returns the buffer and the item
