@@ -13,6 +13,7 @@ import (
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/transport"
+	"netipc.local/netipc/transport/internal/session"
 	"netipc.local/netipc/wire"
 )
 
@@ -37,14 +38,12 @@ func capturedPackets(t testing.TB) [][]byte {
 
 // rawChannel wraps one end of a pipe pair as a session channel with the
 // captured session's parameters (packet size 128, 4096 / 65536 budgets).
-func rawChannel(fd *pipe, client bool) *channel {
-	req := wire.Limits{MaxPayload: 4096, MaxItems: 1}
-	resp := wire.Limits{MaxPayload: 65536, MaxItems: 1}
-	if client {
-		return &channel{p: fd, packetSize: 128, sendKind: netipc.KindRequest, sendLimits: req, recvKind: netipc.KindResponse, recvLimits: resp}
-	}
-	return &channel{p: fd, packetSize: 128, sendKind: netipc.KindResponse, sendLimits: resp, recvKind: netipc.KindRequest, recvLimits: req}
+func rawChannel(fd *pipe, client bool) *session.Channel {
+	return session.NewChannel(session.PipeConn(fd), rawAck, client)
 }
+
+var rawAck = wire.HelloAck{AgreedPacketSize: 128, AgreedMaxRequestPayloadBytes: 4096, AgreedMaxRequestBatchItems: 1,
+	AgreedMaxResponsePayloadBytes: 65536, AgreedMaxResponseBatchItems: 1}
 
 // keep forces test buffers handed to overlapped I/O onto the heap.
 var keep atomic.Pointer[[]byte]
@@ -54,7 +53,7 @@ func sendRaw(t testing.TB, p *pipe, pkts ...[]byte) {
 	for _, m := range pkts {
 		heap := append([]byte(nil), m...)
 		keep.Store(&heap)
-		if err := p.write(heap, soon()); err != nil {
+		if err := p.Write(heap, soon()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -64,7 +63,7 @@ func recvRaw(t testing.TB, p *pipe) []byte {
 	t.Helper()
 	buf := make([]byte, 1<<17)
 	keep.Store(&buf)
-	n, more, err := p.read(buf, soon(), nil)
+	n, more, err := p.Read(buf, soon(), nil)
 	if err != nil || more {
 		t.Fatal(err, n, more)
 	}
@@ -98,7 +97,7 @@ func pipePair(t testing.TB) (client, server *pipe) {
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	t.Cleanup(func() { _ = c.close(); _ = r.p.p.close() })
+	t.Cleanup(func() { _ = c.Close(); _ = r.p.p.Close() })
 	return c, r.p.p
 }
 
@@ -108,7 +107,7 @@ func TestCapturedChunkedResponseReassembles(t *testing.T) {
 	a, b := pipePair(t)
 	sendRaw(t, a, capturedPackets(t)...)
 	ch := rawChannel(b, true)
-	h, p, err := ch.recv(soon(), nil)
+	h, p, err := ch.Recv(soon(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +127,7 @@ func TestChunkedSendMatchesCapture(t *testing.T) {
 	payload := captured(t, "chunked_snapshot_resp/payload.bin")
 	done := make(chan error, 1)
 	go func() {
-		done <- ch.send(wire.ResponseHeader(netipc.MethodCgroupsSnapshot, 1, uint32(len(payload))), payload)
+		done <- ch.Send(wire.ResponseHeader(netipc.MethodCgroupsSnapshot, 1, uint32(len(payload))), payload)
 	}()
 	for i, want := range capturedPackets(t) {
 		if got := recvRaw(t, b); !bytes.Equal(got, want) {
@@ -153,7 +152,7 @@ func TestCapturedHandshakes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer fd.close()
+		defer fd.Close()
 		sendRaw(t, fd, hello)
 		return recvRaw(t, fd)
 	}

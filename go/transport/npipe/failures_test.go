@@ -14,6 +14,7 @@ import (
 	"netipc.local/netipc/codec"
 	"netipc.local/netipc/internal/bin"
 	"netipc.local/netipc/transport"
+	"netipc.local/netipc/transport/internal/session"
 	"netipc.local/netipc/wire"
 )
 
@@ -62,12 +63,12 @@ func TestMalformedIncomingMessages(t *testing.T) {
 			a, b := pipePair(t)
 			sendRaw(t, a, c.pkts...)
 			ch := rawChannel(b, true)
-			_, _, err := ch.recv(soon(), nil)
+			_, _, err := ch.Recv(soon(), nil)
 			c.check(t, err)
-			if !ch.broken {
+			if !ch.IsBroken() {
 				t.Fatal("session not marked broken")
 			}
-			_, _, err = ch.recv(soon(), nil)
+			_, _, err = ch.Recv(soon(), nil)
 			wantIs(t, err, netipc.ErrInvalidState)
 		})
 	}
@@ -107,13 +108,13 @@ func TestCorruptChunks(t *testing.T) {
 			a, b := pipePair(t)
 			sendRaw(t, a, c.pkts...)
 			ch := rawChannel(b, true)
-			_, _, err := ch.recv(soon(), nil)
+			_, _, err := ch.Recv(soon(), nil)
 			if c.want != nil {
 				wantViolation(t, err, c.want.(netipc.Violation))
 			} else {
 				wantDecode(t, err, c.kind)
 			}
-			if !ch.broken {
+			if !ch.IsBroken() {
 				t.Fatal("not broken")
 			}
 		})
@@ -124,11 +125,11 @@ func TestCorruptChunks(t *testing.T) {
 func TestMidStreamDisconnect(t *testing.T) {
 	a, b := pipePair(t)
 	sendRaw(t, a, capturedPackets(t)[:5]...)
-	_ = a.close()
+	_ = a.Close()
 	ch := rawChannel(b, true)
-	_, _, err := ch.recv(soon(), nil)
+	_, _, err := ch.Recv(soon(), nil)
 	wantIs(t, err, netipc.ErrPeerClosed)
-	if !ch.broken {
+	if !ch.IsBroken() {
 		t.Fatal("not broken")
 	}
 }
@@ -155,7 +156,7 @@ func TestOversizedResponseFromServer(t *testing.T) {
 				return err
 			}
 			// Bypass the local check to play a hostile server.
-			s.ch.sendLimits.MaxPayload = 1 << 20
+			session.OverrideSendLimits(&s.Info, wire.Limits{MaxPayload: 1 << 20, MaxItems: s.ResponseLimits().MaxItems})
 			return s.SendResponse(m.Header.Code, m.Header.MessageID, make([]byte, 100))
 		})
 	c := connect(t, ep, baseClientCfg())
@@ -215,7 +216,7 @@ func TestHandshakeFieldsRaw(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer fd.close()
+		defer fd.Close()
 		sendRaw(t, fd, msg)
 		buf := make([]byte, 256)
 		n, _, err := recvPacketT(fd, buf)
@@ -268,7 +269,7 @@ func TestHandshakeFieldsRaw(t *testing.T) {
 func recvPacketT(p *pipe, buf []byte) (int, int, error) {
 	heap := make([]byte, len(buf))
 	keep.Store(&heap)
-	n, more, err := p.read(heap, soon(), nil)
+	n, more, err := p.Read(heap, soon(), nil)
 	copy(buf, heap[:n])
 	if more {
 		return n, n + 1, err
@@ -464,8 +465,8 @@ func TestBatches(t *testing.T) {
 // answer it with a final LIMIT_EXCEEDED before closing.
 func TestServerReceivesOverLimitRequest(t *testing.T) {
 	a, b := pipePair(t)
-	srv := &ServerSession{}
-	srv.ch = *rawChannel(b, false)
+	srv := new(ServerSession)
+	session.InitServer(&srv.serverCore, rawAck, session.PipeConn(b), nil)
 	msg := append(wire.RequestHeader(netipc.MethodIncrement, 5, 5000).AppendTo(nil), make([]byte, 5000)...)
 	sendRaw(t, a, msg[:128])
 	_, err := srv.RecvRequest(soon(), nil)
@@ -541,7 +542,7 @@ func TestSilentPeerDoesNotStallAcceptor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer silent.close()
+	defer silent.Close()
 	p, err := l.Accept(soon(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -570,7 +571,7 @@ func TestSilentPeerDoesNotStallAcceptor(t *testing.T) {
 	wantIs(t, <-done, netipc.ErrTimeout)
 	// Garbage instead of a HELLO fails the handshake, never the process.
 	junk, _ := connectPipe(ep, soon(), nil)
-	defer junk.close()
+	defer junk.Close()
 	sendRaw(t, junk, []byte("GET / HTTP/1.0\r\n\r\n"))
 	p3, err := l.Accept(soon(), nil)
 	if err != nil {

@@ -33,10 +33,10 @@ func FuzzRecvPackets(f *testing.F) {
 			sendRaw(t, server, data[:k])
 			data = data[k:]
 		}
-		_ = server.close() // the peer leaves: no receive can block
+		_ = server.Close() // the peer leaves: no receive can block
 		ch := rawChannel(client, true)
 		for range 4 {
-			_, _, err := ch.recv(time.Now().Add(time.Second), nil)
+			_, _, err := ch.Recv(time.Now().Add(time.Second), nil)
 			if err == nil {
 				continue
 			}
@@ -44,7 +44,7 @@ func FuzzRecvPackets(f *testing.F) {
 				!errors.Is(err, netipc.ErrLimitExceeded) && !errors.Is(err, netipc.ErrInvalidState) {
 				t.Fatalf("unexpected error class: %v", err)
 			}
-			if !ch.broken && !errors.Is(err, netipc.ErrInvalidState) {
+			if !ch.IsBroken() && !errors.Is(err, netipc.ErrInvalidState) {
 				t.Fatal("failure did not end the session")
 			}
 		}

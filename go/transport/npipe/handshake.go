@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"math/bits"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/windows"
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
+	"netipc.local/netipc/transport/internal/winpipe"
 	"netipc.local/netipc/transport/winshm"
 	"netipc.local/netipc/wire"
 )
@@ -64,7 +64,7 @@ func connectPipe(ep transport.Endpoint, deadline time.Time, abort *transport.Abo
 			}
 			// Failure (timeout, the pipe vanished) is sorted out by the
 			// next attempt.
-			_, _, _ = procWaitNamedPipe.Call(uintptr(unsafe.Pointer(name)), uintptr(max(sys.WaitMs(left), 1)))
+			_, _ = winpipe.WaitNamedPipe(name, max(sys.WaitMs(left), 1))
 		default:
 			return nil, sys.Wrap("CreateFile", err)
 		}
@@ -74,7 +74,7 @@ func connectPipe(ep transport.Endpoint, deadline time.Time, abort *transport.Abo
 		_ = windows.CloseHandle(h)
 		return nil, sys.Wrap("SetNamedPipeHandleState", err)
 	}
-	p, err := newPipe(h)
+	p, err := winpipe.New(h)
 	if err != nil {
 		_ = windows.CloseHandle(h)
 		return nil, err
@@ -156,17 +156,17 @@ func clientHandshake(ep transport.Endpoint, cfg *ClientConfig, deadline time.Tim
 		return nil, wire.HelloAck{}, nil, err
 	}
 	fail := func(err error) (*pipe, wire.HelloAck, *winshm.Region, error) {
-		_ = p.close()
+		_ = p.Close()
 		return nil, wire.HelloAck{}, nil, err
 	}
 	hello := helloFor(cfg, proposedPacketSize(cfg.PacketSize))
 	msg := EncodeHelloMsg(hello)
-	if err := p.write(append(p.scratch[:0], msg[:]...), deadline); err != nil {
+	if err := p.Write(append(p.Scratch()[:0], msg[:]...), deadline); err != nil {
 		return fail(err)
 	}
 	// One spare byte detects an over-long reply.
-	buf := p.scratch[:HelloAckMsgLen+1]
-	n, more, err := p.read(buf, deadline, abort)
+	buf := p.Scratch()[:HelloAckMsgLen+1]
+	n, more, err := p.Read(buf, deadline, abort)
 	if err != nil {
 		return fail(err)
 	}
@@ -195,7 +195,7 @@ func clientHandshake(ep transport.Endpoint, cfg *ClientConfig, deadline time.Tim
 // 1, zeros); failures are ignored since the connection closes right after.
 func sendRejection(p *pipe, status uint16, deadline time.Time) {
 	m := EncodeHelloAckMsg(status, wire.HelloAck{})
-	_ = p.write(append(p.scratch[:0], m[:]...), deadline)
+	_ = p.Write(append(p.Scratch()[:0], m[:]...), deadline)
 }
 
 // serverHandshake runs the server side on a connected pipe: malformed
@@ -204,8 +204,8 @@ func sendRejection(p *pipe, status uint16, deadline time.Time) {
 // created before a successful HELLO_ACK (falling back to the baseline
 // when it cannot be created and the client supports it).
 func serverHandshake(p *pipe, ep transport.Endpoint, cfg *ServerConfig, sessionID uint64, deadline time.Time, abort *transport.Abort) (wire.HelloAck, *winshm.Region, error) {
-	buf := p.scratch[:HelloMsgLen+1]
-	stored, more, err := p.read(buf, deadline, abort)
+	buf := p.Scratch()[:HelloMsgLen+1]
+	stored, more, err := p.Read(buf, deadline, abort)
 	if err != nil {
 		return wire.HelloAck{}, nil, err
 	}
@@ -262,7 +262,7 @@ func serverHandshake(p *pipe, ep transport.Endpoint, cfg *ServerConfig, sessionI
 		}
 	}
 	m := EncodeHelloAckMsg(netipc.StatusOK, ack)
-	if err := p.write(append(p.scratch[:0], m[:]...), deadline); err != nil {
+	if err := p.Write(append(p.Scratch()[:0], m[:]...), deadline); err != nil {
 		if region != nil {
 			_ = region.Close()
 		}

@@ -26,13 +26,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/windows"
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
+	"netipc.local/netipc/transport/internal/session"
+	"netipc.local/netipc/transport/internal/winpipe"
 )
 
 // Listener is a listening service endpoint: it keeps one waiting pipe
@@ -62,7 +63,7 @@ func createInstance(name *uint16, first bool) (*pipe, error) {
 		}
 		return nil, sys.Wrap("CreateNamedPipe", err)
 	}
-	p, err := newPipe(h)
+	p, err := winpipe.New(h)
 	if err != nil {
 		_ = windows.CloseHandle(h)
 		return nil, err
@@ -79,7 +80,7 @@ func Listen(ep transport.Endpoint) (*Listener, error) {
 	if err != nil {
 		return nil, &netipc.ArgError{Reason: "pipe name contains NUL"}
 	}
-	if r, _, e := procWaitNamedPipe.Call(uintptr(unsafe.Pointer(name)), 1); r != 0 || !errors.Is(e, windows.ERROR_FILE_NOT_FOUND) {
+	if ok, e := winpipe.WaitNamedPipe(name, 1); ok || !errors.Is(e, windows.ERROR_FILE_NOT_FOUND) {
 		return nil, netipc.ErrAddressInUse
 	}
 	first, err := createInstance(name, true)
@@ -113,7 +114,7 @@ func (l *Listener) Accept(deadline time.Time, abort *transport.Abort) (*PendingC
 				return nil, err
 			}
 		}
-		err := p.connect(deadline, abort)
+		err := p.Connect(deadline, abort)
 		switch {
 		case err == nil:
 			// Remain available: a failure here surfaces on the next Accept.
@@ -124,10 +125,10 @@ func (l *Listener) Accept(deadline time.Time, abort *transport.Abort) (*PendingC
 			return nil, err
 		case errors.Is(err, netipc.ErrPeerClosed):
 			// The client came and went before we saw it: next one.
-			_ = p.close()
+			_ = p.Close()
 			continue
 		}
-		_ = p.close()
+		_ = p.Close()
 		return nil, err
 	}
 }
@@ -142,7 +143,7 @@ func (l *Listener) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.next != nil {
-		err := l.next.close()
+		err := l.next.Close()
 		l.next = nil
 		return err
 	}
@@ -175,22 +176,16 @@ func (p *PendingConn) Handshake(cfg ServerConfig, deadline time.Time, abort *tra
 	p.done = true
 	cfg, err := cfg.normalized()
 	if err != nil {
-		_ = p.p.close()
+		_ = p.p.Close()
 		return nil, err
 	}
 	ack, region, err := serverHandshake(p.p, p.ep, &cfg, p.sessionID, deadline, abort)
 	if err != nil {
-		_ = p.p.close()
+		_ = p.p.Close()
 		return nil, err
 	}
-	s := &ServerSession{}
-	s.ack = ack
-	s.ch = channel{
-		p: p.p, packetSize: int(ack.AgreedPacketSize), shm: region,
-		sendKind: netipc.KindResponse, sendLimits: s.ResponseLimits(),
-		recvKind: netipc.KindRequest, recvLimits: s.RequestLimits(),
-	}
-	s.ch.hangup = s.ch.p.peerBroken
+	s := new(ServerSession)
+	session.InitServer(&s.serverCore, ack, session.PipeConn(p.p), region)
 	return s, nil
 }
 
@@ -200,5 +195,5 @@ func (p *PendingConn) Close() error {
 		return nil
 	}
 	p.done = true
-	return p.p.close()
+	return p.p.Close()
 }

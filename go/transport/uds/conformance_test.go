@@ -15,6 +15,7 @@ import (
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
+	"netipc.local/netipc/transport/internal/session"
 	"netipc.local/netipc/wire"
 )
 
@@ -39,14 +40,12 @@ func capturedPackets(t testing.TB) [][]byte {
 
 // rawChannel wraps one end of a socketpair as a session channel with the
 // captured session's parameters (packet size 128, 4096 / 65536 budgets).
-func rawChannel(fd int, client bool) *channel {
-	req := wire.Limits{MaxPayload: 4096, MaxItems: 1}
-	resp := wire.Limits{MaxPayload: 65536, MaxItems: 1}
-	if client {
-		return &channel{fd: fd, packetSize: 128, sendKind: netipc.KindRequest, sendLimits: req, recvKind: netipc.KindResponse, recvLimits: resp}
-	}
-	return &channel{fd: fd, packetSize: 128, sendKind: netipc.KindResponse, sendLimits: resp, recvKind: netipc.KindRequest, recvLimits: req}
+func rawChannel(fd int, client bool) *session.Channel {
+	return session.NewChannel(session.SocketConn(fd), rawAck, client)
 }
+
+var rawAck = wire.HelloAck{AgreedPacketSize: 128, AgreedMaxRequestPayloadBytes: 4096, AgreedMaxRequestBatchItems: 1,
+	AgreedMaxResponsePayloadBytes: 65536, AgreedMaxResponseBatchItems: 1}
 
 func sendRaw(t testing.TB, fd int, pkts ...[]byte) {
 	t.Helper()
@@ -73,7 +72,7 @@ func TestCapturedChunkedResponseReassembles(t *testing.T) {
 	a, b := socketpair(t)
 	sendRaw(t, a, capturedPackets(t)...)
 	ch := rawChannel(b, true)
-	h, p, err := ch.recv(soon(), nil)
+	h, p, err := ch.Recv(soon(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +92,7 @@ func TestChunkedSendMatchesCapture(t *testing.T) {
 	payload := captured(t, "chunked_snapshot_resp/payload.bin")
 	done := make(chan error, 1)
 	go func() {
-		done <- ch.send(wire.ResponseHeader(netipc.MethodCgroupsSnapshot, 1, uint32(len(payload))), payload)
+		done <- ch.Send(wire.ResponseHeader(netipc.MethodCgroupsSnapshot, 1, uint32(len(payload))), payload)
 	}()
 	for i, want := range capturedPackets(t) {
 		if got := recvRaw(t, b); !bytes.Equal(got, want) {

@@ -17,6 +17,7 @@ import (
 	"netipc.local/netipc/codec"
 	"netipc.local/netipc/internal/bin"
 	"netipc.local/netipc/transport"
+	"netipc.local/netipc/transport/internal/session"
 	"netipc.local/netipc/wire"
 )
 
@@ -65,12 +66,12 @@ func TestMalformedIncomingMessages(t *testing.T) {
 			a, b := socketpair(t)
 			sendRaw(t, a, c.pkts...)
 			ch := rawChannel(b, true)
-			_, _, err := ch.recv(soon(), nil)
+			_, _, err := ch.Recv(soon(), nil)
 			c.check(t, err)
-			if !ch.broken {
+			if !ch.IsBroken() {
 				t.Fatal("session not marked broken")
 			}
-			_, _, err = ch.recv(soon(), nil)
+			_, _, err = ch.Recv(soon(), nil)
 			wantIs(t, err, netipc.ErrInvalidState)
 		})
 	}
@@ -110,13 +111,13 @@ func TestCorruptChunks(t *testing.T) {
 			a, b := socketpair(t)
 			sendRaw(t, a, c.pkts...)
 			ch := rawChannel(b, true)
-			_, _, err := ch.recv(soon(), nil)
+			_, _, err := ch.Recv(soon(), nil)
 			if c.want != nil {
 				wantViolation(t, err, c.want.(netipc.Violation))
 			} else {
 				wantDecode(t, err, c.kind)
 			}
-			if !ch.broken {
+			if !ch.IsBroken() {
 				t.Fatal("not broken")
 			}
 		})
@@ -129,9 +130,9 @@ func TestMidStreamDisconnect(t *testing.T) {
 	sendRaw(t, a, capturedPackets(t)[:5]...)
 	_ = unix.Shutdown(a, unix.SHUT_RDWR)
 	ch := rawChannel(b, true)
-	_, _, err := ch.recv(soon(), nil)
+	_, _, err := ch.Recv(soon(), nil)
 	wantIs(t, err, netipc.ErrPeerClosed)
-	if !ch.broken {
+	if !ch.IsBroken() {
 		t.Fatal("not broken")
 	}
 }
@@ -158,7 +159,7 @@ func TestOversizedResponseFromServer(t *testing.T) {
 				return err
 			}
 			// Bypass the local check to play a hostile server.
-			s.ch.sendLimits.MaxPayload = 1 << 20
+			session.OverrideSendLimits(&s.Info, wire.Limits{MaxPayload: 1 << 20, MaxItems: s.ResponseLimits().MaxItems})
 			return s.SendResponse(m.Header.Code, m.Header.MessageID, make([]byte, 100))
 		})
 	c := connect(t, ep, baseClientCfg())
@@ -520,8 +521,8 @@ func TestBatches(t *testing.T) {
 // answer it with a final LIMIT_EXCEEDED before closing.
 func TestServerReceivesOverLimitRequest(t *testing.T) {
 	a, b := socketpair(t)
-	srv := &ServerSession{}
-	srv.ch = *rawChannel(b, false)
+	srv := new(ServerSession)
+	session.InitServer(&srv.serverCore, rawAck, session.SocketConn(b), nil)
 	msg := append(wire.RequestHeader(netipc.MethodIncrement, 5, 5000).AppendTo(nil), make([]byte, 5000)...)
 	sendRaw(t, a, msg[:128])
 	_, err := srv.RecvRequest(soon(), nil)

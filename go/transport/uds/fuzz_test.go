@@ -42,7 +42,7 @@ func FuzzRecvPackets(f *testing.F) {
 		_ = unix.Close(fds[0]) // the peer leaves: no receive can block
 		ch := rawChannel(fds[1], true)
 		for range 4 {
-			_, _, err := ch.recv(time.Now().Add(time.Second), nil)
+			_, _, err := ch.Recv(time.Now().Add(time.Second), nil)
 			if err == nil {
 				continue
 			}
@@ -50,7 +50,7 @@ func FuzzRecvPackets(f *testing.F) {
 				!errors.Is(err, netipc.ErrLimitExceeded) && !errors.Is(err, netipc.ErrInvalidState) {
 				t.Fatalf("unexpected error class: %v", err)
 			}
-			if !ch.broken && !errors.Is(err, netipc.ErrInvalidState) {
+			if !ch.IsBroken() && !errors.Is(err, netipc.ErrInvalidState) {
 				t.Fatal("failure did not end the session")
 			}
 		}
