@@ -174,15 +174,15 @@ func TestClientHelloMatchesCapture(t *testing.T) {
 		t.Fatal("HELLO differs")
 	}
 	ack := captured(t, "msg_hello_ack_ok_pkt128.bin")
-	a, err := checkAck(ack, len(ack), h, &cfg)
+	a, err := session.CheckAck(ack, len(ack), h, cfg.ResponsePayloadCap)
 	if err != nil || a.SessionID != 2 || a.AgreedPacketSize != 128 {
 		t.Fatal(err, a)
 	}
 	rej := captured(t, "msg_hello_ack_auth_failed.bin")
-	_, err = checkAck(rej, len(rej), h, &cfg)
+	_, err = session.CheckAck(rej, len(rej), h, cfg.ResponsePayloadCap)
 	wantIs(t, err, netipc.ErrAuthFailed)
 	// A rejection without its payload is accepted too.
-	_, err = checkAck(rej[:32], 32, h, &cfg)
+	_, err = session.CheckAck(rej[:32], 32, h, cfg.ResponsePayloadCap)
 	wantIs(t, err, netipc.ErrAuthFailed)
 }
 

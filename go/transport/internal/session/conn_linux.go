@@ -63,3 +63,12 @@ func (c *Channel) shmRecv(deadline time.Time, abort *transport.Abort) ([]byte, e
 // session data arrives through the region, and the socket then only
 // signals hang-up.
 func (s *Info) Fd() int { return s.ch.conn.fd }
+
+// handshakeBuf is a buffer of n bytes for one handshake message.
+func (c *Conn) handshakeBuf(n int) []byte { return make([]byte, n) }
+
+// readMsg reads one handshake message: the bytes stored and the real
+// length of the datagram.
+func (c *Conn) readMsg(buf []byte, deadline time.Time, abort *transport.Abort) (stored, real int, err error) {
+	return sys.RecvPacket(c.fd, buf, nil, deadline, abort)
+}

@@ -82,3 +82,18 @@ func (s *Info) PeerGone() bool { return s.ch.conn.p.PeerGone() }
 // with writes, sends fail the same way (SHUT_RDWR). Unlike the other
 // methods it is safe from any goroutine.
 func (s *Info) Shutdown(writes bool) { s.ch.conn.p.Shutdown(writes) }
+
+// handshakeBuf is a heap buffer of n bytes for one handshake message (n
+// is at most the pipe's scratch size).
+func (c *Conn) handshakeBuf(n int) []byte { return c.p.Scratch()[:n] }
+
+// readMsg reads one handshake message: the bytes stored and the length
+// of the message, len(buf) when it was longer than buf.
+func (c *Conn) readMsg(buf []byte, deadline time.Time, abort *transport.Abort) (stored, real int, err error) {
+	n, more, err := c.p.Read(buf, deadline, abort)
+	real = n
+	if more {
+		real = len(buf)
+	}
+	return n, real, err
+}
