@@ -38,15 +38,20 @@ import (
 
 // Listener is a listening service endpoint: it keeps one waiting pipe
 // instance and creates the next one each time a client connects. Accept
-// may be called from several goroutines (they take turns). Session ids
-// are allocated from 1, one per accepted connection.
+// may be called from several goroutines (they take turns), and Close
+// from any goroutine at any time: a blocked Accept then returns
+// netipc.ErrClosed at once (as on UDS). The waiting instance is closed
+// only once no Accept uses it. Session ids are allocated from 1, one per
+// accepted connection.
 type Listener struct {
 	ep     transport.Endpoint
 	name   *uint16
-	mu     sync.Mutex
+	mu     sync.Mutex // held by the Accept using next
 	next   *pipe
 	nextID atomic.Uint64
 	closed atomic.Bool
+	// closing fires on Close and wakes the waiting Accept.
+	closing *sys.Abort
 }
 
 func createInstance(name *uint16, first bool) (*pipe, error) {
@@ -83,11 +88,16 @@ func Listen(ep transport.Endpoint) (*Listener, error) {
 	if ok, e := winpipe.WaitNamedPipe(name, 1); ok || !errors.Is(e, windows.ERROR_FILE_NOT_FOUND) {
 		return nil, netipc.ErrAddressInUse
 	}
-	first, err := createInstance(name, true)
+	closing, err := sys.NewAbort()
 	if err != nil {
 		return nil, err
 	}
-	l := &Listener{ep: ep, name: name, next: first}
+	first, err := createInstance(name, true)
+	if err != nil {
+		_ = closing.Close()
+		return nil, err
+	}
+	l := &Listener{ep: ep, name: name, next: first, closing: closing}
 	l.nextID.Store(1)
 	return l, nil
 }
@@ -98,7 +108,8 @@ func (l *Listener) Endpoint() transport.Endpoint { return l.ep }
 // Accept waits for the next client (until deadline, or abort) and returns
 // it without reading from it. A fresh instance is created for the next
 // client before the connected one is returned; a timeout or abort keeps
-// the waiting instance.
+// the waiting instance. It fails with netipc.ErrClosed when the listener
+// is closed, before or while it waits.
 func (l *Listener) Accept(deadline time.Time, abort *transport.Abort) (*PendingConn, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -114,7 +125,7 @@ func (l *Listener) Accept(deadline time.Time, abort *transport.Abort) (*PendingC
 				return nil, err
 			}
 		}
-		err := p.Connect(deadline, abort)
+		err := p.Connect(deadline, abort, l.closing)
 		switch {
 		case err == nil:
 			// Remain available: a failure here surfaces on the next Accept.
@@ -133,21 +144,30 @@ func (l *Listener) Accept(deadline time.Time, abort *transport.Abort) (*PendingC
 	}
 }
 
-// Close closes the waiting instance: new clients get netipc.ErrNotFound
-// once no instance is left. Established sessions are not affected. An
-// Accept in progress should be aborted first (its abort handle).
+// Close stops accepting: it wakes a blocked Accept (which returns
+// netipc.ErrClosed) and, once no Accept uses it, closes the waiting
+// instance; new clients get netipc.ErrNotFound once no instance is left.
+// Established sessions and pending connections are not affected. Close
+// is idempotent and safe from any goroutine.
 func (l *Listener) Close() error {
-	if l.closed.Swap(true) {
-		return nil
+	first := !l.closed.Swap(true)
+	if first {
+		l.closing.Trigger()
 	}
+	// The Accept in progress holds mu until it has returned.
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.next != nil {
-		err := l.next.Close()
-		l.next = nil
-		return err
+	if !first || l.closing == nil {
+		return nil
 	}
-	return nil
+	var err error
+	if l.next != nil {
+		err = l.next.Close()
+		l.next = nil
+	}
+	_ = l.closing.Close()
+	l.closing = nil
+	return err
 }
 
 // PendingConn is a connected client whose handshake has not run yet.

@@ -164,7 +164,12 @@ func (p *Pipe) Write(msg []byte, deadline time.Time) error {
 }
 
 // Connect waits (server side) for a client to connect to this instance.
-func (p *Pipe) Connect(deadline time.Time, abort *transport.Abort) error {
+// A triggered closing (nil for none; the listener's) ends the wait with
+// netipc.ErrClosed.
+func (p *Pipe) Connect(deadline time.Time, abort *transport.Abort, closing *sys.Abort) error {
+	if closing.Triggered() {
+		return netipc.ErrClosed
+	}
 	if err := abort.Check(); err != nil {
 		return err
 	}
@@ -179,7 +184,15 @@ func (p *Pipe) Connect(deadline time.Time, abort *transport.Abort) error {
 	if err != nil && !errors.Is(err, windows.ERROR_IO_PENDING) {
 		return sys.Wrap("ConnectNamedPipe", err)
 	}
-	_, _, err = p.complete("ConnectNamedPipe", windows.ERROR_IO_PENDING, deadline, abort, 0)
+	var stop windows.Handle
+	if closing != nil {
+		stop = closing.Handle()
+	}
+	_, _, err = p.complete("ConnectNamedPipe", windows.ERROR_IO_PENDING, deadline, abort, stop)
+	if err == errShutdown {
+		// The only stop handle of a connect is the listener closing.
+		return netipc.ErrClosed
+	}
 	return err
 }
 
