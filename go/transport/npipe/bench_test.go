@@ -4,11 +4,12 @@ package npipe
 
 import (
 	"testing"
+	"time"
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/codec"
 	"netipc.local/netipc/transport"
-	"time"
+	"netipc.local/netipc/transport/internal/session"
 )
 
 // INCREMENT round trips Go <-> Go in one process, one request in flight,
@@ -54,7 +55,7 @@ func BenchmarkIncrementRoundTrip(b *testing.B) {
 }
 
 // benchServe answers INCREMENT with value + 1 without allocating.
-func benchServe(s *ServerSession, abort *transport.Abort) error {
+func benchServe(s *session.Server, abort *transport.Abort) error {
 	var out [8]byte
 	for {
 		m, err := s.RecvRequest(time.Time{}, abort)

@@ -4,71 +4,32 @@ package npipe
 
 import (
 	"bytes"
-	"fmt"
-	"os"
-	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/transport"
 	"netipc.local/netipc/transport/internal/session"
+	"netipc.local/netipc/transport/internal/sessiontest"
 	"netipc.local/netipc/wire"
 )
 
-const capturedDir = "../../../testdata/conformance/transport"
+func captured(t testing.TB, name string) []byte { t.Helper(); return sessiontest.Captured(t, name) }
 
-func captured(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(capturedDir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func capturedPackets(t testing.TB) [][]byte {
-	var out [][]byte
-	for i := 0; i < 14; i++ {
-		out = append(out, captured(t, fmt.Sprintf("chunked_snapshot_resp/packet-%02d.bin", i)))
-	}
-	return out
-}
+func capturedPackets(t testing.TB) [][]byte { return sessiontest.CapturedPackets(t) }
 
 // rawChannel wraps one end of a pipe pair as a session channel with the
-// captured session's parameters (packet size 128, 4096 / 65536 budgets).
+// captured session's parameters.
 func rawChannel(fd *pipe, client bool) *session.Channel {
-	return session.NewChannel(session.PipeConn(fd), rawAck, client)
+	return session.NewChannel(session.PipeConn(fd), sessiontest.RawAck, client)
 }
-
-var rawAck = wire.HelloAck{AgreedPacketSize: 128, AgreedMaxRequestPayloadBytes: 4096, AgreedMaxRequestBatchItems: 1,
-	AgreedMaxResponsePayloadBytes: 65536, AgreedMaxResponseBatchItems: 1}
-
-// keep forces test buffers handed to overlapped I/O onto the heap.
-var keep atomic.Pointer[[]byte]
 
 func sendRaw(t testing.TB, p *pipe, pkts ...[]byte) {
 	t.Helper()
-	for _, m := range pkts {
-		heap := append([]byte(nil), m...)
-		keep.Store(&heap)
-		if err := p.Write(heap, soon()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sessiontest.SendRaw(t, rawPipe{p}, pkts...)
 }
 
-func recvRaw(t testing.TB, p *pipe) []byte {
-	t.Helper()
-	buf := make([]byte, 1<<17)
-	keep.Store(&buf)
-	n, more, err := p.Read(buf, soon(), nil)
-	if err != nil || more {
-		t.Fatal(err, n, more)
-	}
-	return buf[:n]
-}
+func recvRaw(t testing.TB, p *pipe) []byte { t.Helper(); return sessiontest.RecvRaw(t, rawPipe{p}) }
 
 // pipePair returns a connected client pipe and server pipe instance of a
 // fresh endpoint, closed at cleanup.
@@ -192,7 +153,7 @@ func TestSnapshotOverPacket128(t *testing.T) {
 	ep := endpoint(t, "pkt128")
 	payload := captured(t, "chunked_snapshot_resp/payload.bin")
 	cfg := ServerConfig{AuthToken: testToken, MaxRequestPayloadBytes: 4096, MaxResponsePayloadBytes: 65536}
-	startServer(t, ep, cfg, func(s *ServerSession, abort *transport.Abort) error {
+	startServer(t, ep, cfg, func(s *session.Server, abort *transport.Abort) error {
 		for {
 			m, err := s.RecvRequest(time.Time{}, abort)
 			if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"netipc.local/netipc"
+	"netipc.local/netipc/transport/internal/sessiontest"
 )
 
 // FuzzRecvPackets feeds arbitrary pipe messages from a hostile peer to a
@@ -18,7 +19,7 @@ func FuzzRecvPackets(f *testing.F) {
 	for _, p := range capturedPackets(f) {
 		f.Add(p, uint8(14))
 	}
-	f.Add(responseMsg(1, 1, []byte{1, 2, 3, 4, 5, 6, 7, 8}), uint8(1))
+	f.Add(sessiontest.ResponseMsg(1, 1, []byte{1, 2, 3, 4, 5, 6, 7, 8}), uint8(1))
 	f.Add(append(capturedPackets(f)[0], 0), uint8(1)) // longer than a packet
 	f.Fuzz(func(t *testing.T, data []byte, split uint8) {
 		client, server := pipePair(t)

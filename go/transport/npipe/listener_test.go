@@ -108,7 +108,7 @@ func TestListenAgainAfterCloseDuringAccept(t *testing.T) {
 		if err == nil {
 			var s *ServerSession
 			if s, err = p.Handshake(baseServerCfg(), soon(), nil); err == nil {
-				err = incrementServe(s, nil)
+				err = incrementServe(&s.serverCore, nil)
 				_ = s.Close()
 			}
 		}

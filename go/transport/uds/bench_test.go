@@ -8,6 +8,7 @@ import (
 	"netipc.local/netipc"
 	"netipc.local/netipc/codec"
 	"netipc.local/netipc/transport"
+	"netipc.local/netipc/transport/internal/session"
 	"time"
 )
 
@@ -51,7 +52,7 @@ func BenchmarkIncrementRoundTrip(b *testing.B) {
 }
 
 // benchServe answers INCREMENT with value + 1 without allocating.
-func benchServe(s *ServerSession, abort *transport.Abort) error {
+func benchServe(s *session.Server, abort *transport.Abort) error {
 	var out [8]byte
 	for {
 		m, err := s.RecvRequest(time.Time{}, abort)

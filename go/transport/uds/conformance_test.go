@@ -4,67 +4,34 @@ package uds
 
 import (
 	"bytes"
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"netipc.local/netipc"
-	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
 	"netipc.local/netipc/transport/internal/session"
+	"netipc.local/netipc/transport/internal/sessiontest"
 	"netipc.local/netipc/wire"
 )
 
-const capturedDir = "../../../testdata/conformance/transport"
+func captured(t testing.TB, name string) []byte { t.Helper(); return sessiontest.Captured(t, name) }
 
-func captured(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(capturedDir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func capturedPackets(t testing.TB) [][]byte {
-	var out [][]byte
-	for i := 0; i < 14; i++ {
-		out = append(out, captured(t, fmt.Sprintf("chunked_snapshot_resp/packet-%02d.bin", i)))
-	}
-	return out
-}
+func capturedPackets(t testing.TB) [][]byte { return sessiontest.CapturedPackets(t) }
 
 // rawChannel wraps one end of a socketpair as a session channel with the
-// captured session's parameters (packet size 128, 4096 / 65536 budgets).
+// captured session's parameters.
 func rawChannel(fd int, client bool) *session.Channel {
-	return session.NewChannel(session.SocketConn(fd), rawAck, client)
+	return session.NewChannel(session.SocketConn(fd), sessiontest.RawAck, client)
 }
-
-var rawAck = wire.HelloAck{AgreedPacketSize: 128, AgreedMaxRequestPayloadBytes: 4096, AgreedMaxRequestBatchItems: 1,
-	AgreedMaxResponsePayloadBytes: 65536, AgreedMaxResponseBatchItems: 1}
 
 func sendRaw(t testing.TB, fd int, pkts ...[]byte) {
 	t.Helper()
-	for _, p := range pkts {
-		if err := sys.SendPacket(fd, p, nil, time.Time{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sessiontest.SendRaw(t, rawFd(fd), pkts...)
 }
 
-func recvRaw(t testing.TB, fd int) []byte {
-	t.Helper()
-	buf := make([]byte, 1<<17)
-	n, real, err := sys.RecvPacket(fd, buf, nil, soon(), nil)
-	if err != nil || n != real {
-		t.Fatal(err, n, real)
-	}
-	return buf[:n]
-}
+func recvRaw(t testing.TB, fd int) []byte { t.Helper(); return sessiontest.RecvRaw(t, rawFd(fd)) }
 
 // The captured chunked response, fed packet by packet, reassembles to
 // exactly payload.bin.
@@ -157,7 +124,7 @@ func TestSnapshotOverPacket128(t *testing.T) {
 	ep := endpoint(t, "pkt128")
 	payload := captured(t, "chunked_snapshot_resp/payload.bin")
 	cfg := ServerConfig{AuthToken: testToken, MaxRequestPayloadBytes: 4096, MaxResponsePayloadBytes: 65536}
-	startServer(t, ep, cfg, func(s *ServerSession, abort *transport.Abort) error {
+	startServer(t, ep, cfg, func(s *session.Server, abort *transport.Abort) error {
 		for {
 			m, err := s.RecvRequest(time.Time{}, abort)
 			if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/sys"
+	"netipc.local/netipc/transport/internal/sessiontest"
 )
 
 // FuzzRecvPackets feeds arbitrary datagrams from a hostile peer to a
@@ -20,7 +21,7 @@ func FuzzRecvPackets(f *testing.F) {
 	for _, p := range capturedPackets(f) {
 		f.Add(p, uint8(14))
 	}
-	f.Add(responseMsg(1, 1, []byte{1, 2, 3, 4, 5, 6, 7, 8}), uint8(1))
+	f.Add(sessiontest.ResponseMsg(1, 1, []byte{1, 2, 3, 4, 5, 6, 7, 8}), uint8(1))
 	f.Fuzz(func(t *testing.T, data []byte, split uint8) {
 		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
