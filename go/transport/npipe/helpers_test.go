@@ -61,7 +61,8 @@ var harness = &sessiontest.Harness{
 		t.Cleanup(func() { _ = p.Close() })
 		return rawPipe{p}
 	},
-	Profiles: []uint32{netipc.ProfileBaseline, netipc.ProfileShmHybrid, ProfileBusyWait},
+	Profiles:     []uint32{netipc.ProfileBaseline, netipc.ProfileShmHybrid, ProfileBusyWait},
+	ProfileNames: []string{"npipe", "shm-hybrid", "shm-busywait"},
 }
 
 // TestSessionShared runs the tests shared with the UDS transport.

@@ -55,7 +55,8 @@ var harness = &sessiontest.Harness{
 		t.Cleanup(func() { _ = unix.Close(fd) })
 		return rawFd(fd)
 	},
-	Profiles: []uint32{netipc.ProfileBaseline, netipc.ProfileShmHybrid},
+	Profiles:     []uint32{netipc.ProfileBaseline, netipc.ProfileShmHybrid},
+	ProfileNames: []string{"uds", "shm"},
 }
 
 // TestSessionShared runs the tests shared with the Named Pipe transport.

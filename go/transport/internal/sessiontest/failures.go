@@ -18,32 +18,38 @@ import (
 	"netipc.local/netipc/wire"
 )
 
+// namedTest is one shared test.
+type namedTest struct {
+	name string
+	test func(*testing.T, *Harness)
+}
+
 // Run runs every shared test over h, each as a subtest.
 func Run(t *testing.T, h *Harness) {
-	for _, c := range []struct {
-		name string
-		test func(*testing.T, *Harness)
-	}{
-		{"MalformedIncomingMessages", testMalformedIncomingMessages},
-		{"CorruptChunks", testCorruptChunks},
-		{"MidStreamDisconnect", testMidStreamDisconnect},
-		{"OutgoingLimitsAreLocal", testOutgoingLimitsAreLocal},
-		{"OversizedResponseFromServer", testOversizedResponseFromServer},
-		{"HandshakeRejections", testHandshakeRejections},
-		{"HandshakeFieldsRaw", testHandshakeFieldsRaw},
-		{"ProfileSelection", testProfileSelection},
-		{"DuplicateAndUnknownMessageIDs", testDuplicateAndUnknownMessageIDs},
-		{"PipeliningOutOfOrder", testPipeliningOutOfOrder},
-		{"InFlightLimit", testInFlightLimit},
-		{"Batches", testBatches},
-		{"ServerReceivesOverLimitRequest", testServerReceivesOverLimitRequest},
-		{"ConcurrentSessions", testConcurrentSessions},
-		{"TimeoutAndAbort", testTimeoutAndAbort},
-		{"ServerClosesMidSession", testServerClosesMidSession},
-		{"LargeChunkedMessages", testLargeChunkedMessages},
-	} {
+	for _, c := range append(conformanceTests, failureTests...) {
 		t.Run(c.name, func(t *testing.T) { c.test(t, h) })
 	}
+}
+
+// failureTests check how sessions fail, and the session rules.
+var failureTests = []namedTest{
+	{"MalformedIncomingMessages", testMalformedIncomingMessages},
+	{"CorruptChunks", testCorruptChunks},
+	{"MidStreamDisconnect", testMidStreamDisconnect},
+	{"OutgoingLimitsAreLocal", testOutgoingLimitsAreLocal},
+	{"OversizedResponseFromServer", testOversizedResponseFromServer},
+	{"HandshakeRejections", testHandshakeRejections},
+	{"HandshakeFieldsRaw", testHandshakeFieldsRaw},
+	{"ProfileSelection", testProfileSelection},
+	{"DuplicateAndUnknownMessageIDs", testDuplicateAndUnknownMessageIDs},
+	{"PipeliningOutOfOrder", testPipeliningOutOfOrder},
+	{"InFlightLimit", testInFlightLimit},
+	{"Batches", testBatches},
+	{"ServerReceivesOverLimitRequest", testServerReceivesOverLimitRequest},
+	{"ConcurrentSessions", testConcurrentSessions},
+	{"TimeoutAndAbort", testTimeoutAndAbort},
+	{"ServerClosesMidSession", testServerClosesMidSession},
+	{"LargeChunkedMessages", testLargeChunkedMessages},
 }
 
 // Each malformed incoming message ends the session with the rule named.

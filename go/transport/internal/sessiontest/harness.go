@@ -94,6 +94,8 @@ type Harness struct {
 	// Profiles are the data-plane profiles sessions run on: the baseline
 	// first, then the SHM ones.
 	Profiles []uint32
+	// ProfileNames name Profiles in subtests and sub-benchmarks.
+	ProfileNames []string
 }
 
 // connect connects with cfg or fails the test; the session is closed at
