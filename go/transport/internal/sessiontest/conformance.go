@@ -105,7 +105,6 @@ func profileName(h *Harness, profile uint32) string {
 	return fmt.Sprintf("profile=%d", profile)
 }
 
-
 // The captured chunked response, fed packet by packet, reassembles to
 // exactly payload.bin.
 func testCapturedChunkedResponseReassembles(t *testing.T, hs *Harness) {
