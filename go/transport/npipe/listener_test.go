@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"netipc.local/netipc"
+	"netipc.local/netipc/transport"
+	"netipc.local/netipc/transport/internal/sessiontest"
 )
 
 // Close from another goroutine wakes Accepts blocked without a deadline
@@ -19,36 +21,13 @@ func TestListenerCloseWakesBlockedAccepts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const acceptors = 3
-	errs := make(chan error, acceptors)
-	var entered sync.WaitGroup
-	entered.Add(acceptors)
-	for range acceptors {
-		go func() {
-			entered.Done()
-			p, err := l.Accept(time.Time{}, nil)
-			if p != nil {
-				_ = p.Close()
-			}
-			errs <- err
-		}()
-	}
-	entered.Wait()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	timeout := time.After(10 * time.Second)
-	for range acceptors {
-		select {
-		case err := <-errs:
-			wantIs(t, err, netipc.ErrClosed)
-		case <-timeout:
-			t.Fatal("Accept still blocked after Close")
+	sessiontest.CloseWakesBlockedAccepts(t, 3, func(deadline time.Time, abort *transport.Abort) error {
+		p, err := l.Accept(deadline, abort)
+		if p != nil {
+			_ = p.Close()
 		}
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal("second Close:", err)
-	}
+		return err
+	}, l.Close)
 	_, err = Connect(ep, baseClientCfg(), time.Now().Add(2*time.Second), nil)
 	wantIs(t, err, netipc.ErrNotFound)
 }

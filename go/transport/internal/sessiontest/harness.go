@@ -317,3 +317,36 @@ func CapturedPackets(t testing.TB) [][]byte {
 // 65536 budgets), for channels driven by raw packets.
 var RawAck = wire.HelloAck{AgreedPacketSize: 128, AgreedMaxRequestPayloadBytes: 4096, AgreedMaxRequestBatchItems: 1,
 	AgreedMaxResponsePayloadBytes: 65536, AgreedMaxResponseBatchItems: 1}
+
+// CloseWakesBlockedAccepts starts acceptors goroutines blocked in accept
+// (no deadline, no abort), then closes the listener from this goroutine:
+// every accept must return netipc.ErrClosed, and a second close must
+// succeed. accept closes any connection it gets.
+func CloseWakesBlockedAccepts(t *testing.T, acceptors int, accept func(time.Time, *transport.Abort) error, closeListener func() error) {
+	t.Helper()
+	errs := make(chan error, acceptors)
+	var entered sync.WaitGroup
+	entered.Add(acceptors)
+	for range acceptors {
+		go func() {
+			entered.Done()
+			errs <- accept(time.Time{}, nil)
+		}()
+	}
+	entered.Wait()
+	if err := closeListener(); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(10 * time.Second)
+	for range acceptors {
+		select {
+		case err := <-errs:
+			WantIs(t, err, netipc.ErrClosed)
+		case <-timeout:
+			t.Fatal("Accept still blocked after Close")
+		}
+	}
+	if err := closeListener(); err != nil {
+		t.Fatal("second Close:", err)
+	}
+}
