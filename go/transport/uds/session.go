@@ -12,6 +12,8 @@ import (
 // Message is a received message. It is borrowed and ephemeral: Payload
 // (and every item) aliases the session's receive buffer and is valid only
 // until the next receive on that session or its Close. Copy what you need.
+// Fields: Header, Payload; methods: IsOK, IsBatch, ItemCount, Item (one
+// type for every transport, documented in transport/internal/session).
 type Message = session.Message
 
 var errBroken = session.ErrBroken
@@ -27,6 +29,13 @@ type (
 // pipelined on UDS (up to ClientConfig.MaxInFlight in flight, answered in
 // any order, matched by message id); SHM carries one request at a time. A
 // ClientSession is not safe for concurrent use.
+//
+// Its methods come from the session core shared with the other
+// transport (documented in transport/internal/session): Call, CallBatch,
+// SendRequest, SendBatchRequest, SendMessage, RecvResponse,
+// NextMessageID, InFlight, FailedMessageIDs, Endpoint, HelloAck,
+// SessionID, SelectedProfile, IsShm, PacketSize, RequestLimits,
+// ResponseLimits, IsBroken, SetSendTimeout, Fd and Close.
 type ClientSession struct {
 	clientCore
 }
@@ -55,6 +64,13 @@ func Connect(ep transport.Endpoint, cfg ClientConfig, deadline time.Time, abort 
 
 // ServerSession is an established server session. It is not safe for
 // concurrent use.
+//
+// Its methods come from the session core shared with the other
+// transport (documented in transport/internal/session): RecvRequest,
+// SendResponse, SendBatchResponse, SendError, SendMessage,
+// LastRequestHeader, SendFinalError, HelloAck, SessionID,
+// SelectedProfile, IsShm, PacketSize, RequestLimits, ResponseLimits,
+// IsBroken, SetSendTimeout, Fd and Close.
 type ServerSession struct {
 	serverCore
 }
