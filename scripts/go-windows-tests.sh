@@ -57,7 +57,7 @@ go vet ./...
 bin="$(mktemp -d "${TMPDIR:-/tmp}/netipc-gowin.XXXXXX")"
 trap 'rm -rf "$bin"' EXIT
 
-packages=(. ./wire ./codec ./transport ./transport/npipe ./transport/winshm ./service ./cache)
+packages=(. ./wire ./codec ./transport ./transport/internal/session ./transport/internal/shmturn ./transport/npipe ./transport/winshm ./service ./cache)
 args=()
 if [ "$#" -gt 0 ]; then
     packages=("$1")
