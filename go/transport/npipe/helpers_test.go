@@ -61,6 +61,28 @@ var harness = &sessiontest.Harness{
 		t.Cleanup(func() { _ = p.Close() })
 		return rawPipe{p}
 	},
+	Listen: func(t testing.TB, ep transport.Endpoint) sessiontest.Listener {
+		t.Helper()
+		l, err := Listen(ep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = l.Close() })
+		return sessiontest.Listener{Close: l.Close,
+			Accept: func(deadline time.Time, abort *transport.Abort) (sessiontest.Handshake, error) {
+				p, err := l.Accept(deadline, abort)
+				if err != nil {
+					return nil, err
+				}
+				return func(cfg sessiontest.Config, deadline time.Time, abort *transport.Abort) (*session.Server, error) {
+					s, err := p.Handshake(serverCfg(cfg), deadline, abort)
+					if err != nil {
+						return nil, err
+					}
+					return &s.serverCore, nil
+				}, nil
+			}}
+	},
 	Profiles:     []uint32{netipc.ProfileBaseline, netipc.ProfileShmHybrid, ProfileBusyWait},
 	ProfileNames: []string{"npipe", "shm-hybrid", "shm-busywait"},
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"os"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -85,77 +84,6 @@ func TestSocketModeAndStaleRecovery(t *testing.T) {
 	entries, _ := os.ReadDir(ep.RunDir())
 	if len(entries) != 1 {
 		t.Fatal(entries)
-	}
-}
-
-// A client that connects and says nothing never stalls the acceptor:
-// other clients are served, and its handshake times out.
-func TestSilentPeerDoesNotStallAcceptor(t *testing.T) {
-	ep := endpoint(t, "silent")
-	l, err := Listen(ep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	silent, err := connectPath(ep.SocketPath(), soon(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(silent)
-	p, err := l.Accept(soon(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := p.Handshake(baseServerCfg(), time.Now().Add(200*time.Millisecond), nil)
-		done <- err
-	}()
-	// Meanwhile another client gets through.
-	go func() {
-		p2, err := l.Accept(soon(), nil)
-		if err != nil {
-			return
-		}
-		s, err := p2.Handshake(baseServerCfg(), soon(), nil)
-		if err == nil {
-			_ = incrementServe(&s.serverCore, nil)
-			_ = s.Close()
-		}
-	}()
-	c := connect(t, ep, baseClientCfg())
-	if callIncrement(t, c, 1) != 2 {
-		t.Fatal("call")
-	}
-	wantIs(t, <-done, netipc.ErrTimeout)
-	// Garbage instead of a HELLO fails the handshake, never the process.
-	junk, _ := connectPath(ep.SocketPath(), soon(), nil)
-	defer unix.Close(junk)
-	sendRaw(t, junk, []byte("GET / HTTP/1.0\r\n\r\n"))
-	p3, err := l.Accept(soon(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = p3.Handshake(baseServerCfg(), soon(), nil)
-	wantIs(t, err, netipc.ErrProtocol)
-}
-
-func TestAcceptTimeoutAndAbort(t *testing.T) {
-	ep := endpoint(t, "accept")
-	l, err := Listen(ep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, err = l.Accept(time.Now().Add(20*time.Millisecond), nil)
-	wantIs(t, err, netipc.ErrTimeout)
-	abort, _ := transport.NewAbort()
-	defer abort.Close()
-	abort.Trigger()
-	_, err = l.Accept(time.Time{}, abort)
-	wantIs(t, err, netipc.ErrAborted)
-	if p, err := l.TryAccept(); p != nil || err != nil {
-		t.Fatal(p, err)
 	}
 }
 

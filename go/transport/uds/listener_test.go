@@ -144,3 +144,15 @@ func TestListenerConcurrentAcceptAndClose(t *testing.T) {
 		t.Fatalf("accepted %d of %d", len(ids), clients)
 	}
 }
+
+// TryAccept without a waiting client returns nothing, without error.
+func TestTryAcceptWithoutClient(t *testing.T) {
+	l, err := Listen(endpoint(t, "try"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if p, err := l.TryAccept(); p != nil || err != nil {
+		t.Fatal(p, err)
+	}
+}

@@ -50,6 +50,8 @@ var failureTests = []namedTest{
 	{"TimeoutAndAbort", testTimeoutAndAbort},
 	{"ServerClosesMidSession", testServerClosesMidSession},
 	{"LargeChunkedMessages", testLargeChunkedMessages},
+	{"SilentPeerDoesNotStallAcceptor", testSilentPeerDoesNotStallAcceptor},
+	{"AcceptTimeoutAndAbort", testAcceptTimeoutAndAbort},
 }
 
 // Each malformed incoming message ends the session with the rule named.
@@ -605,4 +607,58 @@ func testLargeChunkedMessages(t *testing.T, h *Harness) {
 	if err != nil || len(v.Text) != len(text) || v.Text[0] != 'f' {
 		t.Fatal(err)
 	}
+}
+
+// A client that connects and says nothing never stalls the acceptor:
+// other clients are served, and its handshake times out.
+func testSilentPeerDoesNotStallAcceptor(t *testing.T, h *Harness) {
+	ep := h.Endpoint(t, "silent")
+	l := h.Listen(t, ep)
+	h.Dial(t, ep) // says nothing
+	p, err := l.Accept(Soon(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := p(BaseServerCfg(), time.Now().Add(200*time.Millisecond), nil)
+		done <- err
+	}()
+	// Meanwhile another client gets through.
+	go func() {
+		p2, err := l.Accept(Soon(), nil)
+		if err != nil {
+			return
+		}
+		s, err := p2(BaseServerCfg(), Soon(), nil)
+		if err == nil {
+			_ = IncrementServe(s, nil)
+			_ = s.Close()
+		}
+	}()
+	c := h.connect(t, ep, BaseClientCfg())
+	if CallIncrement(t, c, 1) != 2 {
+		t.Fatal("call")
+	}
+	WantIs(t, <-done, netipc.ErrTimeout)
+	// Garbage instead of a HELLO fails the handshake, never the process.
+	SendRaw(t, h.Dial(t, ep), []byte("GET / HTTP/1.0\r\n\r\n"))
+	p3, err := l.Accept(Soon(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p3(BaseServerCfg(), Soon(), nil)
+	WantIs(t, err, netipc.ErrProtocol)
+}
+
+func testAcceptTimeoutAndAbort(t *testing.T, h *Harness) {
+	ep := h.Endpoint(t, "accept")
+	l := h.Listen(t, ep)
+	_, err := l.Accept(time.Now().Add(20*time.Millisecond), nil)
+	WantIs(t, err, netipc.ErrTimeout)
+	abort, _ := transport.NewAbort()
+	defer abort.Close()
+	abort.Trigger()
+	_, err = l.Accept(time.Time{}, abort)
+	WantIs(t, err, netipc.ErrAborted)
 }

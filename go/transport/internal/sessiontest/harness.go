@@ -91,12 +91,26 @@ type Harness struct {
 	// Dial connects a raw client to ep without a handshake; it is released
 	// at cleanup.
 	Dial func(t testing.TB, ep transport.Endpoint) Raw
+	// Listen listens on ep; the listener is closed at cleanup.
+	Listen func(t testing.TB, ep transport.Endpoint) Listener
 	// Profiles are the data-plane profiles sessions run on: the baseline
 	// first, then the SHM ones.
 	Profiles []uint32
 	// ProfileNames name Profiles in subtests and sub-benchmarks.
 	ProfileNames []string
 }
+
+// Listener is a transport listener as the shared tests drive it.
+type Listener struct {
+	// Accept waits for the next connection; the returned function runs
+	// its server handshake.
+	Accept func(deadline time.Time, abort *transport.Abort) (Handshake, error)
+	// Close closes the listener.
+	Close func() error
+}
+
+// Handshake runs the server side of a pending connection's handshake.
+type Handshake func(cfg Config, deadline time.Time, abort *transport.Abort) (*session.Server, error)
 
 // connect connects with cfg or fails the test; the session is closed at
 // cleanup.
