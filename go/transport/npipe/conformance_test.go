@@ -13,21 +13,6 @@ import (
 
 func captured(t testing.TB, name string) []byte { t.Helper(); return sessiontest.Captured(t, name) }
 
-func capturedPackets(t testing.TB) [][]byte { return sessiontest.CapturedPackets(t) }
-
-// rawChannel wraps one end of a pipe pair as a session channel with the
-// captured session's parameters.
-func rawChannel(fd *pipe, client bool) *session.Channel {
-	return session.NewChannel(session.PipeConn(fd), sessiontest.RawAck, client)
-}
-
-func sendRaw(t testing.TB, p *pipe, pkts ...[]byte) {
-	t.Helper()
-	sessiontest.SendRaw(t, rawPipe{p}, pkts...)
-}
-
-func recvRaw(t testing.TB, p *pipe) []byte { t.Helper(); return sessiontest.RecvRaw(t, rawPipe{p}) }
-
 // pipePair returns a connected client pipe and server pipe instance of a
 // fresh endpoint, closed at cleanup.
 func pipePair(t testing.TB) (client, server *pipe) {

@@ -13,19 +13,6 @@ import (
 
 func captured(t testing.TB, name string) []byte { t.Helper(); return sessiontest.Captured(t, name) }
 
-func capturedPackets(t testing.TB) [][]byte { return sessiontest.CapturedPackets(t) }
-
-// rawChannel wraps one end of a socketpair as a session channel with the
-// captured session's parameters.
-func rawChannel(fd int, client bool) *session.Channel {
-	return session.NewChannel(session.SocketConn(fd), sessiontest.RawAck, client)
-}
-
-func sendRaw(t testing.TB, fd int, pkts ...[]byte) {
-	t.Helper()
-	sessiontest.SendRaw(t, rawFd(fd), pkts...)
-}
-
 // Our client produces the captured HELLO bytes for the captured settings,
 // and accepts the captured HELLO_ACK.
 func TestClientHelloMatchesCapture(t *testing.T) {
