@@ -4,7 +4,7 @@
 # Windows-relevant package under Wine, from Linux.
 #
 #   scripts/go-windows-tests.sh                 # every package below
-#   scripts/go-windows-tests.sh ./transport/npipe -test.run TestBatches
+#   scripts/go-windows-tests.sh ./transport/npipe -test.run TestSessionShared/Batches
 #
 # The Go runtime loads bcryptprimitives.dll (ProcessPrng) from System32,
 # which Wine 8.0 lacks: the shim of tools/wine-shim/ is built with MinGW
