@@ -4,7 +4,7 @@
 # Windows-relevant package under Wine, from Linux.
 #
 #   scripts/go-windows-tests.sh                 # every package below
-#   scripts/go-windows-tests.sh ./transport/npipe -test.run TestBatches
+#   scripts/go-windows-tests.sh ./transport/npipe -test.run TestSessionShared/Batches
 #
 # The Go runtime loads bcryptprimitives.dll (ProcessPrng) from System32,
 # which Wine 8.0 lacks: the shim of tools/wine-shim/ is built with MinGW
@@ -57,7 +57,7 @@ go vet ./...
 bin="$(mktemp -d "${TMPDIR:-/tmp}/netipc-gowin.XXXXXX")"
 trap 'rm -rf "$bin"' EXIT
 
-packages=(. ./wire ./codec ./transport ./transport/npipe ./transport/winshm ./service ./cache)
+packages=(. ./wire ./codec ./transport ./transport/internal/session ./transport/internal/shmturn ./transport/npipe ./transport/winshm ./service ./cache)
 args=()
 if [ "$#" -gt 0 ]; then
     packages=("$1")

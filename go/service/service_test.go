@@ -4,7 +4,6 @@ package service
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,13 +11,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/codec"
 )
-
-const token = 0xBE4C400000C0FFEE
 
 func srvCfg(t testing.TB, service string) ServerConfig {
 	return ServerConfig{RunDir: t.TempDir(), Service: service, AuthToken: token}
@@ -26,37 +22,13 @@ func srvCfg(t testing.TB, service string) ServerConfig {
 
 func cliCfg() ClientConfig { return ClientConfig{AuthToken: token} }
 
-// started returns a function that checks a server constructor's result
-// and stops the server at cleanup: started(t)(NewXxxServer(...)).
-func started(t testing.TB) func(*Server, error) *Server {
-	return func(s *Server, err error) *Server {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Stop() })
-		return s
-	}
-}
+// testProfiles are the profiles the shared tests run over.
+var testProfiles = []struct {
+	name    string
+	profile uint32
+}{{"uds", netipc.ProfileBaseline}, {"shm", netipc.ProfileShmHybrid}}
 
-func refreshReady(t testing.TB, c interface {
-	Refresh() bool
-	Ready() bool
-	State() ClientState
-}) {
-	t.Helper()
-	c.Refresh()
-	if !c.Ready() {
-		t.Fatalf("not ready: %v", c.State())
-	}
-}
-
-func wantIs(t testing.TB, err, target error) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("want %v, got %v", target, err)
-	}
-}
+func testRunDir(t testing.TB) string { return t.TempDir() }
 
 func incr(v uint64) (uint64, error) { return v + 1, nil }
 
@@ -283,63 +255,6 @@ func TestHandlerFailurePanicAndUnsupported(t *testing.T) {
 	wantIs(t, err, netipc.ErrUnsupported)
 	if !r.Ready() || r.Status().Reconnects != 0 {
 		t.Fatal("UNSUPPORTED must keep the session")
-	}
-}
-
-func TestTimeoutAbortAndContext(t *testing.T) {
-	for _, shm := range []bool{false, true} {
-		t.Run(fmt.Sprint("shm=", shm), func(t *testing.T) {
-			cfg := srvCfg(t, "slow")
-			if !shm {
-				cfg.SupportedProfiles = netipc.ProfileBaseline
-			}
-			release := make(chan struct{})
-			defer close(release)
-			started(t)(NewIncrementServer(cfg, func(v uint64) (uint64, error) {
-				if v == 0 {
-					select {
-					case <-release:
-					case <-time.After(10 * time.Second):
-					}
-				}
-				return v + 1, nil
-			}))
-			c, _ := NewIncrementClient(cfg.RunDir, cfg.Service, cliCfg())
-			defer c.Close()
-			refreshReady(t, c)
-			if c.Status().ShmAttached != shm {
-				t.Fatal("profile")
-			}
-			c.SetCallTimeout(50 * time.Millisecond)
-			_, err := c.Call(0)
-			wantIs(t, err, netipc.ErrTimeout)
-			if c.State() != StateBroken || c.Status().Retries != 0 {
-				t.Fatal("timeout must break the session without retry", c.State())
-			}
-			c.SetCallTimeout(0)
-			refreshReady(t, c)
-			go func() { time.Sleep(30 * time.Millisecond); c.Abort() }()
-			_, err = c.Call(0)
-			wantIs(t, err, netipc.ErrAborted)
-			_, err = c.Call(1) // sticky
-			wantIs(t, err, netipc.ErrAborted)
-			c.ClearAbort()
-			refreshReady(t, c)
-			ctx, cancel := context.WithCancel(context.Background())
-			go func() { time.Sleep(30 * time.Millisecond); cancel() }()
-			_, err = c.CallContext(ctx, 0)
-			wantIs(t, err, netipc.ErrAborted)
-			wantIs(t, err, context.Canceled)
-			refreshReady(t, c)
-			if got, err := c.Call(7); err != nil || got != 8 {
-				t.Fatal("a context cancellation must not stick", err)
-			}
-			dctx, dcancel := context.WithTimeout(context.Background(), 40*time.Millisecond)
-			defer dcancel()
-			_, err = c.CallContext(dctx, 0)
-			wantIs(t, err, netipc.ErrTimeout)
-			wantIs(t, err, context.DeadlineExceeded)
-		})
 	}
 }
 

@@ -4,6 +4,7 @@ package npipe
 
 import (
 	"netipc.local/netipc"
+	"netipc.local/netipc/transport/internal/session"
 	"netipc.local/netipc/transport/winshm"
 	"netipc.local/netipc/wire"
 )
@@ -23,20 +24,10 @@ const DefaultPacketSize = 65536
 const DefaultBufferSize = DefaultPacketSize
 
 // DefaultMaxInFlight is the default pipelining depth of a client session.
-const DefaultMaxInFlight = 64
+const DefaultMaxInFlight = session.DefaultMaxInFlight
 
 // MaxInFlightLimit is the upper bound of ClientConfig.MaxInFlight.
-const MaxInFlightLimit = 65536
-
-func checkProfiles(supported uint32) error {
-	if supported == 0 {
-		return &netipc.ArgError{Reason: "no supported profile"}
-	}
-	if supported&^ImplementedProfiles != 0 {
-		return &netipc.ArgError{Reason: "supported profiles include one this implementation lacks"}
-	}
-	return nil
-}
+const MaxInFlightLimit = session.MaxInFlightLimit
 
 // ClientConfig is what a client proposes in its HELLO, and its local
 // ceilings. Zero fields take the defaults noted on each field (see
@@ -73,36 +64,16 @@ type ClientConfig struct {
 	Shm winshm.Config
 }
 
-func orU32(v, d uint32) uint32 {
-	if v == 0 {
-		return d
-	}
-	return v
-}
-
 // normalized returns the configuration with defaults applied, or an error
 // if it is inconsistent.
 func (c ClientConfig) normalized() (ClientConfig, error) {
-	c.SupportedProfiles = orU32(c.SupportedProfiles, netipc.ProfileBaseline)
-	c.PreferredProfiles = orU32(c.PreferredProfiles, c.SupportedProfiles)
-	c.MaxRequestPayloadBytes = orU32(c.MaxRequestPayloadBytes, netipc.MaxPayloadDefault)
-	c.MaxRequestBatchItems = orU32(c.MaxRequestBatchItems, 1)
-	c.MaxResponsePayloadBytes = orU32(c.MaxResponsePayloadBytes, netipc.MaxPayloadDefault)
-	c.MaxResponseBatchItems = orU32(c.MaxResponseBatchItems, 1)
-	c.ResponsePayloadCap = orU32(c.ResponsePayloadCap, max(netipc.MaxPayloadCap, c.MaxResponsePayloadBytes))
-	if c.MaxInFlight == 0 {
-		c.MaxInFlight = DefaultMaxInFlight
-	}
-	if err := checkProfiles(c.SupportedProfiles); err != nil {
-		return c, err
-	}
-	if c.ResponsePayloadCap < c.MaxResponsePayloadBytes {
-		return c, &netipc.ArgError{Reason: "ResponsePayloadCap is below MaxResponsePayloadBytes"}
-	}
-	if c.MaxInFlight < 1 || c.MaxInFlight > MaxInFlightLimit {
-		return c, &netipc.ArgError{Reason: "MaxInFlight must be between 1 and MaxInFlightLimit"}
-	}
-	return c, nil
+	err := session.NormalizeClient(session.ClientFields{
+		SupportedProfiles: &c.SupportedProfiles, PreferredProfiles: &c.PreferredProfiles,
+		MaxRequestPayloadBytes: &c.MaxRequestPayloadBytes, MaxRequestBatchItems: &c.MaxRequestBatchItems,
+		MaxResponsePayloadBytes: &c.MaxResponsePayloadBytes, MaxResponseBatchItems: &c.MaxResponseBatchItems,
+		ResponsePayloadCap: &c.ResponsePayloadCap, MaxInFlight: &c.MaxInFlight,
+	}, ImplementedProfiles)
+	return c, err
 }
 
 // ServerConfig is what a server offers in each handshake. Level 2 passes
@@ -134,11 +105,9 @@ type ServerConfig struct {
 }
 
 func (c ServerConfig) normalized() (ServerConfig, error) {
-	c.SupportedProfiles = orU32(c.SupportedProfiles, netipc.ProfileBaseline)
-	c.PreferredProfiles = orU32(c.PreferredProfiles, c.SupportedProfiles)
-	c.MaxRequestPayloadBytes = orU32(c.MaxRequestPayloadBytes, netipc.MaxPayloadDefault)
-	c.MaxResponsePayloadBytes = orU32(c.MaxResponsePayloadBytes, netipc.MaxPayloadDefault)
-	return c, checkProfiles(c.SupportedProfiles)
+	err := session.NormalizeServer(&c.SupportedProfiles, &c.PreferredProfiles,
+		&c.MaxRequestPayloadBytes, &c.MaxResponsePayloadBytes, ImplementedProfiles)
+	return c, err
 }
 
 // Offer is the negotiation offer for a connection whose effective packet
@@ -152,7 +121,12 @@ func (c ServerConfig) Offer(packetSize uint32) wire.ServerOffer {
 }
 
 // proposedPacketSize is the configured packet size, or the default.
-func proposedPacketSize(configured uint32) uint32 { return orU32(configured, DefaultPacketSize) }
+func proposedPacketSize(configured uint32) uint32 {
+	if configured == 0 {
+		return DefaultPacketSize
+	}
+	return configured
+}
 
 // ProfileBusyWait is profile bit 2 under its Windows name, SHM_BUSYWAIT.
 const ProfileBusyWait = winshm.ProfileBusyWait

@@ -3,50 +3,12 @@
 package npipe
 
 import (
-	"errors"
 	"testing"
-	"time"
 
-	"netipc.local/netipc"
+	"netipc.local/netipc/transport/internal/sessiontest"
 )
 
 // FuzzRecvPackets feeds arbitrary pipe messages from a hostile peer to a
-// session's receive path (packet size 128, so chunking is exercised): it
-// must never panic, and every failure must be a clean error. Under Wine
+// session's receive path (see sessiontest.FuzzRecvPackets). Under Wine
 // the seeds run as unit tests.
-func FuzzRecvPackets(f *testing.F) {
-	for _, p := range capturedPackets(f) {
-		f.Add(p, uint8(14))
-	}
-	f.Add(responseMsg(1, 1, []byte{1, 2, 3, 4, 5, 6, 7, 8}), uint8(1))
-	f.Add(append(capturedPackets(f)[0], 0), uint8(1)) // longer than a packet
-	f.Fuzz(func(t *testing.T, data []byte, split uint8) {
-		client, server := pipePair(t)
-		// Cut the input into up to `split` messages of at most 129 bytes
-		// (one more than the packet size, to reach the over-long path).
-		n := max(int(split)%16, 1)
-		for i := 0; i < n && len(data) > 0; i++ {
-			k := min(len(data), 129)
-			if i+1 < n && len(data) > 1 {
-				k = min(k, max(len(data)/(n-i), 1))
-			}
-			sendRaw(t, server, data[:k])
-			data = data[k:]
-		}
-		_ = server.close() // the peer leaves: no receive can block
-		ch := rawChannel(client, true)
-		for range 4 {
-			_, _, err := ch.recv(time.Now().Add(time.Second), nil)
-			if err == nil {
-				continue
-			}
-			if !errors.Is(err, netipc.ErrProtocol) && !errors.Is(err, netipc.ErrPeerClosed) &&
-				!errors.Is(err, netipc.ErrLimitExceeded) && !errors.Is(err, netipc.ErrInvalidState) {
-				t.Fatalf("unexpected error class: %v", err)
-			}
-			if !ch.broken && !errors.Is(err, netipc.ErrInvalidState) {
-				t.Fatal("failure did not end the session")
-			}
-		}
-	})
-}
+func FuzzRecvPackets(f *testing.F) { sessiontest.FuzzRecvPackets(f, harness) }

@@ -26,26 +26,32 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/windows"
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
+	"netipc.local/netipc/transport/internal/session"
+	"netipc.local/netipc/transport/internal/winpipe"
 )
 
 // Listener is a listening service endpoint: it keeps one waiting pipe
 // instance and creates the next one each time a client connects. Accept
-// may be called from several goroutines (they take turns). Session ids
-// are allocated from 1, one per accepted connection.
+// may be called from several goroutines (they take turns), and Close
+// from any goroutine at any time: a blocked Accept then returns
+// netipc.ErrClosed at once (as on UDS). The waiting instance is closed
+// only once no Accept uses it. Session ids are allocated from 1, one per
+// accepted connection.
 type Listener struct {
 	ep     transport.Endpoint
 	name   *uint16
-	mu     sync.Mutex
+	mu     sync.Mutex // held by the Accept using next
 	next   *pipe
 	nextID atomic.Uint64
 	closed atomic.Bool
+	// closing fires on Close and wakes the waiting Accept.
+	closing *sys.Abort
 }
 
 func createInstance(name *uint16, first bool) (*pipe, error) {
@@ -62,7 +68,7 @@ func createInstance(name *uint16, first bool) (*pipe, error) {
 		}
 		return nil, sys.Wrap("CreateNamedPipe", err)
 	}
-	p, err := newPipe(h)
+	p, err := winpipe.New(h)
 	if err != nil {
 		_ = windows.CloseHandle(h)
 		return nil, err
@@ -79,14 +85,19 @@ func Listen(ep transport.Endpoint) (*Listener, error) {
 	if err != nil {
 		return nil, &netipc.ArgError{Reason: "pipe name contains NUL"}
 	}
-	if r, _, e := procWaitNamedPipe.Call(uintptr(unsafe.Pointer(name)), 1); r != 0 || !errors.Is(e, windows.ERROR_FILE_NOT_FOUND) {
+	if ok, e := winpipe.WaitNamedPipe(name, 1); ok || !errors.Is(e, windows.ERROR_FILE_NOT_FOUND) {
 		return nil, netipc.ErrAddressInUse
 	}
-	first, err := createInstance(name, true)
+	closing, err := sys.NewAbort()
 	if err != nil {
 		return nil, err
 	}
-	l := &Listener{ep: ep, name: name, next: first}
+	first, err := createInstance(name, true)
+	if err != nil {
+		_ = closing.Close()
+		return nil, err
+	}
+	l := &Listener{ep: ep, name: name, next: first, closing: closing}
 	l.nextID.Store(1)
 	return l, nil
 }
@@ -97,7 +108,8 @@ func (l *Listener) Endpoint() transport.Endpoint { return l.ep }
 // Accept waits for the next client (until deadline, or abort) and returns
 // it without reading from it. A fresh instance is created for the next
 // client before the connected one is returned; a timeout or abort keeps
-// the waiting instance.
+// the waiting instance. It fails with netipc.ErrClosed when the listener
+// is closed, before or while it waits.
 func (l *Listener) Accept(deadline time.Time, abort *transport.Abort) (*PendingConn, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -113,7 +125,7 @@ func (l *Listener) Accept(deadline time.Time, abort *transport.Abort) (*PendingC
 				return nil, err
 			}
 		}
-		err := p.connect(deadline, abort)
+		err := p.Connect(deadline, abort, l.closing)
 		switch {
 		case err == nil:
 			// Remain available: a failure here surfaces on the next Accept.
@@ -124,29 +136,38 @@ func (l *Listener) Accept(deadline time.Time, abort *transport.Abort) (*PendingC
 			return nil, err
 		case errors.Is(err, netipc.ErrPeerClosed):
 			// The client came and went before we saw it: next one.
-			_ = p.close()
+			_ = p.Close()
 			continue
 		}
-		_ = p.close()
+		_ = p.Close()
 		return nil, err
 	}
 }
 
-// Close closes the waiting instance: new clients get netipc.ErrNotFound
-// once no instance is left. Established sessions are not affected. An
-// Accept in progress should be aborted first (its abort handle).
+// Close stops accepting: it wakes a blocked Accept (which returns
+// netipc.ErrClosed) and, once no Accept uses it, closes the waiting
+// instance; new clients get netipc.ErrNotFound once no instance is left.
+// Established sessions and pending connections are not affected. Close
+// is idempotent and safe from any goroutine.
 func (l *Listener) Close() error {
-	if l.closed.Swap(true) {
-		return nil
+	first := !l.closed.Swap(true)
+	if first {
+		l.closing.Trigger()
 	}
+	// The Accept in progress holds mu until it has returned.
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.next != nil {
-		err := l.next.close()
-		l.next = nil
-		return err
+	if !first || l.closing == nil {
+		return nil
 	}
-	return nil
+	var err error
+	if l.next != nil {
+		err = l.next.Close()
+		l.next = nil
+	}
+	_ = l.closing.Close()
+	l.closing = nil
+	return err
 }
 
 // PendingConn is a connected client whose handshake has not run yet.
@@ -175,22 +196,16 @@ func (p *PendingConn) Handshake(cfg ServerConfig, deadline time.Time, abort *tra
 	p.done = true
 	cfg, err := cfg.normalized()
 	if err != nil {
-		_ = p.p.close()
+		_ = p.p.Close()
 		return nil, err
 	}
 	ack, region, err := serverHandshake(p.p, p.ep, &cfg, p.sessionID, deadline, abort)
 	if err != nil {
-		_ = p.p.close()
+		_ = p.p.Close()
 		return nil, err
 	}
-	s := &ServerSession{}
-	s.ack = ack
-	s.ch = channel{
-		p: p.p, packetSize: int(ack.AgreedPacketSize), shm: region,
-		sendKind: netipc.KindResponse, sendLimits: s.ResponseLimits(),
-		recvKind: netipc.KindRequest, recvLimits: s.RequestLimits(),
-	}
-	s.ch.hangup = s.ch.p.peerBroken
+	s := new(ServerSession)
+	session.InitServer(&s.serverCore, ack, session.PipeConn(p.p), region)
 	return s, nil
 }
 
@@ -200,5 +215,5 @@ func (p *PendingConn) Close() error {
 		return nil
 	}
 	p.done = true
-	return p.p.close()
+	return p.p.Close()
 }

@@ -41,6 +41,7 @@ import (
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
+	"netipc.local/netipc/transport/internal/shmturn"
 	"netipc.local/netipc/wire"
 )
 
@@ -358,6 +359,11 @@ func (r *Region) MaxRecvLen() int { return r.rxCap }
 // for a server, whether a received request awaits its answer.
 func (r *Region) InFlight() bool { return r.inFlight }
 
+// turn is the region's turn-taking state.
+func (r *Region) turn() shmturn.State {
+	return shmturn.State{Client: r.role == RoleClient, InFlight: r.inFlight, Closed: r.closed, Poisoned: r.poisoned}
+}
+
 // Faulted reports whether the region was poisoned by a fault.
 func (r *Region) Faulted() bool { return r.poisoned == errFault }
 
@@ -396,28 +402,7 @@ func (r *Region) SendMessage(h wire.Header, payload []byte) error {
 }
 
 // checkSend runs the state and size checks of a publication of n bytes.
-func (r *Region) checkSend(n int) error {
-	if r.poisoned != nil {
-		return r.poisoned
-	}
-	if r.closed {
-		return netipc.ErrClosed
-	}
-	switch {
-	case r.role == RoleClient && r.inFlight:
-		return netipc.ViolationShmBusy
-	case r.role == RoleServer && !r.inFlight:
-		return &netipc.StateError{Reason: "no received SHM request to answer"}
-	}
-	if n > r.txCap {
-		lim := netipc.LimitResponsePayload
-		if r.role == RoleClient {
-			lim = netipc.LimitRequestPayload
-		}
-		return &netipc.LimitError{Limit: lim, Max: uint64(r.txCap - netipc.HeaderLen), Actual: uint64(max(n-netipc.HeaderLen, 0))}
-	}
-	return nil
-}
+func (r *Region) checkSend(n int) error { return shmturn.CheckSend(r.turn(), n, r.txCap) }
 
 // publish copies the message (h encoded, then body; or body alone when h
 // is nil) into the outgoing area, stores its length, advances the sequence
@@ -459,17 +444,8 @@ func (r *Region) publish(h *wire.Header, body []byte) (err error) {
 // the message may still arrive: Recv can be called again.
 func (r *Region) Recv(out []byte, deadline time.Time, abort *transport.Abort, peerFd int) (_ []byte, err error) {
 	out = out[:0]
-	if r.poisoned != nil {
-		return out, r.poisoned
-	}
-	if r.closed {
-		return out, netipc.ErrClosed
-	}
-	switch {
-	case r.role == RoleClient && !r.inFlight:
-		return out, &netipc.StateError{Reason: "no SHM request in flight"}
-	case r.role == RoleServer && r.inFlight:
-		return out, &netipc.StateError{Reason: "previous SHM request not answered"}
+	if err := shmturn.CheckRecv(r.turn()); err != nil {
+		return out, err
 	}
 	if err := abort.Check(); err != nil {
 		return out, err

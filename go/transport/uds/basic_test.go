@@ -3,49 +3,16 @@
 package uds
 
 import (
-	"testing"
-
 	"netipc.local/netipc"
+	"netipc.local/netipc/transport/internal/sessiontest"
 )
 
-func TestIncrementRoundTrip(t *testing.T) {
-	ep := endpoint(t, "incr")
-	startServer(t, ep, baseServerCfg(), incrementServe)
-	c := connect(t, ep, baseClientCfg())
-	if c.IsShm() || c.SelectedProfile() != netipc.ProfileBaseline || c.SessionID() != 1 {
-		t.Fatal(c.HelloAck())
-	}
-	for v := uint64(0); v < 100; v++ {
-		if got := callIncrement(t, c, v); got != v+1 {
-			t.Fatal(got)
-		}
-	}
-}
-
 func shmServerCfg() ServerConfig {
-	c := baseServerCfg()
-	c.SupportedProfiles = netipc.ProfileBaseline | netipc.ProfileShmHybrid
-	c.PreferredProfiles = netipc.ProfileShmHybrid
-	return c
+	s, _ := sessiontest.ProfileCfgs(netipc.ProfileShmHybrid)
+	return serverCfg(s)
 }
 
 func shmClientCfg() ClientConfig {
-	c := baseClientCfg()
-	c.SupportedProfiles = netipc.ProfileBaseline | netipc.ProfileShmHybrid
-	c.PreferredProfiles = netipc.ProfileShmHybrid
-	return c
-}
-
-func TestShmIncrementRoundTrip(t *testing.T) {
-	ep := endpoint(t, "incr-shm")
-	startServer(t, ep, shmServerCfg(), incrementServe)
-	c := connect(t, ep, shmClientCfg())
-	if !c.IsShm() || c.SelectedProfile() != netipc.ProfileShmHybrid {
-		t.Fatal(c.HelloAck())
-	}
-	for v := uint64(0); v < 1000; v++ {
-		if got := callIncrement(t, c, v); got != v+1 {
-			t.Fatal(got)
-		}
-	}
+	_, c := sessiontest.ProfileCfgs(netipc.ProfileShmHybrid)
+	return clientCfg(c)
 }

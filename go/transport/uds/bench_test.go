@@ -5,66 +5,10 @@ package uds
 import (
 	"testing"
 
-	"netipc.local/netipc"
-	"netipc.local/netipc/codec"
-	"netipc.local/netipc/transport"
-	"time"
+	"netipc.local/netipc/transport/internal/sessiontest"
 )
 
 // INCREMENT round trips Go <-> Go, one request in flight (the
 // uds-ping-pong and shm-ping-pong scenarios of the shared benchmark
 // definitions).
-func BenchmarkIncrementRoundTrip(b *testing.B) {
-	for _, tc := range []struct {
-		name string
-		shm  bool
-	}{{"uds", false}, {"shm", true}} {
-		b.Run(tc.name, func(b *testing.B) {
-			ep := endpoint(b, "bench")
-			scfg, ccfg := baseServerCfg(), baseClientCfg()
-			if tc.shm {
-				scfg, ccfg = shmServerCfg(), shmClientCfg()
-			}
-			startServer(b, ep, scfg, benchServe)
-			c := connect(b, ep, ccfg)
-			if c.IsShm() != tc.shm {
-				b.Fatal("profile")
-			}
-			var buf [8]byte
-			v := uint64(0)
-			b.ReportAllocs()
-			for b.Loop() {
-				p := codec.EncodeIncrement(v)
-				copy(buf[:], p[:])
-				m, err := c.Call(netipc.MethodIncrement, buf[:], time.Time{}, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				got, err := codec.DecodeIncrement(m.Payload)
-				if err != nil || got != v+1 {
-					b.Fatal(err)
-				}
-				v = got
-			}
-		})
-	}
-}
-
-// benchServe answers INCREMENT with value + 1 without allocating.
-func benchServe(s *ServerSession, abort *transport.Abort) error {
-	var out [8]byte
-	for {
-		m, err := s.RecvRequest(time.Time{}, abort)
-		if err != nil {
-			return err
-		}
-		v, err := codec.DecodeIncrement(m.Payload)
-		if err != nil {
-			return err
-		}
-		out = codec.EncodeIncrement(v + 1)
-		if err := s.SendResponse(m.Header.Code, m.Header.MessageID, out[:]); err != nil {
-			return err
-		}
-	}
-}
+func BenchmarkIncrementRoundTrip(b *testing.B) { sessiontest.BenchmarkIncrementRoundTrip(b, harness) }

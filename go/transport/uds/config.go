@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"netipc.local/netipc"
+	"netipc.local/netipc/transport/internal/session"
 	"netipc.local/netipc/transport/shm"
 	"netipc.local/netipc/wire"
 )
@@ -22,23 +23,13 @@ const ShmProfiles = netipc.ProfileShmHybrid
 const DefaultShmAttachTimeout = 5 * time.Second
 
 // DefaultMaxInFlight is the default pipelining depth of a client session.
-const DefaultMaxInFlight = 64
+const DefaultMaxInFlight = session.DefaultMaxInFlight
 
 // MaxInFlightLimit is the upper bound of ClientConfig.MaxInFlight.
-const MaxInFlightLimit = 65536
+const MaxInFlightLimit = session.MaxInFlightLimit
 
 // DefaultBacklog is the listen(2) backlog.
 const DefaultBacklog = 128
-
-func checkProfiles(supported uint32) error {
-	if supported == 0 {
-		return &netipc.ArgError{Reason: "no supported profile"}
-	}
-	if supported&^ImplementedProfiles != 0 {
-		return &netipc.ArgError{Reason: "supported profiles include one this implementation lacks"}
-	}
-	return nil
-}
 
 // ClientConfig is what a client proposes in its HELLO, and its local
 // ceilings. Zero fields take the defaults noted on each field (see
@@ -79,39 +70,19 @@ type ClientConfig struct {
 	Shm shm.Config
 }
 
-func orU32(v, d uint32) uint32 {
-	if v == 0 {
-		return d
-	}
-	return v
-}
-
 // normalized returns the configuration with defaults applied, or an error
 // if it is inconsistent.
 func (c ClientConfig) normalized() (ClientConfig, error) {
-	c.SupportedProfiles = orU32(c.SupportedProfiles, netipc.ProfileBaseline)
-	c.PreferredProfiles = orU32(c.PreferredProfiles, c.SupportedProfiles)
-	c.MaxRequestPayloadBytes = orU32(c.MaxRequestPayloadBytes, netipc.MaxPayloadDefault)
-	c.MaxRequestBatchItems = orU32(c.MaxRequestBatchItems, 1)
-	c.MaxResponsePayloadBytes = orU32(c.MaxResponsePayloadBytes, netipc.MaxPayloadDefault)
-	c.MaxResponseBatchItems = orU32(c.MaxResponseBatchItems, 1)
-	c.ResponsePayloadCap = orU32(c.ResponsePayloadCap, max(netipc.MaxPayloadCap, c.MaxResponsePayloadBytes))
-	if c.MaxInFlight == 0 {
-		c.MaxInFlight = DefaultMaxInFlight
-	}
 	if c.ShmAttachTimeout <= 0 {
 		c.ShmAttachTimeout = DefaultShmAttachTimeout
 	}
-	if err := checkProfiles(c.SupportedProfiles); err != nil {
-		return c, err
-	}
-	if c.ResponsePayloadCap < c.MaxResponsePayloadBytes {
-		return c, &netipc.ArgError{Reason: "ResponsePayloadCap is below MaxResponsePayloadBytes"}
-	}
-	if c.MaxInFlight < 1 || c.MaxInFlight > MaxInFlightLimit {
-		return c, &netipc.ArgError{Reason: "MaxInFlight must be between 1 and MaxInFlightLimit"}
-	}
-	return c, nil
+	err := session.NormalizeClient(session.ClientFields{
+		SupportedProfiles: &c.SupportedProfiles, PreferredProfiles: &c.PreferredProfiles,
+		MaxRequestPayloadBytes: &c.MaxRequestPayloadBytes, MaxRequestBatchItems: &c.MaxRequestBatchItems,
+		MaxResponsePayloadBytes: &c.MaxResponsePayloadBytes, MaxResponseBatchItems: &c.MaxResponseBatchItems,
+		ResponsePayloadCap: &c.ResponsePayloadCap, MaxInFlight: &c.MaxInFlight,
+	}, ImplementedProfiles)
+	return c, err
 }
 
 // ServerConfig is what a server offers in each handshake. Level 2 passes
@@ -144,11 +115,9 @@ type ServerConfig struct {
 }
 
 func (c ServerConfig) normalized() (ServerConfig, error) {
-	c.SupportedProfiles = orU32(c.SupportedProfiles, netipc.ProfileBaseline)
-	c.PreferredProfiles = orU32(c.PreferredProfiles, c.SupportedProfiles)
-	c.MaxRequestPayloadBytes = orU32(c.MaxRequestPayloadBytes, netipc.MaxPayloadDefault)
-	c.MaxResponsePayloadBytes = orU32(c.MaxResponsePayloadBytes, netipc.MaxPayloadDefault)
-	return c, checkProfiles(c.SupportedProfiles)
+	err := session.NormalizeServer(&c.SupportedProfiles, &c.PreferredProfiles,
+		&c.MaxRequestPayloadBytes, &c.MaxResponsePayloadBytes, ImplementedProfiles)
+	return c, err
 }
 
 // Offer is the negotiation offer for a connection whose effective packet

@@ -5,7 +5,6 @@ package uds
 import (
 	"errors"
 	"fmt"
-	"math/bits"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -13,20 +12,21 @@ import (
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
+	"netipc.local/netipc/transport/internal/session"
 	"netipc.local/netipc/transport/shm"
 	"netipc.local/netipc/wire"
 )
 
 // HelloMsgLen is the length of a HELLO message (header + payload).
-const HelloMsgLen = netipc.HeaderLen + wire.HelloLen
+const HelloMsgLen = session.HelloMsgLen
 
 // HelloAckMsgLen is the length of a HELLO_ACK message (header + payload).
-const HelloAckMsgLen = netipc.HeaderLen + wire.HelloAckLen
+const HelloAckMsgLen = session.HelloAckMsgLen
 
 // HandshakeStatusError maps a non-OK handshake transport_status to the
 // error a client returns: a *netipc.StatusError, which wraps
 // ErrAuthFailed, ErrUnsupported, ErrIncompatible or ErrLimitExceeded.
-func HandshakeStatusError(status uint16) error { return &netipc.StatusError{Status: status} }
+func HandshakeStatusError(status uint16) error { return session.HandshakeStatusError(status) }
 
 // connectPath connects a SEQPACKET socket to path; ENOENT and
 // ECONNREFUSED are netipc.ErrNotFound, a full backlog is retried until the
@@ -94,59 +94,11 @@ func helloFor(cfg *ClientConfig, packetSize uint32) wire.Hello {
 }
 
 // EncodeHelloMsg encodes a whole HELLO message.
-func EncodeHelloMsg(h wire.Hello) [HelloMsgLen]byte {
-	var m [HelloMsgLen]byte
-	wire.ControlHeader(netipc.CodeHello, netipc.StatusOK, wire.HelloLen).EncodeTo(m[:])
-	p := h.Encode()
-	copy(m[netipc.HeaderLen:], p[:])
-	return m
-}
+func EncodeHelloMsg(h wire.Hello) [HelloMsgLen]byte { return session.EncodeHelloMsg(h) }
 
 // EncodeHelloAckMsg encodes a whole HELLO_ACK message with status.
 func EncodeHelloAckMsg(status uint16, a wire.HelloAck) [HelloAckMsgLen]byte {
-	var m [HelloAckMsgLen]byte
-	wire.ControlHeader(netipc.CodeHelloAck, status, wire.HelloAckLen).EncodeTo(m[:])
-	p := a.Encode()
-	copy(m[netipc.HeaderLen:], p[:])
-	return m
-}
-
-// checkAck validates a received HELLO_ACK message (stored bytes and real
-// datagram length) against the HELLO we sent and our ceilings. The status
-// is read first: a rejection is accepted with or without its payload.
-func checkAck(b []byte, real int, hello wire.Hello, cfg *ClientConfig) (wire.HelloAck, error) {
-	h, err := wire.DecodeHeader(b)
-	if err != nil {
-		var de *netipc.DecodeError
-		if errors.As(err, &de) && de.Kind == netipc.DecodeBadVersion {
-			return wire.HelloAck{}, fmt.Errorf("%w: HELLO_ACK header version %d", netipc.ErrIncompatible, de.Found)
-		}
-		return wire.HelloAck{}, err
-	}
-	if h.Kind != netipc.KindControl || h.Code != netipc.CodeHelloAck {
-		return wire.HelloAck{}, netipc.ViolationHandshake
-	}
-	if h.TransportStatus != netipc.StatusOK {
-		return wire.HelloAck{}, HandshakeStatusError(h.TransportStatus)
-	}
-	if h.PayloadLen != wire.HelloAckLen || real != HelloAckMsgLen {
-		return wire.HelloAck{}, netipc.ViolationHandshake
-	}
-	a, err := wire.DecodeHelloAck(b[netipc.HeaderLen:])
-	if err != nil {
-		return wire.HelloAck{}, err
-	}
-	switch {
-	case a.AgreedPacketSize <= netipc.HeaderLen || a.AgreedPacketSize > hello.PacketSize,
-		bits.OnesCount32(a.SelectedProfile) != 1 || a.SelectedProfile&hello.SupportedProfiles == 0,
-		a.AgreedMaxRequestBatchItems != a.AgreedMaxResponseBatchItems,
-		a.AgreedMaxRequestPayloadBytes > hello.MaxRequestPayloadBytes:
-		return wire.HelloAck{}, netipc.ViolationHandshake
-	case a.AgreedMaxResponsePayloadBytes > cfg.ResponsePayloadCap:
-		return wire.HelloAck{}, &netipc.LimitError{Limit: netipc.LimitResponsePayload,
-			Max: uint64(cfg.ResponsePayloadCap), Actual: uint64(a.AgreedMaxResponsePayloadBytes)}
-	}
-	return a, nil
+	return session.EncodeHelloAckMsg(status, a)
 }
 
 // clientHandshake connects, exchanges HELLO / HELLO_ACK and attaches SHM
@@ -161,18 +113,9 @@ func clientHandshake(ep transport.Endpoint, cfg *ClientConfig, deadline time.Tim
 		_ = unix.Close(fd)
 		return -1, wire.HelloAck{}, nil, err
 	}
+	conn := session.SocketConn(fd)
 	hello := helloFor(cfg, sys.ProposedPacketSize(fd, cfg.PacketSize))
-	msg := EncodeHelloMsg(hello)
-	if err := sys.SendPacket(fd, msg[:], nil, deadline); err != nil {
-		return fail(err)
-	}
-	// One spare byte detects an over-long reply.
-	var buf [HelloAckMsgLen + 1]byte
-	stored, real, err := sys.RecvPacket(fd, buf[:], nil, deadline, abort)
-	if err != nil {
-		return fail(err)
-	}
-	ack, err := checkAck(buf[:stored], real, hello, cfg)
+	ack, err := session.ClientHello(&conn, hello, cfg.ResponsePayloadCap, deadline, abort)
 	if err != nil {
 		return fail(err)
 	}
@@ -193,77 +136,15 @@ func clientHandshake(ep transport.Endpoint, cfg *ClientConfig, deadline time.Tim
 	return fd, ack, region, nil
 }
 
-// sendRejection sends a rejection HELLO_ACK (full 48-byte payload, layout
-// 1, zeros); failures are ignored since the connection closes right after.
-func sendRejection(fd int, status uint16, deadline time.Time) {
-	m := EncodeHelloAckMsg(status, wire.HelloAck{})
-	_ = sys.SendPacket(fd, m[:], nil, deadline)
-}
-
-// serverHandshake runs the server side on an accepted connection:
-// malformed HELLOs are closed without an answer, a wrong header version
-// is rejected with INCOMPATIBLE, negotiation rejections are answered, and
-// SHM is provisioned before a successful HELLO_ACK (falling back to the
-// baseline when the region cannot be created and the client supports it).
+// serverHandshake runs the server side on an accepted connection (see
+// session.ServerHandshake), provisioning the SHM region when selected.
 func serverHandshake(fd int, ep transport.Endpoint, cfg *ServerConfig, sessionID uint64, deadline time.Time, abort *transport.Abort) (wire.HelloAck, *shm.Region, error) {
-	var buf [HelloMsgLen + 1]byte
-	stored, real, err := sys.RecvPacket(fd, buf[:], nil, deadline, abort)
-	if err != nil {
-		return wire.HelloAck{}, nil, err
-	}
-	b := buf[:stored]
-	h, err := wire.DecodeHeader(b)
-	if err != nil {
-		var de *netipc.DecodeError
-		if errors.As(err, &de) && de.Kind == netipc.DecodeBadVersion {
-			sendRejection(fd, netipc.StatusIncompatible, deadline)
-			return wire.HelloAck{}, nil, HandshakeStatusError(netipc.StatusIncompatible)
-		}
-		return wire.HelloAck{}, nil, err
-	}
-	switch {
-	case h.Kind != netipc.KindControl:
-		return wire.HelloAck{}, nil, netipc.ViolationUnexpectedKind
-	case h.Code != netipc.CodeHello:
-		return wire.HelloAck{}, nil, netipc.ViolationUnexpectedCode
-	case h.PayloadLen != wire.HelloLen || real < HelloMsgLen:
-		return wire.HelloAck{}, nil, &netipc.DecodeError{Kind: netipc.DecodeTruncated, What: "hello", Need: HelloMsgLen, Have: min(real, netipc.HeaderLen+int(h.PayloadLen))}
-	case real != HelloMsgLen:
-		return wire.HelloAck{}, nil, netipc.ViolationPacketLength
-	}
-	n := wire.Negotiate(b[netipc.HeaderLen:HelloMsgLen], cfg.Offer(sys.ProposedPacketSize(fd, cfg.PacketSize)), sessionID)
-	switch n.Decision {
-	case wire.Reject:
-		if cfg.OnReject != nil {
-			if hello, err := wire.DecodeHello(b[netipc.HeaderLen:HelloMsgLen]); err == nil {
-				cfg.OnReject(n.Status, hello)
-			}
-		}
-		sendRejection(fd, n.Status, deadline)
-		return wire.HelloAck{}, nil, HandshakeStatusError(n.Status)
-	case wire.Drop:
-		return wire.HelloAck{}, nil, netipc.ViolationHandshake
-	}
-	ack := n.Ack
-	var region *shm.Region
-	if ack.SelectedProfile&ShmProfiles != 0 {
-		// The region must exist before a successful HELLO_ACK names it.
-		region, err = shm.Create(ep, sessionID, ack.AgreedMaxRequestPayloadBytes, ack.AgreedMaxResponsePayloadBytes, cfg.Shm)
-		if err != nil {
-			if ack.IntersectionProfiles&netipc.ProfileBaseline == 0 {
-				sendRejection(fd, netipc.StatusUnsupported, deadline)
-				return wire.HelloAck{}, nil, err
-			}
-			ack.SelectedProfile = netipc.ProfileBaseline
-			region = nil
-		}
-	}
-	m := EncodeHelloAckMsg(netipc.StatusOK, ack)
-	if err := sys.SendPacket(fd, m[:], nil, deadline); err != nil {
-		if region != nil {
-			_ = region.Close()
-		}
-		return wire.HelloAck{}, nil, err
-	}
-	return ack, region, nil
+	conn := session.SocketConn(fd)
+	return session.ServerHandshake(&conn, &session.ServerSide{
+		Offer: cfg.Offer(sys.ProposedPacketSize(fd, cfg.PacketSize)), SessionID: sessionID,
+		ShmProfiles: ShmProfiles, OnReject: cfg.OnReject,
+		CreateRegion: func(ack *wire.HelloAck) (*shm.Region, error) {
+			return shm.Create(ep, sessionID, ack.AgreedMaxRequestPayloadBytes, ack.AgreedMaxResponsePayloadBytes, cfg.Shm)
+		},
+	}, deadline, abort)
 }

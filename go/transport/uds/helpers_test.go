@@ -3,23 +3,22 @@
 package uds
 
 import (
-	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"netipc.local/netipc"
-	"netipc.local/netipc/codec"
 	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
+	"netipc.local/netipc/transport/internal/session"
+	"netipc.local/netipc/transport/internal/sessiontest"
 )
 
-const testToken = 0xBE4C400000C0FFEE
+const testToken = sessiontest.Token
 
 // soon is a generous deadline for operations that must succeed.
-func soon() time.Time { return time.Now().Add(10 * time.Second) }
+func soon() time.Time { return sessiontest.Soon() }
 
 func endpoint(t testing.TB, service string) transport.Endpoint {
 	t.Helper()
@@ -30,125 +29,109 @@ func endpoint(t testing.TB, service string) transport.Endpoint {
 	return ep
 }
 
-// server is a test server: an accept loop handing each connection to its
-// own goroutine, which handshakes and then runs serve.
-type server struct {
-	l     *Listener
-	abort *transport.Abort
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	errs  []error
-}
-
-type serveFunc func(s *ServerSession, abort *transport.Abort) error
-
-// incrementServe answers INCREMENT (single or batch) with value + 1 and
-// STRING_REVERSE with the reversed string; other methods UNSUPPORTED.
-func incrementServe(s *ServerSession, abort *transport.Abort) error {
-	for {
-		m, err := s.RecvRequest(time.Time{}, abort)
+// harness runs the shared session tests over UDS.
+var harness = &sessiontest.Harness{
+	Endpoint: endpoint,
+	StartServer: func(t testing.TB, ep transport.Endpoint, cfg sessiontest.Config, serve sessiontest.ServeFunc) *sessiontest.Server {
+		return startServer(t, ep, serverCfg(cfg), serve)
+	},
+	Connect: func(ep transport.Endpoint, cfg sessiontest.Config, deadline time.Time, abort *transport.Abort) (*session.Client, error) {
+		c, err := Connect(ep, clientCfg(cfg), deadline, abort)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		h := m.Header
-		switch h.Code {
-		case netipc.MethodIncrement:
-			items := make([][]byte, m.ItemCount())
-			for i := range items {
-				it, _ := m.Item(i)
-				v, err := codec.DecodeIncrement(it)
+		return &c.clientCore, nil
+	},
+	Pair: func(t testing.TB) (sessiontest.Raw, session.Conn) {
+		a, b := socketpair(t)
+		return rawFd(a), session.SocketConn(b)
+	},
+	Dial: func(t testing.TB, ep transport.Endpoint) sessiontest.Raw {
+		t.Helper()
+		fd, err := connectPath(ep.SocketPath(), soon(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = unix.Close(fd) })
+		return rawFd(fd)
+	},
+	Listen: func(t testing.TB, ep transport.Endpoint) sessiontest.Listener {
+		t.Helper()
+		l, err := Listen(ep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = l.Close() })
+		return sessiontest.Listener{Close: l.Close,
+			Accept: func(deadline time.Time, abort *transport.Abort) (sessiontest.Handshake, error) {
+				p, err := l.Accept(deadline, abort)
 				if err != nil {
-					return err
+					return nil, err
 				}
-				items[i] = codec.AppendIncrement(nil, v+1)
-			}
-			if m.IsBatch() {
-				err = s.SendBatchResponse(h.Code, h.MessageID, items)
-			} else {
-				err = s.SendResponse(h.Code, h.MessageID, items[0])
-			}
-		case netipc.MethodStringReverse:
-			v, err2 := codec.DecodeStringReverse(m.Payload)
-			if err2 != nil {
-				return err2
-			}
-			r := make([]byte, len(v.Text))
-			for i, c := range v.Text {
-				r[len(r)-1-i] = c
-			}
-			p, _ := codec.AppendStringReverse(nil, r)
-			err = s.SendResponse(h.Code, h.MessageID, p)
-		default:
-			err = s.SendError(h.Code, h.MessageID, netipc.StatusUnsupported)
-		}
-		if err != nil {
-			return err
-		}
-	}
+				return func(cfg sessiontest.Config, deadline time.Time, abort *transport.Abort) (*session.Server, error) {
+					s, err := p.Handshake(serverCfg(cfg), deadline, abort)
+					if err != nil {
+						return nil, err
+					}
+					return &s.serverCore, nil
+				}, nil
+			}}
+	},
+	Profiles:     []uint32{netipc.ProfileBaseline, netipc.ProfileShmHybrid},
+	ProfileNames: []string{"uds", "shm"},
 }
 
-func startServer(t testing.TB, ep transport.Endpoint, cfg ServerConfig, serve serveFunc) *server {
+// TestSessionShared runs the tests shared with the Named Pipe transport.
+func TestSessionShared(t *testing.T) { sessiontest.Run(t, harness) }
+
+// rawFd is a SEQPACKET socket used without a session.
+type rawFd int
+
+func (r rawFd) Send(pkt []byte) error { return sys.SendPacket(int(r), pkt, nil, time.Time{}) }
+
+func (r rawFd) Recv(buf []byte) (int, int, error) {
+	return sys.RecvPacket(int(r), buf, nil, soon(), nil)
+}
+
+func (r rawFd) Hangup() { _ = unix.Shutdown(int(r), unix.SHUT_RDWR) }
+
+func serverCfg(c sessiontest.Config) ServerConfig {
+	return ServerConfig{SupportedProfiles: c.SupportedProfiles, PreferredProfiles: c.PreferredProfiles,
+		MaxRequestPayloadBytes: c.MaxRequestPayloadBytes, MaxResponsePayloadBytes: c.MaxResponsePayloadBytes,
+		PacketSize: c.PacketSize, AuthToken: c.AuthToken}
+}
+
+func clientCfg(c sessiontest.Config) ClientConfig {
+	return ClientConfig{SupportedProfiles: c.SupportedProfiles, PreferredProfiles: c.PreferredProfiles,
+		MaxRequestPayloadBytes: c.MaxRequestPayloadBytes, MaxRequestBatchItems: c.MaxRequestBatchItems,
+		MaxResponsePayloadBytes: c.MaxResponsePayloadBytes, MaxResponseBatchItems: c.MaxResponseBatchItems,
+		ResponsePayloadCap: c.ResponsePayloadCap, AuthToken: c.AuthToken, PacketSize: c.PacketSize,
+		MaxInFlight: c.MaxInFlight}
+}
+
+type server = sessiontest.Server
+
+var incrementServe = sessiontest.IncrementServe
+
+// startServer serves ep with cfg until cleanup (see sessiontest.Serve).
+func startServer(t testing.TB, ep transport.Endpoint, cfg ServerConfig, serve sessiontest.ServeFunc) *server {
 	t.Helper()
 	l, err := Listen(ep)
 	if err != nil {
 		t.Fatal(err)
 	}
-	abort, err := transport.NewAbort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &server{l: l, abort: abort}
-	srv.wg.Add(1)
-	go func() {
-		defer srv.wg.Done()
-		for {
-			p, err := l.Accept(time.Time{}, abort)
-			if err != nil {
-				return
-			}
-			srv.wg.Add(1)
-			go func() {
-				defer srv.wg.Done()
-				s, err := p.Handshake(cfg, time.Now().Add(5*time.Second), abort)
-				if err != nil {
-					srv.record(err)
-					return
-				}
-				defer s.Close()
-				srv.record(serve(s, abort))
-			}()
+	return sessiontest.Serve(t, l.Accept, func(p *PendingConn, deadline time.Time, abort *transport.Abort) (*session.Server, error) {
+		s, err := p.Handshake(cfg, deadline, abort)
+		if err != nil {
+			return nil, err
 		}
-	}()
-	t.Cleanup(srv.stop)
-	return srv
+		return &s.serverCore, nil
+	}, l.Close, serve)
 }
 
-func (s *server) record(err error) {
-	s.mu.Lock()
-	s.errs = append(s.errs, err)
-	s.mu.Unlock()
-}
+func baseServerCfg() ServerConfig { return serverCfg(sessiontest.BaseServerCfg()) }
 
-func (s *server) errors() []error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]error(nil), s.errs...)
-}
-
-func (s *server) stop() {
-	s.abort.Trigger()
-	s.wg.Wait()
-	_ = s.l.Close()
-	_ = s.abort.Close()
-}
-
-func baseServerCfg() ServerConfig {
-	return ServerConfig{AuthToken: testToken, MaxRequestPayloadBytes: 65536, MaxResponsePayloadBytes: 65536}
-}
-
-func baseClientCfg() ClientConfig {
-	return ClientConfig{AuthToken: testToken, MaxRequestPayloadBytes: 4096, MaxResponsePayloadBytes: 65536}
-}
+func baseClientCfg() ClientConfig { return clientCfg(sessiontest.BaseClientCfg()) }
 
 func connect(t testing.TB, ep transport.Endpoint, cfg ClientConfig) *ClientSession {
 	t.Helper()
@@ -162,22 +145,12 @@ func connect(t testing.TB, ep transport.Endpoint, cfg ClientConfig) *ClientSessi
 
 func callIncrement(t testing.TB, c *ClientSession, v uint64) uint64 {
 	t.Helper()
-	m, err := c.Call(netipc.MethodIncrement, codec.AppendIncrement(nil, v), soon(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := codec.DecodeIncrement(m.Payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
+	return sessiontest.CallIncrement(t, &c.clientCore, v)
 }
 
 func wantIs(t testing.TB, err, target error) {
 	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("want %v, got %v", target, err)
-	}
+	sessiontest.WantIs(t, err, target)
 }
 
 // socketpair returns two connected SEQPACKET fds, closed at cleanup.
@@ -189,8 +162,4 @@ func socketpair(t testing.TB) (int, int) {
 	}
 	t.Cleanup(func() { _ = unix.Close(fds[0]); _ = unix.Close(fds[1]) })
 	return fds[0], fds[1]
-}
-
-func sysRecv(fd int, buf []byte) (int, int, error) {
-	return sys.RecvPacket(fd, buf, nil, soon(), nil)
 }

@@ -38,6 +38,7 @@ import (
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
+	"netipc.local/netipc/transport/internal/session"
 	"netipc.local/netipc/transport/shm"
 )
 
@@ -225,13 +226,8 @@ func (p *PendingConn) Handshake(cfg ServerConfig, deadline time.Time, abort *tra
 		_ = unix.Close(p.fd)
 		return nil, err
 	}
-	s := &ServerSession{}
-	s.ack = ack
-	s.ch = channel{
-		fd: p.fd, packetSize: int(ack.AgreedPacketSize), shm: region,
-		sendKind: netipc.KindResponse, sendLimits: s.ResponseLimits(),
-		recvKind: netipc.KindRequest, recvLimits: s.RequestLimits(),
-	}
+	s := new(ServerSession)
+	session.InitServer(&s.serverCore, ack, session.SocketConn(p.fd), region)
 	return s, nil
 }
 

@@ -11,6 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netipc.local/netipc"
+	"netipc.local/netipc/transport"
+	"netipc.local/netipc/transport/internal/sessiontest"
 )
 
 // Close from another goroutine wakes every Accept blocked without a
@@ -22,38 +24,15 @@ func TestListenerCloseWakesBlockedAccepts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const acceptors = 4
-	errs := make(chan error, acceptors)
-	var entered sync.WaitGroup
-	entered.Add(acceptors)
-	for range acceptors {
-		go func() {
-			entered.Done()
-			p, err := l.Accept(time.Time{}, nil)
-			if p != nil {
-				_ = p.Close()
-			}
-			errs <- err
-		}()
-	}
-	entered.Wait()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	timeout := time.After(10 * time.Second)
-	for range acceptors {
-		select {
-		case err := <-errs:
-			wantIs(t, err, netipc.ErrClosed)
-		case <-timeout:
-			t.Fatal("Accept still blocked after Close")
+	sessiontest.CloseWakesBlockedAccepts(t, 4, func(deadline time.Time, abort *transport.Abort) error {
+		p, err := l.Accept(deadline, abort)
+		if p != nil {
+			_ = p.Close()
 		}
-	}
+		return err
+	}, l.Close)
 	if _, err := os.Lstat(ep.SocketPath()); !os.IsNotExist(err) {
 		t.Fatal("socket file left behind:", err)
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal("second Close:", err)
 	}
 }
 
@@ -163,5 +142,17 @@ func TestListenerConcurrentAcceptAndClose(t *testing.T) {
 	}
 	if len(ids) != clients {
 		t.Fatalf("accepted %d of %d", len(ids), clients)
+	}
+}
+
+// TryAccept without a waiting client returns nothing, without error.
+func TestTryAcceptWithoutClient(t *testing.T) {
+	l, err := Listen(endpoint(t, "try"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if p, err := l.TryAccept(); p != nil || err != nil {
+		t.Fatal(p, err)
 	}
 }

@@ -37,6 +37,7 @@ import (
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
+	"netipc.local/netipc/transport/internal/shmturn"
 	"netipc.local/netipc/wire"
 )
 
@@ -269,6 +270,11 @@ func (r *Region) MaxSendLen() int { return r.txCap }
 // InFlight reports whether a client awaits a response, or a server owes one.
 func (r *Region) InFlight() bool { return r.inFlight }
 
+// turn is the region's turn-taking state.
+func (r *Region) turn() shmturn.State {
+	return shmturn.State{Client: r.role == RoleClient, InFlight: r.inFlight, Closed: r.closed, Poisoned: r.poisoned}
+}
+
 // Header returns the mapped header bytes, for tests that play a hostile
 // peer.
 func (r *Region) Header() []byte { return r.mem[:RegionHeaderLen:RegionHeaderLen] }
@@ -305,24 +311,8 @@ var errPeerClosed = fmt.Errorf("%w (SHM peer closed)", netipc.ErrPeerClosed)
 // the answer (ViolationShmBusy); a server may only answer a received
 // request (ErrInvalidState).
 func (r *Region) Send(msg []byte) error {
-	if r.poisoned != nil {
-		return r.poisoned
-	}
-	if r.closed {
-		return netipc.ErrClosed
-	}
-	switch {
-	case r.role == RoleClient && r.inFlight:
-		return netipc.ViolationShmBusy
-	case r.role == RoleServer && !r.inFlight:
-		return &netipc.StateError{Reason: "no received SHM request to answer"}
-	}
-	if len(msg) > r.txCap {
-		lim := netipc.LimitResponsePayload
-		if r.role == RoleClient {
-			lim = netipc.LimitRequestPayload
-		}
-		return &netipc.LimitError{Limit: lim, Max: uint64(r.txCap - netipc.HeaderLen), Actual: uint64(max(len(msg)-netipc.HeaderLen, 0))}
+	if err := shmturn.CheckSend(r.turn(), len(msg), r.txCap); err != nil {
+		return err
 	}
 	h, derr := wire.DecodeHeader(msg)
 	if derr != nil {
@@ -358,17 +348,8 @@ func (r *Region) Send(msg []byte) error {
 // the message may still arrive: Recv can be called again.
 func (r *Region) Recv(out []byte, deadline time.Time, abort *transport.Abort, hangup func() bool) ([]byte, error) {
 	out = out[:0]
-	if r.poisoned != nil {
-		return out, r.poisoned
-	}
-	if r.closed {
-		return out, netipc.ErrClosed
-	}
-	switch {
-	case r.role == RoleClient && !r.inFlight:
-		return out, &netipc.StateError{Reason: "no SHM request in flight"}
-	case r.role == RoleServer && r.inFlight:
-		return out, &netipc.StateError{Reason: "previous SHM request not answered"}
+	if err := shmturn.CheckRecv(r.turn()); err != nil {
+		return out, err
 	}
 	if err := abort.Check(); err != nil {
 		return out, err

@@ -1,6 +1,8 @@
 //go:build windows
 
-package npipe
+// Package winpipe is a message-mode Named Pipe handle opened for
+// overlapped I/O, shared by the Named Pipe transport and its session core.
+package winpipe
 
 import (
 	"errors"
@@ -21,7 +23,7 @@ var (
 	procPeekNamedPipe = kernel32.NewProc("PeekNamedPipe")
 )
 
-// pipe is one message-mode Named Pipe handle opened for overlapped I/O.
+// Pipe is one message-mode Named Pipe handle opened for overlapped I/O.
 //
 // Every operation starts overlapped and waits on the pipe's own event
 // together with the caller's abort event and the session's shutdown event,
@@ -30,7 +32,7 @@ var (
 // so neither the OVERLAPPED nor the buffer outlives the call. Both live on
 // the heap (the OVERLAPPED in the pipe, buffers in the channel): a
 // goroutine stack may move while the kernel still owns them.
-type pipe struct {
+type Pipe struct {
 	h    windows.Handle
 	ev   windows.Handle
 	ov   *windows.Overlapped
@@ -42,7 +44,7 @@ type pipe struct {
 	closed  bool
 }
 
-func newPipe(h windows.Handle) (*pipe, error) {
+func New(h windows.Handle) (*Pipe, error) {
 	ev, err := windows.CreateEvent(nil, 1, 0, nil)
 	if err != nil {
 		return nil, sys.Wrap("CreateEvent", err)
@@ -58,11 +60,27 @@ func newPipe(h windows.Handle) (*pipe, error) {
 		_ = windows.CloseHandle(shut)
 		return nil, sys.Wrap("CreateEvent", err)
 	}
-	return &pipe{h: h, ev: ev, ov: new(windows.Overlapped), shut: shut, kill: kill, scratch: make([]byte, 128)}, nil
+	return &Pipe{h: h, ev: ev, ov: new(windows.Overlapped), shut: shut, kill: kill, scratch: make([]byte, 128)}, nil
 }
 
-// close closes the pipe and its events (idempotent).
-func (p *pipe) close() error {
+// Handle returns the pipe handle.
+func (p *Pipe) Handle() windows.Handle { return p.h }
+
+// Scratch is a small heap buffer for the handshake messages.
+func (p *Pipe) Scratch() []byte { return p.scratch }
+
+// WaitNamedPipe waits up to ms milliseconds for an instance of the named
+// pipe to become free: ok when one did, else the reason (timeout, no
+// such pipe).
+func WaitNamedPipe(name *uint16, ms uint32) (ok bool, err error) {
+	// SAFETY: name is a NUL-terminated UTF-16 string the caller keeps
+	// alive for the duration of the call.
+	r, _, e := procWaitNamedPipe.Call(uintptr(unsafe.Pointer(name)), uintptr(ms))
+	return r != 0, e
+}
+
+// Close closes the pipe and its events (idempotent).
+func (p *Pipe) Close() error {
 	if p.closed {
 		return nil
 	}
@@ -74,7 +92,7 @@ func (p *pipe) close() error {
 	return err
 }
 
-func (p *pipe) reset() *windows.Overlapped {
+func (p *Pipe) reset() *windows.Overlapped {
 	*p.ov = windows.Overlapped{HEvent: p.ev}
 	_ = windows.ResetEvent(p.ev)
 	return p.ov
@@ -83,7 +101,7 @@ func (p *pipe) reset() *windows.Overlapped {
 // complete waits for the operation started on p.ov (startErr is what the
 // starting call returned) and returns the transferred byte count and
 // whether the message was longer than the buffer.
-func (p *pipe) complete(op string, startErr error, deadline time.Time, abort *transport.Abort, stop windows.Handle) (int, bool, error) {
+func (p *Pipe) complete(op string, startErr error, deadline time.Time, abort *transport.Abort, stop windows.Handle) (int, bool, error) {
 	if e := errno(startErr); startErr != nil && e != windows.ERROR_IO_PENDING && e != windows.ERROR_MORE_DATA {
 		return 0, false, sys.Wrap(op, startErr)
 	}
@@ -107,8 +125,8 @@ func (p *pipe) complete(op string, startErr error, deadline time.Time, abort *tr
 	return 0, false, sys.Wrap(op, err)
 }
 
-// read reads one message into buf (heap memory the caller keeps alive).
-func (p *pipe) read(buf []byte, deadline time.Time, abort *transport.Abort) (n int, more bool, err error) {
+// Read reads one message into buf (heap memory the caller keeps alive).
+func (p *Pipe) Read(buf []byte, deadline time.Time, abort *transport.Abort) (n int, more bool, err error) {
 	if err := abort.Check(); err != nil {
 		return 0, false, err
 	}
@@ -124,8 +142,8 @@ func (p *pipe) read(buf []byte, deadline time.Time, abort *transport.Abort) (n i
 	return p.complete("ReadFile", err, deadline, abort, p.shut)
 }
 
-// write writes msg (heap memory the caller keeps alive) as one message.
-func (p *pipe) write(msg []byte, deadline time.Time) error {
+// Write writes msg (heap memory the caller keeps alive) as one message.
+func (p *Pipe) Write(msg []byte, deadline time.Time) error {
 	if _, err := sys.Remaining(deadline); err != nil {
 		return err
 	}
@@ -145,8 +163,13 @@ func (p *pipe) write(msg []byte, deadline time.Time) error {
 	return nil
 }
 
-// connect waits (server side) for a client to connect to this instance.
-func (p *pipe) connect(deadline time.Time, abort *transport.Abort) error {
+// Connect waits (server side) for a client to connect to this instance.
+// A triggered closing (nil for none; the listener's) ends the wait with
+// netipc.ErrClosed.
+func (p *Pipe) Connect(deadline time.Time, abort *transport.Abort, closing *sys.Abort) error {
+	if closing.Triggered() {
+		return netipc.ErrClosed
+	}
 	if err := abort.Check(); err != nil {
 		return err
 	}
@@ -161,13 +184,21 @@ func (p *pipe) connect(deadline time.Time, abort *transport.Abort) error {
 	if err != nil && !errors.Is(err, windows.ERROR_IO_PENDING) {
 		return sys.Wrap("ConnectNamedPipe", err)
 	}
-	_, _, err = p.complete("ConnectNamedPipe", windows.ERROR_IO_PENDING, deadline, abort, 0)
+	var stop windows.Handle
+	if closing != nil {
+		stop = closing.Handle()
+	}
+	_, _, err = p.complete("ConnectNamedPipe", windows.ERROR_IO_PENDING, deadline, abort, stop)
+	if err == errShutdown {
+		// The only stop handle of a connect is the listener closing.
+		return netipc.ErrClosed
+	}
 	return err
 }
 
-// peerGone reports, without blocking, whether the pipe is broken or holds
+// PeerGone reports, without blocking, whether the pipe is broken or holds
 // unsolicited data (an idle client session expects none).
-func (p *pipe) peerGone() bool {
+func (p *Pipe) PeerGone() bool {
 	if shutDown(p.shut) {
 		return true
 	}
@@ -176,9 +207,9 @@ func (p *pipe) peerGone() bool {
 	return r == 0 || avail > 0
 }
 
-// peerBroken reports, without blocking, whether the pipe broke or the
+// PeerBroken reports, without blocking, whether the pipe broke or the
 // session was shut down (the hang-up probe of an SHM session).
-func (p *pipe) peerBroken() bool {
+func (p *Pipe) PeerBroken() bool {
 	if shutDown(p.shut) {
 		return true
 	}
@@ -186,10 +217,10 @@ func (p *pipe) peerBroken() bool {
 	return r == 0
 }
 
-// shutdown makes every later read (and the one in progress) fail with
+// Shutdown makes every later read (and the one in progress) fail with
 // netipc.ErrPeerClosed; with writes too, also every write. Safe from any
 // goroutine.
-func (p *pipe) shutdown(writes bool) {
+func (p *Pipe) Shutdown(writes bool) {
 	_ = windows.SetEvent(p.shut)
 	if writes {
 		_ = windows.SetEvent(p.kill)

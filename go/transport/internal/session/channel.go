@@ -1,6 +1,6 @@
-//go:build windows
+//go:build linux || windows
 
-package npipe
+package session
 
 import (
 	"errors"
@@ -9,24 +9,24 @@ import (
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/bin"
 	"netipc.local/netipc/transport"
-	"netipc.local/netipc/transport/winshm"
 	"netipc.local/netipc/wire"
 )
 
-// channel is one side of an established session: the pipe, the
+// Channel is one side of an established session: the connection, the
 // negotiated framing parameters, the reusable buffers and, when
-// negotiated, the Win SHM region.
+// negotiated, the SHM region.
 //
-// A pipe write has no gather form, and overlapped I/O needs heap buffers:
-// each pipe message is assembled in the reusable pkt buffer (header or
-// chunk header, then the payload slice). Receive reads the first message
-// into a reusable buffer, validates the outer header and the receiver's
+// Send hands each packet to the Conn as the encoded (chunk) header and a
+// slice of the caller's payload; the Conn of each platform gathers or
+// assembles them. Conn and the SHM region are concrete types per platform
+// (conn_linux.go, conn_windows.go), so the calls are direct and the
+// caller's payload does not escape. Receive reads the first packet into
+// a reusable buffer, validates the outer header and the receiver's
 // directional limits before growing that buffer, then reads every
-// continuation straight into place: the 32 payload bytes its chunk header
-// lands on are saved and restored around the read.
-type channel struct {
-	p           *pipe
-	hangup      func() bool
+// continuation straight into place, validating each chunk header against
+// the message in progress.
+type Channel struct {
+	conn        Conn
 	packetSize  int
 	sendKind    uint16
 	sendLimits  wire.Limits
@@ -36,31 +36,48 @@ type channel struct {
 	lastHeader  wire.Header
 	haveLast    bool
 	tx          []byte
-	pkt         []byte
-	shm         *winshm.Region
+	hdr         [netipc.HeaderLen]byte
+	shm         *Region
 	sendTimeout time.Duration
 	broken      bool
 	closed      bool
 }
 
-var errBroken = &netipc.StateError{Reason: "session ended by an earlier failure; reconnect"}
+// ErrBroken is returned by every operation on a session an earlier
+// failure ended.
+var ErrBroken = &netipc.StateError{Reason: "session ended by an earlier failure; reconnect"}
 
 // isWaitError reports whether err leaves the byte stream in a known state.
 func isWaitError(err error) bool {
 	return errors.Is(err, netipc.ErrTimeout) || errors.Is(err, netipc.ErrAborted)
 }
 
-func (c *channel) usable() error {
+// init sets the channel up for one side of a session; region is nil
+// without SHM.
+func (c *Channel) init(conn Conn, region *Region, ack *wire.HelloAck, client bool) {
+	reqLimits := wire.Limits{MaxPayload: ack.AgreedMaxRequestPayloadBytes, MaxItems: ack.AgreedMaxRequestBatchItems}
+	respLimits := wire.Limits{MaxPayload: ack.AgreedMaxResponsePayloadBytes, MaxItems: ack.AgreedMaxResponseBatchItems}
+	*c = Channel{conn: conn, packetSize: int(ack.AgreedPacketSize), shm: region}
+	if client {
+		c.sendKind, c.sendLimits = netipc.KindRequest, reqLimits
+		c.recvKind, c.recvLimits = netipc.KindResponse, respLimits
+	} else {
+		c.sendKind, c.sendLimits = netipc.KindResponse, respLimits
+		c.recvKind, c.recvLimits = netipc.KindRequest, reqLimits
+	}
+}
+
+func (c *Channel) usable() error {
 	if c.closed {
 		return netipc.ErrClosed
 	}
 	if c.broken {
-		return errBroken
+		return ErrBroken
 	}
 	return nil
 }
 
-func (c *channel) sendDeadline() time.Time {
+func (c *Channel) sendDeadline() time.Time {
 	if c.sendTimeout <= 0 {
 		return time.Time{}
 	}
@@ -68,7 +85,7 @@ func (c *channel) sendDeadline() time.Time {
 }
 
 // checkOutgoing runs local checks; failures leave the session intact.
-func (c *channel) checkOutgoing(h *wire.Header, payloadLen int) error {
+func (c *Channel) checkOutgoing(h *wire.Header, payloadLen int) error {
 	if h.Kind != c.sendKind {
 		return &netipc.ArgError{Reason: "message kind does not match this side"}
 	}
@@ -88,7 +105,7 @@ func (c *channel) checkOutgoing(h *wire.Header, payloadLen int) error {
 }
 
 // send sends one message (header + payload).
-func (c *channel) send(h wire.Header, payload []byte) error {
+func (c *Channel) send(h wire.Header, payload []byte) error {
 	if err := c.usable(); err != nil {
 		return err
 	}
@@ -96,17 +113,15 @@ func (c *channel) send(h wire.Header, payload []byte) error {
 		return err
 	}
 	if c.shm != nil {
-		c.tx = h.AppendTo(c.tx[:0])
-		c.tx = append(c.tx, payload...)
-		return c.sendShm(c.tx)
+		return c.shmSent(c.shmSendMessage(h, payload))
 	}
-	return c.sendPipe(h, payload)
+	return c.sendPackets(h, payload)
 }
 
 // sendBatch builds a batch payload from items and sends it. base supplies
 // kind, code, status and message id. One item travels as a plain single
 // message (peers treat BATCH with one item as single anyway).
-func (c *channel) sendBatch(base wire.Header, items [][]byte) error {
+func (c *Channel) sendBatch(base wire.Header, items [][]byte) error {
 	if err := c.usable(); err != nil {
 		return err
 	}
@@ -158,16 +173,19 @@ func (c *channel) sendBatch(base wire.Header, items [][]byte) error {
 		base.EncodeTo(tx)
 		return c.sendShm(tx)
 	}
-	return c.sendPipe(base, tx[start:])
+	return c.sendPackets(base, tx[start:])
 }
 
-func (c *channel) sendShm(msg []byte) error {
-	err := c.shm.Send(msg)
+func (c *Channel) sendShm(msg []byte) error {
+	return c.shmSent(c.shm.Send(msg))
+}
+
+// shmSent marks the session broken after a failed publication, except
+// for caller misuse, which leaves the region unchanged.
+func (c *Channel) shmSent(err error) error {
 	if err == nil {
 		return nil
 	}
-	// Caller misuse (second request in flight, answer without a request)
-	// leaves the region unchanged.
 	var se *netipc.StateError
 	if errors.Is(err, netipc.ViolationShmBusy) || errors.As(err, &se) {
 		return err
@@ -176,17 +194,16 @@ func (c *channel) sendShm(msg []byte) error {
 	return err
 }
 
-func (c *channel) sendPipe(h wire.Header, payload []byte) error {
+func (c *Channel) sendPackets(h wire.Header, payload []byte) error {
 	n := len(payload)
 	plan, ok := wire.NewChunkPlan(n, c.packetSize)
 	if !ok {
 		return &netipc.StateError{Reason: "packet size too small or too many chunks"}
 	}
 	deadline := c.sendDeadline()
+	h.EncodeTo(c.hdr[:])
 	s, e := plan.Range(n, 0)
-	c.pkt = h.AppendTo(c.pkt[:0])
-	c.pkt = append(c.pkt, payload[s:e]...)
-	if err := c.p.write(c.pkt, deadline); err != nil {
+	if err := c.conn.writePacket(c.hdr[:], payload[s:e], deadline); err != nil {
 		if !isWaitError(err) {
 			c.broken = true
 		}
@@ -194,10 +211,9 @@ func (c *channel) sendPipe(h wire.Header, payload []byte) error {
 	}
 	for i := uint32(1); i < plan.ChunkCount; i++ {
 		s, e := plan.Range(n, i)
-		ch := wire.ChunkHeader{MessageID: h.MessageID, TotalMessageLen: uint32(netipc.HeaderLen + n),
-			ChunkIndex: i, ChunkCount: plan.ChunkCount, ChunkPayloadLen: uint32(e - s)}.Encode()
-		c.pkt = append(append(c.pkt[:0], ch[:]...), payload[s:e]...)
-		if err := c.p.write(c.pkt, deadline); err != nil {
+		wire.ChunkHeader{MessageID: h.MessageID, TotalMessageLen: uint32(netipc.HeaderLen + n),
+			ChunkIndex: i, ChunkCount: plan.ChunkCount, ChunkPayloadLen: uint32(e - s)}.EncodeTo(c.hdr[:])
+		if err := c.conn.writePacket(c.hdr[:], payload[s:e], deadline); err != nil {
 			// Part of the message is on the wire: the stream is unusable.
 			c.broken = true
 			return err
@@ -208,24 +224,24 @@ func (c *channel) sendPipe(h wire.Header, payload []byte) error {
 
 // sendFinal sends one header-only message even though the session failed:
 // the final error reply to the request that ended it.
-func (c *channel) sendFinal(h wire.Header) error {
+func (c *Channel) sendFinal(h wire.Header) error {
 	if c.closed {
 		return netipc.ErrClosed
 	}
 	if h.PayloadLen != 0 || h.Kind != c.sendKind {
 		return &netipc.ArgError{Reason: "final reply must be an empty response"}
 	}
-	c.pkt = h.AppendTo(c.pkt[:0])
+	h.EncodeTo(c.hdr[:])
 	if c.shm != nil {
-		return c.shm.Send(c.pkt)
+		return c.shm.Send(c.hdr[:])
 	}
-	return c.p.write(c.pkt, c.sendDeadline())
+	return c.conn.writePacket(c.hdr[:], nil, c.sendDeadline())
 }
 
 // recv receives one message; the payload aliases the receive buffer until
 // the next recv. A timeout or abort before any byte of the message was
 // consumed leaves the session usable; every other failure ends it.
-func (c *channel) recv(deadline time.Time, abort *transport.Abort) (wire.Header, []byte, error) {
+func (c *Channel) recv(deadline time.Time, abort *transport.Abort) (wire.Header, []byte, error) {
 	if err := c.usable(); err != nil {
 		return wire.Header{}, nil, err
 	}
@@ -236,7 +252,7 @@ func (c *channel) recv(deadline time.Time, abort *transport.Abort) (wire.Header,
 	if c.shm != nil {
 		h, p, err = c.recvShm(deadline, abort, &consumed)
 	} else {
-		h, p, err = c.recvPipe(deadline, abort, &consumed)
+		h, p, err = c.recvPackets(deadline, abort, &consumed)
 	}
 	if err != nil {
 		var se *netipc.StateError
@@ -248,7 +264,7 @@ func (c *channel) recv(deadline time.Time, abort *transport.Abort) (wire.Header,
 	return h, p, err
 }
 
-func (c *channel) checkIncoming(h *wire.Header) error {
+func (c *Channel) checkIncoming(h *wire.Header) error {
 	if err := h.CheckLimits(c.recvLimits, c.recvKind == netipc.KindRequest); err != nil {
 		return err
 	}
@@ -261,8 +277,8 @@ func (c *channel) checkIncoming(h *wire.Header) error {
 	return nil
 }
 
-func (c *channel) recvShm(deadline time.Time, abort *transport.Abort, consumed *bool) (wire.Header, []byte, error) {
-	rx, err := c.shm.Recv(c.rx, deadline, abort, c.hangup)
+func (c *Channel) recvShm(deadline time.Time, abort *transport.Abort, consumed *bool) (wire.Header, []byte, error) {
+	rx, err := c.shmRecv(deadline, abort)
 	c.rx = rx
 	if err != nil {
 		return wire.Header{}, nil, err
@@ -282,19 +298,19 @@ func (c *channel) recvShm(deadline time.Time, abort *transport.Abort, consumed *
 	return h, rx[netipc.HeaderLen:], nil
 }
 
-func (c *channel) recvPipe(deadline time.Time, abort *transport.Abort, consumed *bool) (wire.Header, []byte, error) {
+func (c *Channel) recvPackets(deadline time.Time, abort *transport.Abort, consumed *bool) (wire.Header, []byte, error) {
 	// The first packet can never legitimately exceed the packet size, nor
 	// the header plus the largest payload we accept.
 	firstCap := min(c.packetSize, netipc.HeaderLen+int(c.recvLimits.MaxPayload))
 	if len(c.rx) < firstCap {
 		c.rx = make([]byte, firstCap)
 	}
-	got, more, err := c.p.read(c.rx[:firstCap], deadline, abort)
+	stored, more, err := c.conn.readPacket(c.rx[:firstCap], deadline, abort)
 	if err != nil {
 		return wire.Header{}, nil, err
 	}
 	*consumed = true
-	h, err := wire.DecodeHeader(c.rx[:got])
+	h, err := wire.DecodeHeader(c.rx[:stored])
 	if err != nil {
 		return h, nil, err
 	}
@@ -309,45 +325,35 @@ func (c *channel) recvPipe(deadline time.Time, abort *transport.Abort, consumed 
 	total := netipc.HeaderLen + n
 	plan, _ := wire.NewChunkPlan(n, c.packetSize)
 	if !plan.IsChunked() {
-		if got != total {
+		if stored != total {
 			return h, nil, netipc.ViolationPacketLength
 		}
 		return h, c.rx[netipc.HeaderLen:total:total], nil
 	}
 	// A chunked message fills its first packet completely.
-	if got != c.packetSize {
+	if stored != c.packetSize {
 		return h, nil, netipc.ViolationPacketLength
 	}
 	// Limits were checked above: this allocation is bounded by the
 	// negotiated payload ceiling.
 	if len(c.rx) < total {
 		grown := make([]byte, total)
-		copy(grown, c.rx[:got])
+		copy(grown, c.rx[:stored])
 		c.rx = grown
 	}
-	var saved [netipc.HeaderLen]byte
 	for i := uint32(1); i < plan.ChunkCount; i++ {
 		s, e := plan.Range(n, i)
-		// Chunk i lands with its header over the 32 bytes before its
-		// payload slot; they are restored right after the read.
-		at := netipc.HeaderLen + s - netipc.HeaderLen
-		copy(saved[:], c.rx[at:at+netipc.HeaderLen])
-		got, more, err := c.p.read(c.rx[at:netipc.HeaderLen+e], deadline, abort)
-		var ch wire.ChunkHeader
-		var cerr error
-		if err == nil {
-			ch, cerr = wire.DecodeChunkHeader(c.rx[at : at+got])
+		got, more, err := c.conn.readChunk(&c.hdr, c.rx[:netipc.HeaderLen+e], netipc.HeaderLen+s, deadline, abort)
+		if err != nil {
+			return h, nil, err
 		}
-		copy(c.rx[at:at+netipc.HeaderLen], saved[:])
+		if got < netipc.HeaderLen {
+			return h, nil, bin.Truncated("chunk header", netipc.HeaderLen, got)
+		}
+		ch, err := wire.DecodeChunkHeader(c.hdr[:])
 		switch {
 		case err != nil:
 			return h, nil, err
-		case more:
-			return h, nil, netipc.ViolationPacketLength
-		case got < netipc.HeaderLen:
-			return h, nil, bin.Truncated("chunk header", netipc.HeaderLen, got)
-		case cerr != nil:
-			return h, nil, cerr
 		case ch.MessageID != h.MessageID:
 			return h, nil, netipc.ViolationChunkMessageID
 		case ch.ChunkIndex != i:
@@ -358,14 +364,14 @@ func (c *channel) recvPipe(deadline time.Time, abort *transport.Abort, consumed 
 			return h, nil, netipc.ViolationChunkTotalLen
 		case int(ch.ChunkPayloadLen) != e-s:
 			return h, nil, netipc.ViolationChunkPayloadLen
-		case got != netipc.HeaderLen+e-s:
+		case more || got != netipc.HeaderLen+e-s:
 			return h, nil, netipc.ViolationPacketLength
 		}
 	}
 	return h, c.rx[netipc.HeaderLen:total:total], nil
 }
 
-func (c *channel) close() error {
+func (c *Channel) close() error {
 	if c.closed {
 		return nil
 	}
@@ -374,8 +380,28 @@ func (c *channel) close() error {
 	if c.shm != nil {
 		err = c.shm.Close()
 	}
-	if e := c.p.close(); e != nil && err == nil {
+	if e := c.conn.close(); e != nil && err == nil {
 		err = e
 	}
 	return err
 }
+
+// NewChannel returns a channel over conn for one side of a session with
+// the negotiated ack, without SHM (transport tests drive it with raw
+// packets).
+func NewChannel(conn Conn, ack wire.HelloAck, client bool) *Channel {
+	c := new(Channel)
+	c.init(conn, nil, &ack, client)
+	return c
+}
+
+// Send sends one message (header + payload).
+func (c *Channel) Send(h wire.Header, payload []byte) error { return c.send(h, payload) }
+
+// Recv receives one message; the payload aliases the receive buffer.
+func (c *Channel) Recv(deadline time.Time, abort *transport.Abort) (wire.Header, []byte, error) {
+	return c.recv(deadline, abort)
+}
+
+// IsBroken reports whether an earlier failure ended the channel.
+func (c *Channel) IsBroken() bool { return c.broken }

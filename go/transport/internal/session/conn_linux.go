@@ -1,0 +1,74 @@
+//go:build linux
+
+package session
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"netipc.local/netipc"
+	"netipc.local/netipc/internal/sys"
+	"netipc.local/netipc/transport"
+	"netipc.local/netipc/transport/shm"
+	"netipc.local/netipc/wire"
+)
+
+// Conn is the SEQPACKET socket under a session. Sending never copies a
+// payload: each datagram is gathered from the encoded header and a slice
+// of the caller's payload (sendmsg iovecs); a continuation is scattered
+// straight into place (recvmsg iovecs).
+type Conn struct{ fd int }
+
+// SocketConn is the Conn of a connected SEQPACKET socket; the session
+// owns fd from then on.
+func SocketConn(fd int) Conn { return Conn{fd: fd} }
+
+// Region is the SHM data plane; the socket then only signals hang-up.
+type Region = shm.Region
+
+func (c *Conn) writePacket(hdr, payload []byte, deadline time.Time) error {
+	return sys.SendPacket(c.fd, hdr, payload, deadline)
+}
+
+// readPacket reads one packet into buf; more reports it was longer.
+func (c *Conn) readPacket(buf []byte, deadline time.Time, abort *transport.Abort) (int, bool, error) {
+	stored, real, err := sys.RecvPacket(c.fd, buf, nil, deadline, abort)
+	return stored, real > stored, err
+}
+
+// readChunk reads one continuation: its chunk header into hdr, the rest
+// into rx[off:]. n counts the bytes stored; more reports a longer packet.
+func (c *Conn) readChunk(hdr *[netipc.HeaderLen]byte, rx []byte, off int, deadline time.Time, abort *transport.Abort) (int, bool, error) {
+	got, real, err := sys.RecvPacket(c.fd, hdr[:], rx[off:], deadline, abort)
+	return got, real > got, err
+}
+
+func (c *Conn) close() error {
+	if err := unix.Close(c.fd); err != nil {
+		return sys.Wrap("close", err)
+	}
+	return nil
+}
+
+func (c *Channel) shmSendMessage(h wire.Header, payload []byte) error {
+	return c.shm.SendMessage(h, payload)
+}
+
+func (c *Channel) shmRecv(deadline time.Time, abort *transport.Abort) ([]byte, error) {
+	return c.shm.Recv(c.rx, deadline, abort, c.conn.fd)
+}
+
+// Fd returns the session socket, for caller-owned event loops. On an SHM
+// session data arrives through the region, and the socket then only
+// signals hang-up.
+func (s *Info) Fd() int { return s.ch.conn.fd }
+
+// handshakeBuf is a buffer of n bytes for one handshake message.
+func (c *Conn) handshakeBuf(n int) []byte { return make([]byte, n) }
+
+// readMsg reads one handshake message: the bytes stored and the real
+// length of the datagram.
+func (c *Conn) readMsg(buf []byte, deadline time.Time, abort *transport.Abort) (stored, real int, err error) {
+	return sys.RecvPacket(c.fd, buf, nil, deadline, abort)
+}

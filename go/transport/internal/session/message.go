@@ -1,0 +1,59 @@
+//go:build linux || windows
+
+package session
+
+import (
+	"netipc.local/netipc"
+	"netipc.local/netipc/wire"
+)
+
+// Message is a received message. It is borrowed and ephemeral: Payload
+// (and every item) aliases the session's receive buffer and is valid only
+// until the next receive on that session or its Close. Copy what you need.
+type Message struct {
+	// Header is the outer header.
+	Header wire.Header
+	// Payload is the whole payload (for a batch: directory + items).
+	Payload []byte
+	batch   wire.BatchView
+	isBatch bool
+}
+
+// NewMessage wraps a received message, decoding its batch directory.
+func NewMessage(h wire.Header, payload []byte) (Message, error) {
+	m := Message{Header: h, Payload: payload}
+	if h.HasBatchDirectory() && (h.Kind == netipc.KindRequest || h.TransportStatus == netipc.StatusOK) {
+		b, err := wire.DecodeBatch(payload, h.ItemCount)
+		if err != nil {
+			return Message{}, err
+		}
+		m.batch, m.isBatch = b, true
+	}
+	return m, nil
+}
+
+// IsOK reports whether the transport status is OK.
+func (m Message) IsOK() bool { return m.Header.TransportStatus == netipc.StatusOK }
+
+// IsBatch reports whether the payload carries a batch directory.
+func (m Message) IsBatch() bool { return m.isBatch }
+
+// ItemCount is the number of items: the batch count, or 1.
+func (m Message) ItemCount() int {
+	if m.isBatch {
+		return m.batch.Len()
+	}
+	return 1
+}
+
+// Item returns item index: a batch item, or the whole payload for index 0
+// of a single message. ok is false out of range.
+func (m Message) Item(index int) (item []byte, ok bool) {
+	if m.isBatch {
+		return m.batch.Item(index)
+	}
+	if index == 0 {
+		return m.Payload, true
+	}
+	return nil, false
+}
