@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netipc.local/netipc"
+	"netipc.local/netipc/internal/spin"
 )
 
 // Abort is a sticky, thread-safe abort signal backed by an eventfd, so a
@@ -247,25 +248,119 @@ func RecvPacket(fd int, head, body []byte, deadline time.Time, abort *Abort) (st
 				return 0, 0, err
 			}
 		}
-		msg.Flags = 0
-		n, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+		stored, real, e := recvOnce(fd, &msg, capacity, flags)
 		switch {
-		case e == 0 && n == 0:
-			return 0, 0, fmt.Errorf("%w (recv returned 0)", netipc.ErrPeerClosed)
 		case e == 0:
-			real = int(n)
-			stored = min(real, capacity)
-			if msg.Flags&unix.MSG_TRUNC != 0 && real <= capacity {
-				real = capacity + 1
-			}
 			return stored, real, nil
 		case e == unix.EINTR, e == unix.EAGAIN && polled:
 			continue
 		default:
-			return 0, 0, Wrap("recvmsg", e)
+			return 0, 0, recvError(e)
 		}
 	}
 }
+
+// recvOnce is one recvmsg(2) of msg (whose iovecs hold capacity bytes).
+// A zero-length datagram is reported as errPeerClosed.
+func recvOnce(fd int, msg *unix.Msghdr, capacity, flags int) (stored, real int, e unix.Errno) {
+	msg.Flags = 0
+	n, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(msg)), uintptr(flags))
+	switch {
+	case e != 0:
+		return 0, 0, e
+	case n == 0:
+		return 0, 0, errPeerClosed
+	}
+	real = int(n)
+	stored = min(real, capacity)
+	if msg.Flags&unix.MSG_TRUNC != 0 && real <= capacity {
+		real = capacity + 1
+	}
+	return stored, real, 0
+}
+
+// errPeerClosed marks, inside this file, a receive that returned 0 bytes
+// (no real errno has this value).
+const errPeerClosed = unix.Errno(^uintptr(0) >> 1)
+
+func recvError(e unix.Errno) error {
+	if e == errPeerClosed {
+		return fmt.Errorf("%w (recv returned 0)", netipc.ErrPeerClosed)
+	}
+	return Wrap("recvmsg", e)
+}
+
+// RecvPacketSpin is RecvPacket preceded by the adaptive spin tuner learns.
+//
+// Waking a thread blocked in the kernel costs tens of microseconds on some
+// machines (idle virtual CPUs), far more than a round trip to a busy
+// peer. So when nothing is queued yet, the receiver first retries a
+// non-blocking receive for the tuner's budget, yielding the CPU between
+// tries (the peer may be waiting for this very core), and only then
+// blocks (or polls) like RecvPacket. An idle session's budget collapses
+// to the tuner's minimum, so it blocks in the kernel and costs no CPU.
+//
+// Deadline and abort keep their meaning: an abort triggered or a deadline
+// passed before the call fails it before anything is consumed; the spin
+// ends when the abort fires or the deadline passes, and the receive that
+// follows reports it.
+func RecvPacketSpin(fd int, head, body []byte, deadline time.Time, abort *Abort, t *spin.Tuner) (stored, real int, err error) {
+	if err := abort.Check(); err != nil {
+		return 0, 0, err
+	}
+	budget := t.NextBudget()
+	if !deadline.IsZero() {
+		left, err := Remaining(deadline)
+		if err != nil {
+			return 0, 0, err
+		}
+		budget = min(budget, int64(left))
+	}
+	iovs := [2]unix.Iovec{iov(head), iov(body)}
+	msg := unix.Msghdr{Iov: &iovs[0]}
+	msg.SetIovlen(2)
+	capacity := len(head) + len(body)
+	const flags = unix.MSG_TRUNC | unix.MSG_DONTWAIT
+	try := func() (bool, error) {
+		for {
+			s, r, e := recvOnce(fd, &msg, capacity, flags)
+			switch e {
+			case 0:
+				stored, real = s, r
+				return true, nil
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				return false, nil
+			}
+			return true, recvError(e)
+		}
+	}
+	// Already queued: no wait happened, nothing to learn.
+	if done, err := try(); done {
+		return stored, real, err
+	}
+	start := Mono()
+	if budget > 0 {
+		end := start + time.Duration(budget)
+		for {
+			yield()
+			if done, err := try(); done {
+				t.Record(int64(Mono()-start), true)
+				return stored, real, err
+			}
+			if abort.Triggered() || Mono() >= end {
+				break
+			}
+		}
+	}
+	stored, real, err = RecvPacket(fd, head, body, deadline, abort)
+	t.Record(int64(Mono()-start), false)
+	return stored, real, err
+}
+
+// yield gives the CPU to any runnable thread (sched_yield(2)).
+func yield() { _, _, _ = unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
 
 // MaxPacketSize is the largest packet size a SEQPACKET datagram on fd can
 // carry: SO_SNDBUF - 32 (65536 - 32 when it cannot be read).

@@ -39,6 +39,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netipc.local/netipc"
+	"netipc.local/netipc/internal/spin"
 	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
 	"netipc.local/netipc/transport/internal/shmturn"
@@ -139,7 +140,7 @@ type Region struct {
 	rxSeq    uint64
 	inFlight bool
 	poisoned error
-	spin     spinTuner
+	spin     spin.Tuner
 	closed   bool
 }
 
@@ -329,7 +330,7 @@ func AttachWithRetry(ep transport.Endpoint, sessionID uint64, maxRequestPayload,
 }
 
 func newRegion(mem []byte, path string, role Role, l Layout, reqSeq, respSeq uint64, cfg Config) *Region {
-	r := &Region{mem: mem, path: path, role: role, layout: l, spin: newSpinTuner(cfg.maxSpin())}
+	r := &Region{mem: mem, path: path, role: role, layout: l, spin: spin.New(cfg.maxSpin())}
 	req := [2]int{int(l.RequestOffset), int(l.RequestCapacity)}
 	resp := [2]int{int(l.ResponseOffset), int(l.ResponseCapacity)}
 	if role == RoleClient {
@@ -479,15 +480,15 @@ func (r *Region) waitAdvance(deadline time.Time, abort *transport.Abort, peerFd 
 		return cur, nil
 	}
 	start := sys.Mono()
-	if spinUntil(start, r.spin.nextBudget(), advanced) {
-		r.spin.record(int64(sys.Mono()-start), true)
+	if spinUntil(start, r.spin.NextBudget(), advanced) {
+		r.spin.Record(int64(sys.Mono()-start), true)
 		return cur, nil
 	}
 	first := true
 	for {
 		word := atomic.LoadUint32(signal)
 		if advanced() {
-			r.spin.record(int64(sys.Mono()-start), false)
+			r.spin.Record(int64(sys.Mono()-start), false)
 			return cur, nil
 		}
 		if err := abort.Check(); err != nil {

@@ -417,38 +417,6 @@ func TestStaleCleanup(t *testing.T) {
 	}
 }
 
-func TestSpinTuner(t *testing.T) {
-	tu := newSpinTuner(20 * time.Microsecond)
-	for range 100 {
-		_ = tu.nextBudget()
-		tu.record(2000, true)
-	}
-	if tu.budgetNs < 3500 || tu.budgetNs > 4500 {
-		t.Fatal(tu.budgetNs)
-	}
-	for range 100 {
-		_ = tu.nextBudget()
-		tu.record(int64(time.Second), false)
-	}
-	if tu.budgetNs != int64(MinSpin) {
-		t.Fatal(tu.budgetNs)
-	}
-	probes := 0
-	for range ProbeEvery * 3 {
-		if tu.nextBudget() == tu.maxNs {
-			probes++
-			tu.record(int64(time.Second), false)
-		}
-	}
-	if probes != 3 {
-		t.Fatal(probes)
-	}
-	off := newSpinTuner(0)
-	if off.nextBudget() != 0 {
-		t.Fatal("disabled spin")
-	}
-}
-
 // A reservation that the file system refuses is a clean allocation error
 // (wrapping ErrShmAllocate and the OS cause), and the file is removed.
 func TestAllocationFailure(t *testing.T) {

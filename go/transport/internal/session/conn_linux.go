@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netipc.local/netipc"
+	"netipc.local/netipc/internal/spin"
 	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
 	"netipc.local/netipc/transport/shm"
@@ -18,11 +19,23 @@ import (
 // payload: each datagram is gathered from the encoded header and a slice
 // of the caller's payload (sendmsg iovecs); a continuation is scattered
 // straight into place (recvmsg iovecs).
-type Conn struct{ fd int }
+//
+// The first packet of each message is received with the adaptive
+// pre-poll spin of sys.RecvPacketSpin, its budget learned per session;
+// continuations follow their first packet and are received directly.
+type Conn struct {
+	fd   int
+	spin spin.Tuner
+}
+
+// UDSMaxSpin bounds one pre-poll spin of a socket receive. It is longer
+// than the SHM default: each try is a system call, and the peer's turn
+// around includes its own send and receive calls.
+const UDSMaxSpin = 50 * time.Microsecond
 
 // SocketConn is the Conn of a connected SEQPACKET socket; the session
 // owns fd from then on.
-func SocketConn(fd int) Conn { return Conn{fd: fd} }
+func SocketConn(fd int) Conn { return Conn{fd: fd, spin: spin.New(UDSMaxSpin)} }
 
 // Region is the SHM data plane; the socket then only signals hang-up.
 type Region = shm.Region
@@ -33,7 +46,7 @@ func (c *Conn) writePacket(hdr, payload []byte, deadline time.Time) error {
 
 // readPacket reads one packet into buf; more reports it was longer.
 func (c *Conn) readPacket(buf []byte, deadline time.Time, abort *transport.Abort) (int, bool, error) {
-	stored, real, err := sys.RecvPacket(c.fd, buf, nil, deadline, abort)
+	stored, real, err := sys.RecvPacketSpin(c.fd, buf, nil, deadline, abort, &c.spin)
 	return stored, real > stored, err
 }
 
