@@ -429,9 +429,10 @@ func (c *core) close() error {
 		return nil
 	}
 	c.dropSession(StateDisconnected)
-	c.closed = true
+	// Under abortMu: a context's AfterFunc may still be reading closed.
 	c.abortMu.Lock()
 	defer c.abortMu.Unlock()
+	c.closed = true
 	c.userAbort = false
 	c.userAborted.Store(false)
 	return c.abort.Close()

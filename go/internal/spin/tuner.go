@@ -15,8 +15,8 @@ const (
 
 const failOne = 1024
 
-// Tuner learns how long a receiver should spin: about twice the moving
-// average of recent waits when those waits are short, the minimum when
+// Tuner learns how long a receiver should spin: a multiple of the moving
+// average of recent waits (twice it by default) when those waits are short, the minimum when
 // the peer is slow or the session idle (with periodic probes), and the
 // minimum as well when spins keep failing (oversubscribed CPUs).
 //
@@ -30,16 +30,25 @@ const failOne = 1024
 // ping-pong went from ~82k to ~126k calls/s with this rule.
 type Tuner struct {
 	maxNs, minNs, avgNs, budgetNs int64
+	scale                         int64
 	fail                          int64
 	sinceProbe                    int
 	probing                       bool
 }
 
-// New returns a tuner whose budget never exceeds max (0 disables
-// spinning). A fresh tuner starts at the full budget.
-func New(max time.Duration) Tuner {
-	m := int64(max)
-	return Tuner{maxNs: m, minNs: min(int64(MinSpin), m), avgNs: m / 2, budgetNs: m}
+// New returns a tuner whose budget never exceeds limit (0 disables
+// spinning) and is twice the average wait. A fresh tuner starts at the
+// full budget.
+func New(limit time.Duration) Tuner { return NewScaled(limit, 2) }
+
+// NewScaled is New with a budget of scale times the average wait (at
+// least 1). A wider margin suits waits with a long tail relative to
+// their mean whose misses are expensive: a socket round trip that
+// sometimes takes twice the usual time, where a miss costs a kernel
+// wake-up of tens of microseconds.
+func NewScaled(limit time.Duration, scale int64) Tuner {
+	m := int64(limit)
+	return Tuner{maxNs: m, minNs: min(int64(MinSpin), m), avgNs: m / 2, budgetNs: m, scale: max(scale, 1)}
 }
 
 // Max is the upper bound of the budget, in nanoseconds.
@@ -86,6 +95,6 @@ func (t *Tuner) Record(waitedNs int64, spun bool) {
 	if t.avgNs > t.maxNs || t.fail > failOne/2 {
 		t.budgetNs = t.minNs
 	} else {
-		t.budgetNs = min(max(t.avgNs*2, t.minNs), t.maxNs)
+		t.budgetNs = min(max(t.avgNs*t.scale, t.minNs), t.maxNs)
 	}
 }

@@ -60,3 +60,29 @@ func TestTunerFailures(t *testing.T) {
 		t.Fatal(tu.Budget())
 	}
 }
+
+// A scaled tuner spins for that multiple of the average wait, up to max.
+func TestTunerScaled(t *testing.T) {
+	tu := NewScaled(50*time.Microsecond, 8)
+	for range 200 {
+		_ = tu.NextBudget()
+		tu.Record(3000, true)
+	}
+	if tu.Budget() < 23000 || tu.Budget() > 25000 {
+		t.Fatal(tu.Budget())
+	}
+	for range 200 {
+		_ = tu.NextBudget()
+		tu.Record(10000, true)
+	}
+	if tu.Budget() != tu.Max() {
+		t.Fatal(tu.Budget())
+	}
+	for range 100 {
+		_ = tu.NextBudget()
+		tu.Record(int64(time.Second), false)
+	}
+	if tu.Budget() != int64(MinSpin) {
+		t.Fatal(tu.Budget())
+	}
+}

@@ -264,7 +264,13 @@ func RecvPacket(fd int, head, body []byte, deadline time.Time, abort *Abort) (st
 // A zero-length datagram is reported as errPeerClosed.
 func recvOnce(fd int, msg *unix.Msghdr, capacity, flags int) (stored, real int, e unix.Errno) {
 	msg.Flags = 0
-	n, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(msg)), uintptr(flags))
+	var n uintptr
+	if flags&unix.MSG_DONTWAIT != 0 {
+		// Cannot block: skip the scheduler's system-call bookkeeping.
+		n, _, e = unix.RawSyscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(msg)), uintptr(flags))
+	} else {
+		n, _, e = unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(msg)), uintptr(flags))
+	}
 	switch {
 	case e != 0:
 		return 0, 0, e
