@@ -245,8 +245,11 @@ fn serve(
         match (opts.script)(index) {
             ConnAction::Serve => {}
             ConnAction::HandshakeThenClose => {
-                if pending.handshake(&current, soon(), Some(&stop)).is_ok() {
+                // Count before closing: a client that sees the close must
+                // also see the count.
+                if let Ok(session) = pending.handshake(&current, soon(), Some(&stop)) {
                     stats.handshakes.fetch_add(1, Ordering::SeqCst);
+                    drop(session);
                 }
                 index += 1;
                 continue;
