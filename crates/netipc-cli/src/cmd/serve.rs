@@ -183,6 +183,9 @@ pub fn run(args: &ServeArgs) -> CliResult {
         last = now;
         active = now_active;
     }
+    // What happened since the last tick is logged too, so the log is
+    // complete however close to an event the signal came.
+    log_events(&last, &server.stats(), active, server.active_sessions());
     eprintln!("netipc serve: signal received, stopping");
     let summary = server.stop();
     if let Some(mut h) = live.take() {
