@@ -711,7 +711,8 @@ impl ShmRegion {
             let remaining = deadline.remaining()?;
             if !first {
                 if peer_hung_up(peer)? {
-                    return Err(Error::PeerClosed);
+                    // A message published before the hang-up is delivered.
+                    return advanced().ok_or(Error::PeerClosed);
                 }
                 if self.map.probe_tail() {
                     return Err(self.fault());

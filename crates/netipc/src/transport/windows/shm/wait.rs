@@ -60,15 +60,17 @@ pub(super) fn wait_hybrid(
         if let Some(cur) = advanced() {
             return Ok(cur);
         }
+        // A peer publishes before it closes: a message that landed between
+        // the sequence check and the close check is still delivered.
         if peer_closed.load(Ordering::Acquire) != 0 {
-            return Err(Error::PeerClosed);
+            return advanced().ok_or(Error::PeerClosed);
         }
         if let Some(a) = abort {
             a.check()?;
         }
         let remaining = deadline.remaining()?;
         if !first && peer_gone() {
-            return Err(Error::PeerClosed);
+            return advanced().ok_or(Error::PeerClosed);
         }
         first = false;
         waiting.store(1, Ordering::SeqCst);
@@ -120,15 +122,21 @@ pub(super) fn wait_busy(
         }
         i = i.wrapping_add(1);
         if i & BUSYWAIT_DEADLINE_POLL_MASK == 0 {
+            // As in `wait_hybrid`: a message published before the close
+            // is still delivered.
+            let published = || {
+                let cur = seq.load(Ordering::Acquire);
+                (cur != expected).then_some(cur)
+            };
             if peer_closed.load(Ordering::Acquire) != 0 {
-                return Err(Error::PeerClosed);
+                return published().ok_or(Error::PeerClosed);
             }
             if let Some(a) = abort {
                 a.check()?;
             }
             deadline.remaining()?;
             if peer_gone() {
-                return Err(Error::PeerClosed);
+                return published().ok_or(Error::PeerClosed);
             }
             std::thread::yield_now();
         } else {
