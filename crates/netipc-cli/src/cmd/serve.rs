@@ -165,6 +165,10 @@ pub fn run(args: &ServeArgs) -> CliResult {
     let cfg = conn.server_config(args.workers);
     let server = start(args.kind, &cfg, data.as_ref())?;
     let socket = crate::platform::endpoint_address(server.endpoint());
+    // The baseline of the event log is taken before READY: a client that
+    // reacts to READY at once is logged too.
+    let mut last = server.stats();
+    let mut active = 0;
     announce(&format!("READY {}", socket.display()));
     eprintln!(
         "netipc serve: {} at {} (profile {}{})",
@@ -173,8 +177,6 @@ pub fn run(args: &ServeArgs) -> CliResult {
         conn.profile.as_str(),
         data_desc
     );
-    let mut last = server.stats();
-    let mut active = 0;
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(POLL);
         let now = server.stats();
