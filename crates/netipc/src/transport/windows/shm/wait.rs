@@ -24,6 +24,13 @@ pub(super) struct RxWords<'a> {
     pub peer_closed: &'a AtomicI32,
 }
 
+/// The incoming sequence when it moved past `expected` (a new message is
+/// published), else `None`.
+fn published(seq: &AtomicI64, expected: i64) -> Option<i64> {
+    let cur = seq.load(Ordering::Acquire);
+    (cur != expected).then_some(cur)
+}
+
 /// HYBRID: spin `spin_tries` times on the sequence, then announce the
 /// wait, re-check, and sleep on the event (with the abort event) in
 /// slices, checking the peer between them.
@@ -41,10 +48,7 @@ pub(super) fn wait_hybrid(
         waiting,
         peer_closed,
     } = *w;
-    let advanced = || {
-        let cur = seq.load(Ordering::Acquire);
-        (cur != expected).then_some(cur)
-    };
+    let advanced = || published(seq, expected);
     if let Some(cur) = advanced() {
         return Ok(cur);
     }
@@ -116,27 +120,22 @@ pub(super) fn wait_busy(
     } = *w;
     let mut i: u32 = 0;
     loop {
-        let cur = seq.load(Ordering::Acquire);
-        if cur != expected {
+        if let Some(cur) = published(seq, expected) {
             return Ok(cur);
         }
         i = i.wrapping_add(1);
         if i & BUSYWAIT_DEADLINE_POLL_MASK == 0 {
             // As in `wait_hybrid`: a message published before the close
             // is still delivered.
-            let published = || {
-                let cur = seq.load(Ordering::Acquire);
-                (cur != expected).then_some(cur)
-            };
             if peer_closed.load(Ordering::Acquire) != 0 {
-                return published().ok_or(Error::PeerClosed);
+                return published(seq, expected).ok_or(Error::PeerClosed);
             }
             if let Some(a) = abort {
                 a.check()?;
             }
             deadline.remaining()?;
             if peer_gone() {
-                return published().ok_or(Error::PeerClosed);
+                return published(seq, expected).ok_or(Error::PeerClosed);
             }
             std::thread::yield_now();
         } else {
