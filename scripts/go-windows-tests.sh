@@ -42,11 +42,10 @@ fi
 # A private Wine prefix, so the tests never touch the user's ~/.wine.
 export WINEPREFIX="${NETIPC_GO_WINEPREFIX:-$root/target/wine-prefix-go}"
 export WINEDEBUG="${WINEDEBUG:--all}"
+# shellcheck source=scripts/wine-prefix.sh
+. "$root/scripts/wine-prefix.sh"
+wine_prefix_ready "$wine" "$WINEPREFIX" go-windows-tests
 sys32="$WINEPREFIX/drive_c/windows/system32"
-if [ ! -d "$sys32" ]; then
-    "$wine" wineboot --init >/dev/null 2>&1 || true
-fi
-[ -d "$sys32" ] || { echo "go-windows-tests: could not create the Wine prefix $WINEPREFIX" >&2; exit 1; }
 cmp -s "$shim" "$sys32/bcryptprimitives.dll" || cp "$shim" "$sys32/bcryptprimitives.dll"
 
 export GOOS=windows GOARCH=amd64 CGO_ENABLED=0

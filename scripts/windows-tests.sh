@@ -69,6 +69,9 @@ fi
 # A private Wine prefix, so the tests never touch the user's ~/.wine.
 export WINEPREFIX="${WINEPREFIX:-$root/target/wine-prefix}"
 export WINEDEBUG="${WINEDEBUG:--all}"
+# shellcheck source=scripts/wine-prefix.sh
+. "$root/scripts/wine-prefix.sh"
+wine_prefix_ready "$wine" "$WINEPREFIX" windows-tests
 export NETIPC_WINE="$wine"
 export NETIPC_WINE_SHIM="$shim"
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
