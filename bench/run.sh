@@ -43,7 +43,9 @@ if [ "$wine_mode" = 1 ]; then
   target=x86_64-pc-windows-gnu
   shim="$PWD/target/wine-shim/bcryptprimitives.dll"
   [ -f "$shim" ] || { echo "run scripts/windows-tests.sh once first (Wine shim missing)" >&2; exit 2; }
-  CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc \
+  # TMPDIR: MinGW's dlltool (run by rustc) leaves empty ccXXXXXX files in it.
+  mkdir -p target/tmp-windows
+  TMPDIR="$PWD/target/tmp-windows" CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc \
     cargo build --release --locked -p netipc-cli --target "$target" >&2
   cp "$shim" "target/$target/release/"
   export WINEPREFIX="${WINEPREFIX:-$PWD/target/wine-prefix}" WINEDEBUG="${WINEDEBUG:--all}"

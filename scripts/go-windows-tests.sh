@@ -39,6 +39,10 @@ if [ ! -f "$shim" ] || [ "$src" -nt "$shim" ] || [ "$def" -nt "$shim" ]; then
     x86_64-w64-mingw32-gcc -shared -O2 -o "$shim" "$src" "$def" -lbcrypt
 fi
 
+# Wine's server folder (and the test binaries) under target/, not /tmp.
+export TMPDIR="$root/target/tmp-windows"
+mkdir -p "$TMPDIR"
+
 # A private Wine prefix, so the tests never touch the user's ~/.wine.
 export WINEPREFIX="${NETIPC_GO_WINEPREFIX:-$root/target/wine-prefix-go}"
 export WINEDEBUG="${WINEDEBUG:--all}"

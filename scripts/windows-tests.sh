@@ -57,6 +57,14 @@ if ! rustup target list --installed | grep -qx "$target"; then
     rustup target add "$target" || tools_unavailable "rust target $target"
 fi
 
+# rustc runs MinGW's dlltool for the raw-dylib imports of windows-sys, and
+# dlltool leaves empty /tmp/ccXXXXXX files behind: its temporaries (and
+# everything else this script makes, Wine's server folder included) go to a
+# folder under target/ instead, where the previous run's are removed.
+export TMPDIR="$root/target/tmp-windows"
+mkdir -p "$TMPDIR"
+find "$TMPDIR" -maxdepth 1 -type f -name 'cc*' -delete
+
 out="$root/target/wine-shim"
 mkdir -p "$out"
 shim="$out/bcryptprimitives.dll"
