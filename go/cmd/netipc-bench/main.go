@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"slices"
 	"sync/atomic"
 	"syscall"
@@ -113,6 +114,21 @@ func main() {
 		usage()
 	}
 	d := time.Duration(*duration * float64(time.Second))
+	// NETIPC_BENCH_CPUPROFILE=PREFIX writes a pprof CPU profile of this
+	// run to PREFIX.ROLE.pprof (for `go tool pprof`).
+	if prefix := os.Getenv("NETIPC_BENCH_CPUPROFILE"); prefix != "" {
+		f, err := os.Create(prefix + "." + role + ".pprof")
+		if err != nil {
+			fail("cpu profile: %v", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fail("cpu profile: %v", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
+	}
 	switch role {
 	case "server":
 		runServer(sc, *runDir, *svc, d)

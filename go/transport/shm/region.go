@@ -39,6 +39,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netipc.local/netipc"
+	"netipc.local/netipc/internal/atomicx"
 	"netipc.local/netipc/internal/spin"
 	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
@@ -330,7 +331,7 @@ func AttachWithRetry(ep transport.Endpoint, sessionID uint64, maxRequestPayload,
 }
 
 func newRegion(mem []byte, path string, role Role, l Layout, reqSeq, respSeq uint64, cfg Config) *Region {
-	r := &Region{mem: mem, path: path, role: role, layout: l, spin: spin.New(cfg.maxSpin())}
+	r := &Region{mem: mem, path: path, role: role, layout: l, spin: spin.NewScaled(cfg.maxSpin(), ShmSpinScale)}
 	req := [2]int{int(l.RequestOffset), int(l.RequestCapacity)}
 	resp := [2]int{int(l.ResponseOffset), int(l.ResponseCapacity)}
 	if role == RoleClient {
@@ -419,8 +420,11 @@ func (r *Region) publish(h *wire.Header, body []byte) (err error) {
 	n += copy(area[n:], body)
 	next := r.txSeq + 1
 	seq, lenWord, signal := r.txWords()
-	atomic.StoreUint32(lenWord, uint32(n))
-	atomic.StoreUint64(seq, next)
+	// Release stores (the reader acquires the sequence, then the length):
+	// sync/atomic's would each be a full barrier stalling on the cache
+	// line the peer is polling.
+	atomicx.StoreRel32(lenWord, uint32(n))
+	atomicx.StoreRel64(seq, next)
 	atomic.AddUint32(signal, 1)
 	r.txSeq = next
 	if e := wakeOne(signal); e != nil {

@@ -19,6 +19,15 @@ const (
 	// ProbeEvery: a session at the minimum budget spins the full maximum
 	// once every ProbeEvery waits, to notice that its peer became fast.
 	ProbeEvery = spin.ProbeEvery
+	// ShmSpinScale: a session whose peer answers fast spins up to this many
+	// times its average wait (within MaxSpin). A tight multiple (2x) sent
+	// ~0.5 % of receives to FUTEX_WAIT on a peer that was merely a few
+	// microseconds late (a Go runtime thread or the host taking its core),
+	// and each such sleep costs tens of microseconds of wake-up latency on
+	// both sides; 16x kept Go<->Go shm-ping-pong 20-30 % faster here. Slow
+	// or idle peers still stop the spin (the tuner's average and failure
+	// rules), so an idle session still sleeps.
+	ShmSpinScale = 16
 )
 
 const checksPerClockRead = 8

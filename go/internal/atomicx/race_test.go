@@ -1,0 +1,5 @@
+//go:build race
+
+package atomicx
+
+const raceEnabled = true
