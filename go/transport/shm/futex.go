@@ -29,9 +29,15 @@ func wakeOne(addr *uint32) error {
 
 // waitOn sleeps while *addr == val, for at most d. Wake-ups, a changed
 // value, signals and the timeout all return nil; EFAULT is returned.
-func waitOn(addr *uint32, val uint32, d time.Duration) error {
+// raw makes it a raw system call, unknown to the scheduler (only for
+// short sleeps: see RawWaitSlice).
+func waitOn(addr *uint32, val uint32, d time.Duration, raw bool) error {
 	ts := unix.NsecToTimespec(int64(d))
-	_, _, e := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWait, uintptr(val),
+	call := unix.Syscall6
+	if raw {
+		call = unix.RawSyscall6
+	}
+	_, _, e := call(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWait, uintptr(val),
 		uintptr(unsafe.Pointer(&ts)), 0, 0)
 	switch e {
 	case 0, unix.EAGAIN, unix.EINTR, unix.ETIMEDOUT:

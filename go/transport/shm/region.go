@@ -51,6 +51,16 @@ import (
 // checks the abort handle, the deadline and the peer socket.
 const WaitSlice = 100 * time.Millisecond
 
+// RawWaitSlice is the first FUTEX_WAIT of a receive that outlasted its
+// spin: a raw system call, which keeps this goroutine's thread and P
+// across the sleep. Through the scheduler (entersyscall/exitsyscall) the
+// goroutine often resumed on another thread, whose wake-up took the core
+// of the spinning peer on a small machine and cascaded into more sleeps
+// (Go<->Go shm-ping-pong was ~15 % slower). The cost: for at most this
+// long the P runs nothing else, and a stop-the-world (GC) waits for the
+// sleep to end. Longer waits go through the scheduler.
+const RawWaitSlice = 50 * time.Microsecond
+
 // AttachRetryInterval is the pause between attach attempts while the
 // region is not ready.
 const AttachRetryInterval = 5 * time.Millisecond
@@ -515,18 +525,21 @@ func (r *Region) waitAdvance(deadline time.Time, abort *transport.Abort, peerFd 
 			// for a peer that can no longer publish.
 			_ = atomic.LoadUint32(r.u32(len(r.mem) - 4))
 		}
-		first = false
 		slice := WaitSlice
+		if first {
+			slice = RawWaitSlice
+		}
 		if left >= 0 && left < slice {
 			slice = left
 		}
-		if e := waitOn(signal, word, slice); e != nil {
+		if e := waitOn(signal, word, slice, first); e != nil {
 			if e == unix.EFAULT {
 				r.poisoned = errFault
 				return 0, errFault
 			}
 			return 0, sys.Wrap("futex wait", e)
 		}
+		first = false
 	}
 }
 
