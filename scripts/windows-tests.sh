@@ -86,7 +86,12 @@ export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$root/scripts/wine-runner.sh"
 
 cd "$root"
-# --lib --tests: the examples are Unix programs (UDS/L2/L3).
+# Lint the Windows build too (the library, its tests, benches and examples,
+# and the netipc tool; the C API crate is Unix-only), on full runs only.
+if [ "$#" -eq 0 ]; then
+    cargo clippy -p netipc -p netipc-cli --all-targets --target "$target" --locked -- -D warnings
+fi
+# --lib --tests: the examples and benches are built above, not run here.
 cargo test -p netipc --target "$target" --lib --tests "$@"
 
 # The netipc tool end to end (only on a full run, not with a test filter):

@@ -27,10 +27,10 @@ use netipc::protocol::{
 use netipc::service::client::{
     AppsLookupClient, CgroupsLookupClient, CgroupsSnapshotClient, ClientConfig, IncrementClient,
 };
-use netipc::transport::uds::{
-    ClientConfig as L1ClientConfig, ClientSession, Message, ServerConfig, ServerSession,
+use netipc::transport::{
+    ClientConfig as L1ClientConfig, ClientSession, Deadline, Endpoint, Listener, Message,
+    ServerConfig, ServerSession,
 };
-use netipc::transport::{Deadline, Endpoint, Listener};
 
 use support::{
     APPS_KNOWN, APPS_LABELS, CG_LABELS, CG_NAME, RunDir, TOKEN, args, best, cgroups_paths,

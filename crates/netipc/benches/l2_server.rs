@@ -29,7 +29,7 @@ use netipc::codec::cgroups_lookup::{
 use netipc::codec::lookup::{LookupStatus, Orchestrator};
 use netipc::protocol::{PROFILE_BASELINE, PROFILE_SHM_HYBRID};
 use netipc::service::server::{HandlerError, LocalDispatcher, Server, ServerConfig};
-use netipc::transport::uds::{ClientConfig, ClientSession, Listener, ServerConfig as L1Config};
+use netipc::transport::{ClientConfig, ClientSession, Listener, ServerConfig as L1Config};
 use netipc::transport::{Deadline, Endpoint};
 
 use support::{

@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+#[cfg(unix)]
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
@@ -16,7 +17,8 @@ use netipc::codec::apps_lookup::AppsLookupEntry;
 use netipc::codec::lookup::{CgroupStatus, LabelSet, Orchestrator, PidStatus};
 use netipc::protocol::METHOD_INCREMENT;
 use netipc::transport::Deadline;
-use netipc::transport::uds::{ClientSession, ServerSession};
+use netipc::transport::{ClientSession, ServerSession};
+#[cfg(unix)]
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
 
 /// The benchmark auth token.
@@ -71,6 +73,7 @@ pub fn best(runs: usize, mut f: impl FnMut() -> f64) -> f64 {
 }
 
 /// A connected `SOCK_SEQPACKET` socket pair.
+#[cfg(unix)]
 pub fn seqpacket_pair() -> (OwnedFd, OwnedFd) {
     rustix::net::socketpair(
         AddressFamily::UNIX,
