@@ -11,11 +11,12 @@
 # line, run `netipc bench client` for the duration, stop the server with
 # SIGTERM, and merge the server's SERVER_CPU_PCT into the client's CSV line
 # (server_cpu_pct, and total_cpu_pct = client + server). In-process
-# scenarios run the client alone. Then the Go pairs: for the scenarios
-# go/cmd/netipc-bench implements (uds-ping-pong, shm-ping-pong,
-# snapshot-baseline, snapshot-shm), Go client -> Rust server, Rust client ->
-# Go server and Go -> Go, labeled in the client and server columns
-# (`netipc` is the Rust CLI, `go` the Go program); BENCH_GO=0 skips them.
+# scenarios run the client alone. Right after the Rust pair of a scenario
+# come its Go pairs, for the scenarios go/cmd/netipc-bench implements
+# (uds-ping-pong, shm-ping-pong, snapshot-baseline, snapshot-shm): Go
+# client -> Rust server, Rust client -> Go server and Go -> Go, labeled in
+# the client and server columns (`netipc` is the Rust CLI, `go` the Go
+# program; BENCH_GO=0 skips them), and the C API client's pair (BENCH_C=0).
 #
 # BENCH_WINE=1: the same scenarios with the Windows build of `netipc`
 # (x86_64-pc-windows-gnu) under Wine, over Named Pipes and Win SHM, into
@@ -112,6 +113,35 @@ run_pair() {
   echo "$line" | awk -F, '{printf "%14.0f/s  p50 %8.3f us  cpu %5.1f%%\n", $4, $5, $10}' >&2
 }
 
+# The other languages' bench programs, built up front so that their pairs
+# run right after the Rust pair of the same scenario: this VM's speed
+# drifts over minutes, and pairs measured far apart do not compare.
+# Go pairs: the Go bench program (go/cmd/netipc-bench) against the Rust
+# one, both ways, and against itself, for the scenarios it implements
+# (BENCH_GO=0 skips them; skipped when Go is not installed). C pairs: the
+# C API client (libnetipc, bench/c/netipc_bench_c.c) against the Rust bench
+# servers (BENCH_C=0 skips them; skipped without a C compiler).
+go_scenarios=()
+if [ "${BENCH_GO:-1}" != "0" ] && command -v go >/dev/null 2>&1; then
+  gobench="$PWD/target/netipc-bench-go"
+  if (cd go && CGO_ENABLED=0 go build -o "$gobench" ./cmd/netipc-bench) >>"$log" 2>&1; then
+    mapfile -t go_scenarios < <("$gobench" list | awk '{print $1}')
+  else
+    echo "go pairs: building go/cmd/netipc-bench failed (see $log)" >&2; failed=1
+  fi
+fi
+c_scenarios=()
+if [ "${BENCH_C:-1}" != "0" ] && command -v cc >/dev/null 2>&1; then
+  c_bench="$PWD/target/netipc-bench-c"
+  if cargo build --release --locked -p netipc-c --lib >>"$log" 2>&1 \
+    && cc -O2 -std=c11 -Wall -Wextra -I crates/netipc-c/include bench/c/netipc_bench_c.c \
+      target/release/libnetipc.a -lpthread -ldl -lm -o "$c_bench" >>"$log" 2>&1; then
+    c_scenarios=(uds-ping-pong shm-ping-pong snapshot-baseline snapshot-shm)
+  else
+    echo "c pairs: building bench/c/netipc_bench_c.c failed (see $log)" >&2; failed=1
+  fi
+fi
+
 for s in "${scenarios[@]}"; do
   kind="$("${netipc[@]}" bench list | awk -v s="$s" '$1 == s {print $2}')"
   if [ -z "$kind" ]; then echo "unknown scenario $s" >&2; exit 2; fi
@@ -122,53 +152,28 @@ for s in "${scenarios[@]}"; do
     fi
     echo "$line" >>"$csv.tmp"
     echo "$line" | awk -F, '{printf "%14.0f/s  p50 %8.3f us  cpu %5.1f%%\n", $4, $5, $10}' >&2
-  else
-    srv_cmd=("${netipc[@]}" bench server "$s" --run-dir "$run_dir" --service "$s" --duration 3600)
-    cli_cmd=("${netipc[@]}" bench client "$s" --run-dir "$run_dir" --service "$s" --duration "$duration")
-    run_pair "$s" netipc netipc
+    continue
   fi
-done
-
-# Go pairs: the Go bench program (go/cmd/netipc-bench) against the Rust
-# one, both ways, and against itself, for the scenarios it implements.
-# BENCH_GO=0 skips them; they are skipped when Go is not installed.
-if [ "${BENCH_GO:-1}" != "0" ] && command -v go >/dev/null 2>&1; then
-  gobench="$PWD/target/netipc-bench-go"
-  if (cd go && CGO_ENABLED=0 go build -o "$gobench" ./cmd/netipc-bench) >>"$log" 2>&1; then
-    mapfile -t go_scenarios < <("$gobench" list | awk '{print $1}')
-    for s in "${scenarios[@]}"; do
-      case " ${go_scenarios[*]} " in *" $s "*) ;; *) continue ;; esac
+  rs_srv=("${netipc[@]}" bench server "$s" --run-dir "$run_dir" --service "$s" --duration 3600)
+  rs_cli=("${netipc[@]}" bench client "$s" --run-dir "$run_dir" --service "$s" --duration "$duration")
+  srv_cmd=("${rs_srv[@]}"); cli_cmd=("${rs_cli[@]}"); run_pair "$s" netipc netipc
+  case " ${go_scenarios[*]} " in
+    *" $s "*)
       go_srv=("$gobench" server "$s" --run-dir "$run_dir" --service "$s" --duration 0)
       go_cli=("$gobench" client "$s" --run-dir "$run_dir" --service "$s" --duration "$duration")
-      rs_srv=("${netipc[@]}" bench server "$s" --run-dir "$run_dir" --service "$s" --duration 3600)
-      rs_cli=("${netipc[@]}" bench client "$s" --run-dir "$run_dir" --service "$s" --duration "$duration")
       srv_cmd=("${rs_srv[@]}"); cli_cmd=("${go_cli[@]}"); run_pair "$s" go netipc
       srv_cmd=("${go_srv[@]}"); cli_cmd=("${rs_cli[@]}"); run_pair "$s" netipc go
       srv_cmd=("${go_srv[@]}"); cli_cmd=("${go_cli[@]}"); run_pair "$s" go go
-    done
-  else
-    echo "go pairs: building go/cmd/netipc-bench failed (see $log)" >&2; failed=1
-  fi
-fi
-
-# The C API client (libnetipc, bench/c/netipc_bench_c.c) against the Rust
-# bench servers, so the matrix shows c -> netipc beside netipc -> netipc.
-# BENCH_C=0 skips them; they are skipped when no C compiler is installed.
-if [ "${BENCH_C:-1}" != "0" ] && command -v cc >/dev/null 2>&1; then
-  c_bench="$PWD/target/netipc-bench-c"
-  if cargo build --release --locked -p netipc-c --lib >>"$log" 2>&1 \
-    && cc -O2 -std=c11 -Wall -Wextra -I crates/netipc-c/include bench/c/netipc_bench_c.c \
-      target/release/libnetipc.a -lpthread -ldl -lm -o "$c_bench" >>"$log" 2>&1; then
-    for s in uds-ping-pong shm-ping-pong snapshot-baseline snapshot-shm; do
-      case " ${scenarios[*]} " in *" $s "*) ;; *) continue ;; esac
-      srv_cmd=("${netipc[@]}" bench server "$s" --run-dir "$run_dir" --service "$s" --duration 3600)
-      cli_cmd=("$c_bench" "$s" "$run_dir" "$s" "$duration")
+      ;;
+  esac
+  case " ${c_scenarios[*]} " in
+    *" $s "*)
+      srv_cmd=("${rs_srv[@]}"); cli_cmd=("$c_bench" "$s" "$run_dir" "$s" "$duration")
       run_pair "$s" c netipc
-    done
-  else
-    echo "c pairs: building bench/c/netipc_bench_c.c failed (see $log)" >&2; failed=1
-  fi
-fi
+      ;;
+  esac
+done
+
 mv "$csv.tmp" "$csv"
 python3 bench/report.py "$csv" "$out_dir/results.md" "$out_dir/throughput.svg" "$duration" "$note"
 echo "wrote $csv, $out_dir/results.md, $out_dir/throughput.svg" >&2
