@@ -237,7 +237,9 @@ type ClientStatus struct {
 
 // callCtx is the budget of one logical call.
 type callCtx struct {
-	deadline     time.Time
+	// deadline ends the logical call; a plain call's is pending until a
+	// layer needs it (see transport.Deadline).
+	deadline     transport.Deadline
 	retryLeft    bool
 	overflowLeft int
 	// alias: the exchange returns the response payload in the session's
@@ -580,10 +582,14 @@ func (c *core) begin(ctx context.Context) (callCtx, error) {
 			err = errNotReady
 		}
 	default:
-		deadline := sys.After(c.callTimeout)
+		deadline := transport.Within(c.callTimeout)
 		if ctx != nil {
-			if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-				deadline = d
+			if d, ok := ctx.Deadline(); ok {
+				at := sys.After(c.callTimeout)
+				if d.Before(at) {
+					at = d
+				}
+				deadline = transport.DeadlineAt(at)
 			}
 		}
 		return callCtx{deadline: deadline, retryLeft: true, overflowLeft: MaxOverflowReconnects}, nil
@@ -609,10 +615,10 @@ func (c *core) limits() (wire.Limits, wire.Limits, error) {
 
 // attempt makes one request/response on the session and copies the
 // response payload into out (or, with alias, returns it in place).
-func (c *core) attempt(payload []byte, items uint32, deadline time.Time, out []byte, alias bool) ([]byte, error) {
+func (c *core) attempt(payload []byte, items uint32, deadline *transport.Deadline, out []byte, alias bool) ([]byte, error) {
 	s := c.session
 	if !s.IsShm() { // SHM publications never wait
-		s.SetSendTimeout(max(time.Until(deadline), time.Nanosecond))
+		s.SetSendTimeout(max(time.Until(deadline.Time()), time.Nanosecond))
 	}
 	id := s.NextMessageID()
 	var err error
@@ -626,7 +632,7 @@ func (c *core) attempt(payload []byte, items uint32, deadline time.Time, out []b
 	if err != nil {
 		return out, err
 	}
-	m, err := s.RecvResponse(deadline, c.abort)
+	m, err := s.RecvResponseWithin(deadline, c.abort)
 	if err != nil {
 		return out, err
 	}
@@ -665,7 +671,7 @@ func (c *core) exchange(cc *callCtx, payload []byte, items uint32, out []byte) (
 		if items > req.MaxItems {
 			return out, &netipc.LimitError{Limit: netipc.LimitRequestItems, Max: uint64(req.MaxItems), Actual: uint64(items)}
 		}
-		res, err := c.attempt(payload, items, cc.deadline, out, cc.alias)
+		res, err := c.attempt(payload, items, &cc.deadline, out, cc.alias)
 		if err == nil {
 			return res, nil
 		}
@@ -690,7 +696,7 @@ func (c *core) exchange(cc *callCtx, payload []byte, items uint32, out []byte) (
 
 func (c *core) reconnect(cc *callCtx) error {
 	c.dropSession(StateConnecting)
-	s, err := c.establish(cc.deadline, true)
+	s, err := c.establish(cc.deadline.Time(), true)
 	if err != nil {
 		c.setState(c.failedState(err))
 		return err
@@ -766,10 +772,10 @@ func (c *core) growRequest(cc *callCtx, n int) error {
 	previous := c.requestProposal
 	c.requestProposal = growPow2(uint64(n), MinRequestProposal, c.cfg.cap)
 	c.dropSession(StateConnecting)
-	s, err := c.establish(cc.deadline, false)
+	s, err := c.establish(cc.deadline.Time(), false)
 	if isHandshakeLimit(err) {
 		// Learning servers accept the same proposal on the next handshake.
-		s, err = c.establish(cc.deadline, false)
+		s, err = c.establish(cc.deadline.Time(), false)
 	}
 	switch {
 	case err == nil:

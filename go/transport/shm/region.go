@@ -457,7 +457,14 @@ func (r *Region) publish(h *wire.Header, body []byte) (err error) {
 // error, and a protocol error (ViolationShmLength, a *DecodeError,
 // ViolationShmFault) for a bad publication. After a timeout or an abort
 // the message may still arrive: Recv can be called again.
-func (r *Region) Recv(out []byte, deadline time.Time, abort *transport.Abort, peerFd int) (_ []byte, err error) {
+func (r *Region) Recv(out []byte, deadline time.Time, abort *transport.Abort, peerFd int) ([]byte, error) {
+	d := transport.DeadlineAt(deadline)
+	return r.RecvWithin(out, &d, abort, peerFd)
+}
+
+// RecvWithin is Recv with a transport.Deadline: a pending one is fixed
+// only if the spin does not catch the message.
+func (r *Region) RecvWithin(out []byte, deadline *transport.Deadline, abort *transport.Abort, peerFd int) (_ []byte, err error) {
 	out = out[:0]
 	if err := shmturn.CheckRecv(r.turn()); err != nil {
 		return out, err
@@ -479,7 +486,7 @@ func (r *Region) Recv(out []byte, deadline time.Time, abort *transport.Abort, pe
 	return out, nil
 }
 
-func (r *Region) waitAdvance(deadline time.Time, abort *transport.Abort, peerFd int) (uint64, error) {
+func (r *Region) waitAdvance(deadline *transport.Deadline, abort *transport.Abort, peerFd int) (uint64, error) {
 	expected := r.rxSeq
 	seqWord, _, signal := r.rxWords()
 	var cur uint64
@@ -508,7 +515,7 @@ func (r *Region) waitAdvance(deadline time.Time, abort *transport.Abort, peerFd 
 		if err := abort.Check(); err != nil {
 			return 0, err
 		}
-		left, err := sys.Remaining(deadline)
+		left, err := sys.Remaining(deadline.Time())
 		if err != nil {
 			return 0, err
 		}

@@ -241,7 +241,7 @@ func (c *Channel) sendFinal(h wire.Header) error {
 // recv receives one message; the payload aliases the receive buffer until
 // the next recv. A timeout or abort before any byte of the message was
 // consumed leaves the session usable; every other failure ends it.
-func (c *Channel) recv(deadline time.Time, abort *transport.Abort) (wire.Header, []byte, error) {
+func (c *Channel) recv(deadline *transport.Deadline, abort *transport.Abort) (wire.Header, []byte, error) {
 	if err := c.usable(); err != nil {
 		return wire.Header{}, nil, err
 	}
@@ -252,7 +252,7 @@ func (c *Channel) recv(deadline time.Time, abort *transport.Abort) (wire.Header,
 	if c.shm != nil {
 		h, p, err = c.recvShm(deadline, abort, &consumed)
 	} else {
-		h, p, err = c.recvPackets(deadline, abort, &consumed)
+		h, p, err = c.recvPackets(deadline.Time(), abort, &consumed)
 	}
 	if err != nil {
 		var se *netipc.StateError
@@ -277,7 +277,7 @@ func (c *Channel) checkIncoming(h *wire.Header) error {
 	return nil
 }
 
-func (c *Channel) recvShm(deadline time.Time, abort *transport.Abort, consumed *bool) (wire.Header, []byte, error) {
+func (c *Channel) recvShm(deadline *transport.Deadline, abort *transport.Abort, consumed *bool) (wire.Header, []byte, error) {
 	rx, err := c.shmRecv(deadline, abort)
 	c.rx = rx
 	if err != nil {
@@ -400,7 +400,8 @@ func (c *Channel) Send(h wire.Header, payload []byte) error { return c.send(h, p
 
 // Recv receives one message; the payload aliases the receive buffer.
 func (c *Channel) Recv(deadline time.Time, abort *transport.Abort) (wire.Header, []byte, error) {
-	return c.recv(deadline, abort)
+	d := transport.DeadlineAt(deadline)
+	return c.recv(&d, abort)
 }
 
 // IsBroken reports whether an earlier failure ended the channel.

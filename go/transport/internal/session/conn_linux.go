@@ -76,8 +76,8 @@ func (c *Channel) shmSendMessage(h wire.Header, payload []byte) error {
 	return c.shm.SendMessage(h, payload)
 }
 
-func (c *Channel) shmRecv(deadline time.Time, abort *transport.Abort) ([]byte, error) {
-	return c.shm.Recv(c.rx, deadline, abort, c.conn.fd)
+func (c *Channel) shmRecv(deadline *transport.Deadline, abort *transport.Abort) ([]byte, error) {
+	return c.shm.RecvWithin(c.rx, deadline, abort, c.conn.fd)
 }
 
 // Fd returns the session socket, for caller-owned event loops. On an SHM

@@ -64,8 +64,8 @@ func (c *Channel) shmSendMessage(h wire.Header, payload []byte) error {
 	return c.shm.Send(c.tx)
 }
 
-func (c *Channel) shmRecv(deadline time.Time, abort *transport.Abort) ([]byte, error) {
-	return c.shm.Recv(c.rx, deadline, abort, c.conn.hangup)
+func (c *Channel) shmRecv(deadline *transport.Deadline, abort *transport.Abort) ([]byte, error) {
+	return c.shm.Recv(c.rx, deadline.Time(), abort, c.conn.hangup)
 }
 
 // Handle returns the pipe handle. On an SHM session data arrives through

@@ -151,6 +151,13 @@ func (s *Client) SendMessage(h wire.Header, payload []byte) error {
 // protocol violation that ends the session. The Message is valid until the
 // next receive.
 func (s *Client) RecvResponse(deadline time.Time, abort *transport.Abort) (Message, error) {
+	d := transport.DeadlineAt(deadline)
+	return s.RecvResponseWithin(&d, abort)
+}
+
+// RecvResponseWithin is RecvResponse with a transport.Deadline (a pending
+// one is fixed only when the receive has to wait).
+func (s *Client) RecvResponseWithin(deadline *transport.Deadline, abort *transport.Abort) (Message, error) {
 	h, p, err := s.ch.recv(deadline, abort)
 	if err != nil {
 		return Message{}, err
@@ -207,7 +214,8 @@ func InitServer(s *Server, ack wire.HelloAck, conn Conn, region *Region) {
 // next receive. A timeout or abort leaves the session usable; any other
 // failure ends it (see SendFinalError to answer the offending request).
 func (s *Server) RecvRequest(deadline time.Time, abort *transport.Abort) (Message, error) {
-	h, p, err := s.ch.recv(deadline, abort)
+	d := transport.DeadlineAt(deadline)
+	h, p, err := s.ch.recv(&d, abort)
 	if err != nil {
 		return Message{}, err
 	}
