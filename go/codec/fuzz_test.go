@@ -5,6 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"netipc.local/netipc"
+	"netipc.local/netipc/internal/bin"
 )
 
 func seeds(f *testing.F, patterns ...string) {
@@ -66,6 +69,7 @@ func FuzzSnapshotRequest(f *testing.F) {
 func FuzzSnapshotResponse(f *testing.F) {
 	seeds(f, "conformance/vectors/cgroups_resp*.bin", "vectors/cgroups_snapshot_resp_*.bin")
 	f.Fuzz(func(t *testing.T, b []byte) {
+		checkSnapItemRulesAgree(t, b)
 		v, err := DecodeSnapshot(b)
 		if err != nil {
 			return
@@ -170,4 +174,27 @@ func FuzzAppsLookupResponse(f *testing.F) {
 			t.Fatal("re-encoded response differs")
 		}
 	})
+}
+
+// checkSnapItemRulesAgree: for every item of a payload whose directory
+// fits, the fast item check and the precise one give the same verdict.
+func checkSnapItemRulesAgree(t *testing.T, b []byte) {
+	if len(b) < SnapshotRespHdrSize {
+		return
+	}
+	count := bin.U32(b, snapHdrItemCount)
+	if uint64(count)*netipc.DirEntrySize > uint64(len(b)-SnapshotRespHdrSize) {
+		return
+	}
+	v := CgroupsSnapshotView{payload: b, itemCount: count}
+	dir, packed := snapAreas(b, count)
+	for i := 0; i < int(count); i++ {
+		item, err := v.itemBytes(i)
+		if err == nil {
+			err = checkSnapItem(item)
+		}
+		if fast := snapItemValid(dir, packed, i); fast != (err == nil) {
+			t.Fatalf("item %d: fast check says %v, precise check says %v", i, fast, err)
+		}
+	}
 }
