@@ -148,9 +148,6 @@ type Region struct {
 	rxOff    int
 	rxCap    int
 	txSeq    uint64
-	// txSignal is the value this side last stored in its signal word
-	// (only this side writes it).
-	txSignal uint32
 	rxSeq    uint64
 	inFlight bool
 	poisoned error
@@ -316,7 +313,6 @@ func (r *Region) loadSeqs() (err error) {
 	defer r.guard(debug.SetPanicOnFault(true), &err)
 	r.txSeq = atomic.LoadUint64(r.u64(offReqSeq))
 	r.rxSeq = atomic.LoadUint64(r.u64(offRespSeq))
-	r.txSignal = atomic.LoadUint32(r.u32(offReqSignal))
 	return nil
 }
 
@@ -436,14 +432,10 @@ func (r *Region) publish(h *wire.Header, body []byte) (err error) {
 	seq, lenWord, signal := r.txWords()
 	// Release stores (the reader acquires the sequence, then the length):
 	// sync/atomic's would each be a full barrier stalling on the cache
-	// line the peer is polling. The signal word is ours alone, so it is
-	// stored (not incremented with a locked read-modify-write); FUTEX_WAKE
-	// orders that store before it looks for sleepers (the kernel's
-	// documented waker-side barrier), so no wake-up is lost.
+	// line the peer is polling.
 	atomicx.StoreRel32(lenWord, uint32(n))
 	atomicx.StoreRel64(seq, next)
-	r.txSignal++
-	atomicx.StoreRel32(signal, r.txSignal)
+	atomic.AddUint32(signal, 1)
 	r.txSeq = next
 	if e := wakeOne(signal); e != nil {
 		if e == unix.EFAULT {
