@@ -39,7 +39,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netipc.local/netipc"
-	"netipc.local/netipc/internal/atomicx"
 	"netipc.local/netipc/internal/spin"
 	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
@@ -430,11 +429,8 @@ func (r *Region) publish(h *wire.Header, body []byte) (err error) {
 	n += copy(area[n:], body)
 	next := r.txSeq + 1
 	seq, lenWord, signal := r.txWords()
-	// Release stores (the reader acquires the sequence, then the length):
-	// sync/atomic's would each be a full barrier stalling on the cache
-	// line the peer is polling.
-	atomicx.StoreRel32(lenWord, uint32(n))
-	atomicx.StoreRel64(seq, next)
+	atomic.StoreUint32(lenWord, uint32(n))
+	atomic.StoreUint64(seq, next)
 	atomic.AddUint32(signal, 1)
 	r.txSeq = next
 	if e := wakeOne(signal); e != nil {

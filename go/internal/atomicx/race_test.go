@@ -1,5 +1,0 @@
-//go:build race
-
-package atomicx
-
-const raceEnabled = true
