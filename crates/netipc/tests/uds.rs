@@ -22,7 +22,7 @@ use netipc::{DecodeError, Error, Limit, Violation};
 use support::conformance::{captured, captured_packets};
 use support::raw::*;
 use support::test_server::*;
-use support::{TOKEN, TestDir, soon};
+use support::{PATIENCE, TOKEN, TestDir, soon};
 
 fn client_config() -> ClientConfig {
     ClientConfig {
@@ -324,6 +324,105 @@ fn pipelining_with_out_of_order_responses() {
     }
     assert!(c.in_flight().is_empty());
     server.join().unwrap();
+}
+
+/// A client pipelining more than the socket buffers hold, without reading,
+/// against a server that answers each request in order (and so blocks
+/// sending answers nobody reads yet): the client's waiting send receives
+/// the answers ahead, so neither side waits on the other forever.
+#[test]
+fn pipelining_past_the_socket_buffers_does_not_deadlock() {
+    const N: u64 = 48;
+    const SIZE: usize = 60_000;
+    let dir = TestDir::new();
+    let ep = dir.endpoint("deep");
+    let listener = Listener::bind(&ep).unwrap();
+    let server_cfg = ServerConfig {
+        max_request_payload_bytes: 65536,
+        max_response_payload_bytes: 65536,
+        ..base_server_config()
+    };
+    let server = std::thread::spawn(move || {
+        let p = listener.accept(soon(), None).unwrap();
+        let mut s = p.handshake(&server_cfg, soon(), None).unwrap();
+        s.set_send_timeout(Some(PATIENCE));
+        for _ in 0..N {
+            let m = s.recv_request(soon(), None).unwrap();
+            let (id, mut answer) = (m.header.message_id, m.payload.to_vec());
+            answer.reverse();
+            s.send_response(1, id, &answer).unwrap();
+        }
+    });
+    let cfg = ClientConfig {
+        max_request_payload_bytes: 65536,
+        ..client_config()
+    };
+    let mut c = ClientSession::connect(&ep, &cfg, soon(), None).unwrap();
+    // A regression fails with a timeout instead of hanging the suite.
+    c.set_send_timeout(Some(PATIENCE));
+    let payload = |i: u64| -> Vec<u8> { (0..SIZE).map(|k| (k as u64 * 7 + i) as u8).collect() };
+    let mut ids = Vec::new();
+    for i in 0..N {
+        let id = c.next_message_id();
+        c.send_request(1, id, &payload(i)).unwrap();
+        ids.push(id);
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let m = c.recv_response(soon(), None).unwrap();
+        assert_eq!(m.header.message_id, *id);
+        let mut want = payload(i as u64);
+        want.reverse();
+        assert!(m.payload == &want[..], "answer {i} differs");
+    }
+    assert!(c.in_flight().is_empty());
+    server.join().unwrap();
+}
+
+/// What a waiting send receives ahead is judged like any receive: a
+/// server that never reads and sends junk ends the session with the rule
+/// broken, not a hang, and nothing is taken ahead beyond the requests in
+/// flight.
+#[test]
+fn a_waiting_send_judges_what_it_receives_ahead() {
+    let dir = TestDir::new();
+    let ep = dir.endpoint("junk");
+    let lfd = raw_listen(&ep.socket_path());
+    let ep2 = ep.clone();
+    let client = std::thread::spawn(move || {
+        let cfg = ClientConfig {
+            max_request_payload_bytes: 65536,
+            ..client_config()
+        };
+        let mut c = ClientSession::connect(&ep2, &cfg, soon(), None).unwrap();
+        c.set_send_timeout(Some(PATIENCE));
+        let big = vec![7u8; 60_000];
+        let mut sent = 0;
+        let err = loop {
+            let id = c.next_message_id();
+            match c.send_request(1, id, &big) {
+                Ok(()) => sent += 1,
+                Err(e) => break e,
+            }
+            assert!(sent < 10_000, "the socket buffers never filled");
+        };
+        assert!(
+            matches!(err, Error::Decode(_) | Error::Protocol(_)),
+            "{err:?}"
+        );
+        assert!(c.is_broken());
+    });
+    let s = raw_accept(&lfd);
+    raw_recv(&s).unwrap();
+    assert!(raw_send(
+        &s,
+        &fake_ack_with(|a| {
+            a.agreed_max_request_payload_bytes = 65536;
+            a.agreed_packet_size = 65536 + 32;
+        })
+    ));
+    // Never read a request; send one junk packet (bad magic).
+    assert!(raw_send(&s, &[0xFFu8; 32]));
+    client.join().unwrap();
 }
 
 #[test]

@@ -21,6 +21,7 @@
 //! nothing.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::ops::Range;
 use std::time::Duration;
 
@@ -72,6 +73,19 @@ pub(crate) trait PacketLink {
         abort: Option<&AbortHandle>,
     ) -> Result<Packet>;
 
+    /// [`send_packet`](PacketLink::send_packet) for a sender that can
+    /// receive first: while the link cannot take the packet and data waits
+    /// to be received, returns `Ok(false)` without sending. Links that
+    /// cannot watch both directions just send (this default).
+    fn send_packet_or_readable(
+        &mut self,
+        head: &[u8],
+        body: &[u8],
+        deadline: Deadline,
+    ) -> Result<bool> {
+        self.send_packet(head, body, deadline).map(|()| true)
+    }
+
     /// Publishes one whole message (header + payload) in the region.
     fn shm_send(shm: &mut Self::Shm, message: &[u8]) -> Result<()>;
 
@@ -104,6 +118,20 @@ pub(crate) struct Channel<L: PacketLink> {
     shm: Option<L::Shm>,
     send_timeout: Option<Duration>,
     broken: Cell<bool>,
+    /// Messages received while a send waited for room (oldest first),
+    /// handed out by the next receives.
+    drained: VecDeque<Drained>,
+    /// How many messages a waiting send may receive ahead (see
+    /// [`Channel::allow_drain`]).
+    drain_allow: usize,
+}
+
+/// A message received ahead, while a send waited.
+struct Drained {
+    header: Header,
+    /// The whole message (header + payload).
+    buf: Vec<u8>,
+    payload: Range<usize>,
 }
 
 impl<L: PacketLink + std::fmt::Debug> std::fmt::Debug for Channel<L> {
@@ -151,7 +179,23 @@ impl<L: PacketLink> Channel<L> {
             shm,
             send_timeout: None,
             broken: Cell::new(false),
+            drained: VecDeque::new(),
+            drain_allow: 0,
         }
+    }
+
+    /// Lets the next sends receive up to `answers` messages ahead while
+    /// they wait for room (a client passes the number of its requests in
+    /// flight: each has exactly one answer coming). A pipelining client
+    /// that sends more than the socket buffers hold, against a server that
+    /// answers in order and blocks sending answers nobody reads, would
+    /// otherwise wait forever (each side's send waiting on the other's
+    /// receive). The messages received ahead are handed out, in order, by
+    /// the next [`recv`](Channel::recv)s; their memory is bounded by
+    /// `answers` times the agreed response size. Links that cannot watch
+    /// both directions (Named Pipes) ignore it.
+    pub fn allow_drain(&mut self, answers: usize) {
+        self.drain_allow = answers;
     }
 
     /// The client side of a session established by `ack`: sends
@@ -363,10 +407,7 @@ impl<L: PacketLink> Channel<L> {
         let total = out_u32(HEADER_LEN.saturating_add(len), "message longer than 4 GiB")?;
         let deadline = Deadline::from_timeout(self.send_timeout);
         let hdr = header.encode();
-        if let Err(e) = self
-            .link
-            .send_packet(&hdr, &payload[plan.range(len, 0)], deadline)
-        {
+        if let Err(e) = self.send_packet(&hdr, &payload[plan.range(len, 0)], deadline) {
             if !is_wait_error(&e) {
                 self.broken.set(true);
             }
@@ -382,12 +423,38 @@ impl<L: PacketLink> Channel<L> {
                 chunk_payload_len: r.len() as u32,
             }
             .encode();
-            if let Err(e) = self.link.send_packet(&ch, &payload[r], deadline) {
+            if let Err(e) = self.send_packet(&ch, &payload[r], deadline) {
                 // Part of the message is on the wire: the stream is unusable.
                 self.broken.set(true);
                 return Err(e);
             }
         }
+        Ok(())
+    }
+
+    /// Sends one packet; while the link has no room, receives the
+    /// messages [`allow_drain`](Channel::allow_drain) lets it take ahead.
+    fn send_packet(&mut self, head: &[u8], body: &[u8], deadline: Deadline) -> Result<()> {
+        while self.drained.len() < self.drain_allow {
+            if self.link.send_packet_or_readable(head, body, deadline)? {
+                return Ok(());
+            }
+            self.drain_one(deadline)?;
+        }
+        self.link.send_packet(head, body, deadline)
+    }
+
+    /// Receives one whole message ahead, while a send waits for room.
+    fn drain_one(&mut self, deadline: Deadline) -> Result<()> {
+        let mut consumed = false;
+        let (header, payload) = self.recv_packets(deadline, None, &mut consumed)?;
+        let mut buf = std::mem::take(&mut self.rx);
+        buf.truncate(payload.end);
+        self.drained.push_back(Drained {
+            header,
+            buf,
+            payload,
+        });
         Ok(())
     }
 
@@ -403,6 +470,10 @@ impl<L: PacketLink> Channel<L> {
         abort: Option<&AbortHandle>,
     ) -> Result<(Header, Range<usize>)> {
         self.ensure_usable()?;
+        if let Some(d) = self.drained.pop_front() {
+            self.rx = d.buf;
+            return Ok((d.header, d.payload));
+        }
         let mut consumed = false;
         let r = if self.shm.is_some() {
             self.recv_shm(deadline, abort, &mut consumed)

@@ -133,13 +133,16 @@ macro_rules! client_methods {
         /// payload exceeds the agreed request budget (nothing is sent in
         /// either case). Its response is received with `recv_response`.
         ///
-        /// A send waits while the peer's receive buffer is full. Requests
-        /// sent without reading their responses queue in the transport's
-        /// buffers (the socket buffers on UDS, `PIPE_BUFFER_SIZE` each way
-        /// on Named Pipes): keep the bytes of unanswered requests and of
-        /// their responses within them, or interleave `recv_response`
-        /// calls, since a server blocked sending responses nobody reads
-        /// stops reading requests.
+        /// A send waits while the peer's receive buffer is full. On UDS it
+        /// receives, meanwhile, the responses that arrive (to requests
+        /// already in flight; at most one each), which the next
+        /// `recv_response` calls return in order: a client may pipeline
+        /// more than the socket buffers hold against a server that blocks
+        /// sending responses nobody reads yet. On Named Pipes requests
+        /// sent without reading their responses still queue in the pipe
+        /// buffers (`PIPE_BUFFER_SIZE` each way): keep the bytes of
+        /// unanswered requests and of their responses within them, or
+        /// interleave `recv_response` calls.
         pub fn send_request(
             &mut self,
             code: u16,
@@ -161,6 +164,7 @@ macro_rules! client_methods {
             items: &[&[u8]],
         ) -> $crate::Result<()> {
             self.admit(message_id)?;
+            self.chan.allow_drain(self.in_flight.as_slice().len());
             let r = self
                 .chan
                 .send_batch($crate::wire::Header::request(code, message_id, 0), items);
@@ -176,6 +180,7 @@ macro_rules! client_methods {
             payload: &[u8],
         ) -> $crate::Result<()> {
             self.admit(header.message_id)?;
+            self.chan.allow_drain(self.in_flight.as_slice().len());
             let r = self.chan.send(header, payload);
             self.track(header.message_id, r)
         }

@@ -18,7 +18,10 @@ use crate::transport::channel::{Packet, PacketLink};
 use crate::transport::shm::ShmRegion;
 use crate::transport::shm::spin::SpinTuner;
 
-use super::io::{Received, UDS_MAX_SPIN, recv_packet_spin, recv_packet_split, send_packet};
+use super::io::{
+    Received, UDS_MAX_SPIN, recv_packet_spin, recv_packet_split, send_packet,
+    send_packet_or_readable,
+};
 
 /// A session's framing over a SEQPACKET socket.
 pub(crate) type Channel = crate::transport::channel::Channel<UdsLink>;
@@ -56,6 +59,20 @@ impl PacketLink for UdsLink {
     #[inline]
     fn send_packet(&mut self, head: &[u8], body: &[u8], deadline: Deadline) -> Result<()> {
         send_packet(
+            self.fd.as_fd(),
+            &[IoSlice::new(head), IoSlice::new(body)],
+            head.len() + body.len(),
+            deadline,
+        )
+    }
+
+    fn send_packet_or_readable(
+        &mut self,
+        head: &[u8],
+        body: &[u8],
+        deadline: Deadline,
+    ) -> Result<bool> {
+        send_packet_or_readable(
             self.fd.as_fd(),
             &[IoSlice::new(head), IoSlice::new(body)],
             head.len() + body.len(),

@@ -70,12 +70,7 @@ pub(crate) fn wait(
         if let Some(a) = abort {
             a.check()?;
         }
-        let timeout = deadline.remaining()?.map(|d| {
-            rustix::time::Timespec::try_from(d).unwrap_or(rustix::time::Timespec {
-                tv_sec: i64::MAX,
-                tv_nsec: 0,
-            })
-        });
+        let timeout = poll_timeout(deadline)?;
         let (ready, aborted) = match abort {
             Some(a) => {
                 let mut fds = [PollFd::new(&fd, events), PollFd::new(a, PollFlags::IN)];
@@ -133,6 +128,61 @@ pub(crate) fn send_packet(
             Err(e) => return Err(map_errno(e)),
         }
     }
+}
+
+/// [`send_packet`] for a sender that can receive first: while the socket's
+/// send buffer is full, the socket is also watched for data (or hang-up),
+/// and `Ok(false)` is returned, nothing sent, as soon as some arrives.
+/// `Ok(true)`: the datagram was sent.
+pub(crate) fn send_packet_or_readable(
+    fd: BorrowedFd<'_>,
+    iov: &[IoSlice<'_>],
+    total: usize,
+    deadline: Deadline,
+) -> Result<bool> {
+    loop {
+        match sendmsg(
+            fd,
+            iov,
+            &mut SendAncillaryBuffer::default(),
+            SendFlags::NOSIGNAL | SendFlags::DONTWAIT,
+        ) {
+            Ok(n) if n == total => return Ok(true),
+            Ok(_) => {
+                return Err(Error::Io(std::io::Error::other(
+                    "short send on a SOCK_SEQPACKET socket",
+                )));
+            }
+            Err(Errno::INTR) => continue,
+            Err(Errno::AGAIN) => {}
+            Err(e) => return Err(map_errno(e)),
+        }
+        let timeout = poll_timeout(deadline)?;
+        let mut fds = [PollFd::new(&fd, PollFlags::OUT | PollFlags::IN)];
+        match poll(&mut fds, timeout.as_ref()) {
+            Ok(_) => {}
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+        let revents = fds[0].revents();
+        // Writable: try the send again (also when data waits: progress
+        // first). Readable, hang-up or error without room: the caller
+        // receives. Nothing (time-out): the deadline check above ends it.
+        if !revents.contains(PollFlags::OUT) && !revents.is_empty() {
+            return Ok(false);
+        }
+    }
+}
+
+/// The `poll` timeout left until `deadline` (`None`: forever), or
+/// [`Error::Timeout`] when it passed.
+fn poll_timeout(deadline: Deadline) -> Result<Option<rustix::time::Timespec>> {
+    Ok(deadline.remaining()?.map(|d| {
+        rustix::time::Timespec::try_from(d).unwrap_or(rustix::time::Timespec {
+            tv_sec: i64::MAX,
+            tv_nsec: 0,
+        })
+    }))
 }
 
 /// The outcome of a packet receive.
