@@ -227,6 +227,44 @@ func SendPacket(fd int, head, body []byte, deadline time.Time) error {
 	}
 }
 
+// SendPacketOrReadable is SendPacket for a sender that can receive first:
+// while the socket's send buffer is full it also watches the socket for
+// data (or hang-up) and returns false, nothing sent, as soon as some
+// arrives. true: the datagram was sent.
+func SendPacketOrReadable(fd int, head, body []byte, deadline time.Time) (bool, error) {
+	iovs := [2]unix.Iovec{iov(head), iov(body)}
+	msg := unix.Msghdr{Iov: &iovs[0]}
+	msg.SetIovlen(2)
+	total := len(head) + len(body)
+	for {
+		n, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT))
+		switch {
+		case e == 0 && int(n) == total:
+			return true, nil
+		case e == 0:
+			return false, fmt.Errorf("netipc: short send on a SOCK_SEQPACKET socket")
+		case e == unix.EINTR:
+			continue
+		case e != unix.EAGAIN:
+			return false, Wrap("sendmsg", e)
+		}
+		left, err := Remaining(deadline)
+		if err != nil {
+			return false, err
+		}
+		fds := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT | unix.POLLIN}}
+		if _, err := unix.Poll(fds[:], pollMs(left)); err != nil && err != unix.EINTR {
+			return false, Wrap("poll", err)
+		}
+		// Writable: send again (progress first, also when data waits).
+		// Readable, hang-up or error without room: the caller receives.
+		// Nothing (time-out): Remaining above ends it.
+		if r := fds[0].Revents; r&unix.POLLOUT == 0 && r != 0 {
+			return false, nil
+		}
+	}
+}
+
 // RecvPacket receives one datagram scattered into head then body. It
 // returns the bytes stored and the real datagram length (greater than the
 // buffers when the datagram was truncated). A zero-length read is the peer

@@ -41,6 +41,21 @@ type Channel struct {
 	sendTimeout time.Duration
 	broken      bool
 	closed      bool
+	// drained holds messages received while a send waited for room
+	// (oldest first), handed out by the next receives; drainAllow is how
+	// many a waiting send may take ahead (see AllowDrain).
+	drained    []drainedMsg
+	drainAllow int
+	// sendHdr keeps the packet header of a send that receives ahead
+	// (receiving reuses hdr for chunk headers).
+	sendHdr [netipc.HeaderLen]byte
+}
+
+// drainedMsg is a message received ahead, while a send waited.
+type drainedMsg struct {
+	h       wire.Header
+	buf     []byte
+	payload []byte
 }
 
 // ErrBroken is returned by every operation on a session an earlier
@@ -203,7 +218,7 @@ func (c *Channel) sendPackets(h wire.Header, payload []byte) error {
 	deadline := c.sendDeadline()
 	h.EncodeTo(c.hdr[:])
 	s, e := plan.Range(n, 0)
-	if err := c.conn.writePacket(c.hdr[:], payload[s:e], deadline); err != nil {
+	if err := c.writePacket(c.hdr[:], payload[s:e], deadline); err != nil {
 		if !isWaitError(err) {
 			c.broken = true
 		}
@@ -213,12 +228,63 @@ func (c *Channel) sendPackets(h wire.Header, payload []byte) error {
 		s, e := plan.Range(n, i)
 		wire.ChunkHeader{MessageID: h.MessageID, TotalMessageLen: uint32(netipc.HeaderLen + n),
 			ChunkIndex: i, ChunkCount: plan.ChunkCount, ChunkPayloadLen: uint32(e - s)}.EncodeTo(c.hdr[:])
-		if err := c.conn.writePacket(c.hdr[:], payload[s:e], deadline); err != nil {
+		if err := c.writePacket(c.hdr[:], payload[s:e], deadline); err != nil {
 			// Part of the message is on the wire: the stream is unusable.
 			c.broken = true
 			return err
 		}
 	}
+	return nil
+}
+
+// SetSendTimeout bounds each blocking send (0: none).
+func (c *Channel) SetSendTimeout(d time.Duration) { c.sendTimeout = d }
+
+// AllowDrain lets the next sends receive up to answers messages ahead
+// while they wait for room (a client passes its number of requests in
+// flight: each has exactly one answer coming). A pipelining client that
+// sends more than the socket buffers hold, against a server that answers
+// in order and blocks sending answers nobody reads, would otherwise wait
+// forever. The messages received ahead are handed out in order by the
+// next receives; their memory is bounded by answers times the agreed
+// response size. Named Pipes do not watch both directions: there it has
+// no effect.
+func (c *Channel) AllowDrain(answers int) { c.drainAllow = answers }
+
+// writePacket sends one packet (hdr is c.hdr); while the connection has
+// no room it receives the messages AllowDrain lets it take ahead.
+func (c *Channel) writePacket(hdr, payload []byte, deadline time.Time) error {
+	if len(c.drained) >= c.drainAllow {
+		return c.conn.writePacket(hdr, payload, deadline)
+	}
+	for len(c.drained) < c.drainAllow {
+		sent, err := c.conn.writePacketOrReadable(hdr, payload, deadline)
+		if err != nil || sent {
+			return err
+		}
+		// Receiving reuses c.hdr for chunk headers: keep ours apart.
+		if &hdr[0] != &c.sendHdr[0] {
+			copy(c.sendHdr[:], hdr)
+			hdr = c.sendHdr[:len(hdr)]
+		}
+		if err := c.drainOne(deadline); err != nil {
+			return err
+		}
+	}
+	return c.conn.writePacket(hdr, payload, deadline)
+}
+
+// drainOne receives one whole message ahead, while a send waits.
+func (c *Channel) drainOne(deadline time.Time) error {
+	consumed := false
+	h, p, err := c.recvPackets(deadline, nil, &consumed)
+	if err != nil {
+		return err
+	}
+	n := netipc.HeaderLen + len(p)
+	buf := c.rx[:n:n]
+	c.rx = nil
+	c.drained = append(c.drained, drainedMsg{h: h, buf: buf, payload: buf[netipc.HeaderLen:]})
 	return nil
 }
 
@@ -244,6 +310,13 @@ func (c *Channel) sendFinal(h wire.Header) error {
 func (c *Channel) recv(deadline *transport.Deadline, abort *transport.Abort) (wire.Header, []byte, error) {
 	if err := c.usable(); err != nil {
 		return wire.Header{}, nil, err
+	}
+	if len(c.drained) > 0 {
+		d := c.drained[0]
+		c.drained[0] = drainedMsg{}
+		c.drained = c.drained[1:]
+		c.rx = d.buf[:cap(d.buf)]
+		return d.h, d.payload, nil
 	}
 	consumed := false
 	var h wire.Header

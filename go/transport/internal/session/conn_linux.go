@@ -52,6 +52,12 @@ func (c *Conn) writePacket(hdr, payload []byte, deadline time.Time) error {
 	return sys.SendPacket(c.fd, hdr, payload, deadline)
 }
 
+// writePacketOrReadable sends one packet, except that while the socket
+// has no room and data waits to be read it returns false, nothing sent.
+func (c *Conn) writePacketOrReadable(hdr, payload []byte, deadline time.Time) (bool, error) {
+	return sys.SendPacketOrReadable(c.fd, hdr, payload, deadline)
+}
+
 // readPacket reads one packet into buf; more reports it was longer.
 func (c *Conn) readPacket(buf []byte, deadline time.Time, abort *transport.Abort) (int, bool, error) {
 	stored, real, err := sys.RecvPacketSpin(c.fd, buf, nil, deadline, abort, &c.spin)

@@ -39,6 +39,12 @@ func (c *Conn) writePacket(hdr, payload []byte, deadline time.Time) error {
 	return c.p.Write(c.pkt, deadline)
 }
 
+// writePacketOrReadable sends one packet (a Named Pipe write does not
+// watch the read side: always true once sent).
+func (c *Conn) writePacketOrReadable(hdr, payload []byte, deadline time.Time) (bool, error) {
+	return true, c.writePacket(hdr, payload, deadline)
+}
+
 // readPacket reads one packet into buf; more reports it was longer.
 func (c *Conn) readPacket(buf []byte, deadline time.Time, abort *transport.Abort) (int, bool, error) {
 	return c.p.Read(buf, deadline, abort)

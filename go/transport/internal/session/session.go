@@ -45,7 +45,7 @@ func (s *Info) ResponseLimits() wire.Limits {
 func (s *Info) IsBroken() bool { return s.ch.broken }
 
 // SetSendTimeout bounds every later send (0 blocks).
-func (s *Info) SetSendTimeout(d time.Duration) { s.ch.sendTimeout = d }
+func (s *Info) SetSendTimeout(d time.Duration) { s.ch.SetSendTimeout(d) }
 
 // Close closes the session and its SHM region.
 func (s *Info) Close() error { return s.ch.close() }
@@ -135,6 +135,7 @@ func (s *Client) SendBatchRequest(code uint16, messageID uint64, items [][]byte)
 	if err := s.admit(messageID); err != nil {
 		return err
 	}
+	s.ch.AllowDrain(len(s.inFlight.ids))
 	return s.track(messageID, s.ch.sendBatch(wire.RequestHeader(code, messageID, 0), items))
 }
 
@@ -143,6 +144,7 @@ func (s *Client) SendMessage(h wire.Header, payload []byte) error {
 	if err := s.admit(h.MessageID); err != nil {
 		return err
 	}
+	s.ch.AllowDrain(len(s.inFlight.ids))
 	return s.track(h.MessageID, s.ch.send(h, payload))
 }
 
