@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"netipc.local/netipc/service"
 )
 
 // goBench builds go/cmd/netipc-bench (the Go side of the bench/run.sh
@@ -135,6 +137,56 @@ func TestBenchPairs(t *testing.T) {
 			out = runCLIOK(t, append([]string{"bench", "client", s, "--duration", "0.2"}, common...)...)
 			checkCSV(t, string(out), s, "netipc")
 			checkCPULine(t, stop())
+		})
+	}
+}
+
+// BenchmarkGoClientRustServer: warm round trips of the Go typed clients
+// against the Rust `netipc serve`, over UDS and SHM (the testing.B side of
+// the go -> netipc pairs of bench/run.sh). The Rust side is the debug
+// build unless NETIPC_BIN names another, e.g.
+//
+//	NETIPC_BIN=$PWD/../target/release/netipc go test -run - -bench GoClientRustServer ./interop
+func BenchmarkGoClientRustServer(b *testing.B) {
+	for _, profile := range []string{"uds", "shm"} {
+		b.Run("increment/"+profile, func(b *testing.B) {
+			c := conn{dir: runDir(b), service: "inc", token: token, profile: profile}
+			srv := startRustServer(b, "increment", c)
+			cl, err := service.NewIncrementClient(c.dir, c.service, clientConfig(profile, token))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cl.Close()
+			mustConnect(b, cl, profile)
+			b.ReportAllocs()
+			var v uint64
+			for b.Loop() {
+				if v, err = cl.Call(v); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cl.Close()
+			srv.stop()
+		})
+		b.Run("snapshot/"+profile, func(b *testing.B) {
+			c := conn{dir: runDir(b), service: "snap", token: token, profile: profile}
+			file := writeJSON(b, b.TempDir(), "snapshot.json", snapshotData())
+			srv := startRustServer(b, "cgroups-snapshot", c, "--data", file)
+			cl, err := service.NewCgroupsSnapshotClient(c.dir, c.service, clientConfig(profile, token))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cl.Close()
+			mustConnect(b, cl, profile)
+			b.ReportAllocs()
+			for b.Loop() {
+				v, err := cl.CallSnapshot()
+				if err != nil || v.Len() == 0 {
+					b.Fatal(err)
+				}
+			}
+			cl.Close()
+			srv.stop()
 		})
 	}
 }

@@ -120,7 +120,7 @@ func locateBinary() {
 
 // netipcBin returns the path of the Rust binary (skipping or failing the
 // test when there is none).
-func netipcBin(t *testing.T) string {
+func netipcBin(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(locateBinary)
 	if binSkip != "" {
@@ -134,7 +134,7 @@ func netipcBin(t *testing.T) string {
 
 // runDir returns a fresh private directory short enough for socket paths
 // (sun_path holds 108 bytes).
-func runDir(t *testing.T) string {
+func runDir(t testing.TB) string {
 	t.Helper()
 	d := t.TempDir()
 	if len(d)+len("/cgroups-snapshot-0123456789abcdef.ipcshm") < 100 {
@@ -175,7 +175,7 @@ func (s *syncBuffer) String() string {
 
 // rustServer is a running `netipc serve`.
 type rustServer struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	dir    string
 	socket string
@@ -199,7 +199,7 @@ func (c conn) args() []string {
 
 // startRustServer starts `netipc serve KIND` with c's options and extra
 // arguments, and returns once it printed its READY line.
-func startRustServer(t *testing.T, kind string, c conn, extra ...string) *rustServer {
+func startRustServer(t testing.TB, kind string, c conn, extra ...string) *rustServer {
 	t.Helper()
 	bin := netipcBin(t)
 	args := append([]string{"serve", kind}, c.args()...)
@@ -359,7 +359,7 @@ func truncate(b []byte) string {
 }
 
 // writeJSON writes v to dir/name and returns the path.
-func writeJSON(t *testing.T, dir, name string, v any) string {
+func writeJSON(t testing.TB, dir, name string, v any) string {
 	t.Helper()
 	data, err := json.MarshalIndent(v, "", " ")
 	if err != nil {

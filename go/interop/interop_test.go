@@ -146,7 +146,7 @@ type refresher interface {
 
 // mustConnect connects a client and checks that the session runs over the
 // profile asked for.
-func mustConnect(t *testing.T, c refresher, profile string) {
+func mustConnect(t testing.TB, c refresher, profile string) {
 	t.Helper()
 	c.Refresh()
 	if st := c.State(); st != service.StateReady {
@@ -155,7 +155,7 @@ func mustConnect(t *testing.T, c refresher, profile string) {
 	checkProfile(t, c.Status(), profile)
 }
 
-func checkProfile(t *testing.T, st service.ClientStatus, profile string) {
+func checkProfile(t testing.TB, st service.ClientStatus, profile string) {
 	t.Helper()
 	if profile == "shm" {
 		if !st.ShmAttached || st.SelectedProfile != netipc.ProfileShmHybrid {
