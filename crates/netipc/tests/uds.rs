@@ -425,6 +425,58 @@ fn a_waiting_send_judges_what_it_receives_ahead() {
     client.join().unwrap();
 }
 
+/// A message received ahead that stops half way (the peer sent the first
+/// packet of a chunked answer, then nothing) ends the session at the send
+/// deadline: part of it was read, so the stream is unusable.
+#[test]
+fn a_waiting_send_that_times_out_mid_message_ends_the_session() {
+    let dir = TestDir::new();
+    let ep = dir.endpoint("half");
+    let lfd = raw_listen(&ep.socket_path());
+    let ep2 = ep.clone();
+    let client = std::thread::spawn(move || {
+        let cfg = ClientConfig {
+            max_request_payload_bytes: 65536,
+            max_response_payload_bytes: 262_144,
+            ..client_config()
+        };
+        let mut c = ClientSession::connect(&ep2, &cfg, soon(), None).unwrap();
+        c.set_send_timeout(Some(Duration::from_millis(300)));
+        let big = vec![7u8; 60_000];
+        let err = loop {
+            let id = c.next_message_id();
+            if let Err(e) = c.send_request(1, id, &big) {
+                break e;
+            }
+            assert!(
+                c.in_flight().len() < 10_000,
+                "the socket buffers never filled"
+            );
+        };
+        assert!(matches!(err, Error::Timeout), "{err:?}");
+        assert!(c.is_broken(), "half a message was read: the session ends");
+    });
+    let s = raw_accept(&lfd);
+    raw_recv(&s).unwrap();
+    // One packet per request (so a blocked request send alone would leave
+    // the session usable), answers of up to 256 KiB in 64 KiB packets.
+    let packet = 65536 + 32;
+    assert!(raw_send(
+        &s,
+        &fake_ack_with(|a| {
+            a.agreed_max_request_payload_bytes = 65536;
+            a.agreed_max_response_payload_bytes = 262_144;
+            a.agreed_packet_size = packet;
+        })
+    ));
+    // Never read; send the first packet of a 200000-byte answer to
+    // request 1, and nothing more.
+    let mut first = Header::response(1, 1, 200_000).encode().to_vec();
+    first.resize(packet as usize, 0);
+    assert!(raw_send(&s, &first));
+    client.join().unwrap();
+}
+
 #[test]
 fn duplicate_and_unknown_message_ids() {
     let dir = TestDir::new();

@@ -109,3 +109,36 @@ func TestWaitingSendJudgesWhatItReceivesAhead(t *testing.T) {
 		t.Fatalf("got %v (broken %v), want a decode error ending the channel", err, ch.IsBroken())
 	}
 }
+
+// A message received ahead that stops half way (the first packet of a
+// chunked answer, then nothing) ends the channel at the send deadline:
+// part of it was read, so the stream is unusable.
+func TestWaitingSendTimingOutMidMessageEndsTheChannel(t *testing.T) {
+	a, b := socketpair(t)
+	const packet = 65536 + netipc.HeaderLen
+	ack := sessiontest.RawAck
+	ack.AgreedMaxRequestPayloadBytes = 65536
+	ack.AgreedMaxResponsePayloadBytes = 262144
+	ack.AgreedPacketSize = packet
+	ch := session.NewChannel(session.SocketConn(b), ack, true)
+	ch.SetSendTimeout(300 * time.Millisecond)
+	// The peer never reads; it sends the first packet of a 200000-byte
+	// answer to request 1, and nothing more.
+	first := make([]byte, packet)
+	wire.ResponseHeader(1, 1, 200000).EncodeTo(first)
+	if err := sys.SendPacket(a, first, nil, soon()); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 60000)
+	var err error
+	for i := uint64(1); err == nil; i++ {
+		if i > 10000 {
+			t.Fatal("the socket buffers never filled")
+		}
+		ch.AllowDrain(int(i - 1))
+		err = ch.Send(wire.RequestHeader(1, i, uint32(len(big))), big)
+	}
+	if !errors.Is(err, netipc.ErrTimeout) || !ch.IsBroken() {
+		t.Fatalf("got %v (broken %v), want a timeout ending the channel", err, ch.IsBroken())
+	}
+}

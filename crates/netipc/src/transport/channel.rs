@@ -447,7 +447,15 @@ impl<L: PacketLink> Channel<L> {
     /// Receives one whole message ahead, while a send waits for room.
     fn drain_one(&mut self, deadline: Deadline) -> Result<()> {
         let mut consumed = false;
-        let (header, payload) = self.recv_packets(deadline, None, &mut consumed)?;
+        let (header, payload) = self
+            .recv_packets(deadline, None, &mut consumed)
+            .inspect_err(|e| {
+                // Same rule as recv: once part of a message was read, or
+                // on anything but a wait error, the stream is unusable.
+                if consumed || !is_wait_error(e) {
+                    self.broken.set(true);
+                }
+            })?;
         let mut buf = std::mem::take(&mut self.rx);
         buf.truncate(payload.end);
         self.drained.push_back(Drained {
