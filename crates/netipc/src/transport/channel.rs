@@ -193,7 +193,9 @@ impl<L: PacketLink> Channel<L> {
     /// receive). The messages received ahead are handed out, in order, by
     /// the next [`recv`](Channel::recv)s; their memory is bounded by
     /// `answers` times the agreed response size. Links that cannot watch
-    /// both directions (Named Pipes) ignore it.
+    /// both directions ignore it (both links here can: a UDS send waits
+    /// for room or data, a Named Pipe write stays pending while reads go
+    /// on).
     pub fn allow_drain(&mut self, answers: usize) {
         self.drain_allow = answers;
     }
@@ -449,12 +451,12 @@ impl<L: PacketLink> Channel<L> {
         let mut consumed = false;
         let (header, payload) = self
             .recv_packets(deadline, None, &mut consumed)
-            .inspect_err(|e| {
-                // Same rule as recv: once part of a message was read, or
-                // on anything but a wait error, the stream is unusable.
-                if consumed || !is_wait_error(e) {
-                    self.broken.set(true);
-                }
+            .inspect_err(|_| {
+                // Any failure here ends the session: part of an incoming
+                // message may have been read, and the packet being sent
+                // may be half written (a Named Pipe write stays pending
+                // while messages are taken ahead).
+                self.broken.set(true);
             })?;
         let mut buf = std::mem::take(&mut self.rx);
         buf.truncate(payload.end);

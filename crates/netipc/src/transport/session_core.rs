@@ -133,16 +133,15 @@ macro_rules! client_methods {
         /// payload exceeds the agreed request budget (nothing is sent in
         /// either case). Its response is received with `recv_response`.
         ///
-        /// A send waits while the peer's receive buffer is full. On UDS it
-        /// receives, meanwhile, the responses that arrive (to requests
+        /// A send waits while the peer's receive buffer is full, and
+        /// meanwhile receives the responses that arrive (to requests
         /// already in flight; at most one each), which the next
         /// `recv_response` calls return in order: a client may pipeline
-        /// more than the socket buffers hold against a server that blocks
-        /// sending responses nobody reads yet. On Named Pipes requests
-        /// sent without reading their responses still queue in the pipe
-        /// buffers (`PIPE_BUFFER_SIZE` each way): keep the bytes of
-        /// unanswered requests and of their responses within them, or
-        /// interleave `recv_response` calls.
+        /// more than the transport buffers hold (socket buffers on UDS,
+        /// `PIPE_BUFFER_SIZE` each way on Named Pipes, where the write
+        /// stays pending while they are read) against a server that
+        /// blocks sending responses nobody reads yet. Any failure while
+        /// receiving ahead ends the session.
         pub fn send_request(
             &mut self,
             code: u16,

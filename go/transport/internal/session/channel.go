@@ -279,11 +279,9 @@ func (c *Channel) drainOne(deadline time.Time) error {
 	consumed := false
 	h, p, err := c.recvPackets(deadline, nil, &consumed)
 	if err != nil {
-		// Same rule as recv: once part of a message was read, or on
-		// anything but a wait error, the stream is unusable.
-		if consumed || !isWaitError(err) {
-			c.broken = true
-		}
+		// Any failure here ends the session: part of an incoming message
+		// may have been read, and the send it interrupted is unfinished.
+		c.broken = true
 		return err
 	}
 	n := netipc.HeaderLen + len(p)

@@ -16,7 +16,9 @@ use crate::protocol::HEADER_LEN;
 use crate::transport::abort::{AbortHandle, Deadline};
 use crate::transport::channel::{Packet, PacketLink};
 
-use super::pipe::Pipe;
+use windows_sys::Win32::System::Threading::INFINITE;
+
+use super::pipe::{PendingWrite, Pipe};
 use super::shm::WinShmRegion;
 
 /// A session's framing over a message-mode pipe.
@@ -30,6 +32,9 @@ pub(crate) struct PipeLink {
     stop: OnceCell<AbortHandle>,
     /// One outgoing packet.
     tx: Vec<u8>,
+    /// A write of `tx` left pending while received messages are taken
+    /// ahead (see `send_packet_or_readable`).
+    pending: Option<PendingWrite>,
     /// One continuation packet.
     pkt: Vec<u8>,
 }
@@ -41,19 +46,106 @@ impl PipeLink {
             pipe,
             stop: OnceCell::new(),
             tx: Vec::new(),
+            pending: None,
             pkt: Vec::new(),
         }
     }
+
+    /// Waits for the pending write of `tx`, until `deadline` (cancelled
+    /// and collected on time-out).
+    fn finish_write(&mut self, deadline: Deadline) -> Result<()> {
+        let Some(mut w) = self.pending.take() else {
+            return Ok(());
+        };
+        loop {
+            let ms = match deadline.remaining() {
+                Ok(None) => INFINITE,
+                Ok(Some(d)) => u32::try_from(d.as_micros().div_ceil(1000))
+                    .map_or(INFINITE - 1, |m| m.min(INFINITE - 1)),
+                Err(e) => {
+                    self.pipe.cancel_write(&mut w);
+                    return Err(e);
+                }
+            };
+            if self.pipe.poll_write(&mut w, ms)?.is_some() {
+                return Ok(());
+            }
+        }
+    }
 }
+
+impl Drop for PipeLink {
+    fn drop(&mut self) {
+        // The kernel must be done with `tx` and the OVERLAPPED first.
+        if let Some(mut w) = self.pending.take() {
+            self.pipe.cancel_write(&mut w);
+        }
+    }
+}
+
+/// How often a write left pending looks for messages to take ahead.
+const PENDING_WRITE_POLL_MS: u32 = 2;
 
 impl PacketLink for PipeLink {
     type Shm = WinShmRegion;
 
     fn send_packet(&mut self, head: &[u8], body: &[u8], deadline: Deadline) -> Result<()> {
+        if self.pending.is_some() {
+            // The same packet, started by send_packet_or_readable.
+            return self.finish_write(deadline);
+        }
         self.tx.clear();
         self.tx.extend_from_slice(head);
         self.tx.extend_from_slice(body);
         self.pipe.write(&self.tx, deadline)
+    }
+
+    /// The write is started once and left pending while messages wait to
+    /// be read (a pipe is full duplex: reads go on beside it); the next
+    /// call for the same packet goes on waiting for it.
+    fn send_packet_or_readable(
+        &mut self,
+        head: &[u8],
+        body: &[u8],
+        deadline: Deadline,
+    ) -> Result<bool> {
+        if self.pending.is_none() {
+            deadline.remaining()?;
+            self.tx.clear();
+            self.tx.extend_from_slice(head);
+            self.tx.extend_from_slice(body);
+            self.pending = Some(self.pipe.start_write(&self.tx)?);
+        }
+        loop {
+            let slice = match deadline.remaining() {
+                Ok(None) => PENDING_WRITE_POLL_MS,
+                Ok(Some(d)) => u32::try_from(d.as_micros().div_ceil(1000))
+                    .map_or(PENDING_WRITE_POLL_MS, |m| m.min(PENDING_WRITE_POLL_MS)),
+                Err(e) => {
+                    if let Some(mut w) = self.pending.take() {
+                        self.pipe.cancel_write(&mut w);
+                    }
+                    return Err(e);
+                }
+            };
+            let Some(w) = self.pending.as_mut() else {
+                return Ok(true);
+            };
+            match self.pipe.poll_write(w, slice) {
+                Ok(Some(())) => {
+                    self.pending = None;
+                    return Ok(true);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.pending = None;
+                    return Err(e);
+                }
+            }
+            if self.pipe.readable() {
+                return Ok(false);
+            }
+        }
     }
 
     fn recv_first(

@@ -58,12 +58,35 @@ impl Drop for OwnedHandle {
 }
 
 /// A message-mode pipe handle opened for overlapped I/O, with the event
-/// its operations complete on.
+/// its operations complete on (and a second one for a write left pending
+/// while reads go on, see [`Pipe::start_write`]).
 #[derive(Debug)]
 pub(crate) struct Pipe {
     handle: OwnedHandle,
     event: OwnedHandle,
+    write_event: OwnedHandle,
 }
+
+/// A write started by [`Pipe::start_write`] and not collected yet. Its
+/// `OVERLAPPED` is boxed (it must not move while the kernel holds it);
+/// the message buffer is the caller's and must stay alive and unchanged
+/// until [`Pipe::poll_write`] or [`Pipe::cancel_write`] collected it.
+pub(crate) struct PendingWrite {
+    ov: Box<OVERLAPPED>,
+    len: u32,
+}
+
+impl std::fmt::Debug for PendingWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingWrite")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+// SAFETY: the OVERLAPPED is plain data owned by this value; the kernel
+// only writes it through the pipe handle the owner serializes.
+unsafe impl Send for PendingWrite {}
 
 /// What one message read returned.
 #[derive(Debug, Clone, Copy)]
@@ -82,10 +105,97 @@ impl Pipe {
         if ev.is_null() {
             return Err(last_error());
         }
+        let event = OwnedHandle(ev);
+        // SAFETY: as above.
+        let wev = unsafe { CreateEventW(std::ptr::null(), 1, 0, std::ptr::null()) };
+        if wev.is_null() {
+            return Err(last_error());
+        }
         Ok(Pipe {
             handle,
-            event: OwnedHandle(ev),
+            event,
+            write_event: OwnedHandle(wev),
         })
+    }
+
+    /// Starts writing `msg` as one pipe message and returns at once; the
+    /// caller may read meanwhile. `msg` must stay alive and unchanged until
+    /// the write is collected ([`Pipe::poll_write`] returned `Some`, or
+    /// [`Pipe::cancel_write`]).
+    pub(crate) fn start_write(&self, msg: &[u8]) -> Result<PendingWrite> {
+        let len = u32::try_from(msg.len())
+            .map_err(|_| Error::InvalidArgument("pipe message longer than 4 GiB"))?;
+        // SAFETY: OVERLAPPED is plain data; all-zero is its initial state.
+        let mut ov: Box<OVERLAPPED> = Box::new(unsafe { std::mem::zeroed() });
+        ov.hEvent = self.write_event.0;
+        // SAFETY: `msg` outlives the operation (the caller's contract) and
+        // `ov` is boxed, so neither moves before the completion is
+        // collected.
+        let started = unsafe {
+            WriteFile(
+                self.handle.0,
+                msg.as_ptr(),
+                len,
+                std::ptr::null_mut(),
+                &mut *ov,
+            )
+        } != 0;
+        if !started {
+            // SAFETY: no preconditions.
+            let e = unsafe { GetLastError() };
+            if e != ERROR_IO_PENDING {
+                return Err(win_error(e));
+            }
+        }
+        Ok(PendingWrite { ov, len })
+    }
+
+    /// Waits up to `ms` for a started write: `Ok(Some(()))` once it
+    /// completed whole, `Ok(None)` while it is still pending.
+    pub(crate) fn poll_write(&self, w: &mut PendingWrite, ms: u32) -> Result<Option<()>> {
+        let handles = [self.write_event.0];
+        // SAFETY: a live event handle.
+        let r = unsafe { WaitForMultipleObjects(1, handles.as_ptr(), 0, ms) };
+        if r == WAIT_TIMEOUT {
+            return Ok(None);
+        }
+        if r != WAIT_OBJECT_0 {
+            let e = last_error();
+            self.cancel_write(w);
+            return Err(e);
+        }
+        let mut n = 0u32;
+        // SAFETY: `w.ov` is the live OVERLAPPED of the write; it completed
+        // (its event is set), so this does not block.
+        let ok = unsafe { GetOverlappedResult(self.handle.0, &*w.ov, &mut n, 1) } != 0;
+        if !ok {
+            return Err(last_error());
+        }
+        if n != w.len {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::WriteZero,
+                "short pipe write",
+            )));
+        }
+        Ok(Some(()))
+    }
+
+    /// Cancels a started write and collects it (it may have completed in
+    /// the race).
+    pub(crate) fn cancel_write(&self, w: &mut PendingWrite) {
+        let mut n = 0u32;
+        // SAFETY: cancels only this operation on our own handle, then waits
+        // for its completion, so `w.ov` and the buffer are free afterwards.
+        unsafe {
+            CancelIoEx(self.handle.0, &*w.ov);
+            GetOverlappedResult(self.handle.0, &*w.ov, &mut n, 1);
+        }
+    }
+
+    /// Whether a read would find something: a message waiting, or the
+    /// peer gone (the read then reports it).
+    pub(crate) fn readable(&self) -> bool {
+        !matches!(self.peek(), Ok(0))
     }
 
     /// The raw pipe handle.

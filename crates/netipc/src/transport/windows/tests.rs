@@ -684,3 +684,40 @@ fn deep_pipeline_of_large_messages_does_not_stall() {
     drop(c);
     assert_eq!(server.join().unwrap().unwrap(), 16);
 }
+
+/// Pipelining more than the pipe buffers hold ([`PIPE_BUFFER_SIZE`] each
+/// way), without reading, against a server that answers in order: the
+/// client's write stays pending while it takes the answers ahead, so
+/// neither side waits on the other forever (this timed out before).
+#[test]
+fn pipelining_past_the_pipe_buffers_does_not_deadlock() {
+    const N: usize = 48;
+    const SIZE: usize = 60_000;
+    let ep = endpoint("deeper-pipeline");
+    let scfg = ServerConfig {
+        max_request_payload_bytes: 64 * 1024,
+        max_response_payload_bytes: 64 * 1024,
+        ..server_cfg()
+    };
+    let server = echo_server(Listener::bind(&ep).unwrap(), scfg);
+    let ccfg = ClientConfig {
+        max_request_payload_bytes: 64 * 1024,
+        max_response_payload_bytes: 64 * 1024,
+        ..client_cfg()
+    };
+    let mut c = ClientSession::connect(&ep, &ccfg, patience(), None).unwrap();
+    // A regression fails with a time-out instead of hanging the suite.
+    c.set_send_timeout(Some(Duration::from_secs(30)));
+    let payload = |k: usize| -> Vec<u8> { (0..SIZE).map(|i| (i * 7 + k) as u8).collect() };
+    let ids: Vec<u64> = (0..N).map(|_| c.next_message_id()).collect();
+    for (k, id) in ids.iter().enumerate() {
+        c.send_request(CODE, *id, &payload(k)).unwrap();
+    }
+    for (k, id) in ids.iter().enumerate() {
+        let r = c.recv_response(patience(), None).unwrap();
+        assert_eq!(r.header.message_id, *id);
+        assert!(r.payload == &payload(k)[..], "answer {k} differs");
+    }
+    drop(c);
+    assert_eq!(server.join().unwrap().unwrap(), N as u32);
+}
