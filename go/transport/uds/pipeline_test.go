@@ -3,15 +3,12 @@
 package uds
 
 import (
-	"bytes"
 	"errors"
-	"slices"
 	"testing"
 	"time"
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/sys"
-	"netipc.local/netipc/transport"
 	"netipc.local/netipc/transport/internal/session"
 	"netipc.local/netipc/transport/internal/sessiontest"
 	"netipc.local/netipc/wire"
@@ -19,68 +16,6 @@ import (
 
 // patience bounds a send that must not wait forever.
 const patience = 30 * time.Second
-
-// A client pipelining more than the socket buffers hold, without reading,
-// against a server that answers each request in order (and so blocks
-// sending answers nobody reads yet): the client's waiting send receives
-// the answers ahead, so neither side waits on the other forever.
-func TestPipeliningPastTheSocketBuffers(t *testing.T) {
-	const n, size = 48, 60000
-	ep := endpoint(t, "deep")
-	startServer(t, ep, serverCfg(sessiontest.BaseServerCfg()), func(s *session.Server, abort *transport.Abort) error {
-		s.SetSendTimeout(patience)
-		for range n {
-			m, err := s.RecvRequest(time.Time{}, abort)
-			if err != nil {
-				return err
-			}
-			answer := slices.Clone(m.Payload)
-			slices.Reverse(answer)
-			if err := s.SendResponse(1, m.Header.MessageID, answer); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	cfg := sessiontest.BaseClientCfg()
-	cfg.MaxRequestPayloadBytes = 65536
-	c, err := Connect(ep, clientCfg(cfg), soon(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	// A regression fails with a timeout instead of hanging the suite.
-	c.SetSendTimeout(patience)
-	payload := func(i int) []byte {
-		b := make([]byte, size)
-		for k := range b {
-			b[k] = byte(k*7 + i)
-		}
-		return b
-	}
-	var ids []uint64
-	for i := range n {
-		id := c.NextMessageID()
-		if err := c.SendRequest(1, id, payload(i)); err != nil {
-			t.Fatalf("request %d: %v", i, err)
-		}
-		ids = append(ids, id)
-	}
-	for i, id := range ids {
-		m, err := c.RecvResponse(soon(), nil)
-		if err != nil {
-			t.Fatalf("answer %d: %v", i, err)
-		}
-		want := payload(i)
-		slices.Reverse(want)
-		if m.Header.MessageID != id || !bytes.Equal(m.Payload, want) {
-			t.Fatalf("answer %d: id %d (want %d) or payload differs", i, m.Header.MessageID, id)
-		}
-	}
-	if len(c.InFlight()) != 0 {
-		t.Fatal("requests left in flight")
-	}
-}
 
 // What a waiting send receives ahead is judged like any receive: a peer
 // that never reads and sends junk ends the session with the rule broken.

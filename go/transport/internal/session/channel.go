@@ -247,8 +247,8 @@ func (c *Channel) SetSendTimeout(d time.Duration) { c.sendTimeout = d }
 // in order and blocks sending answers nobody reads, would otherwise wait
 // forever. The messages received ahead are handed out in order by the
 // next receives; their memory is bounded by answers times the agreed
-// response size. Named Pipes do not watch both directions: there it has
-// no effect.
+// response size. On UDS a send waits for room or data; on Named Pipes the
+// write stays pending while the messages are read.
 func (c *Channel) AllowDrain(answers int) { c.drainAllow = answers }
 
 // writePacket sends one packet (hdr is c.hdr); while the connection has

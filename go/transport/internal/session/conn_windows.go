@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/windows"
 
 	"netipc.local/netipc"
+	"netipc.local/netipc/internal/sys"
 	"netipc.local/netipc/transport"
 	"netipc.local/netipc/transport/internal/winpipe"
 	"netipc.local/netipc/transport/winshm"
@@ -35,14 +36,69 @@ func PipeConn(p *winpipe.Pipe) Conn { return Conn{p: p, hangup: p.PeerBroken} }
 type Region = winshm.Region
 
 func (c *Conn) writePacket(hdr, payload []byte, deadline time.Time) error {
+	if c.p.WritePending() {
+		// The same packet, started by writePacketOrReadable.
+		return c.finishWrite(deadline)
+	}
 	c.pkt = append(append(c.pkt[:0], hdr...), payload...)
 	return c.p.Write(c.pkt, deadline)
 }
 
-// writePacketOrReadable sends one packet (a Named Pipe write does not
-// watch the read side: always true once sent).
+// pendingWritePollMs: how often a write left pending looks for messages
+// to take ahead.
+const pendingWritePollMs = 2
+
+// writePacketOrReadable starts the write once and leaves it pending while
+// messages wait to be read (false: the caller reads, then calls again for
+// the same packet, which goes on waiting for that write).
 func (c *Conn) writePacketOrReadable(hdr, payload []byte, deadline time.Time) (bool, error) {
-	return true, c.writePacket(hdr, payload, deadline)
+	if !c.p.WritePending() {
+		if _, err := sys.Remaining(deadline); err != nil {
+			return false, err
+		}
+		c.pkt = append(append(c.pkt[:0], hdr...), payload...)
+		if err := c.p.StartWrite(c.pkt); err != nil {
+			return false, err
+		}
+	}
+	for {
+		left, err := sys.Remaining(deadline)
+		if err != nil {
+			c.p.CancelWrite()
+			return false, err
+		}
+		ms := uint32(pendingWritePollMs)
+		if left >= 0 && left < pendingWritePollMs*time.Millisecond {
+			ms = uint32((left + time.Millisecond - 1) / time.Millisecond)
+		}
+		done, err := c.p.PollWrite(ms)
+		if err != nil || done {
+			return done, err
+		}
+		if c.p.Readable() {
+			return false, nil
+		}
+	}
+}
+
+// finishWrite waits for the pending write until deadline (cancelled and
+// collected on time-out).
+func (c *Conn) finishWrite(deadline time.Time) error {
+	for {
+		left, err := sys.Remaining(deadline)
+		if err != nil {
+			c.p.CancelWrite()
+			return err
+		}
+		ms := uint32(windows.INFINITE)
+		if left >= 0 {
+			ms = uint32(min((left+time.Millisecond-1)/time.Millisecond, time.Duration(windows.INFINITE-1)))
+		}
+		done, err := c.p.PollWrite(ms)
+		if err != nil || done {
+			return err
+		}
+	}
 }
 
 // readPacket reads one packet into buf; more reports it was longer.

@@ -43,6 +43,7 @@ var failureTests = []namedTest{
 	{"ProfileSelection", testProfileSelection},
 	{"DuplicateAndUnknownMessageIDs", testDuplicateAndUnknownMessageIDs},
 	{"PipeliningOutOfOrder", testPipeliningOutOfOrder},
+	{"PipeliningPastTheBuffers", testPipeliningPastTheBuffers},
 	{"InFlightLimit", testInFlightLimit},
 	{"Batches", testBatches},
 	{"ServerReceivesOverLimitRequest", testServerReceivesOverLimitRequest},
@@ -491,5 +492,72 @@ func testLargeChunkedMessages(t *testing.T, h *Harness) {
 	v, err := codec.DecodeStringReverse(m.Payload)
 	if err != nil || len(v.Text) != len(text) || v.Text[0] != 'f' {
 		t.Fatal(err)
+	}
+}
+
+// A client pipelining more than the transport buffers hold (socket
+// buffers, or 1 MiB each way on Named Pipes), without reading, against a
+// server that answers each request in order (and so blocks sending answers
+// nobody reads yet): the client's waiting send takes the answers ahead, so
+// neither side waits on the other forever (this timed out before).
+func testPipeliningPastTheBuffers(t *testing.T, h *Harness) {
+	const n, size = 48, 60000
+	ep := h.Endpoint(t, "deep")
+	h.StartServer(t, ep, BaseServerCfg(), func(s *session.Server, abort *transport.Abort) error {
+		s.SetSendTimeout(30 * time.Second)
+		for range n {
+			m, err := s.RecvRequest(time.Time{}, abort)
+			if err != nil {
+				return err
+			}
+			answer := bytes.Clone(m.Payload)
+			for i, j := 0, len(answer)-1; i < j; i, j = i+1, j-1 {
+				answer[i], answer[j] = answer[j], answer[i]
+			}
+			if err := s.SendResponse(1, m.Header.MessageID, answer); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	cfg := BaseClientCfg()
+	cfg.MaxRequestPayloadBytes = 65536
+	c, err := h.Connect(ep, cfg, Soon(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// A regression fails with a time-out instead of hanging the suite.
+	c.SetSendTimeout(30 * time.Second)
+	payload := func(i int) []byte {
+		b := make([]byte, size)
+		for k := range b {
+			b[k] = byte(k*7 + i)
+		}
+		return b
+	}
+	var ids []uint64
+	for i := range n {
+		id := c.NextMessageID()
+		if err := c.SendRequest(1, id, payload(i)); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		ids = append(ids, id)
+	}
+	for i, id := range ids {
+		m, err := c.RecvResponse(Soon(), nil)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i, err)
+		}
+		want := payload(i)
+		for a, b := 0, len(want)-1; a < b; a, b = a+1, b-1 {
+			want[a], want[b] = want[b], want[a]
+		}
+		if m.Header.MessageID != id || !bytes.Equal(m.Payload, want) {
+			t.Fatalf("answer %d: id %d (want %d) or payload differs", i, m.Header.MessageID, id)
+		}
+	}
+	if len(c.InFlight()) != 0 {
+		t.Fatal("requests left in flight")
 	}
 }

@@ -42,6 +42,12 @@ type Pipe struct {
 	// handed to overlapped I/O).
 	scratch []byte
 	closed  bool
+	// A write left pending while reads go on (StartWrite): its own event
+	// and OVERLAPPED, its length, and whether it is still in the kernel.
+	wev      windows.Handle
+	wov      *windows.Overlapped
+	wlen     int
+	wpending bool
 }
 
 func New(h windows.Handle) (*Pipe, error) {
@@ -60,7 +66,84 @@ func New(h windows.Handle) (*Pipe, error) {
 		_ = windows.CloseHandle(shut)
 		return nil, sys.Wrap("CreateEvent", err)
 	}
-	return &Pipe{h: h, ev: ev, ov: new(windows.Overlapped), shut: shut, kill: kill, scratch: make([]byte, 128)}, nil
+	wev, err := windows.CreateEvent(nil, 1, 0, nil)
+	if err != nil {
+		_ = windows.CloseHandle(ev)
+		_ = windows.CloseHandle(shut)
+		_ = windows.CloseHandle(kill)
+		return nil, sys.Wrap("CreateEvent", err)
+	}
+	return &Pipe{h: h, ev: ev, ov: new(windows.Overlapped), shut: shut, kill: kill, scratch: make([]byte, 128),
+		wev: wev, wov: new(windows.Overlapped)}, nil
+}
+
+// StartWrite starts writing msg as one message and returns at once, so
+// that reads can go on while it is pending (a pipe is full duplex). msg
+// (heap memory) must stay alive and unchanged until PollWrite reported
+// the write done or CancelWrite collected it.
+func (p *Pipe) StartWrite(msg []byte) error {
+	if shutDown(p.kill) {
+		return errShutdown
+	}
+	*p.wov = windows.Overlapped{HEvent: p.wev}
+	_ = windows.ResetEvent(p.wev)
+	var done uint32
+	err := windows.WriteFile(p.h, msg, &done, p.wov)
+	if err != nil && errno(err) != windows.ERROR_IO_PENDING {
+		return sys.Wrap("WriteFile", err)
+	}
+	p.wlen, p.wpending = len(msg), true
+	return nil
+}
+
+// WritePending reports whether a started write was not collected yet.
+func (p *Pipe) WritePending() bool { return p.wpending }
+
+// PollWrite waits up to ms milliseconds for the started write: done once
+// it completed whole (collected), false while it is pending. A local
+// write shutdown cancels it (errShutdown).
+func (p *Pipe) PollWrite(ms uint32) (done bool, err error) {
+	w, werr := windows.WaitForMultipleObjects([]windows.Handle{p.wev, p.kill}, false, ms)
+	switch {
+	case werr != nil:
+		p.CancelWrite()
+		return false, sys.Wrap("WaitForMultipleObjects", werr)
+	case w == uint32(windows.WAIT_TIMEOUT):
+		return false, nil
+	case w != windows.WAIT_OBJECT_0:
+		p.CancelWrite()
+		return false, errShutdown
+	}
+	var n uint32
+	err = windows.GetOverlappedResult(p.h, p.wov, &n, true)
+	p.wpending = false
+	if err != nil {
+		return false, sys.Wrap("WriteFile", err)
+	}
+	if int(n) != p.wlen {
+		return false, fmt.Errorf("netipc: short pipe write (%d of %d bytes)", n, p.wlen)
+	}
+	return true, nil
+}
+
+// CancelWrite cancels a started write and collects it (it may have
+// completed in the race).
+func (p *Pipe) CancelWrite() {
+	if !p.wpending {
+		return
+	}
+	_ = windows.CancelIoEx(p.h, p.wov)
+	var n uint32
+	_ = windows.GetOverlappedResult(p.h, p.wov, &n, true)
+	p.wpending = false
+}
+
+// Readable reports, without blocking, whether a read would find
+// something: a message waiting, or the pipe broken (the read reports it).
+func (p *Pipe) Readable() bool {
+	var avail uint32
+	r, _, _ := procPeekNamedPipe.Call(uintptr(p.h), 0, 0, 0, uintptr(unsafe.Pointer(&avail)), 0)
+	return r == 0 || avail > 0
 }
 
 // Handle returns the pipe handle.
@@ -85,7 +168,9 @@ func (p *Pipe) Close() error {
 		return nil
 	}
 	p.closed = true
+	p.CancelWrite()
 	err := windows.CloseHandle(p.h)
+	_ = windows.CloseHandle(p.wev)
 	_ = windows.CloseHandle(p.ev)
 	_ = windows.CloseHandle(p.shut)
 	_ = windows.CloseHandle(p.kill)
