@@ -30,15 +30,7 @@ func TestWaitingSendJudgesWhatItReceivesAhead(t *testing.T) {
 	if err := sys.SendPacket(a, make([]byte, netipc.HeaderLen), nil, soon()); err != nil {
 		t.Fatal(err)
 	}
-	big := make([]byte, 60000)
-	var err error
-	for i := uint64(1); err == nil; i++ {
-		if i > 10000 {
-			t.Fatal("the socket buffers never filled")
-		}
-		ch.AllowDrain(int(i - 1))
-		err = ch.Send(wire.RequestHeader(1, i, uint32(len(big))), big)
-	}
+	err := pipelineUntilFailure(t, ch)
 	var de *netipc.DecodeError
 	if !errors.As(err, &de) || !ch.IsBroken() {
 		t.Fatalf("got %v (broken %v), want a decode error ending the channel", err, ch.IsBroken())
@@ -64,16 +56,25 @@ func TestWaitingSendTimingOutMidMessageEndsTheChannel(t *testing.T) {
 	if err := sys.SendPacket(a, first, nil, soon()); err != nil {
 		t.Fatal(err)
 	}
+	err := pipelineUntilFailure(t, ch)
+	if !errors.Is(err, netipc.ErrTimeout) || !ch.IsBroken() {
+		t.Fatalf("got %v (broken %v), want a timeout ending the channel", err, ch.IsBroken())
+	}
+}
+
+// pipelineUntilFailure sends 60 KB requests on ch, never reading, each
+// allowed to take ahead one answer per request before it, until a send
+// fails; it returns that failure.
+func pipelineUntilFailure(t *testing.T, ch *session.Channel) error {
+	t.Helper()
 	big := make([]byte, 60000)
-	var err error
-	for i := uint64(1); err == nil; i++ {
+	for i := uint64(1); ; i++ {
 		if i > 10000 {
 			t.Fatal("the socket buffers never filled")
 		}
 		ch.AllowDrain(int(i - 1))
-		err = ch.Send(wire.RequestHeader(1, i, uint32(len(big))), big)
-	}
-	if !errors.Is(err, netipc.ErrTimeout) || !ch.IsBroken() {
-		t.Fatalf("got %v (broken %v), want a timeout ending the channel", err, ch.IsBroken())
+		if err := ch.Send(wire.RequestHeader(1, i, uint32(len(big))), big); err != nil {
+			return err
+		}
 	}
 }

@@ -16,9 +16,7 @@ use crate::protocol::HEADER_LEN;
 use crate::transport::abort::{AbortHandle, Deadline};
 use crate::transport::channel::{Packet, PacketLink};
 
-use windows_sys::Win32::System::Threading::INFINITE;
-
-use super::pipe::{PendingWrite, Pipe};
+use super::pipe::{PendingWrite, Pipe, wait_ms};
 use super::shm::WinShmRegion;
 
 /// A session's framing over a message-mode pipe.
@@ -58,10 +56,8 @@ impl PipeLink {
             return Ok(());
         };
         loop {
-            let ms = match deadline.remaining() {
-                Ok(None) => INFINITE,
-                Ok(Some(d)) => u32::try_from(d.as_micros().div_ceil(1000))
-                    .map_or(INFINITE - 1, |m| m.min(INFINITE - 1)),
+            let ms = match wait_ms(deadline) {
+                Ok(ms) => ms,
                 Err(e) => {
                     self.pipe.cancel_write(&mut w);
                     return Err(e);
@@ -117,10 +113,8 @@ impl PacketLink for PipeLink {
             self.pending = Some(self.pipe.start_write(&self.tx)?);
         }
         loop {
-            let slice = match deadline.remaining() {
-                Ok(None) => PENDING_WRITE_POLL_MS,
-                Ok(Some(d)) => u32::try_from(d.as_micros().div_ceil(1000))
-                    .map_or(PENDING_WRITE_POLL_MS, |m| m.min(PENDING_WRITE_POLL_MS)),
+            let slice = match wait_ms(deadline) {
+                Ok(ms) => ms.min(PENDING_WRITE_POLL_MS),
                 Err(e) => {
                     if let Some(mut w) = self.pending.take() {
                         self.pipe.cancel_write(&mut w);

@@ -34,6 +34,17 @@ pub(crate) fn win_error(code: u32) -> Error {
     }
 }
 
+/// The wait in milliseconds left until `deadline` for a Win32 wait
+/// (`INFINITE` for none, rounded up so a wait never ends early), or
+/// [`Error::Timeout`] once it passed.
+pub(crate) fn wait_ms(deadline: Deadline) -> Result<u32> {
+    Ok(match deadline.remaining()? {
+        None => INFINITE,
+        Some(d) => u32::try_from(d.as_micros().div_ceil(1000))
+            .map_or(INFINITE - 1, |m| m.min(INFINITE - 1)),
+    })
+}
+
 /// The calling thread's last Win32 error, mapped by [`win_error`].
 pub(crate) fn last_error() -> Error {
     // SAFETY: no preconditions.
@@ -267,10 +278,8 @@ impl Pipe {
         }
         let mut interrupted = None;
         loop {
-            let ms = match deadline.remaining() {
-                Ok(None) => INFINITE,
-                Ok(Some(d)) => u32::try_from(d.as_micros().div_ceil(1000))
-                    .map_or(INFINITE - 1, |m| m.min(INFINITE - 1)),
+            let ms = match wait_ms(deadline) {
+                Ok(ms) => ms,
                 Err(e) => {
                     interrupted = Some(e);
                     break;
