@@ -207,23 +207,36 @@ func SendPacket(fd int, head, body []byte, deadline time.Time) error {
 	if timed {
 		flags |= unix.MSG_DONTWAIT
 	}
-	total := len(head) + len(body)
 	for {
-		n, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(flags))
+		sent, err := sendmsgOnce(fd, &msg, flags, len(head)+len(body))
+		switch {
+		case err != nil || sent:
+			return err
+		case !timed:
+			return Wrap("sendmsg", unix.EAGAIN)
+		}
+		if err := Wait(fd, unix.POLLOUT, deadline, nil); err != nil {
+			return err
+		}
+	}
+}
+
+// sendmsgOnce sends one whole datagram of total bytes (retrying EINTR):
+// false when the socket had no room (EAGAIN).
+func sendmsgOnce(fd int, msg *unix.Msghdr, flags, total int) (bool, error) {
+	for {
+		n, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(msg)), uintptr(flags))
 		switch {
 		case e == 0 && int(n) == total:
-			return nil
+			return true, nil
 		case e == 0:
-			return fmt.Errorf("netipc: short send on a SOCK_SEQPACKET socket")
+			return false, fmt.Errorf("netipc: short send on a SOCK_SEQPACKET socket")
 		case e == unix.EINTR:
 			continue
-		case e == unix.EAGAIN && timed:
-			if err := Wait(fd, unix.POLLOUT, deadline, nil); err != nil {
-				return err
-			}
-		default:
-			return Wrap("sendmsg", e)
+		case e == unix.EAGAIN:
+			return false, nil
 		}
+		return false, Wrap("sendmsg", e)
 	}
 }
 
@@ -235,18 +248,9 @@ func SendPacketOrReadable(fd int, head, body []byte, deadline time.Time) (bool, 
 	iovs := [2]unix.Iovec{iov(head), iov(body)}
 	msg := unix.Msghdr{Iov: &iovs[0]}
 	msg.SetIovlen(2)
-	total := len(head) + len(body)
 	for {
-		n, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), uintptr(unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT))
-		switch {
-		case e == 0 && int(n) == total:
-			return true, nil
-		case e == 0:
-			return false, fmt.Errorf("netipc: short send on a SOCK_SEQPACKET socket")
-		case e == unix.EINTR:
-			continue
-		case e != unix.EAGAIN:
-			return false, Wrap("sendmsg", e)
+		if sent, err := sendmsgOnce(fd, &msg, unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT, len(head)+len(body)); err != nil || sent {
+			return sent, err
 		}
 		left, err := Remaining(deadline)
 		if err != nil {

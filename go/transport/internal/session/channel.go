@@ -254,9 +254,6 @@ func (c *Channel) AllowDrain(answers int) { c.drainAllow = answers }
 // writePacket sends one packet (hdr is c.hdr); while the connection has
 // no room it receives the messages AllowDrain lets it take ahead.
 func (c *Channel) writePacket(hdr, payload []byte, deadline time.Time) error {
-	if len(c.drained) >= c.drainAllow {
-		return c.conn.writePacket(hdr, payload, deadline)
-	}
 	for len(c.drained) < c.drainAllow {
 		sent, err := c.conn.writePacketOrReadable(hdr, payload, deadline)
 		if err != nil || sent {

@@ -67,11 +67,7 @@ func (c *Conn) writePacketOrReadable(hdr, payload []byte, deadline time.Time) (b
 			c.p.CancelWrite()
 			return false, err
 		}
-		ms := uint32(pendingWritePollMs)
-		if left >= 0 && left < pendingWritePollMs*time.Millisecond {
-			ms = uint32((left + time.Millisecond - 1) / time.Millisecond)
-		}
-		done, err := c.p.PollWrite(ms)
+		done, err := c.p.PollWrite(min(sys.WaitMs(left), pendingWritePollMs))
 		if err != nil || done {
 			return done, err
 		}
@@ -90,11 +86,7 @@ func (c *Conn) finishWrite(deadline time.Time) error {
 			c.p.CancelWrite()
 			return err
 		}
-		ms := uint32(windows.INFINITE)
-		if left >= 0 {
-			ms = uint32(min((left+time.Millisecond-1)/time.Millisecond, time.Duration(windows.INFINITE-1)))
-		}
-		done, err := c.p.PollWrite(ms)
+		done, err := c.p.PollWrite(sys.WaitMs(left))
 		if err != nil || done {
 			return err
 		}

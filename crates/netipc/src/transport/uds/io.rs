@@ -115,16 +115,33 @@ pub(crate) fn send_packet(
     } else {
         SendFlags::NOSIGNAL
     };
+    while !sendmsg_once(fd, iov, total, flags)? {
+        if !timed {
+            return Err(map_errno(Errno::AGAIN));
+        }
+        wait(fd, PollFlags::OUT, deadline, None)?;
+    }
+    Ok(())
+}
+
+/// Sends one whole datagram of `total` bytes (retrying `EINTR`): `false`
+/// when the socket had no room (`EAGAIN`).
+fn sendmsg_once(
+    fd: BorrowedFd<'_>,
+    iov: &[IoSlice<'_>],
+    total: usize,
+    flags: SendFlags,
+) -> Result<bool> {
     loop {
         match sendmsg(fd, iov, &mut SendAncillaryBuffer::default(), flags) {
-            Ok(n) if n == total => return Ok(()),
+            Ok(n) if n == total => return Ok(true),
             Ok(_) => {
                 return Err(Error::Io(std::io::Error::other(
                     "short send on a SOCK_SEQPACKET socket",
                 )));
             }
             Err(Errno::INTR) => continue,
-            Err(Errno::AGAIN) if timed => wait(fd, PollFlags::OUT, deadline, None)?,
+            Err(Errno::AGAIN) => return Ok(false),
             Err(e) => return Err(map_errno(e)),
         }
     }
@@ -141,21 +158,8 @@ pub(crate) fn send_packet_or_readable(
     deadline: Deadline,
 ) -> Result<bool> {
     loop {
-        match sendmsg(
-            fd,
-            iov,
-            &mut SendAncillaryBuffer::default(),
-            SendFlags::NOSIGNAL | SendFlags::DONTWAIT,
-        ) {
-            Ok(n) if n == total => return Ok(true),
-            Ok(_) => {
-                return Err(Error::Io(std::io::Error::other(
-                    "short send on a SOCK_SEQPACKET socket",
-                )));
-            }
-            Err(Errno::INTR) => continue,
-            Err(Errno::AGAIN) => {}
-            Err(e) => return Err(map_errno(e)),
+        if sendmsg_once(fd, iov, total, SendFlags::NOSIGNAL | SendFlags::DONTWAIT)? {
+            return Ok(true);
         }
         let timeout = poll_timeout(deadline)?;
         let mut fds = [PollFd::new(&fd, PollFlags::OUT | PollFlags::IN)];
