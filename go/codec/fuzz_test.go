@@ -83,10 +83,14 @@ func FuzzSnapshotResponse(f *testing.F) {
 		if err != nil || v2.Len() != v.Len() {
 			t.Fatal("re-encoded snapshot does not decode")
 		}
+		var w CgroupItemView
 		for i, it := range v2.Items() {
-			w := v.Item(i)
+			v.ItemInto(i, &w)
 			if it.Hash != w.Hash || it.Options != w.Options || it.Enabled != w.Enabled || !bytes.Equal(it.Name, w.Name) || !bytes.Equal(it.Path, w.Path) {
 				t.Fatal("item differs after round trip")
+			}
+			if u := v.Item(i); u.Hash != w.Hash || !bytes.Equal(u.Name, w.Name) || !bytes.Equal(u.Path, w.Path) {
+				t.Fatal("Item and ItemInto disagree")
 			}
 		}
 	})

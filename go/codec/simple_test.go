@@ -233,12 +233,22 @@ func TestSnapshotRejections(t *testing.T) {
 
 func TestSnapshotItemIndexPanics(t *testing.T) {
 	v := must(DecodeSnapshot(snapItem()))
-	defer func() {
-		if recover() == nil {
-			t.Fatal("no panic")
-		}
-	}()
-	v.Item(1)
+	var it CgroupItemView
+	for _, access := range []func(){
+		func() { v.Item(1) },
+		func() { v.Item(-1) },
+		func() { v.ItemInto(1, &it) },
+		func() { v.ItemInto(-1, &it) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Fatal("no panic")
+				}
+			}()
+			access()
+		}()
+	}
 }
 
 // One builder reused across snapshots of changing sizes (its directory

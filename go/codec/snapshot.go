@@ -142,26 +142,33 @@ func (s *CgroupsSnapshot) EncodedLen() (n int, ok bool) {
 }
 
 // appendSnapItem appends one item: the 32-byte item header written in
-// place, then name NUL path NUL (one capacity check for the whole item).
+// place through a fixed-size array (no per-field bounds checks), then name
+// NUL path NUL (one capacity check for the whole item).
 func appendSnapItem(out []byte, hash, options, enabled uint32, name, path []byte) []byte {
-	nameOff := SnapshotItemHdrSize
-	pathOff := nameOff + len(name) + 1
+	pathOff := SnapshotItemHdrSize + len(name) + 1
+	size := pathOff + len(path) + 1
 	start := len(out)
-	out = slices.Grow(out, pathOff+len(path)+1)[:start+pathOff+len(path)+1]
+	if cap(out)-start < size {
+		out = slices.Grow(out, size)
+	}
+	out = out[:start+size]
 	it := out[start:]
-	bin.Put16(it, 0, netipc.LayoutVersion)
-	bin.Put16(it, 2, 0)
-	bin.Put32(it, snapItemHash, hash)
-	bin.Put32(it, snapItemOptions, options)
-	bin.Put32(it, snapItemEnabled, enabled)
-	bin.Put32(it, snapItemNameOff, uint32(nameOff))
-	bin.Put32(it, snapItemNameLen, uint32(len(name)))
-	bin.Put32(it, snapItemPathOff, uint32(pathOff))
-	bin.Put32(it, snapItemPathLen, uint32(len(path)))
-	copy(it[nameOff:], name)
-	it[pathOff-1] = 0
-	copy(it[pathOff:], path)
-	it[len(it)-1] = 0
+	h := (*[SnapshotItemHdrSize]byte)(it)
+	hostEndian.PutUint16(h[0:], netipc.LayoutVersion)
+	hostEndian.PutUint16(h[2:], 0)
+	hostEndian.PutUint32(h[snapItemHash:], hash)
+	hostEndian.PutUint32(h[snapItemOptions:], options)
+	hostEndian.PutUint32(h[snapItemEnabled:], enabled)
+	hostEndian.PutUint32(h[snapItemNameOff:], SnapshotItemHdrSize)
+	hostEndian.PutUint32(h[snapItemNameLen:], uint32(len(name)))
+	hostEndian.PutUint32(h[snapItemPathOff:], uint32(pathOff))
+	hostEndian.PutUint32(h[snapItemPathLen:], uint32(len(path)))
+	strs := it[SnapshotItemHdrSize:]
+	copy(strs, name)
+	strs[len(name)] = 0
+	strs = strs[len(name)+1:]
+	copy(strs, path)
+	strs[len(path)] = 0
 	return out
 }
 
@@ -419,31 +426,42 @@ func (v CgroupsSnapshotView) Generation() uint64 {
 // Item returns item i (0 <= i < Len(); an out-of-range index panics like
 // slice indexing).
 func (v CgroupsSnapshotView) Item(i int) CgroupItemView {
+	var it CgroupItemView
+	v.ItemInto(i, &it)
+	return it
+}
+
+// ItemInto stores the view of item i in *dst (0 <= i < Len(); an
+// out-of-range index panics like slice indexing). A loop that reuses one
+// dst is the cheapest walk over a snapshot: nothing is copied per item
+// but the view's own fields.
+func (v CgroupsSnapshotView) ItemInto(i int, dst *CgroupItemView) {
 	if i < 0 || i >= v.Len() {
 		panic("codec: snapshot item index out of range")
 	}
 	dir, packed := snapAreas(v.payload, v.itemCount)
-	return snapItemAt(dir, packed, i)
+	snapItemAt(dst, dir, packed, i)
 }
 
-// snapItemAt builds the view of item i of a validated snapshot (every
-// bound was checked by DecodeSnapshot; the language still checks them).
-// It takes the slices, not the view, so the hot iteration passes them in
-// registers, and reads the item header as a fixed-size array.
-func snapItemAt(dir, packed []byte, i int) CgroupItemView {
-	off := bin.U32(dir, i*8)
-	item := packed[off : off+bin.U32(dir, i*8+4)]
+// snapItemAt fills *it with the view of item i of a validated snapshot
+// (every bound was checked by DecodeSnapshot; the language still checks
+// them). It takes the slices, not the view, and fills through a pointer:
+// returning the nine-word view by value measured about three times
+// slower on the item walk.
+func snapItemAt(it *CgroupItemView, dir, packed []byte, i int) {
+	e := (*[netipc.DirEntrySize]byte)(dir[i*netipc.DirEntrySize:])
+	off := uint64(hostEndian.Uint32(e[0:]))
+	item := packed[off : off+uint64(hostEndian.Uint32(e[4:]))]
 	h := (*[SnapshotItemHdrSize]byte)(item)
-	nameOff := hostEndian.Uint32(h[snapItemNameOff:])
-	nameEnd := nameOff + hostEndian.Uint32(h[snapItemNameLen:])
-	pathOff := hostEndian.Uint32(h[snapItemPathOff:])
-	pathEnd := pathOff + hostEndian.Uint32(h[snapItemPathLen:])
-	return CgroupItemView{
-		Hash: hostEndian.Uint32(h[snapItemHash:]), Options: hostEndian.Uint32(h[snapItemOptions:]),
-		Enabled: hostEndian.Uint32(h[snapItemEnabled:]),
-		Name:    item[nameOff:nameEnd:nameEnd],
-		Path:    item[pathOff:pathEnd:pathEnd],
-	}
+	nameOff := uint64(hostEndian.Uint32(h[snapItemNameOff:]))
+	nameEnd := nameOff + uint64(hostEndian.Uint32(h[snapItemNameLen:]))
+	pathOff := uint64(hostEndian.Uint32(h[snapItemPathOff:]))
+	pathEnd := pathOff + uint64(hostEndian.Uint32(h[snapItemPathLen:]))
+	it.Hash = hostEndian.Uint32(h[snapItemHash:])
+	it.Options = hostEndian.Uint32(h[snapItemOptions:])
+	it.Enabled = hostEndian.Uint32(h[snapItemEnabled:])
+	it.Name = item[nameOff:nameEnd:nameEnd]
+	it.Path = item[pathOff:pathEnd:pathEnd]
 }
 
 // Items iterates over the items in wire order.
@@ -454,8 +472,10 @@ func (v CgroupsSnapshotView) Items() iter.Seq2[int, CgroupItemView] {
 		dir, packed = snapAreas(v.payload, v.itemCount)
 	}
 	return func(yield func(int, CgroupItemView) bool) {
+		var it CgroupItemView
 		for i := 0; i < n; i++ {
-			if !yield(i, snapItemAt(dir, packed, i)) {
+			snapItemAt(&it, dir, packed, i)
+			if !yield(i, it) {
 				return
 			}
 		}
@@ -610,11 +630,17 @@ func (b *CgroupsSnapshotBuilder) AddItem(hash, options, enabled uint32, name, pa
 	if int(b.count) >= b.slots || len(b.buf) == 0 {
 		b.setSlots(max(2*b.slots, 16, int(b.count)+1))
 	}
-	b.buf = bin.Zeros(b.buf, off-packedLen)
-	b.buf = appendSnapItem(b.buf, hash, options, enabled, name, path)
-	e := SnapshotRespHdrSize + int(b.count)*netipc.DirEntrySize
-	bin.Put32(b.buf, e, uint32(off))
-	bin.Put32(b.buf, e+4, uint32(size))
+	// buf stays in a register until the end (b.buf written once).
+	buf := b.buf
+	if pad := off - packedLen; pad > 0 {
+		var zeros [netipc.ItemAlign]byte
+		buf = append(buf, zeros[:pad]...)
+	}
+	buf = appendSnapItem(buf, hash, options, enabled, name, path)
+	e := (*[netipc.DirEntrySize]byte)(buf[SnapshotRespHdrSize+int(b.count)*netipc.DirEntrySize:])
+	hostEndian.PutUint32(e[0:], uint32(off))
+	hostEndian.PutUint32(e[4:], uint32(size))
+	b.buf = buf
 	b.count++
 	return nil
 }

@@ -314,6 +314,7 @@ func runClient(sc scenario, runDir, svc string, duration time.Duration) {
 		closer = c.Close
 		connect(c.Refresh, c.State, runDir, svc)
 		want := codec.BenchSnapshot(0).Items
+		var it codec.CgroupItemView
 		step = func() error {
 			v, err := c.CallSnapshot()
 			if err != nil {
@@ -322,7 +323,8 @@ func runClient(sc scenario, runDir, svc string, duration time.Duration) {
 			if v.Len() != len(want) {
 				return fmt.Errorf("wrong answer: snapshot of %d items, expected %d", v.Len(), len(want))
 			}
-			for i, it := range v.Items() {
+			for i := range v.Len() {
+				v.ItemInto(i, &it)
 				w := &want[i]
 				if it.Hash != w.Hash || it.Enabled != w.Enabled || !bytes.Equal(it.Name, w.Name) || !bytes.Equal(it.Path, w.Path) {
 					return fmt.Errorf("wrong answer: snapshot item %d", i)

@@ -497,8 +497,8 @@ func (r *Region) waitAdvance(deadline *transport.Deadline, abort *transport.Abor
 		return cur, nil
 	}
 	start := sys.Mono()
-	if spinUntil(start, r.spin.NextBudget(), advanced) {
-		r.spin.Record(int64(sys.Mono()-start), true)
+	if ok, spun := spinUntil(start, r.spin.NextBudget(), advanced); ok {
+		r.spin.Record(spun, true)
 		return cur, nil
 	}
 	first := true

@@ -33,21 +33,28 @@ const (
 const checksPerClockRead = 8
 
 // spinUntil polls ready with a CPU pause hint between checks until it
-// reports true or budget elapsed since start (a sys.Mono reading).
-func spinUntil(start time.Duration, budgetNs int64, ready func() bool) bool {
+// reports true or budget elapsed since start (a sys.Mono reading). It also
+// returns about how long it spun: the clock is read once per
+// checksPerClockRead checks, never after a check succeeds, and the last
+// reading stands for the moment of success (early by at most that many
+// pauses, a fraction of any budget the tuner hands out). A message caught
+// by the spin thus costs no clock read on its way to the caller.
+func spinUntil(start time.Duration, budgetNs int64, ready func() bool) (ok bool, spunNs int64) {
 	if budgetNs <= 0 {
-		return false
+		return false, 0
 	}
 	end := start + time.Duration(budgetNs)
+	now := start
 	for {
 		for i := 0; i < checksPerClockRead; i++ {
 			if ready() {
-				return true
+				return true, int64(now - start)
 			}
 			sys.Pause()
 		}
-		if sys.Mono() >= end {
-			return ready()
+		now = sys.Mono()
+		if now >= end {
+			return ready(), int64(now - start)
 		}
 	}
 }
