@@ -341,11 +341,8 @@ func DecodeSnapshot(payload []byte) (CgroupsSnapshotView, error) {
 	}
 	v := CgroupsSnapshotView{payload: payload, itemCount: count}
 	dir, packed := snapAreas(payload, count)
-	for i := 0; i < int(count); i++ {
-		if snapItemValid(dir, packed, i) {
-			continue
-		}
-		// The precise error of the rule broken.
+	for i := firstBadSnapItem(dir, packed); i < int(count); i++ {
+		// The precise error of the rule broken (the fast check found one).
 		item, err := v.itemBytes(i)
 		if err == nil {
 			err = checkSnapItem(item)
@@ -357,29 +354,37 @@ func DecodeSnapshot(payload []byte) (CgroupsSnapshotView, error) {
 	return v, nil
 }
 
-// snapItemValid is the fast form of itemBytes + checkSnapItem: the same
-// rules, one bool, no error built (DecodeSnapshot asks the slow pair for
-// the precise error when it says no).
-func snapItemValid(dir, packed []byte, i int) bool {
-	e := (*[netipc.DirEntrySize]byte)(dir[i*netipc.DirEntrySize:])
-	off, n := uint64(hostEndian.Uint32(e[0:])), uint64(hostEndian.Uint32(e[4:]))
-	if off%netipc.ItemAlign != 0 || off+n > uint64(len(packed)) || n < SnapshotItemHdrSize {
-		return false
+// firstBadSnapItem is the fast form of itemBytes + checkSnapItem over a
+// whole directory: the same rules as one bool per item, in one loop that
+// keeps its state in registers, and no error built. It returns the index
+// of the first item that breaks a rule, or the item count if none does
+// (DecodeSnapshot then asks the slow pair for the precise error).
+func firstBadSnapItem(dir, packed []byte) int {
+	n := len(dir) / netipc.DirEntrySize
+	for i := 0; i < n; i++ {
+		e := (*[netipc.DirEntrySize]byte)(dir[i*netipc.DirEntrySize:])
+		off, size := uint64(hostEndian.Uint32(e[0:])), uint64(hostEndian.Uint32(e[4:]))
+		if off%netipc.ItemAlign != 0 || off+size > uint64(len(packed)) || size < SnapshotItemHdrSize {
+			return i
+		}
+		item := packed[off : off+size]
+		h := (*[SnapshotItemHdrSize]byte)(item)
+		if hostEndian.Uint16(h[0:]) != netipc.LayoutVersion || hostEndian.Uint16(h[2:]) != 0 {
+			return i
+		}
+		nameOff, nameEnd := uint64(hostEndian.Uint32(h[snapItemNameOff:])), uint64(hostEndian.Uint32(h[snapItemNameLen:]))
+		pathOff, pathEnd := uint64(hostEndian.Uint32(h[snapItemPathOff:])), uint64(hostEndian.Uint32(h[snapItemPathLen:]))
+		nameEnd += nameOff
+		pathEnd += pathOff
+		// Each string and its NUL inside the item, after the item header,
+		// and the two not overlapping.
+		if !(nameOff >= SnapshotItemHdrSize && pathOff >= SnapshotItemHdrSize &&
+			nameEnd < size && pathEnd < size && item[nameEnd] == 0 && item[pathEnd] == 0 &&
+			(nameOff > pathEnd || pathOff > nameEnd)) {
+			return i
+		}
 	}
-	item := packed[off : off+n]
-	h := (*[SnapshotItemHdrSize]byte)(item)
-	if hostEndian.Uint16(h[0:]) != netipc.LayoutVersion || hostEndian.Uint16(h[2:]) != 0 {
-		return false
-	}
-	nameOff, nameEnd := uint64(hostEndian.Uint32(h[snapItemNameOff:])), uint64(hostEndian.Uint32(h[snapItemNameLen:]))
-	pathOff, pathEnd := uint64(hostEndian.Uint32(h[snapItemPathOff:])), uint64(hostEndian.Uint32(h[snapItemPathLen:]))
-	nameEnd += nameOff
-	pathEnd += pathOff
-	// Each string and its NUL inside the item, after the item header, and
-	// the two not overlapping.
-	return nameOff >= SnapshotItemHdrSize && pathOff >= SnapshotItemHdrSize &&
-		nameEnd < n && pathEnd < n && item[nameEnd] == 0 && item[pathEnd] == 0 &&
-		(nameOff > pathEnd || pathOff > nameEnd)
+	return n
 }
 
 // itemBytes returns item i's directory range after checking its
