@@ -691,8 +691,8 @@ impl ShmRegion {
         }
         let start = Instant::now();
         let budget = self.spin.next_budget_ns();
-        if let Some(cur) = spin_until(start, budget, advanced) {
-            self.spin.record(elapsed_ns(start), true);
+        if let Some((cur, spun)) = spin_until(start, budget, advanced) {
+            self.spin.record(spun, true);
             return Ok(cur);
         }
         let mut first = true;
