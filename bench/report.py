@@ -19,14 +19,22 @@ def unit(scenario):
     return "calls/s"
 
 
+def in_process(scenario):
+    """Whether a scenario runs in process (`lookup`, `*-lookup-*`)."""
+    return scenario == "lookup" or "-lookup-" in scenario
+
+
 def label(r):
     """The scenario name, plus the implementations when a row is not the
     Rust CLI against itself (`netipc` is the Rust CLI, `go` the Go bench
-    program)."""
+    program, `c` the C API client): `(client -> server)`, or `(client)` for
+    an in-process scenario, which has no server."""
     client, server = r.get("client", "netipc"), r.get("server", "netipc")
     if client == "netipc" and server == "netipc":
         return r["scenario"]
     name = {"netipc": "rust"}
+    if in_process(r["scenario"]):
+        return f"{r['scenario']} ({name.get(client, client)})"
     return f"{r['scenario']} ({name.get(client, client)} -> {name.get(server, server)})"
 
 
@@ -47,7 +55,9 @@ def write_md(rows, path, seconds, note):
         "",
         f"`bash bench/run.sh` ({seconds} s per scenario; client and server are this "
         "repository's `netipc bench`, except the rows marked (client -> server) that "
-        "pair it with the Go bench program `go/cmd/netipc-bench`). Throughput is calls/s, items/s for batch "
+        "pair it with the Go bench program `go/cmd/netipc-bench` or the C API client, "
+        "and the in-process rows marked (go), run by the Go bench program). "
+        "Throughput is calls/s, items/s for batch "
         "scenarios, lookups/s for `lookup`; latency is per operation (one call, "
         "one batch, one pipelined round of 16, one pass of 16 lookups); CPU is "
         "percent of one core over the measured wall time.",

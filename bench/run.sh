@@ -11,12 +11,15 @@
 # line, run `netipc bench client` for the duration, stop the server with
 # SIGTERM, and merge the server's SERVER_CPU_PCT into the client's CSV line
 # (server_cpu_pct, and total_cpu_pct = client + server). In-process
-# scenarios run the client alone. Right after the Rust pair of a scenario
-# come its Go pairs, for the scenarios go/cmd/netipc-bench implements
-# (uds-ping-pong, shm-ping-pong, snapshot-baseline, snapshot-shm): Go
-# client -> Rust server, Rust client -> Go server and Go -> Go, labeled in
-# the client and server columns (`netipc` is the Rust CLI, `go` the Go
-# program; BENCH_GO=0 skips them), and the C API client's pair (BENCH_C=0).
+# scenarios (`lookup`, `*-lookup-*`) run the client alone. Right after the
+# Rust pair of a server scenario come its Go pairs, for every scenario
+# go/cmd/netipc-bench lists (all of them): Go client -> Rust server, Rust
+# client -> Go server and Go -> Go, labeled in the client and server
+# columns (`netipc` is the Rust CLI, `go` the Go program); right after the
+# Rust row of an in-process scenario comes the Go program's row (client
+# and server `go`). BENCH_GO=0 skips the Go rows. Then the C API client's
+# pair (uds-ping-pong, shm-ping-pong, snapshot-baseline, snapshot-shm;
+# BENCH_C=0 skips it).
 #
 # BENCH_WINE=1: the same scenarios with the Windows build of `netipc`
 # (x86_64-pc-windows-gnu) under Wine, over Named Pipes and Win SHM, into
@@ -34,7 +37,7 @@ while getopts "d:o:h" opt; do
   case "$opt" in
     d) duration="$OPTARG" ;;
     o) out_dir="$OPTARG" ;;
-    *) sed -n '2,15p' "$0"; exit 2 ;;
+    *) sed -n '2,22p' "$0"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -81,6 +84,12 @@ csv="$out_dir/results.csv"
 echo "scenario,client,server,throughput,p50_us,p95_us,p99_us,client_cpu_pct,server_cpu_pct,total_cpu_pct" >"$csv.tmp"
 failed=0
 
+# record LINE: appends a CSV line to the results and shows it.
+record() {
+  echo "$1" >>"$csv.tmp"
+  echo "$1" | awk -F, '{printf "%14.0f/s  p50 %8.3f us  cpu %5.1f%%\n", $4, $5, $10}' >&2
+}
+
 # run_pair SCENARIO CLIENT_LABEL SERVER_LABEL: starts "${srv_cmd[@]}", waits
 # for its READY line, runs "${cli_cmd[@]}", stops the server with SIGTERM
 # and appends the client's CSV line (relabeled, with the server CPU merged).
@@ -109,18 +118,30 @@ run_pair() {
   case "$server_cpu" in ''|*[!0-9.]*) server_cpu="0.0" ;; esac
   line="$(awk -F, -v OFS=, -v sc="$server_cpu" -v cl="$client_label" -v sl="$server_label" \
     '{ $2 = cl; $3 = sl; $9 = sprintf("%.1f", sc); $10 = sprintf("%.1f", $8 + sc); print }' <<<"$line")"
-  echo "$line" >>"$csv.tmp"
-  echo "$line" | awk -F, '{printf "%14.0f/s  p50 %8.3f us  cpu %5.1f%%\n", $4, $5, $10}' >&2
+  record "$line"
+}
+
+# run_alone SCENARIO LABEL CMD...: runs an in-process client alone and
+# appends its CSV line as printed.
+run_alone() {
+  local s="$1" label="$2" line
+  shift 2
+  printf '%-28s %-12s ' "$s" "$label" >&2
+  if ! line="$("$@" 2>>"$log")"; then
+    echo "FAILED (see $log)" >&2; failed=1; return
+  fi
+  record "$line"
 }
 
 # The other languages' bench programs, built up front so that their pairs
 # run right after the Rust pair of the same scenario: this VM's speed
 # drifts over minutes, and pairs measured far apart do not compare.
-# Go pairs: the Go bench program (go/cmd/netipc-bench) against the Rust
-# one, both ways, and against itself, for the scenarios it implements
-# (BENCH_GO=0 skips them; skipped when Go is not installed). C pairs: the
-# C API client (libnetipc, bench/c/netipc_bench_c.c) against the Rust bench
-# servers (BENCH_C=0 skips them; skipped without a C compiler).
+# Go rows: the Go bench program (go/cmd/netipc-bench) against the Rust
+# one, both ways, and against itself, or alone in process, for the
+# scenarios `netipc-bench list` names (BENCH_GO=0 skips them; skipped when
+# Go is not installed). C pairs: the C API client (libnetipc,
+# bench/c/netipc_bench_c.c) against the Rust bench servers (BENCH_C=0
+# skips them; skipped without a C compiler).
 go_scenarios=()
 if [ "${BENCH_GO:-1}" != "0" ] && command -v go >/dev/null 2>&1; then
   gobench="$PWD/target/netipc-bench-go"
@@ -146,12 +167,10 @@ for s in "${scenarios[@]}"; do
   kind="$("${netipc[@]}" bench list | awk -v s="$s" '$1 == s {print $2}')"
   if [ -z "$kind" ]; then echo "unknown scenario $s" >&2; exit 2; fi
   if [ "$kind" = "in-process" ]; then
-    printf '%-28s %-12s ' "$s" "in-process" >&2
-    if ! line="$("${netipc[@]}" bench client "$s" --duration "$duration" 2>>"$log")"; then
-      echo "FAILED (see $log)" >&2; failed=1; continue
-    fi
-    echo "$line" >>"$csv.tmp"
-    echo "$line" | awk -F, '{printf "%14.0f/s  p50 %8.3f us  cpu %5.1f%%\n", $4, $5, $10}' >&2
+    run_alone "$s" in-process "${netipc[@]}" bench client "$s" --duration "$duration"
+    case " ${go_scenarios[*]} " in
+      *" $s "*) run_alone "$s" "go in-proc" "$gobench" client "$s" --duration "$duration" ;;
+    esac
     continue
   fi
   rs_srv=("${netipc[@]}" bench server "$s" --run-dir "$run_dir" --service "$s" --duration 3600)

@@ -1,0 +1,266 @@
+//go:build linux
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"netipc.local/netipc"
+	"netipc.local/netipc/cache"
+	"netipc.local/netipc/codec"
+	"netipc.local/netipc/service"
+)
+
+// The in-process scenarios, as crates/netipc-cli/src/cmd/bench/{client,local}.rs
+// have them: `lookup` (Level 3 cache) and
+// {cgroups,apps}-lookup-{known,unknown,mixed}-{N}.
+
+// newInProcess prepares the workload of an in-process scenario.
+func newInProcess(sc scenario) (workload, error) {
+	if sc.kind == kindCacheLookup {
+		return seedCacheLookup()
+	}
+	return newLocalLookup(sc.method, sc.known, sc.n), nil
+}
+
+// cacheLookup is `lookup`: a Level 3 cache seeded with the 16 benchmark
+// items; one pass = 16 lookups by (hash, name) in one table (the read
+// guard), all hits.
+type cacheLookup struct {
+	cache *cache.CgroupsCache
+	keys  []codec.CgroupItem
+	dir   string
+}
+
+// seedCacheLookup seeds the cache from an in-process snapshot server on
+// a private temporary run directory, stopped again before measuring.
+func seedCacheLookup() (*cacheLookup, error) {
+	dir, err := os.MkdirTemp("", "netipc-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("temporary run dir: %w", err)
+	}
+	w := &cacheLookup{dir: dir, keys: codec.BenchSnapshot(0).Items}
+	if err := w.seed(); err != nil {
+		w.close()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *cacheLookup) seed() error {
+	const svc = "cgroups-snapshot"
+	side, _ := scenario{kind: kindSnapshot}.side() // snapshot-baseline
+	sup, pref := side.profiles()
+	srv, err := startServer(side, service.ServerConfig{
+		RunDir: w.dir, Service: svc, AuthToken: benchToken, SupportedProfiles: sup, PreferredProfiles: pref,
+	})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	if w.cache, err = cache.NewCgroupsCache(w.dir, svc, service.ClientConfig{AuthToken: benchToken}); err != nil {
+		return err
+	}
+	r, err := w.cache.Refresh()
+	if err != nil {
+		return fmt.Errorf("seeding the cache: %w", err)
+	}
+	if r.Items != len(w.keys) {
+		return wrong("cache seeded with %d items", r.Items)
+	}
+	return nil
+}
+
+func (w *cacheLookup) step() (uint64, error) {
+	t := w.cache.Table()
+	for i := range w.keys {
+		if _, ok := t.Get(w.keys[i].Hash, w.keys[i].Name); !ok {
+			return 0, wrong("cache miss for hash %d", w.keys[i].Hash)
+		}
+	}
+	return uint64(len(w.keys)), nil
+}
+
+func (w *cacheLookup) close() {
+	if w.cache != nil {
+		_ = w.cache.Close()
+	}
+	_ = os.RemoveAll(w.dir)
+}
+
+// lookupGeneration is the generation the in-process servers answer with.
+const lookupGeneration = 1
+
+// localLookup is one in-process lookup scenario: one call = encode the
+// N-key request, run the server dispatch (decode, handler filling the
+// response builder, budget check), decode the response and check its item
+// count.
+type localLookup struct {
+	n       int
+	request []byte
+	// encode appends the request, dispatch answers it, count decodes the
+	// response and returns its item count.
+	encode   func(out []byte) ([]byte, error)
+	dispatch func(request []byte) ([]byte, error)
+	count    func(response []byte) (int, error)
+}
+
+func newLocalLookup(m lookupMethod, k known, n int) *localLookup {
+	budget := localBuffer(n)
+	w := &localLookup{n: n, request: make([]byte, 0, budget)}
+	if m == methodCgroups {
+		paths := make([][]byte, n)
+		for i := range paths {
+			paths[i] = cgroupsKey(i)
+		}
+		w.encode = func(out []byte) ([]byte, error) { return codec.AppendCgroupsLookupRequest(out, paths) }
+		w.dispatch = newDispatcher(budget, codec.DecodeCgroupsLookupRequest, new(codec.CgroupsLookupBuilder), cgroupsHandler(k))
+		w.count = func(resp []byte) (int, error) {
+			v, err := codec.DecodeCgroupsLookupResponse(resp)
+			return v.Len(), err
+		}
+		return w
+	}
+	pids := make([]uint32, n)
+	for i := range pids {
+		pids[i] = appsKey(i)
+	}
+	w.encode = func(out []byte) ([]byte, error) { return codec.AppendAppsLookupRequest(out, pids) }
+	w.dispatch = newDispatcher(budget, codec.DecodeAppsLookupRequest, new(codec.AppsLookupBuilder), appsHandler(k))
+	w.count = func(resp []byte) (int, error) {
+		v, err := codec.DecodeAppsLookupResponse(resp)
+		return v.Len(), err
+	}
+	return w
+}
+
+func (w *localLookup) step() (uint64, error) {
+	req, err := w.encode(w.request[:0])
+	if err != nil {
+		return 0, err
+	}
+	w.request = req
+	resp, err := w.dispatch(req)
+	if err != nil {
+		return 0, fmt.Errorf("in-process dispatch: %w", err)
+	}
+	got, err := w.count(resp)
+	if err != nil {
+		return 0, err
+	}
+	if got != w.n {
+		return 0, wrong("%d items for %d keys", got, w.n)
+	}
+	return 1, nil
+}
+
+func (w *localLookup) close() {}
+
+// cgroupsHandler is the benchmark CGROUPS_LOOKUP handler.
+func cgroupsHandler(k known) func(codec.CgroupsLookupRequestView, *codec.CgroupsLookupBuilder) error {
+	return func(req codec.CgroupsLookupRequestView, b *codec.CgroupsLookupBuilder) error {
+		b.SetGeneration(lookupGeneration)
+		for i := range req.Len() {
+			var err error
+			if k.isKnown(i) {
+				_, err = b.AddRequestItem(req, i, codec.LookupKnown, codec.OrchestratorK8s, cgroupsKnownName, cgroupsKnownLabels)
+			} else {
+				_, err = b.AddRequestUnknown(req, i, codec.LookupUnknownRetryLater)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// appsHandler is the benchmark APPS_LOOKUP handler.
+func appsHandler(k known) func(codec.AppsLookupRequestView, *codec.AppsLookupBuilder) error {
+	entry := appsKnownEntry()
+	return func(req codec.AppsLookupRequestView, b *codec.AppsLookupBuilder) error {
+		b.SetGeneration(lookupGeneration)
+		for i := range req.Len() {
+			var err error
+			if k.isKnown(i) {
+				_, err = b.AddRequestItem(req, i, &entry, appsKnownLabels)
+			} else {
+				_, err = b.AddRequestUnknown(req, i)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// lookupBuilder is what the dispatch needs of a lookup response builder
+// for requests of type R.
+type lookupBuilder[R any] interface {
+	SetBudget(budget, maxBudget int)
+	Reset(generation uint64, request R)
+	IsOverBudget() bool
+	Finish() ([]byte, error)
+}
+
+// newDispatcher returns the in-process dispatch of one lookup method with
+// a response budget of budget bytes (the session's agreed budget and the
+// server's ceiling at once): what a managed-server session does with one
+// request (go/service/dispatch.go): decode (BAD_ENVELOPE), reset the
+// builder at the budget (LIMIT_EXCEEDED when even the minimal answer does
+// not fit), run the handler, finish (an error wrapping ErrLimitExceeded is
+// LIMIT_EXCEEDED, any other error or a panic INTERNAL_ERROR), and check
+// the answer against the budget.
+//
+// It is rebuilt here from the codec because the Go service package has no
+// counterpart of the Rust netipc::service::server::LocalDispatcher; the
+// steps and their order are those of the session path.
+func newDispatcher[R any, B lookupBuilder[R]](budget int, decode func([]byte) (R, error), b B,
+	handler func(R, B) error) func([]byte) ([]byte, error) {
+	one := func(request []byte) ([]byte, uint16) {
+		req, err := decode(request)
+		if err != nil {
+			return nil, netipc.StatusBadEnvelope
+		}
+		b.SetBudget(budget, budget)
+		b.Reset(0, req)
+		if b.IsOverBudget() {
+			return nil, netipc.StatusLimitExceeded
+		}
+		if err := handler(req, b); err != nil {
+			return nil, faultStatus(err)
+		}
+		out, err := b.Finish()
+		if err != nil {
+			return nil, faultStatus(err)
+		}
+		if len(out) > budget {
+			return nil, netipc.StatusLimitExceeded
+		}
+		return out, netipc.StatusOK
+	}
+	return func(request []byte) (out []byte, err error) {
+		st := netipc.StatusInternalError // unless one returns: a panic
+		defer func() {
+			_ = recover()
+			if st != netipc.StatusOK {
+				out, err = nil, &netipc.StatusError{Status: st}
+			}
+		}()
+		out, st = one(request)
+		return out, nil
+	}
+}
+
+// faultStatus is the status a session answers for a handler or builder
+// error: LIMIT_EXCEEDED for one wrapping ErrLimitExceeded, else
+// INTERNAL_ERROR.
+func faultStatus(err error) uint16 {
+	if errors.Is(err, netipc.ErrLimitExceeded) {
+		return netipc.StatusLimitExceeded
+	}
+	return netipc.StatusInternalError
+}
