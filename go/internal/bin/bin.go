@@ -8,7 +8,9 @@
 package bin
 
 import (
+	"bytes"
 	"encoding/binary"
+	"slices"
 
 	"netipc.local/netipc"
 )
@@ -42,11 +44,14 @@ func App32(b []byte, v uint32) []byte { return ne.AppendUint32(b, v) }
 // App64 appends a host-order uint64.
 func App64(b []byte, v uint64) []byte { return ne.AppendUint64(b, v) }
 
-// Zeros appends n zero bytes.
+// Zeros appends n zero bytes (none for n <= 0).
 func Zeros(b []byte, n int) []byte {
-	for ; n > 0; n-- {
-		b = append(b, 0)
+	if n <= 0 {
+		return b
 	}
+	start := len(b)
+	b = slices.Grow(b, n)[:start+n]
+	clear(b[start:])
 	return b
 }
 
@@ -90,11 +95,4 @@ func CStr(b []byte, off, n uint64, what string) ([]byte, error) {
 }
 
 // HasNul reports whether s contains a NUL byte.
-func HasNul(s []byte) bool {
-	for _, c := range s {
-		if c == 0 {
-			return true
-		}
-	}
-	return false
-}
+func HasNul(s []byte) bool { return bytes.IndexByte(s, 0) >= 0 }
