@@ -75,3 +75,25 @@ func ExampleNewCgroupsLookupServer() {
 	// 7 KNOWN /docker/abc web
 	// 7 UNKNOWN_RETRY_LATER /not/yet
 }
+
+// A CGROUPS_LOOKUP handler driven in process: the request payload goes
+// through the same decode, handler, encode and budget path as on a
+// server session.
+func ExampleNewCgroupsLookupDispatcher() {
+	d := service.NewCgroupsLookupDispatcher(func(req codec.CgroupsLookupRequestView, b *codec.CgroupsLookupBuilder) error {
+		for i := range req.Len() {
+			if _, err := b.AddRequestItem(req, i, codec.LookupKnown, codec.OrchestratorK8s, []byte("web-1"), nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, 65536)
+	req, _ := codec.AppendCgroupsLookupRequest(nil, [][]byte{[]byte("/sys/fs/cgroup/kubepods/web-1")})
+	resp, err := d.Dispatch(req)
+	if err != nil {
+		panic(err)
+	}
+	v, _ := codec.DecodeCgroupsLookupResponse(resp)
+	fmt.Println(v.Len(), string(v.Item(0).Name()))
+	// Output: 1 web-1
+}

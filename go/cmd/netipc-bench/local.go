@@ -3,11 +3,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
-	"netipc.local/netipc"
 	"netipc.local/netipc/cache"
 	"netipc.local/netipc/codec"
 	"netipc.local/netipc/service"
@@ -94,9 +92,9 @@ func (w *cacheLookup) close() {
 const lookupGeneration = 1
 
 // localLookup is one in-process lookup scenario: one call = encode the
-// N-key request, run the server dispatch (decode, handler filling the
-// response builder, budget check), decode the response and check its item
-// count.
+// N-key request, run the server dispatch (service.LocalDispatcher: decode,
+// handler filling the response builder, budget check), decode the response
+// and check its item count.
 type localLookup struct {
 	n       int
 	request []byte
@@ -116,7 +114,7 @@ func newLocalLookup(m lookupMethod, k known, n int) *localLookup {
 			paths[i] = cgroupsKey(i)
 		}
 		w.encode = func(out []byte) ([]byte, error) { return codec.AppendCgroupsLookupRequest(out, paths) }
-		w.dispatch = newDispatcher(budget, codec.DecodeCgroupsLookupRequest, new(codec.CgroupsLookupBuilder), cgroupsHandler(k))
+		w.dispatch = service.NewCgroupsLookupDispatcher(cgroupsHandler(k), uint32(budget)).Dispatch
 		w.count = func(resp []byte) (int, error) {
 			v, err := codec.DecodeCgroupsLookupResponse(resp)
 			return v.Len(), err
@@ -128,7 +126,7 @@ func newLocalLookup(m lookupMethod, k known, n int) *localLookup {
 		pids[i] = appsKey(i)
 	}
 	w.encode = func(out []byte) ([]byte, error) { return codec.AppendAppsLookupRequest(out, pids) }
-	w.dispatch = newDispatcher(budget, codec.DecodeAppsLookupRequest, new(codec.AppsLookupBuilder), appsHandler(k))
+	w.dispatch = service.NewAppsLookupDispatcher(appsHandler(k), uint32(budget)).Dispatch
 	w.count = func(resp []byte) (int, error) {
 		v, err := codec.DecodeAppsLookupResponse(resp)
 		return v.Len(), err
@@ -195,72 +193,4 @@ func appsHandler(k known) func(codec.AppsLookupRequestView, *codec.AppsLookupBui
 		}
 		return nil
 	}
-}
-
-// lookupBuilder is what the dispatch needs of a lookup response builder
-// for requests of type R.
-type lookupBuilder[R any] interface {
-	SetBudget(budget, maxBudget int)
-	Reset(generation uint64, request R)
-	IsOverBudget() bool
-	Finish() ([]byte, error)
-}
-
-// newDispatcher returns the in-process dispatch of one lookup method with
-// a response budget of budget bytes (the session's agreed budget and the
-// server's ceiling at once): what a managed-server session does with one
-// request (go/service/dispatch.go): decode (BAD_ENVELOPE), reset the
-// builder at the budget (LIMIT_EXCEEDED when even the minimal answer does
-// not fit), run the handler, finish (an error wrapping ErrLimitExceeded is
-// LIMIT_EXCEEDED, any other error or a panic INTERNAL_ERROR), and check
-// the answer against the budget.
-//
-// It is rebuilt here from the codec because the Go service package has no
-// counterpart of the Rust netipc::service::server::LocalDispatcher; the
-// steps and their order are those of the session path.
-func newDispatcher[R any, B lookupBuilder[R]](budget int, decode func([]byte) (R, error), b B,
-	handler func(R, B) error) func([]byte) ([]byte, error) {
-	one := func(request []byte) ([]byte, uint16) {
-		req, err := decode(request)
-		if err != nil {
-			return nil, netipc.StatusBadEnvelope
-		}
-		b.SetBudget(budget, budget)
-		b.Reset(0, req)
-		if b.IsOverBudget() {
-			return nil, netipc.StatusLimitExceeded
-		}
-		if err := handler(req, b); err != nil {
-			return nil, faultStatus(err)
-		}
-		out, err := b.Finish()
-		if err != nil {
-			return nil, faultStatus(err)
-		}
-		if len(out) > budget {
-			return nil, netipc.StatusLimitExceeded
-		}
-		return out, netipc.StatusOK
-	}
-	return func(request []byte) (out []byte, err error) {
-		st := netipc.StatusInternalError // unless one returns: a panic
-		defer func() {
-			_ = recover()
-			if st != netipc.StatusOK {
-				out, err = nil, &netipc.StatusError{Status: st}
-			}
-		}()
-		out, st = one(request)
-		return out, nil
-	}
-}
-
-// faultStatus is the status a session answers for a handler or builder
-// error: LIMIT_EXCEEDED for one wrapping ErrLimitExceeded, else
-// INTERNAL_ERROR.
-func faultStatus(err error) uint16 {
-	if errors.Is(err, netipc.ErrLimitExceeded) {
-		return netipc.StatusLimitExceeded
-	}
-	return netipc.StatusInternalError
 }

@@ -1,0 +1,142 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"netipc.local/netipc"
+	"netipc.local/netipc/codec"
+)
+
+// wantStatus checks that err is a *netipc.StatusError with status st.
+func wantStatus(t *testing.T, err error, st uint16) {
+	t.Helper()
+	var se *netipc.StatusError
+	if !errors.As(err, &se) || se.Status != st {
+		t.Fatalf("got %v, want status %d", err, st)
+	}
+}
+
+func TestLocalDispatcherIncrement(t *testing.T) {
+	d := NewIncrementDispatcher(func(v uint64) (uint64, error) {
+		switch v {
+		case 7:
+			return 0, errors.New("handler refuses 7")
+		case 8:
+			panic("handler panics on 8")
+		}
+		return v + 1, nil
+	}, 4096)
+	if d.Kind() != KindIncrement {
+		t.Fatal(d.Kind())
+	}
+	req := codec.EncodeIncrement(41)
+	out, err := d.Dispatch(req[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := codec.DecodeIncrement(out); err != nil || v != 42 {
+		t.Fatal(v, err)
+	}
+	_, err = d.Dispatch([]byte{1, 2, 3})
+	wantStatus(t, err, netipc.StatusBadEnvelope)
+	req = codec.EncodeIncrement(7)
+	_, err = d.Dispatch(req[:])
+	wantStatus(t, err, netipc.StatusInternalError)
+	req = codec.EncodeIncrement(8)
+	_, err = d.Dispatch(req[:])
+	wantStatus(t, err, netipc.StatusInternalError)
+	// The dispatcher stays usable after failures, like a new session.
+	req = codec.EncodeIncrement(1)
+	if out, err = d.Dispatch(req[:]); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := codec.DecodeIncrement(out); v != 2 {
+		t.Fatal(v)
+	}
+}
+
+func TestLocalDispatcherSnapshotBudget(t *testing.T) {
+	items := 1
+	d := NewCgroupsSnapshotDispatcher(func(b *codec.CgroupsSnapshotBuilder) error {
+		b.SetGeneration(9)
+		for i := range items {
+			name := fmt.Appendf(nil, "cg-%d", i)
+			if err := b.AddItem(codec.SimpleHash(name), 0, 1, name, []byte("/sys/fs/cgroup/x")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, 1024)
+	req := codec.DefaultSnapshotRequest.Bytes()
+	out, err := d.Dispatch(req[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := codec.DecodeSnapshot(out)
+	if err != nil || v.Len() != 1 || v.Generation() != 9 || string(v.Item(0).Name) != "cg-0" {
+		t.Fatal(v.Len(), err)
+	}
+	// Over the budget: the builder refuses the item past 1024 bytes and
+	// the handler returns that error, answered LIMIT_EXCEEDED.
+	items = 100
+	_, err = d.Dispatch(req[:])
+	wantStatus(t, err, netipc.StatusLimitExceeded)
+	_, err = d.Dispatch([]byte{2, 0, 0, 0})
+	wantStatus(t, err, netipc.StatusBadEnvelope)
+}
+
+func TestLocalDispatcherLookups(t *testing.T) {
+	cg := NewCgroupsLookupDispatcher(func(req codec.CgroupsLookupRequestView, b *codec.CgroupsLookupBuilder) error {
+		b.SetGeneration(3)
+		for i := range req.Len() {
+			if _, err := b.AddRequestItem(req, i, codec.LookupKnown, codec.OrchestratorK8s, []byte("pod"), nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, 65536)
+	req, err := codec.AppendCgroupsLookupRequest(nil, [][]byte{[]byte("/a"), []byte("/b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cg.Dispatch(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := codec.DecodeCgroupsLookupResponse(out)
+	if err != nil || v.Len() != 2 || string(v.Item(1).Path()) != "/b" || string(v.Item(1).Name()) != "pod" {
+		t.Fatal(v.Len(), err)
+	}
+	apps := NewAppsLookupDispatcher(func(req codec.AppsLookupRequestView, b *codec.AppsLookupBuilder) error {
+		return nil // leaves the keys unanswered: a handler failure
+	}, 65536)
+	if apps.Kind() != KindAppsLookup {
+		t.Fatal(apps.Kind())
+	}
+	areq, err := codec.AppendAppsLookupRequest(nil, []uint32{10, 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = apps.Dispatch(areq)
+	wantStatus(t, err, netipc.StatusInternalError)
+	sr := NewStringReverseDispatcher(func(text []byte) ([]byte, error) {
+		out := make([]byte, len(text))
+		for i, c := range text {
+			out[len(text)-1-i] = c
+		}
+		return out, nil
+	}, 4096)
+	sreq, err := codec.AppendStringReverse(nil, []byte("abc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = sr.Dispatch(sreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := codec.DecodeStringReverse(out); err != nil || string(s.Text) != "cba" {
+		t.Fatal(err)
+	}
+}
