@@ -121,7 +121,8 @@ func checkCPULine(t *testing.T, line string) {
 func TestBenchPairs(t *testing.T) {
 	rust := netipcBin(t)
 	gob := goBench(t)
-	for _, s := range []string{"uds-ping-pong", "shm-ping-pong", "snapshot-baseline", "snapshot-shm"} {
+	for _, s := range []string{"uds-ping-pong", "shm-ping-pong", "uds-batch-ping-pong", "shm-batch-ping-pong",
+		"snapshot-baseline", "snapshot-shm", "uds-pipeline", "uds-pipeline-batch"} {
 		t.Run(s, func(t *testing.T) {
 			dir := runDir(t)
 			common := []string{"--run-dir", dir, "--service", s}
