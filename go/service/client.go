@@ -244,8 +244,10 @@ type callCtx struct {
 	overflowLeft int
 	// alias: the exchange returns the response payload in the session's
 	// receive buffer (valid until the next exchange) instead of copying it
-	// into out.
+	// into out; a batch response's validated directory is then left in
+	// batch.
 	alias bool
+	batch wire.BatchView
 }
 
 // errClass says how a failed exchange is handled.
@@ -614,8 +616,10 @@ func (c *core) limits() (wire.Limits, wire.Limits, error) {
 }
 
 // attempt makes one request/response on the session and copies the
-// response payload into out (or, with alias, returns it in place).
-func (c *core) attempt(payload []byte, items uint32, deadline *transport.Deadline, out []byte, alias bool) ([]byte, error) {
+// response payload into out (or, with cc.alias, returns it in place and
+// its batch view in cc.batch).
+func (c *core) attempt(cc *callCtx, payload []byte, items uint32, out []byte) ([]byte, error) {
+	deadline := &cc.deadline
 	s := c.session
 	if !s.IsShm() { // SHM publications never wait
 		s.SetSendTimeout(max(time.Until(deadline.Time()), time.Nanosecond))
@@ -648,7 +652,10 @@ func (c *core) attempt(payload []byte, items uint32, deadline *transport.Deadlin
 	case h.ItemCount != items || (items > 1 && !h.IsBatchFlagged()):
 		return out, netipc.ViolationItemCountMismatch
 	}
-	if alias {
+	if cc.alias {
+		// items > 1 here means a BATCH response of items items: the
+		// session validated its directory on receipt.
+		cc.batch = m.Batch()
 		return m.Payload, nil
 	}
 	return append(out[:0], m.Payload...), nil
@@ -671,7 +678,7 @@ func (c *core) exchange(cc *callCtx, payload []byte, items uint32, out []byte) (
 		if items > req.MaxItems {
 			return out, &netipc.LimitError{Limit: netipc.LimitRequestItems, Max: uint64(req.MaxItems), Actual: uint64(items)}
 		}
-		res, err := c.attempt(payload, items, &cc.deadline, out, cc.alias)
+		res, err := c.attempt(cc, payload, items, out)
 		if err == nil {
 			return res, nil
 		}

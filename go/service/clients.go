@@ -2,9 +2,11 @@ package service
 
 import (
 	"context"
+	"slices"
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/codec"
+	"netipc.local/netipc/internal/bin"
 	"netipc.local/netipc/wire"
 )
 
@@ -75,6 +77,9 @@ func (x *IncrementClient) CallBatchContext(ctx context.Context, values []uint64)
 }
 
 func (x *IncrementClient) batch(cc *callCtx, values []uint64) error {
+	// Every answer is decoded right away: the responses may stay in the
+	// session's receive buffer.
+	cc.alias = true
 	for next := 0; next < len(values); {
 		req, resp, err := x.c.limits()
 		if err != nil {
@@ -83,47 +88,73 @@ func (x *IncrementClient) batch(cc *callCtx, values []uint64) error {
 		budget := int(min(req.MaxPayload, resp.MaxPayload))
 		n := max(min(len(values)-next, int(req.MaxItems), budget/incrementBatchItemBytes), 1)
 		chunk := values[next : next+n]
-		x.tx = x.tx[:0]
 		if n == 1 {
-			x.tx = codec.AppendIncrement(x.tx, chunk[0])
-		} else {
-			var b wire.BatchBuilder
-			b.Reset(x.tx, uint32(n))
-			for _, v := range chunk {
-				if err := b.AddWith(func(buf []byte) ([]byte, error) { return codec.AppendIncrement(buf, v), nil }); err != nil {
-					return err
-				}
-			}
-			if x.tx, err = b.Finish(); err != nil {
-				return err
-			}
+			x.tx = codec.AppendIncrement(x.tx[:0], chunk[0])
+		} else if x.tx, err = appendIncrementBatch(x.tx[:0], chunk); err != nil {
+			return err
 		}
-		if x.rx, err = x.c.exchange(cc, x.tx, uint32(n), x.rx); err != nil {
+		answer, err := x.c.exchange(cc, x.tx, uint32(n), nil)
+		if err != nil {
 			return err
 		}
 		if n == 1 {
-			v, err := codec.DecodeIncrement(x.rx)
+			v, err := codec.DecodeIncrement(answer)
 			if err != nil {
 				return err
 			}
 			x.results = append(x.results, v)
-		} else {
-			view, err := wire.DecodeBatch(x.rx, uint32(n))
-			if err != nil {
-				return err
-			}
-			for i := 0; i < n; i++ {
-				it, _ := view.Item(i)
-				v, err := codec.DecodeIncrement(it)
-				if err != nil {
-					return err
-				}
-				x.results = append(x.results, v)
-			}
+		} else if x.results, err = appendIncrementAnswers(x.results, cc.batch); err != nil {
+			return err
 		}
 		next += n
 	}
 	return nil
+}
+
+// appendIncrementBatch appends the batch payload of INCREMENT requests for
+// values (at least two): the layout a BatchBuilder makes, written in one
+// pass.
+func appendIncrementBatch(out []byte, values []uint64) ([]byte, error) {
+	out, area, err := wire.AppendUniformBatch(out, uint32(len(values)), codec.IncrementPayloadSize)
+	if err != nil {
+		return out, err
+	}
+	items := out[area:]
+	for _, v := range values {
+		*(*[codec.IncrementPayloadSize]byte)(items) = codec.EncodeIncrement(v)
+		items = items[codec.IncrementPayloadSize:]
+	}
+	return out, nil
+}
+
+// appendIncrementAnswers appends the INCREMENT answers of a validated
+// batch; an item that is not one INCREMENT payload fails with the error of
+// codec.DecodeIncrement.
+func appendIncrementAnswers(results []uint64, v wire.BatchView) ([]uint64, error) {
+	start := len(results)
+	results = slices.Grow(results, v.Len())[:start+v.Len()]
+	if bad := decodeIncrementItems(results[start:], v); bad >= 0 {
+		item, _ := v.Item(bad)
+		_, err := codec.DecodeIncrement(item)
+		return results[:start], err
+	}
+	return results, nil
+}
+
+// decodeIncrementItems decodes the items of v into out (len(out) ==
+// v.Len()) and returns the index of the first item that is not 8 bytes
+// long, or -1.
+func decodeIncrementItems(out []uint64, v wire.BatchView) int {
+	dir, area := v.Parts()
+	for i := range out {
+		e := (*[netipc.DirEntrySize]byte)(dir[i*netipc.DirEntrySize:])
+		off, n := bin.U32(e[:], 0), bin.U32(e[:], 4)
+		if n != codec.IncrementPayloadSize {
+			return i
+		}
+		out[i] = bin.U64(area, int(off))
+	}
+	return -1
 }
 
 // StringReverseClient is a client of a STRING_REVERSE service (bytes in,

@@ -1,9 +1,13 @@
 package wire
 
 import (
+	"encoding/binary"
+
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/bin"
 )
+
+var ne = binary.NativeEndian
 
 // BatchBuilder appends one Level 1 batch payload (item directory followed
 // by packed, 8-byte aligned items) to a caller-owned buffer. The item count
@@ -40,7 +44,15 @@ func (b *BatchBuilder) areaStart() int { return b.base + int(b.count)*netipc.Dir
 
 // Add appends one item by copying it.
 func (b *BatchBuilder) Add(item []byte) error {
-	return b.AddWith(func(buf []byte) ([]byte, error) { return append(buf, item...), nil })
+	if b.added >= b.count {
+		return errBatchFull()
+	}
+	buf := b.buf
+	if (len(buf)-b.base)%netipc.ItemAlign != 0 {
+		buf = bin.Pad8From(buf, b.base)
+	}
+	start := len(buf)
+	return b.record(append(buf, item...), start)
 }
 
 // AddWith appends one item written in place by write, which receives the
@@ -48,25 +60,38 @@ func (b *BatchBuilder) Add(item []byte) error {
 // changed). If write fails the buffer is rolled back.
 func (b *BatchBuilder) AddWith(write func(buf []byte) ([]byte, error)) error {
 	if b.added >= b.count {
-		return &netipc.ArgError{Reason: "batch already holds its item count"}
+		return errBatchFull()
 	}
-	b.buf = bin.Pad8From(b.buf, b.base)
-	start := len(b.buf)
-	out, err := write(b.buf)
+	buf := b.buf
+	if (len(buf)-b.base)%netipc.ItemAlign != 0 {
+		buf = bin.Pad8From(buf, b.base)
+	}
+	start := len(buf)
+	out, err := write(buf)
 	if err != nil {
-		b.buf = b.buf[:start]
+		b.buf = buf[:start]
 		return err
 	}
-	b.buf = out
+	return b.record(out, start)
+}
+
+func errBatchFull() error {
+	return &netipc.ArgError{Reason: "batch already holds its item count"}
+}
+
+// record enters the item appended to out from start in the directory
+// (b.added < b.count was checked).
+func (b *BatchBuilder) record(out []byte, start int) error {
 	n := len(out) - start
 	off := start - b.areaStart()
-	if uint64(n) > 0xFFFFFFFF || uint64(off) > 0xFFFFFFFF {
-		b.buf = b.buf[:start]
+	if uint64(n)|uint64(off) > 0xFFFFFFFF {
+		b.buf = out[:start]
 		return &netipc.ArgError{Reason: "batch item too large"}
 	}
-	e := b.base + int(b.added)*netipc.DirEntrySize
-	bin.Put32(b.buf, e, uint32(off))
-	bin.Put32(b.buf, e+4, uint32(n))
+	e := (*[netipc.DirEntrySize]byte)(out[b.base+int(b.added)*netipc.DirEntrySize:])
+	ne.PutUint32(e[:4], uint32(off))
+	ne.PutUint32(e[4:], uint32(n))
+	b.buf = out
 	b.added++
 	return nil
 }
@@ -82,6 +107,31 @@ func (b *BatchBuilder) Finish() ([]byte, error) {
 	return b.buf, nil
 }
 
+// AppendUniformBatch appends to buf the payload of a batch of count items
+// of itemSize bytes each, exactly as a BatchBuilder adding count items of
+// that size lays it out: the directory, then the items one after the
+// other, each starting at a multiple of 8, zero padded to a multiple of
+// 8. The items are zeroed for the caller to fill in place: item i starts
+// at area + i*Align8(itemSize) of the returned buffer.
+func AppendUniformBatch(buf []byte, count uint32, itemSize int) (out []byte, area int, err error) {
+	stride := uint64(itemSize+netipc.ItemAlign-1) &^ (netipc.ItemAlign - 1)
+	if itemSize < 0 || uint64(itemSize) > 0xFFFFFFFF ||
+		(count > 0 && stride*uint64(count-1) > 0xFFFFFFFF) {
+		return buf, 0, &netipc.ArgError{Reason: "batch item too large"}
+	}
+	dirLen := int(count) * netipc.DirEntrySize
+	area = len(buf) + dirLen
+	out = bin.Zeros(buf, dirLen+int(stride)*int(count))
+	dir := out[len(buf):area]
+	for off := uint32(0); len(dir) >= netipc.DirEntrySize; off += uint32(stride) {
+		e := (*[netipc.DirEntrySize]byte)(dir)
+		ne.PutUint32(e[:4], off)
+		ne.PutUint32(e[4:], uint32(itemSize))
+		dir = dir[netipc.DirEntrySize:]
+	}
+	return out, area, nil
+}
+
 // BatchView is a validated batch payload giving zero-copy access to its
 // items.
 //
@@ -90,8 +140,9 @@ func (b *BatchBuilder) Finish() ([]byte, error) {
 // transport receive buffer: until the next receive on that session). Copy
 // items out if they are needed later.
 type BatchView struct {
-	payload []byte
-	count   uint32
+	dir   []byte // count entries of 8 bytes
+	area  []byte // the packed items
+	count uint32
 }
 
 // DecodeBatch validates the directory of a batch payload holding itemCount
@@ -102,18 +153,40 @@ func DecodeBatch(payload []byte, itemCount uint32) (BatchView, error) {
 	if dirLen > uint64(len(payload)) {
 		return BatchView{}, bin.Truncated("batch directory", int(min(dirLen, 1<<40)), len(payload))
 	}
-	areaLen := uint64(len(payload)) - dirLen
-	for i := uint64(0); i < uint64(itemCount); i++ {
-		off := uint64(bin.U32(payload, int(i*8)))
-		n := uint64(bin.U32(payload, int(i*8+4)))
-		if off%netipc.ItemAlign != 0 {
-			return BatchView{}, bin.Rule(netipc.DecodeBadAlignment, "batch item offset")
-		}
-		if off+n > areaLen {
-			return BatchView{}, bin.Rule(netipc.DecodeOutOfBounds, "batch item")
-		}
+	if bad := firstBadDirEntry(payload[:dirLen], uint64(len(payload))-dirLen); bad >= 0 {
+		return BatchView{}, dirEntryError(payload, itemCount, bad)
 	}
-	return BatchView{payload: payload, count: itemCount}, nil
+	return BatchView{dir: payload[:dirLen:dirLen], area: payload[dirLen:], count: itemCount}, nil
+}
+
+// firstBadDirEntry returns the index of the first directory entry that
+// breaks a rule of DecodeBatch (areaLen is the length of the packed item
+// area), or -1: one tight loop, the precise error is built apart.
+func firstBadDirEntry(dir []byte, areaLen uint64) int {
+	for i := 0; len(dir) >= netipc.DirEntrySize; i++ {
+		e := (*[netipc.DirEntrySize]byte)(dir)
+		off, n := uint64(ne.Uint32(e[:4])), uint64(ne.Uint32(e[4:]))
+		if off%netipc.ItemAlign != 0 || off+n > areaLen {
+			return i
+		}
+		dir = dir[netipc.DirEntrySize:]
+	}
+	return -1
+}
+
+// dirEntryError is the error of directory entry i, which firstBadDirEntry
+// found bad: the rules checked one by one, in order.
+func dirEntryError(payload []byte, itemCount uint32, i int) error {
+	areaLen := uint64(len(payload)) - uint64(itemCount)*netipc.DirEntrySize
+	off := uint64(bin.U32(payload, i*8))
+	n := uint64(bin.U32(payload, i*8+4))
+	if off%netipc.ItemAlign != 0 {
+		return bin.Rule(netipc.DecodeBadAlignment, "batch item offset")
+	}
+	if off+n > areaLen {
+		return bin.Rule(netipc.DecodeOutOfBounds, "batch item")
+	}
+	panic("wire: directory entry judged bad is valid")
 }
 
 // Len returns the number of items.
@@ -122,20 +195,28 @@ func (v BatchView) Len() int { return int(v.count) }
 // DirEntry returns the directory entry of item index (offset relative to
 // the packed item area, and length); ok is false if index is out of range.
 func (v BatchView) DirEntry(index int) (offset, length uint32, ok bool) {
-	if index < 0 || index >= v.Len() {
+	if uint(index) >= uint(v.count) {
 		return 0, 0, false
 	}
-	return bin.U32(v.payload, index*8), bin.U32(v.payload, index*8+4), true
+	e := (*[netipc.DirEntrySize]byte)(v.dir[index*netipc.DirEntrySize:])
+	return ne.Uint32(e[:4]), ne.Uint32(e[4:]), true
 }
 
 // Item returns the bytes of item index (aliasing the payload); ok is false
 // if index is out of range.
 func (v BatchView) Item(index int) (item []byte, ok bool) {
-	off, n, ok := v.DirEntry(index)
-	if !ok {
+	if uint(index) >= uint(v.count) {
 		return nil, false
 	}
-	start := v.Len()*netipc.DirEntrySize + int(off)
-	end := start + int(n)
-	return v.payload[start:end:end], true
+	e := (*[netipc.DirEntrySize]byte)(v.dir[index*netipc.DirEntrySize:])
+	off, n := ne.Uint32(e[:4]), ne.Uint32(e[4:])
+	return v.area[off:][:n:n], true
+}
+
+// Parts returns the directory (Len() entries of 8 bytes: the item's
+// offset in the area, then its length, host order) and the packed item
+// area, both aliasing the payload. DecodeBatch validated every entry
+// against the area, so loops over many items can read them directly.
+func (v BatchView) Parts() (dir, area []byte) {
+	return v.dir, v.area
 }

@@ -4,6 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"netipc.local/netipc"
+	"netipc.local/netipc/internal/bin"
 )
 
 func seeds(f *testing.F, files ...string) {
@@ -92,4 +95,58 @@ func FuzzHelloAck(f *testing.F) {
 			t.Fatal("hello-ack does not round trip")
 		}
 	})
+}
+
+// FuzzBatchDirectory checks DecodeBatch's one-loop verdict against the
+// rules applied item by item, in order (the first broken rule is the
+// error), and that the views agree with the directory.
+func FuzzBatchDirectory(f *testing.F) {
+	seeds(f, "conformance/vectors/batch_string_reverse_3.bin")
+	f.Add([]byte{8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for n := uint32(0); n <= uint32(len(b)/8)+1; n++ {
+			v, err := DecodeBatch(b, n)
+			want := decodeBatchReference(b, n)
+			if (err == nil) != (want == nil) || (err != nil && err.Error() != want.Error()) {
+				t.Fatalf("count %d: DecodeBatch says %v, the rules say %v", n, err, want)
+			}
+			if err != nil {
+				continue
+			}
+			dir, area := v.Parts()
+			if len(dir) != int(n)*8 || len(area) != len(b)-int(n)*8 {
+				t.Fatal("parts do not split the payload")
+			}
+			for i := 0; i < v.Len(); i++ {
+				off, l, ok := v.DirEntry(i)
+				it, ok2 := v.Item(i)
+				if !ok || !ok2 || len(it) != int(l) || (l > 0 && &it[0] != &b[int(n)*8+int(off)]) {
+					t.Fatal("item does not match its directory entry")
+				}
+			}
+			if _, ok := v.Item(v.Len()); ok {
+				t.Fatal("item past the end")
+			}
+		}
+	})
+}
+
+// decodeBatchReference is DecodeBatch's rules applied item by item.
+func decodeBatchReference(payload []byte, itemCount uint32) error {
+	dirLen := uint64(itemCount) * 8
+	if dirLen > uint64(len(payload)) {
+		return bin.Truncated("batch directory", int(min(dirLen, 1<<40)), len(payload))
+	}
+	areaLen := uint64(len(payload)) - dirLen
+	for i := uint64(0); i < uint64(itemCount); i++ {
+		off := uint64(bin.U32(payload, int(i*8)))
+		n := uint64(bin.U32(payload, int(i*8+4)))
+		if off%8 != 0 {
+			return bin.Rule(netipc.DecodeBadAlignment, "batch item offset")
+		}
+		if off+n > areaLen {
+			return bin.Rule(netipc.DecodeOutOfBounds, "batch item")
+		}
+	}
+	return nil
 }

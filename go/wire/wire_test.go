@@ -319,3 +319,37 @@ func TestNegotiateRejectionOrder(t *testing.T) {
 	o.PacketSize = 32
 	rej(netipc.StatusIncompatible, negotiate(sampleHello(), o))
 }
+
+// AppendUniformBatch lays a batch out exactly as a BatchBuilder adding
+// the same items does.
+func TestAppendUniformBatch(t *testing.T) {
+	for _, count := range []uint32{0, 1, 2, 3, 17} {
+		for _, size := range []int{0, 1, 7, 8, 9, 16} {
+			prefix := []byte{0xAA, 0xBB, 0xCC}
+			got, area, err := AppendUniformBatch(bytes.Clone(prefix), count, size)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := NewBatchBuilder(bytes.Clone(prefix), count)
+			for range count {
+				if err := b.Add(make([]byte, size)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := b.Finish()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) || area != len(prefix)+int(count)*8 {
+				t.Fatalf("%d items of %d bytes: %x (area %d), the builder makes %x", count, size, got, area, want)
+			}
+		}
+	}
+	// Offsets past 32 bits: refused before any allocation.
+	if _, _, err := AppendUniformBatch(nil, 1<<30, 8); !errors.Is(err, netipc.ErrInvalidArgument) {
+		t.Fatal("offsets past 32 bits accepted", err)
+	}
+	if _, _, err := AppendUniformBatch(nil, 1, -1); !errors.Is(err, netipc.ErrInvalidArgument) {
+		t.Fatal("negative size accepted", err)
+	}
+}

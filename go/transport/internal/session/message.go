@@ -57,3 +57,8 @@ func (m Message) Item(index int) (item []byte, ok bool) {
 	}
 	return nil, false
 }
+
+// Batch returns the validated batch of a batch message (its directory
+// checked against its item area once, when received), for loops over many
+// items (see wire.BatchView.Parts); the zero BatchView otherwise.
+func (m *Message) Batch() wire.BatchView { return m.batch }
