@@ -40,8 +40,6 @@ func (b *BatchBuilder) Reset(buf []byte, count uint32) {
 	b.buf = bin.Zeros(buf, int(count)*netipc.DirEntrySize)
 }
 
-func (b *BatchBuilder) areaStart() int { return b.base + int(b.count)*netipc.DirEntrySize }
-
 // Add appends one item by copying it.
 func (b *BatchBuilder) Add(item []byte) error {
 	if b.added >= b.count {
@@ -52,7 +50,8 @@ func (b *BatchBuilder) Add(item []byte) error {
 		buf = bin.Pad8From(buf, b.base)
 	}
 	start := len(buf)
-	return b.record(append(buf, item...), start)
+	out := append(buf, item...)
+	return b.record(out, start, len(out)-start)
 }
 
 // AddWith appends one item written in place by write, which receives the
@@ -72,21 +71,36 @@ func (b *BatchBuilder) AddWith(write func(buf []byte) ([]byte, error)) error {
 		b.buf = buf[:start]
 		return err
 	}
-	return b.record(out, start)
+	n := len(out) - start
+	off := start - b.base - int(b.count)*netipc.DirEntrySize
+	if uint64(n)|uint64(off) > 0xFFFFFFFF {
+		return b.tooLarge(out, start)
+	}
+	e := (*[netipc.DirEntrySize]byte)(out[b.base+int(b.added)*netipc.DirEntrySize:])
+	ne.PutUint32(e[:4], uint32(off))
+	ne.PutUint32(e[4:], uint32(n))
+	b.buf = out
+	b.added++
+	return nil
 }
 
 func errBatchFull() error {
 	return &netipc.ArgError{Reason: "batch already holds its item count"}
 }
 
-// record enters the item appended to out from start in the directory
-// (b.added < b.count was checked).
-func (b *BatchBuilder) record(out []byte, start int) error {
-	n := len(out) - start
-	off := start - b.areaStart()
+// tooLarge rolls back an item whose length or offset does not fit the
+// directory's 32-bit fields.
+func (b *BatchBuilder) tooLarge(out []byte, start int) error {
+	b.buf = out[:start]
+	return &netipc.ArgError{Reason: "batch item too large"}
+}
+
+// record enters the item of n bytes appended to out at start in the
+// directory (b.added < b.count was checked).
+func (b *BatchBuilder) record(out []byte, start, n int) error {
+	off := start - b.base - int(b.count)*netipc.DirEntrySize
 	if uint64(n)|uint64(off) > 0xFFFFFFFF {
-		b.buf = out[:start]
-		return &netipc.ArgError{Reason: "batch item too large"}
+		return b.tooLarge(out, start)
 	}
 	e := (*[netipc.DirEntrySize]byte)(out[b.base+int(b.added)*netipc.DirEntrySize:])
 	ne.PutUint32(e[:4], uint32(off))
@@ -140,9 +154,8 @@ func AppendUniformBatch(buf []byte, count uint32, itemSize int) (out []byte, are
 // transport receive buffer: until the next receive on that session). Copy
 // items out if they are needed later.
 type BatchView struct {
-	dir   []byte // count entries of 8 bytes
-	area  []byte // the packed items
-	count uint32
+	payload []byte // count directory entries of 8 bytes, then the items
+	count   uint32
 }
 
 // DecodeBatch validates the directory of a batch payload holding itemCount
@@ -156,7 +169,7 @@ func DecodeBatch(payload []byte, itemCount uint32) (BatchView, error) {
 	if bad := firstBadDirEntry(payload[:dirLen], uint64(len(payload))-dirLen); bad >= 0 {
 		return BatchView{}, dirEntryError(payload, itemCount, bad)
 	}
-	return BatchView{dir: payload[:dirLen:dirLen], area: payload[dirLen:], count: itemCount}, nil
+	return BatchView{payload: payload, count: itemCount}, nil
 }
 
 // firstBadDirEntry returns the index of the first directory entry that
@@ -198,7 +211,7 @@ func (v BatchView) DirEntry(index int) (offset, length uint32, ok bool) {
 	if uint(index) >= uint(v.count) {
 		return 0, 0, false
 	}
-	e := (*[netipc.DirEntrySize]byte)(v.dir[index*netipc.DirEntrySize:])
+	e := (*[netipc.DirEntrySize]byte)(v.payload[index*netipc.DirEntrySize:])
 	return ne.Uint32(e[:4]), ne.Uint32(e[4:]), true
 }
 
@@ -208,9 +221,10 @@ func (v BatchView) Item(index int) (item []byte, ok bool) {
 	if uint(index) >= uint(v.count) {
 		return nil, false
 	}
-	e := (*[netipc.DirEntrySize]byte)(v.dir[index*netipc.DirEntrySize:])
-	off, n := ne.Uint32(e[:4]), ne.Uint32(e[4:])
-	return v.area[off:][:n:n], true
+	e := (*[netipc.DirEntrySize]byte)(v.payload[index*netipc.DirEntrySize:])
+	start := int(v.count)*netipc.DirEntrySize + int(ne.Uint32(e[:4]))
+	n := int(ne.Uint32(e[4:]))
+	return v.payload[start:][:n:n], true
 }
 
 // Parts returns the directory (Len() entries of 8 bytes: the item's
@@ -218,5 +232,6 @@ func (v BatchView) Item(index int) (item []byte, ok bool) {
 // area, both aliasing the payload. DecodeBatch validated every entry
 // against the area, so loops over many items can read them directly.
 func (v BatchView) Parts() (dir, area []byte) {
-	return v.dir, v.area
+	n := int(v.count) * netipc.DirEntrySize
+	return v.payload[:n:n], v.payload[n:]
 }

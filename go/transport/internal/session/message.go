@@ -4,6 +4,7 @@ package session
 
 import (
 	"netipc.local/netipc"
+	"netipc.local/netipc/internal/bin"
 	"netipc.local/netipc/wire"
 )
 
@@ -15,8 +16,9 @@ type Message struct {
 	Header wire.Header
 	// Payload is the whole payload (for a batch: directory + items).
 	Payload []byte
-	batch   wire.BatchView
-	isBatch bool
+	// batch is the validated directory of a batch message (count >= 2);
+	// the zero view for a single message.
+	batch wire.BatchView
 }
 
 // NewMessage wraps a received message, decoding its batch directory.
@@ -27,7 +29,7 @@ func NewMessage(h wire.Header, payload []byte) (Message, error) {
 		if err != nil {
 			return Message{}, err
 		}
-		m.batch, m.isBatch = b, true
+		m.batch = b
 	}
 	return m, nil
 }
@@ -36,12 +38,12 @@ func NewMessage(h wire.Header, payload []byte) (Message, error) {
 func (m Message) IsOK() bool { return m.Header.TransportStatus == netipc.StatusOK }
 
 // IsBatch reports whether the payload carries a batch directory.
-func (m Message) IsBatch() bool { return m.isBatch }
+func (m Message) IsBatch() bool { return m.batch.Len() != 0 }
 
 // ItemCount is the number of items: the batch count, or 1.
 func (m Message) ItemCount() int {
-	if m.isBatch {
-		return m.batch.Len()
+	if n := m.batch.Len(); n != 0 {
+		return n
 	}
 	return 1
 }
@@ -49,13 +51,24 @@ func (m Message) ItemCount() int {
 // Item returns item index: a batch item, or the whole payload for index 0
 // of a single message. ok is false out of range.
 func (m Message) Item(index int) (item []byte, ok bool) {
-	if m.isBatch {
-		return m.batch.Item(index)
-	}
-	if index == 0 {
+	if m.batch.Len() == 0 {
+		if index != 0 {
+			return nil, false
+		}
 		return m.Payload, true
 	}
-	return nil, false
+	// The batch's directory was validated against Payload on receipt
+	// (Header.ItemCount entries); read from the fields in place: a copy of
+	// the batch view costs more than the lookup in calls that are not
+	// inlined.
+	count := uint(m.Header.ItemCount)
+	if uint(index) >= count {
+		return nil, false
+	}
+	e := (*[netipc.DirEntrySize]byte)(m.Payload[index*netipc.DirEntrySize:])
+	start := int(count)*netipc.DirEntrySize + int(bin.U32(e[:], 0))
+	n := int(bin.U32(e[:], 4))
+	return m.Payload[start:][:n:n], true
 }
 
 // Batch returns the validated batch of a batch message (its directory
