@@ -61,17 +61,21 @@ func AppsLookupRequestMaxItems(budget int) int {
 // fails with ErrInvalidArgument (out unchanged) only if the request would
 // exceed 4 GiB - 1.
 func AppendAppsLookupRequest(out []byte, pids []uint32) ([]byte, error) {
-	if _, ok := AppsLookupRequestLen(len(pids)); !ok {
+	total, ok := AppsLookupRequestLen(len(pids))
+	if !ok {
 		return out, &netipc.ArgError{Reason: "apps lookup request too large"}
 	}
+	if cap(out)-len(out) < total {
+		out = reserve(out, total)
+	}
+	// Appends of whole entries and keys measured faster here than
+	// stores through fixed-size arrays.
 	out = appendRequestHeader(out, uint32(len(pids)))
 	for i := range pids {
-		out = bin.App32(out, uint32(i*AppsLookupKeySize))
-		out = bin.App32(out, AppsLookupKeySize)
+		out = hostEndian.AppendUint64(out, pack32(uint32(i*AppsLookupKeySize), AppsLookupKeySize))
 	}
 	for _, pid := range pids {
-		out = bin.App32(out, pid)
-		out = bin.App32(out, 0)
+		out = hostEndian.AppendUint64(out, pack32(pid, 0))
 	}
 	return out, nil
 }
@@ -94,19 +98,51 @@ func DecodeAppsLookupRequest(payload []byte) (AppsLookupRequestView, error) {
 	if err != nil {
 		return AppsLookupRequestView{}, err
 	}
-	for i := 0; i < d.count; i++ {
-		off, end, err := d.entryRange(i, "apps lookup key")
-		if err != nil {
+	for i := firstBadAppsKey(d.entries, d.area); i < d.count; i++ {
+		// The precise error of the rule broken (the fast check found one).
+		if err := checkAppsKey(d, i); err != nil {
 			return AppsLookupRequestView{}, err
-		}
-		if end-off != AppsLookupKeySize {
-			return AppsLookupRequestView{}, bin.Rule(netipc.DecodeBadLength, "apps lookup key length must be 8")
-		}
-		if bin.U32(d.area, int(off)+4) != 0 {
-			return AppsLookupRequestView{}, bin.Rule(netipc.DecodeNonZeroReserved, "key reserved")
 		}
 	}
 	return AppsLookupRequestView{dir: d}, nil
+}
+
+// checkAppsKey checks request key i with the precise error of the first
+// rule it breaks.
+func checkAppsKey(d directory, i int) error {
+	off, end, err := d.entryRange(i, "apps lookup key")
+	if err != nil {
+		return err
+	}
+	if end-off != AppsLookupKeySize {
+		return bin.Rule(netipc.DecodeBadLength, "apps lookup key length must be 8")
+	}
+	if bin.U32(d.area, int(off)+4) != 0 {
+		return bin.Rule(netipc.DecodeNonZeroReserved, "key reserved")
+	}
+	return nil
+}
+
+// firstBadAppsKey is the fast form of checkAppsKey over a whole
+// directory: the index of the first key that breaks a rule, or the key
+// count if none does.
+func firstBadAppsKey(entries, area []byte) int {
+	for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
+		e := (*[LookupDirEntrySize]byte)(entries[at : at+LookupDirEntrySize])
+		off, size := uint64(hostEndian.Uint32(e[0:])), hostEndian.Uint32(e[4:])
+		if off%netipc.ItemAlign != 0 || size != AppsLookupKeySize || off+AppsLookupKeySize > uint64(len(area)) ||
+			hostEndian.Uint32(area[off+4:off+8]) != 0 {
+			return at / LookupDirEntrySize
+		}
+	}
+	return len(entries) / LookupDirEntrySize
+}
+
+// appsPidAt returns PID i of a validated directory.
+func appsPidAt(entries, area []byte, i int) uint32 {
+	e := (*[LookupDirEntrySize]byte)(entries[i*LookupDirEntrySize:])
+	off := uint64(hostEndian.Uint32(e[0:]))
+	return hostEndian.Uint32(area[off : off+4])
 }
 
 // Len returns the number of PIDs (0 is a valid no-op probe).
@@ -117,15 +153,16 @@ func (v AppsLookupRequestView) Pid(i int) uint32 {
 	if i < 0 || i >= v.dir.count {
 		panic("codec: apps lookup key index out of range")
 	}
-	off, _ := v.dir.rawEntry(i)
-	return bin.U32(v.dir.area, int(off))
+	return appsPidAt(v.dir.entries, v.dir.area, i)
 }
 
 // Pids iterates over the PIDs in request order.
 func (v AppsLookupRequestView) Pids() iter.Seq2[int, uint32] {
+	entries, area := v.dir.entries, v.dir.area
 	return func(yield func(int, uint32) bool) {
-		for i := 0; i < v.Len(); i++ {
-			if !yield(i, v.Pid(i)) {
+		for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
+			off := uint64(hostEndian.Uint32(entries[at : at+4]))
+			if !yield(at/LookupDirEntrySize, hostEndian.Uint32(area[off:off+4])) {
 				return
 			}
 		}

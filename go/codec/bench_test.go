@@ -169,3 +169,235 @@ func BenchmarkSnapshotItems(b *testing.B) {
 	}
 	_ = n
 }
+
+// ----- lookup codec stages (crates/netipc/benches/codec_lookup.rs) --------
+//
+// The four stages Rust's `cargo bench -p netipc --bench codec_lookup`
+// measures, on the same data (BENCHMARKS.md "Lookup scenarios", every item
+// known): request_encode, request_decode (decode + walk the keys),
+// response_encode (Reset + AddRequestItem per key + Finish, budgets
+// N * 256 + 4096, at least 65536) and response_decode (decode + walk the
+// items and their labels). Run e.g.
+// `go test -run XXX -bench 'LookupCodec/.*/256' -count 6 ./codec/`.
+//
+// Each stage is one call of a go:noinline function, like the closure
+// Rust's criterion times: inside a `for b.Loop()` body the compiler keeps
+// every value alive, which stops it from inlining the loop bodies of
+// range-over-func iterators (one indirect call per key, which no user
+// loop pays).
+
+var lookupBenchSizes = []int{16, 256, 8192}
+
+// lookupBenchBudget is the response budget of an in-process lookup of n
+// keys.
+func lookupBenchBudget(n int) int { return max(n*256+4096, 65536) }
+
+func lookupBenchPaths(n int) [][]byte {
+	ps := make([][]byte, n)
+	for i := range ps {
+		ps[i] = fmt.Appendf(nil, "/sys/fs/cgroup/bench/cg-%03d", i)
+	}
+	return ps
+}
+
+func lookupBenchPids(n int) []uint32 {
+	pids := make([]uint32, n)
+	for i := range pids {
+		pids[i] = uint32(1000 + i)
+	}
+	return pids
+}
+
+var (
+	benchCgName   = []byte("bench-pod")
+	benchCgLabels = []Label{lbl("namespace", "bench"), lbl("image", "bench:latest")}
+	benchAppsLbls = []Label{lbl("image", "bench:latest")}
+	benchAppsKnow = AppsLookupEntry{Status: PidKnown, CgroupStatus: CgroupKnown, Orchestrator: OrchestratorDocker,
+		Ppid: 1, UID: 1000, Starttime: 42, Comm: []byte("bench"), CgroupPath: []byte("/sys/fs/cgroup/bench"),
+		CgroupName: []byte("bench-container")}
+)
+
+//go:noinline
+func benchCgroupsRequestEncode(out []byte, paths [][]byte) []byte {
+	out, err := AppendCgroupsLookupRequest(out[:0], paths)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+//go:noinline
+func benchCgroupsRequestDecode(req []byte) int {
+	v, err := DecodeCgroupsLookupRequest(req)
+	if err != nil {
+		panic(err)
+	}
+	sum := 0
+	for _, k := range v.Keys() {
+		sum += len(k)
+	}
+	return sum
+}
+
+//go:noinline
+func benchCgroupsResponse(b *CgroupsLookupBuilder, req CgroupsLookupRequestView) int {
+	b.Reset(1, req)
+	for i := range req.Len() {
+		if st, err := b.AddRequestItem(req, i, LookupKnown, OrchestratorK8s, benchCgName, benchCgLabels); err != nil || st != LookupKnown {
+			panic(err)
+		}
+	}
+	return len(must(b.Finish()))
+}
+
+//go:noinline
+func benchCgroupsResponseDecode(resp []byte) int {
+	v, err := DecodeCgroupsLookupResponse(resp)
+	if err != nil {
+		panic(err)
+	}
+	sum := 0
+	for _, it := range v.Items() {
+		sum += len(it.Path()) + len(it.Name()) + int(it.Orchestrator())
+		for _, l := range it.Labels() {
+			sum += len(l.Key) + len(l.Value)
+		}
+	}
+	return sum
+}
+
+//go:noinline
+func benchAppsRequestEncode(out []byte, pids []uint32) []byte {
+	out, err := AppendAppsLookupRequest(out[:0], pids)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+//go:noinline
+func benchAppsRequestDecode(req []byte) uint64 {
+	v, err := DecodeAppsLookupRequest(req)
+	if err != nil {
+		panic(err)
+	}
+	sum := uint64(0)
+	for _, p := range v.Pids() {
+		sum += uint64(p)
+	}
+	return sum
+}
+
+//go:noinline
+func benchAppsResponse(b *AppsLookupBuilder, req AppsLookupRequestView) int {
+	b.Reset(1, req)
+	for i := range req.Len() {
+		if st, err := b.AddRequestItem(req, i, &benchAppsKnow, benchAppsLbls); err != nil || st != PidKnown {
+			panic(err)
+		}
+	}
+	return len(must(b.Finish()))
+}
+
+//go:noinline
+func benchAppsResponseDecode(resp []byte) uint64 {
+	v, err := DecodeAppsLookupResponse(resp)
+	if err != nil {
+		panic(err)
+	}
+	sum := uint64(0)
+	for _, it := range v.Items() {
+		sum += uint64(it.Pid()) + uint64(it.UID()) + it.Starttime()
+		sum += uint64(len(it.Comm()) + len(it.CgroupPath()) + len(it.CgroupName()))
+		for _, l := range it.Labels() {
+			sum += uint64(len(l.Key) + len(l.Value))
+		}
+	}
+	return sum
+}
+
+var benchSink int
+
+func BenchmarkCgroupsLookupCodec(b *testing.B) {
+	for _, n := range lookupBenchSizes {
+		paths := lookupBenchPaths(n)
+		req := must(AppendCgroupsLookupRequest(nil, paths))
+		view := must(DecodeCgroupsLookupRequest(req))
+		var lb CgroupsLookupBuilder
+		lb.SetBudget(lookupBenchBudget(n), lookupBenchBudget(n))
+		benchCgroupsResponse(&lb, view)
+		resp := append([]byte(nil), must(lb.Finish())...)
+		for _, it := range must(DecodeCgroupsLookupResponse(resp)).Items() {
+			if it.Status() != LookupKnown {
+				b.Fatal("not known")
+			}
+		}
+		b.Run(fmt.Sprintf("request_encode/%d", n), func(b *testing.B) {
+			out := make([]byte, 0, len(req))
+			b.ReportAllocs()
+			for b.Loop() {
+				out = benchCgroupsRequestEncode(out, paths)
+			}
+		})
+		b.Run(fmt.Sprintf("request_decode/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				benchSink += benchCgroupsRequestDecode(req)
+			}
+		})
+		b.Run(fmt.Sprintf("response_encode/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				benchSink += benchCgroupsResponse(&lb, view)
+			}
+		})
+		b.Run(fmt.Sprintf("response_decode/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				benchSink += benchCgroupsResponseDecode(resp)
+			}
+		})
+	}
+}
+
+func BenchmarkAppsLookupCodec(b *testing.B) {
+	for _, n := range lookupBenchSizes {
+		pids := lookupBenchPids(n)
+		req := must(AppendAppsLookupRequest(nil, pids))
+		view := must(DecodeAppsLookupRequest(req))
+		var ab AppsLookupBuilder
+		ab.SetBudget(lookupBenchBudget(n), lookupBenchBudget(n))
+		benchAppsResponse(&ab, view)
+		resp := append([]byte(nil), must(ab.Finish())...)
+		for _, it := range must(DecodeAppsLookupResponse(resp)).Items() {
+			if it.Status() != PidKnown {
+				b.Fatal("not known")
+			}
+		}
+		b.Run(fmt.Sprintf("request_encode/%d", n), func(b *testing.B) {
+			out := make([]byte, 0, len(req))
+			b.ReportAllocs()
+			for b.Loop() {
+				out = benchAppsRequestEncode(out, pids)
+			}
+		})
+		b.Run(fmt.Sprintf("request_decode/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				benchSink += int(benchAppsRequestDecode(req))
+			}
+		})
+		b.Run(fmt.Sprintf("response_encode/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				benchSink += benchAppsResponse(&ab, view)
+			}
+		})
+		b.Run(fmt.Sprintf("response_decode/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				benchSink += int(benchAppsResponseDecode(resp))
+			}
+		})
+	}
+}

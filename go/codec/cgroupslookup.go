@@ -1,7 +1,10 @@
 package codec
 
 import (
+	"bytes"
+	"encoding/binary"
 	"iter"
+	"slices"
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/bin"
@@ -54,9 +57,11 @@ func CgroupsLookupSingleRequestLen(pathLen int) int {
 func CgroupsLookupRequestLen(paths [][]byte) (int, error) {
 	keys := 0
 	for _, p := range paths {
-		if err := validateCgroupPath(p); err != nil {
-			return 0, err
+		if len(p) == 0 || bin.HasNul(p) {
+			return 0, validateCgroupPath(p)
 		}
+		// Saturating: keys <= sat, so keys + 8 + len(p) + 1 only
+		// overflows for absurd totals, which are clamped.
 		keys = satAdd(satAlign8(keys), len(p)+1)
 	}
 	n := satAdd(LookupReqHdrSize+len(paths)*LookupDirEntrySize, keys)
@@ -67,26 +72,69 @@ func CgroupsLookupRequestLen(paths [][]byte) (int, error) {
 }
 
 // AppendCgroupsLookupRequest appends the request payload for paths to out.
-// Every path is validated (non-empty, no NUL) before anything is written;
-// on error out is returned unchanged.
+// Every path is validated (non-empty, no NUL) before out grows; on error
+// out is returned unchanged (its spare capacity may have been written).
 func AppendCgroupsLookupRequest(out []byte, paths [][]byte) ([]byte, error) {
-	if _, err := CgroupsLookupRequestLen(paths); err != nil {
-		return out, err
+	// The size, and whether every path is non-empty; the NUL rule is
+	// checked on the written bytes (one vectorized count instead of a
+	// scan per path). Any doubt: the exact checks name the error.
+	keys, text := 0, 0
+	for _, p := range paths {
+		if len(p) == 0 || keys > MaxBudget {
+			return out, cgroupsRequestLenErr(paths)
+		}
+		keys = bin.Align8(keys) + len(p) + 1
+		text += len(p)
+	}
+	dirEnd := LookupReqHdrSize + len(paths)*LookupDirEntrySize
+	total := dirEnd + keys
+	if keys > MaxBudget || total > MaxBudget {
+		return out, cgroupsRequestLenErr(paths)
 	}
 	base := len(out)
-	out = appendRequestHeader(out, uint32(len(paths)))
-	out = bin.Zeros(out, len(paths)*LookupDirEntrySize)
-	area := len(out)
-	for i, p := range paths {
-		out = bin.Pad8From(out, area)
-		off := len(out) - area
-		out = append(out, p...)
-		out = append(out, 0)
-		e := base + LookupReqHdrSize + i*LookupDirEntrySize
-		bin.Put32(out, e, uint32(off))
-		bin.Put32(out, e+4, uint32(len(p)+1))
+	grown := out
+	if cap(grown)-base < total {
+		grown = slices.Grow(grown, total)
 	}
-	return out, nil
+	grown = grown[:base+total]
+	p := grown[base:]
+	putRequestHeader((*[LookupReqHdrSize]byte)(p), uint32(len(paths)))
+	dir, area := p[LookupReqHdrSize:dirEnd], p[dirEnd:]
+	at := 0
+	for i, path := range paths {
+		off := bin.Align8(at)
+		if at+8 <= len(area) {
+			// The padding (if any) as one word store; the path then
+			// overwrites what lies past it.
+			hostEndian.PutUint64(area[at:], 0)
+		} else {
+			clear(area[at:off])
+		}
+		end := off + len(path)
+		copy(area[off:end], path)
+		area[end] = 0
+		e := (*[LookupDirEntrySize]byte)(dir[i*LookupDirEntrySize:])
+		hostEndian.PutUint32(e[0:], uint32(off))
+		hostEndian.PutUint32(e[4:], uint32(len(path)+1))
+		at = end + 1
+	}
+	// Every byte of the area but the path bytes is a NUL or padding.
+	if bytes.Count(area, nulByte) != len(area)-text {
+		return out, cgroupsRequestLenErr(paths)
+	}
+	return grown, nil
+}
+
+var nulByte = []byte{0}
+
+// cgroupsRequestLenErr is the error CgroupsLookupRequestLen reports for
+// paths.
+func cgroupsRequestLenErr(paths [][]byte) error {
+	_, err := CgroupsLookupRequestLen(paths)
+	if err == nil {
+		panic("codec: cgroups lookup request checks disagree")
+	}
+	return err
 }
 
 // CgroupsLookupRequestBuilder is an incremental, budget-aware request
@@ -191,23 +239,87 @@ func DecodeCgroupsLookupRequest(payload []byte) (CgroupsLookupRequestView, error
 	if err != nil {
 		return CgroupsLookupRequestView{}, err
 	}
-	for i := 0; i < d.count; i++ {
-		off, end, err := d.entryRange(i, "cgroups lookup key")
-		if err != nil {
+	for i := firstBadCgroupsKey(d.entries, d.area); i < d.count; i++ {
+		// The precise error of the rule broken (the fast check found one).
+		if err := checkCgroupsKey(d, i); err != nil {
 			return CgroupsLookupRequestView{}, err
-		}
-		if end-off < CgroupsLookupMinKeyLen {
-			return CgroupsLookupRequestView{}, bin.Rule(netipc.DecodeBadLength, "cgroups lookup key length must be >= 2")
-		}
-		k := d.area[off:end]
-		if k[len(k)-1] != 0 {
-			return CgroupsLookupRequestView{}, bin.Rule(netipc.DecodeMissingNul, "cgroups lookup key")
-		}
-		if bin.HasNul(k[:len(k)-1]) {
-			return CgroupsLookupRequestView{}, bin.Rule(netipc.DecodeInteriorNul, "cgroups lookup key")
 		}
 	}
 	return CgroupsLookupRequestView{dir: d}, nil
+}
+
+// checkCgroupsKey checks request key i with the precise error of the
+// first rule it breaks.
+func checkCgroupsKey(d directory, i int) error {
+	off, end, err := d.entryRange(i, "cgroups lookup key")
+	if err != nil {
+		return err
+	}
+	if end-off < CgroupsLookupMinKeyLen {
+		return bin.Rule(netipc.DecodeBadLength, "cgroups lookup key length must be >= 2")
+	}
+	k := d.area[off:end]
+	if k[len(k)-1] != 0 {
+		return bin.Rule(netipc.DecodeMissingNul, "cgroups lookup key")
+	}
+	if bin.HasNul(k[:len(k)-1]) {
+		return bin.Rule(netipc.DecodeInteriorNul, "cgroups lookup key")
+	}
+	return nil
+}
+
+// firstBadCgroupsKey is the fast form of checkCgroupsKey over a whole
+// directory: the same rules as one bool per key and no error built. It
+// returns the index of the first key that breaks a rule, or the key count
+// if none does.
+//
+// A first pass checks every rule but "no NUL inside a path" up to the
+// first key that breaks one. If the keys before it are packed the way
+// encoders write them (each at the first aligned offset after the
+// previous key, zero padding between), one vectorized NUL count over
+// their bytes replaces a scan per path: the terminators and the padding
+// are NULs, so any further NUL lies inside a path. Otherwise each path is
+// scanned.
+func firstBadCgroupsKey(entries, area []byte) int {
+	bad := len(entries) / LookupDirEntrySize
+	packed := true
+	prevEnd, text := uint64(0), uint64(0)
+	for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
+		e := (*[LookupDirEntrySize]byte)(entries[at : at+LookupDirEntrySize])
+		off, size := uint64(hostEndian.Uint32(e[0:])), uint64(hostEndian.Uint32(e[4:]))
+		end := off + size
+		if off%netipc.ItemAlign != 0 || end > uint64(len(area)) || size < CgroupsLookupMinKeyLen || area[end-1] != 0 {
+			bad = at / LookupDirEntrySize
+			break
+		}
+		if packed {
+			// The padding before an aligned off > prevEnd is the high
+			// (last) bytes of the little-endian word that ends at off.
+			gap := off - prevEnd
+			packed = off == uint64(bin.Align8(int(prevEnd))) &&
+				(gap == 0 || binary.LittleEndian.Uint64(area[off-8:off])>>(64-8*gap) == 0)
+		}
+		prevEnd, text = end, text+size-1
+	}
+	if packed && uint64(bytes.Count(area[:prevEnd], nulByte)) == prevEnd-text {
+		return bad
+	}
+	for i := range bad {
+		e := (*[LookupDirEntrySize]byte)(entries[i*LookupDirEntrySize:])
+		off, size := uint64(hostEndian.Uint32(e[0:])), uint64(hostEndian.Uint32(e[4:]))
+		if bin.HasNul(area[off : off+size-1]) {
+			return i
+		}
+	}
+	return bad
+}
+
+// cgroupsKeyAt returns key i (without its NUL) of a validated directory.
+func cgroupsKeyAt(entries, area []byte, i int) []byte {
+	e := (*[LookupDirEntrySize]byte)(entries[i*LookupDirEntrySize:])
+	off := uint64(hostEndian.Uint32(e[0:]))
+	end := off + uint64(hostEndian.Uint32(e[4:])) - 1
+	return area[off:end:end]
 }
 
 // Len returns the number of keys (0 is a valid no-op probe).
@@ -219,15 +331,18 @@ func (v CgroupsLookupRequestView) Key(i int) []byte {
 	if i < 0 || i >= v.dir.count {
 		panic("codec: cgroups lookup key index out of range")
 	}
-	k := v.dir.slice(i)
-	return k[: len(k)-1 : len(k)-1]
+	return cgroupsKeyAt(v.dir.entries, v.dir.area, i)
 }
 
 // Keys iterates over the paths in request order.
 func (v CgroupsLookupRequestView) Keys() iter.Seq2[int, []byte] {
+	entries, area := v.dir.entries, v.dir.area
 	return func(yield func(int, []byte) bool) {
-		for i := 0; i < v.Len(); i++ {
-			if !yield(i, v.Key(i)) {
+		for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
+			e := (*[LookupDirEntrySize]byte)(entries[at : at+LookupDirEntrySize])
+			off := uint64(hostEndian.Uint32(e[0:]))
+			end := off + uint64(hostEndian.Uint32(e[4:])) - 1
+			if !yield(at/LookupDirEntrySize, area[off:end:end]) {
 				return
 			}
 		}

@@ -99,6 +99,7 @@ func FuzzSnapshotResponse(f *testing.F) {
 func FuzzCgroupsLookupRequest(f *testing.F) {
 	seeds(f, "conformance/vectors/cgroups_lookup_req*.bin", "vectors/cgroups_lookup_req.bin")
 	f.Fuzz(func(t *testing.T, b []byte) {
+		checkKeyRulesAgree(t, b, firstBadCgroupsKey, checkCgroupsKey)
 		v, err := DecodeCgroupsLookupRequest(b)
 		if err != nil {
 			return
@@ -147,6 +148,7 @@ func FuzzCgroupsLookupResponse(f *testing.F) {
 func FuzzAppsLookupRequest(f *testing.F) {
 	seeds(f, "conformance/vectors/apps_lookup_req*.bin", "vectors/apps_lookup_req.bin")
 	f.Fuzz(func(t *testing.T, b []byte) {
+		checkKeyRulesAgree(t, b, firstBadAppsKey, checkAppsKey)
 		v, err := DecodeAppsLookupRequest(b)
 		if err != nil {
 			return
@@ -201,5 +203,30 @@ func checkSnapItemRulesAgree(t *testing.T, b []byte) {
 		if fast := firstBadSnapItem(entry, packed) == 1; fast != (err == nil) {
 			t.Fatalf("item %d: fast check says %v, precise check says %v", i, fast, err)
 		}
+	}
+}
+
+// checkKeyRulesAgree: for every key of a request payload whose header and
+// directory parse, the fast key check (fast, on a one-key directory) and
+// the precise one (precise) give the same verdict, and the fast check
+// over the whole directory finds the first key the precise one rejects.
+func checkKeyRulesAgree(t *testing.T, b []byte, fast func(entries, area []byte) int, precise func(directory, int) error) {
+	d, err := parseRequestDir(b, "request")
+	if err != nil {
+		return
+	}
+	first := d.count
+	for i := 0; i < d.count; i++ {
+		err := precise(d, i)
+		if err != nil && first == d.count {
+			first = i
+		}
+		entry := d.entries[i*LookupDirEntrySize : (i+1)*LookupDirEntrySize]
+		if ok := fast(entry, d.area) == 1; ok != (err == nil) {
+			t.Fatalf("key %d: fast check says %v, precise check says %v", i, ok, err)
+		}
+	}
+	if got := fast(d.entries, d.area); got != first {
+		t.Fatalf("fast check: first bad key %d, precise check: %d", got, first)
 	}
 }
