@@ -50,28 +50,32 @@ func (e CgroupEntryView) Dup() codec.CgroupItem {
 		Name: bytes.Clone(e.Name), Path: bytes.Clone(e.Path)}
 }
 
-type entry struct {
-	hash, options, enabled uint32
-	nameOff, nameLen       uint32
-	pathOff, pathLen       uint32
-}
-
 // CgroupsTable is an immutable, indexed snapshot of cgroups, safe for
 // concurrent readers.
+//
+// Items are stored as the views Get hands out (their strings slice one
+// arena), so a hit is returned by one copy. The index is open addressing
+// over slots that carry the item's hash, so a probe reads only the slot
+// array until the hashes match.
 type CgroupsTable struct {
 	generation     uint64
 	systemdEnabled uint32
-	items          []entry
+	items          []CgroupEntryView
 	arena          []byte
-	slots          []uint32 // open addressing: item index + 1, 0 = empty
+	slots          []slot
 	shift          uint
 	duplicates     uint32
 }
 
+// slot is one index slot: an item's hash and its index + 1 (0 = empty).
+type slot struct {
+	hash, item uint32
+}
+
 var emptyTable = &CgroupsTable{}
 
-// slot scrambles a hash into a slot index (Fibonacci hashing).
-func (t *CgroupsTable) slot(hash uint32) uint32 { return (hash * 0x9E3779B1) >> t.shift }
+// slotOf scrambles a hash into a slot index (Fibonacci hashing).
+func (t *CgroupsTable) slotOf(hash uint32) uint32 { return (hash * 0x9E3779B1) >> t.shift }
 
 // BuildCgroupsTable copies a validated snapshot into a new indexed table.
 // Duplicate (hash, name) items keep the first in snapshot order; the
@@ -83,58 +87,72 @@ func BuildCgroupsTable(v codec.CgroupsSnapshotView) *CgroupsTable {
 		strings += len(it.Name) + len(it.Path)
 	}
 	t := &CgroupsTable{generation: v.Generation(), systemdEnabled: v.SystemdEnabled(),
-		items: make([]entry, 0, n), arena: make([]byte, 0, strings)}
+		items: make([]CgroupEntryView, 0, n), arena: make([]byte, 0, strings)}
 	size := 1 << max(bits.Len(uint(2*n)), 3)
-	t.slots = make([]uint32, size)
+	t.slots = make([]slot, size)
 	t.shift = uint(32 - bits.Len(uint(size-1)))
 	mask := uint32(size - 1)
 	for _, it := range v.Items() {
-		if _, dup := t.Get(it.Hash, it.Name); dup {
+		if t.find(it.Hash, it.Name) != nil {
 			t.duplicates++
 			continue
 		}
-		e := entry{hash: it.Hash, options: it.Options, enabled: it.Enabled,
-			nameOff: uint32(len(t.arena)), nameLen: uint32(len(it.Name))}
-		t.arena = append(t.arena, it.Name...)
-		e.pathOff, e.pathLen = uint32(len(t.arena)), uint32(len(it.Path))
-		t.arena = append(t.arena, it.Path...)
+		// The arena was sized for every string: appending never moves it,
+		// so the items' slices stay valid.
+		e := CgroupEntryView{Hash: it.Hash, Options: it.Options, Enabled: it.Enabled,
+			Name: t.intern(it.Name), Path: t.intern(it.Path)}
 		t.items = append(t.items, e)
-		s := t.slot(it.Hash)
-		for t.slots[s] != 0 {
+		s := t.slotOf(it.Hash)
+		for t.slots[s].item != 0 {
 			s = (s + 1) & mask
 		}
-		t.slots[s] = uint32(len(t.items))
+		t.slots[s] = slot{hash: it.Hash, item: uint32(len(t.items))}
 	}
 	return t
 }
 
-func (t *CgroupsTable) view(e *entry) CgroupEntryView {
-	ne, pe := e.nameOff+e.nameLen, e.pathOff+e.pathLen
-	return CgroupEntryView{Hash: e.hash, Options: e.options, Enabled: e.enabled,
-		Name: t.arena[e.nameOff:ne:ne], Path: t.arena[e.pathOff:pe:pe]}
+// intern copies b into the arena and returns the copy.
+func (t *CgroupsTable) intern(b []byte) []byte {
+	start := len(t.arena)
+	t.arena = append(t.arena, b...)
+	end := len(t.arena)
+	return t.arena[start:end:end]
 }
 
 // Get looks up the item with identity (hash, name): pure memory, no
 // allocation, no lock. ok is false for a missing key and on an empty table.
 func (t *CgroupsTable) Get(hash uint32, name []byte) (CgroupEntryView, bool) {
-	if len(t.slots) == 0 {
-		return CgroupEntryView{}, false
-	}
-	mask := uint32(len(t.slots) - 1)
-	for s := t.slot(hash); t.slots[s] != 0; s = (s + 1) & mask {
-		e := &t.items[t.slots[s]-1]
-		if e.hash == hash && bytes.Equal(t.arena[e.nameOff:e.nameOff+e.nameLen], name) {
-			return t.view(e), true
-		}
+	if e := t.find(hash, name); e != nil {
+		return *e, true
 	}
 	return CgroupEntryView{}, false
+}
+
+// find returns the item with identity (hash, name), or nil.
+func (t *CgroupsTable) find(hash uint32, name []byte) *CgroupEntryView {
+	slots := t.slots
+	if len(slots) == 0 {
+		return nil
+	}
+	mask := uint32(len(slots) - 1)
+	for s := t.slotOf(hash); ; s = (s + 1) & mask {
+		sl := slots[s]
+		if sl.item == 0 {
+			return nil
+		}
+		if sl.hash == hash {
+			if e := &t.items[sl.item-1]; string(e.Name) == string(name) {
+				return e
+			}
+		}
+	}
 }
 
 // Len returns the number of distinct items.
 func (t *CgroupsTable) Len() int { return len(t.items) }
 
 // Item returns item i in snapshot order (out of range panics).
-func (t *CgroupsTable) Item(i int) CgroupEntryView { return t.view(&t.items[i]) }
+func (t *CgroupsTable) Item(i int) CgroupEntryView { return t.items[i] }
 
 // Generation returns the snapshot generation (0 for an empty cache).
 func (t *CgroupsTable) Generation() uint64 { return t.generation }
