@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"iter"
 
 	"netipc.local/netipc"
@@ -495,12 +496,85 @@ func DecodeAppsLookupResponse(payload []byte) (AppsLookupResponseView, error) {
 	if err != nil {
 		return AppsLookupResponseView{}, err
 	}
-	if err := d.validateItems(AppsLookupItemHdrSize, "apps lookup item", checkAppsItem); err != nil {
-		return AppsLookupResponseView{}, err
+	if firstBadAppsItem(d.entries, d.area) < d.count {
+		// The precise error of the rule broken (the fast check found one).
+		if err := d.validateItems(AppsLookupItemHdrSize, "apps lookup item", checkAppsItem); err != nil {
+			return AppsLookupResponseView{}, err
+		}
 	}
 	return AppsLookupResponseView{dir: d, generation: gen}, nil
 }
 
+// firstBadAppsItem is the fast form of validateItems with checkAppsItem:
+// the same rules as one bool per item and no error built. It returns the
+// index of the first item that breaks a rule, or the item count if none
+// does.
+func firstBadAppsItem(entries, area []byte) int {
+	prevEnd := uint64(0)
+	for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
+		e := (*[LookupDirEntrySize]byte)(entries[at : at+LookupDirEntrySize])
+		off, size := uint64(hostEndian.Uint32(e[0:])), uint64(hostEndian.Uint32(e[4:]))
+		end := off + size
+		if off%netipc.ItemAlign != 0 || end > uint64(len(area)) || off < prevEnd || size < AppsLookupItemHdrSize ||
+			!appsItemOK(area[off:end]) {
+			return at / LookupDirEntrySize
+		}
+		prevEnd = end
+	}
+	return len(entries) / LookupDirEntrySize
+}
+
+// appsItemOK is the fast form of checkAppsItem (item holds at least the
+// header).
+func appsItemOK(item []byte) bool {
+	h := (*[AppsLookupItemHdrSize]byte)(item)
+	status, cgs := hostEndian.Uint16(h[alStatus:]), hostEndian.Uint16(h[alCgroupStatus:])
+	orch, labels := hostEndian.Uint16(h[alOrch:]), hostEndian.Uint16(h[alLabels:])
+	commOff, commLen := uint64(hostEndian.Uint32(h[alCommOff:])), uint64(hostEndian.Uint32(h[alCommLen:]))
+	pathOff, pathLen := uint64(hostEndian.Uint32(h[alPathOff:])), uint64(hostEndian.Uint32(h[alPathLen:]))
+	nameOff, nameLen := uint64(hostEndian.Uint32(h[alNameOff:])), uint64(hostEndian.Uint32(h[alNameLen:]))
+	if hostEndian.Uint16(h[0:]) != netipc.LayoutVersion || status > uint16(PidOversizedItem) ||
+		cgs > uint16(CgroupHostRoot) || hostEndian.Uint32(h[alReserved0:]) != 0 ||
+		hostEndian.Uint16(h[alReserved1:]) != 0 || commLen > AppsLookupCommMaxLen {
+		return false
+	}
+	if status == uint16(PidKnown) {
+		plain := orch == 0 && nameLen == 0 && labels == 0
+		switch CgroupStatus(cgs) {
+		case CgroupKnown:
+			plain = pathLen != 0
+		case CgroupUnknownPermanent:
+			plain = plain && pathLen != 0
+		case CgroupHostRoot:
+			plain = plain && pathLen == 0
+		}
+		if commLen == 0 || !plain {
+			return false
+		}
+	} else if orch|cgs|labels != 0 || hostEndian.Uint32(h[alPpid:]) != 0 || hostEndian.Uint32(h[alUID:]) != UIDUnset ||
+		hostEndian.Uint64(h[alStarttime:]) != 0 || commLen|pathLen|nameLen != 0 {
+		return false
+	}
+	commEnd, pathEnd, nameEnd := commOff+commLen+1, pathOff+pathLen+1, nameOff+nameLen+1
+	if commOff == AppsLookupItemHdrSize && pathOff == commEnd && nameOff == pathEnd {
+		// Packed the way encoders write them: the three NULs must be the
+		// only ones.
+		if nameEnd > uint64(len(item)) || item[commEnd-1]|item[pathEnd-1]|item[nameEnd-1] != 0 ||
+			bytes.Count(item[AppsLookupItemHdrSize:nameEnd], nulByte) != 3 {
+			return false
+		}
+	} else if !stringOK(item, AppsLookupItemHdrSize, commOff, commLen) ||
+		!stringOK(item, AppsLookupItemHdrSize, pathOff, pathLen) ||
+		!stringOK(item, AppsLookupItemHdrSize, nameOff, nameLen) ||
+		(commOff < pathEnd && pathOff < commEnd) || (commOff < nameEnd && nameOff < commEnd) ||
+		(pathOff < nameEnd && nameOff < pathEnd) {
+		return false
+	}
+	return labelsOK(item, max(commEnd, pathEnd, nameEnd), int(labels))
+}
+
+// checkAppsItem checks a response item (at least the header long) with
+// the precise error of the first rule it breaks.
 func checkAppsItem(item []byte) error {
 	if lv := bin.U16(item, 0); lv != netipc.LayoutVersion {
 		return bin.Found(netipc.DecodeBadLayoutVersion, "apps lookup item", uint64(lv))
@@ -614,14 +688,16 @@ func (v AppsLookupResponseView) Item(i int) AppsLookupItemView {
 	if i < 0 || i >= v.dir.count {
 		panic("codec: apps lookup item index out of range")
 	}
-	return AppsLookupItemView{item: v.dir.slice(i)}
+	return AppsLookupItemView{item: itemAt(v.dir.entries, v.dir.area, i)}
 }
 
 // Items iterates over the items in order.
 func (v AppsLookupResponseView) Items() iter.Seq2[int, AppsLookupItemView] {
+	entries, area := v.dir.entries, v.dir.area
 	return func(yield func(int, AppsLookupItemView) bool) {
-		for i := 0; i < v.Len(); i++ {
-			if !yield(i, v.Item(i)) {
+		for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
+			item := entryBytes((*[LookupDirEntrySize]byte)(entries[at:at+LookupDirEntrySize]), area)
+			if !yield(at/LookupDirEntrySize, AppsLookupItemView{item: item}) {
 				return
 			}
 		}
@@ -645,52 +721,61 @@ type AppsLookupItemView struct {
 	item []byte
 }
 
-func (v AppsLookupItemView) str(offAt, lenAt int) []byte {
-	o, n := int(bin.U32(v.item, offAt)), int(bin.U32(v.item, lenAt))
-	return v.item[o : o+n : o+n]
+// hdr returns the item header.
+func (v AppsLookupItemView) hdr() *[AppsLookupItemHdrSize]byte {
+	return (*[AppsLookupItemHdrSize]byte)(v.item)
 }
 
 // Status returns the PID status.
-func (v AppsLookupItemView) Status() PidStatus { return PidStatus(bin.U16(v.item, alStatus)) }
+func (v AppsLookupItemView) Status() PidStatus {
+	return PidStatus(hostEndian.Uint16(v.hdr()[alStatus:]))
+}
 
 // CgroupStatus returns the cgroup status (KNOWN = 0 when the PID is not
 // known).
 func (v AppsLookupItemView) CgroupStatus() CgroupStatus {
-	return CgroupStatus(bin.U16(v.item, alCgroupStatus))
+	return CgroupStatus(hostEndian.Uint16(v.hdr()[alCgroupStatus:]))
 }
 
 // Orchestrator returns the raw orchestrator value.
-func (v AppsLookupItemView) Orchestrator() Orchestrator { return Orchestrator(bin.U16(v.item, alOrch)) }
+func (v AppsLookupItemView) Orchestrator() Orchestrator {
+	return Orchestrator(hostEndian.Uint16(v.hdr()[alOrch:]))
+}
 
 // Pid returns the echoed request PID.
-func (v AppsLookupItemView) Pid() uint32 { return bin.U32(v.item, alPid) }
+func (v AppsLookupItemView) Pid() uint32 { return hostEndian.Uint32(v.hdr()[alPid:]) }
 
 // Ppid returns the parent PID, or 0.
-func (v AppsLookupItemView) Ppid() uint32 { return bin.U32(v.item, alPpid) }
+func (v AppsLookupItemView) Ppid() uint32 { return hostEndian.Uint32(v.hdr()[alPpid:]) }
 
 // UID returns the raw UID (UIDUnset when not set).
-func (v AppsLookupItemView) UID() uint32 { return bin.U32(v.item, alUID) }
+func (v AppsLookupItemView) UID() uint32 { return hostEndian.Uint32(v.hdr()[alUID:]) }
 
 // Starttime returns the start time in jiffies since boot (0 when unknown).
-func (v AppsLookupItemView) Starttime() uint64 { return bin.U64(v.item, alStarttime) }
+func (v AppsLookupItemView) Starttime() uint64 { return hostEndian.Uint64(v.hdr()[alStarttime:]) }
 
 // Comm returns the process name (no NUL; aliases the payload).
-func (v AppsLookupItemView) Comm() []byte { return v.str(alCommOff, alCommLen) }
+func (v AppsLookupItemView) Comm() []byte { return itemString(v.item, v.hdr()[alCommOff:]) }
 
 // CgroupPath returns the cgroup path (no NUL, may be empty; aliases the
 // payload).
-func (v AppsLookupItemView) CgroupPath() []byte { return v.str(alPathOff, alPathLen) }
+func (v AppsLookupItemView) CgroupPath() []byte { return itemString(v.item, v.hdr()[alPathOff:]) }
 
 // CgroupName returns the cgroup name (no NUL, may be empty; aliases the
 // payload).
-func (v AppsLookupItemView) CgroupName() []byte { return v.str(alNameOff, alNameLen) }
+func (v AppsLookupItemView) CgroupName() []byte { return itemString(v.item, v.hdr()[alNameOff:]) }
 
 // LabelCount returns the number of labels.
-func (v AppsLookupItemView) LabelCount() int { return int(bin.U16(v.item, alLabels)) }
+func (v AppsLookupItemView) LabelCount() int { return int(hostEndian.Uint16(v.hdr()[alLabels:])) }
 
+// table returns the label table offset: the first aligned offset after
+// the three strings' NULs.
 func (v AppsLookupItemView) table() int {
-	end := func(offAt, lenAt int) int { return int(bin.U32(v.item, offAt)) + int(bin.U32(v.item, lenAt)) + 1 }
-	return bin.Align8(max(end(alCommOff, alCommLen), end(alPathOff, alPathLen), end(alNameOff, alNameLen)))
+	h := v.hdr()
+	ce := hostEndian.Uint32(h[alCommOff:]) + hostEndian.Uint32(h[alCommLen:])
+	pe := hostEndian.Uint32(h[alPathOff:]) + hostEndian.Uint32(h[alPathLen:])
+	ne := hostEndian.Uint32(h[alNameOff:]) + hostEndian.Uint32(h[alNameLen:])
+	return bin.Align8(int(max(ce, pe, ne)) + 1)
 }
 
 // Label returns label i (0 <= i < LabelCount(); out of range panics).
@@ -703,10 +788,12 @@ func (v AppsLookupItemView) Label(i int) LabelView {
 
 // Labels iterates over the labels in table order.
 func (v AppsLookupItemView) Labels() iter.Seq2[int, LabelView] {
+	item := v.item
 	return func(yield func(int, LabelView) bool) {
+		v := AppsLookupItemView{item: item}
 		t, n := v.table(), v.LabelCount()
-		for i := 0; i < n; i++ {
-			if !yield(i, labelAt(v.item, t, i)) {
+		for i := range n {
+			if !yield(i, labelAt(item, t, i)) {
 				return
 			}
 		}

@@ -664,78 +664,111 @@ func DecodeCgroupsLookupResponse(payload []byte) (CgroupsLookupResponseView, err
 	if err != nil {
 		return CgroupsLookupResponseView{}, err
 	}
-	if err := d.validateItems(CgroupsLookupItemHdrSize, "cgroups lookup item", checkCgroupsItem); err != nil {
-		return CgroupsLookupResponseView{}, err
+	if firstBadCgroupsItem(d.entries, d.area) < d.count {
+		// The precise error of the rule broken (the fast check found one).
+		if err := d.validateItems(CgroupsLookupItemHdrSize, "cgroups lookup item", checkCgroupsItem); err != nil {
+			return CgroupsLookupResponseView{}, err
+		}
 	}
 	return CgroupsLookupResponseView{dir: d, generation: gen}, nil
 }
 
-func checkCgroupsItem(item []byte) error {
-	_, err := parseCgroupsItem(item)
-	return err
+// firstBadCgroupsItem is the fast form of validateItems with
+// checkCgroupsItem: the same rules as one bool per item and no error
+// built. It returns the index of the first item that breaks a rule, or
+// the item count if none does.
+func firstBadCgroupsItem(entries, area []byte) int {
+	prevEnd := uint64(0)
+	for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
+		e := (*[LookupDirEntrySize]byte)(entries[at : at+LookupDirEntrySize])
+		off, size := uint64(hostEndian.Uint32(e[0:])), uint64(hostEndian.Uint32(e[4:]))
+		end := off + size
+		if off%netipc.ItemAlign != 0 || end > uint64(len(area)) || off < prevEnd || size < CgroupsLookupItemHdrSize ||
+			!cgroupsItemOK(area[off:end]) {
+			return at / LookupDirEntrySize
+		}
+		prevEnd = end
+	}
+	return len(entries) / LookupDirEntrySize
 }
 
-func parseCgroupsItem(item []byte) (CgroupsLookupItemView, error) {
+// cgroupsItemOK is the fast form of checkCgroupsItem (item holds at least
+// the header).
+func cgroupsItemOK(item []byte) bool {
+	h := (*[CgroupsLookupItemHdrSize]byte)(item)
+	status, orch := hostEndian.Uint16(h[clStatus:]), hostEndian.Uint16(h[clOrch:])
+	pathOff, pathLen := uint64(hostEndian.Uint32(h[clPathOff:])), uint64(hostEndian.Uint32(h[clPathLen:]))
+	nameOff, nameLen := uint64(hostEndian.Uint32(h[clNameOff:])), uint64(hostEndian.Uint32(h[clNameLen:]))
+	labels := hostEndian.Uint16(h[clLabels:])
+	if hostEndian.Uint16(h[0:]) != netipc.LayoutVersion || status > uint16(LookupOversizedItem) ||
+		hostEndian.Uint16(h[clReserved0:])|hostEndian.Uint16(h[clReserved1:]) != 0 || pathLen == 0 ||
+		(status != uint16(LookupKnown) && (orch|labels != 0 || nameLen != 0)) {
+		return false
+	}
+	pathEnd, nameEnd := pathOff+pathLen+1, nameOff+nameLen+1
+	if pathOff == CgroupsLookupItemHdrSize && nameOff == pathEnd {
+		// Packed the way encoders write them: the two NULs must be the
+		// only ones.
+		if nameEnd > uint64(len(item)) || item[pathEnd-1]|item[nameEnd-1] != 0 ||
+			bytes.Count(item[CgroupsLookupItemHdrSize:nameEnd], nulByte) != 2 {
+			return false
+		}
+	} else if !stringOK(item, CgroupsLookupItemHdrSize, pathOff, pathLen) ||
+		!stringOK(item, CgroupsLookupItemHdrSize, nameOff, nameLen) || (pathOff < nameEnd && nameOff < pathEnd) {
+		return false
+	}
+	return labelsOK(item, max(pathEnd, nameEnd), int(labels))
+}
+
+// checkCgroupsItem checks a response item (at least the header long) with
+// the precise error of the first rule it breaks.
+func checkCgroupsItem(item []byte) error {
 	if lv := bin.U16(item, 0); lv != netipc.LayoutVersion {
-		return CgroupsLookupItemView{}, bin.Found(netipc.DecodeBadLayoutVersion, "cgroups lookup item", uint64(lv))
+		return bin.Found(netipc.DecodeBadLayoutVersion, "cgroups lookup item", uint64(lv))
 	}
 	status := LookupStatus(bin.U16(item, clStatus))
 	if !status.Valid() {
-		return CgroupsLookupItemView{}, bin.Found(netipc.DecodeUnknownStatus, "cgroups lookup item status", uint64(status))
+		return bin.Found(netipc.DecodeUnknownStatus, "cgroups lookup item status", uint64(status))
 	}
 	orch := Orchestrator(bin.U16(item, clOrch))
 	if bin.U16(item, clReserved0) != 0 {
-		return CgroupsLookupItemView{}, bin.Rule(netipc.DecodeNonZeroReserved, "item reserved0")
+		return bin.Rule(netipc.DecodeNonZeroReserved, "item reserved0")
 	}
 	if bin.U16(item, clReserved1) != 0 {
-		return CgroupsLookupItemView{}, bin.Rule(netipc.DecodeNonZeroReserved, "item reserved1")
+		return bin.Rule(netipc.DecodeNonZeroReserved, "item reserved1")
 	}
 	pathLen, nameLen := bin.U32(item, clPathLen), bin.U32(item, clNameLen)
 	labels := int(bin.U16(item, clLabels))
 	if pathLen == 0 {
-		return CgroupsLookupItemView{}, bin.Rule(netipc.DecodeBadLength, "cgroups lookup path_length must be >= 1")
+		return bin.Rule(netipc.DecodeBadLength, "cgroups lookup path_length must be >= 1")
 	}
 	if status != LookupKnown {
 		switch {
 		case orch != 0:
-			return CgroupsLookupItemView{}, bin.Rule(netipc.DecodeInvalidField, "orchestrator must be 0 when status is not KNOWN")
+			return bin.Rule(netipc.DecodeInvalidField, "orchestrator must be 0 when status is not KNOWN")
 		case nameLen != 0:
-			return CgroupsLookupItemView{}, bin.Rule(netipc.DecodeInvalidField, "name must be empty when status is not KNOWN")
+			return bin.Rule(netipc.DecodeInvalidField, "name must be empty when status is not KNOWN")
 		case labels != 0:
-			return CgroupsLookupItemView{}, bin.Rule(netipc.DecodeInvalidField, "label_count must be 0 when status is not KNOWN")
+			return bin.Rule(netipc.DecodeInvalidField, "label_count must be 0 when status is not KNOWN")
 		}
 	}
 	path, err := checkString(item, CgroupsLookupItemHdrSize, bin.U32(item, clPathOff), pathLen, "path")
 	if err != nil {
-		return CgroupsLookupItemView{}, err
+		return err
 	}
 	name, err := checkString(item, CgroupsLookupItemHdrSize, bin.U32(item, clNameOff), nameLen, "name")
 	if err != nil {
-		return CgroupsLookupItemView{}, err
+		return err
 	}
 	if overlaps(path, name) {
-		return CgroupsLookupItemView{}, bin.Rule(netipc.DecodeOverlap, "path and name strings")
+		return bin.Rule(netipc.DecodeOverlap, "path and name strings")
 	}
-	table, err := checkLabels(item, max(path.end, name.end), labels)
-	if err != nil {
-		return CgroupsLookupItemView{}, err
-	}
-	return CgroupsLookupItemView{
-		item: item, status: status, orchestrator: orch,
-		path: path.bytes(item), name: name.bytes(item), labelCount: labels, table: table,
-	}, nil
+	_, err = checkLabels(item, max(path.end, name.end), labels)
+	return err
 }
 
-// trustedCgroupsItem re-reads an item that parseCgroupsItem accepted.
-func trustedCgroupsItem(item []byte) CgroupsLookupItemView {
-	po, pl := int(bin.U32(item, clPathOff)), int(bin.U32(item, clPathLen))
-	no, nl := int(bin.U32(item, clNameOff)), int(bin.U32(item, clNameLen))
-	return CgroupsLookupItemView{
-		item: item, status: LookupStatus(bin.U16(item, clStatus)), orchestrator: Orchestrator(bin.U16(item, clOrch)),
-		path: item[po : po+pl : po+pl], name: item[no : no+nl : no+nl],
-		labelCount: int(bin.U16(item, clLabels)), table: bin.Align8(max(po+pl+1, no+nl+1)),
-	}
-}
+// trustedCgroupsItem views an item that checkCgroupsItem accepted.
+func trustedCgroupsItem(item []byte) CgroupsLookupItemView { return CgroupsLookupItemView{item: item} }
 
 // Generation returns the advisory provider generation (any value,
 // including 0).
@@ -749,14 +782,16 @@ func (v CgroupsLookupResponseView) Item(i int) CgroupsLookupItemView {
 	if i < 0 || i >= v.dir.count {
 		panic("codec: cgroups lookup item index out of range")
 	}
-	return trustedCgroupsItem(v.dir.slice(i))
+	return CgroupsLookupItemView{item: itemAt(v.dir.entries, v.dir.area, i)}
 }
 
 // Items iterates over the items in order.
 func (v CgroupsLookupResponseView) Items() iter.Seq2[int, CgroupsLookupItemView] {
+	entries, area := v.dir.entries, v.dir.area
 	return func(yield func(int, CgroupsLookupItemView) bool) {
-		for i := 0; i < v.Len(); i++ {
-			if !yield(i, v.Item(i)) {
+		for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
+			item := entryBytes((*[LookupDirEntrySize]byte)(entries[at:at+LookupDirEntrySize]), area)
+			if !yield(at/LookupDirEntrySize, CgroupsLookupItemView{item: item}) {
 				return
 			}
 		}
@@ -774,46 +809,62 @@ func (v CgroupsLookupResponseView) ToOwned() CgroupsLookupResponse {
 
 // CgroupsLookupItemView is one decoded CGROUPS_LOOKUP response item. It is
 // borrowed and ephemeral with the same lifetime as the response view: its
-// strings alias the payload.
+// strings alias the payload. Fields are read from the validated bytes on
+// access (a view of three words is passed and copied in registers).
 type CgroupsLookupItemView struct {
-	item         []byte
-	status       LookupStatus
-	orchestrator Orchestrator
-	path         []byte
-	name         []byte
-	labelCount   int
-	table        int
+	item []byte
+}
+
+// hdr returns the item header.
+func (v CgroupsLookupItemView) hdr() *[CgroupsLookupItemHdrSize]byte {
+	return (*[CgroupsLookupItemHdrSize]byte)(v.item)
 }
 
 // Status returns the item status.
-func (v CgroupsLookupItemView) Status() LookupStatus { return v.status }
+func (v CgroupsLookupItemView) Status() LookupStatus {
+	return LookupStatus(hostEndian.Uint16(v.hdr()[clStatus:]))
+}
 
 // Orchestrator returns the raw orchestrator value (unknown values pass
 // through).
-func (v CgroupsLookupItemView) Orchestrator() Orchestrator { return v.orchestrator }
+func (v CgroupsLookupItemView) Orchestrator() Orchestrator {
+	return Orchestrator(hostEndian.Uint16(v.hdr()[clOrch:]))
+}
 
 // Path returns the echoed path (no NUL, never empty; aliases the payload).
-func (v CgroupsLookupItemView) Path() []byte { return v.path }
+func (v CgroupsLookupItemView) Path() []byte { return itemString(v.item, v.hdr()[clPathOff:]) }
 
 // Name returns the cgroup name (no NUL, may be empty; aliases the payload).
-func (v CgroupsLookupItemView) Name() []byte { return v.name }
+func (v CgroupsLookupItemView) Name() []byte { return itemString(v.item, v.hdr()[clNameOff:]) }
 
 // LabelCount returns the number of labels.
-func (v CgroupsLookupItemView) LabelCount() int { return v.labelCount }
+func (v CgroupsLookupItemView) LabelCount() int { return int(hostEndian.Uint16(v.hdr()[clLabels:])) }
+
+// table returns the label table offset: the first aligned offset after
+// the path's and the name's NULs.
+func (v CgroupsLookupItemView) table() int {
+	h := v.hdr()
+	pe := hostEndian.Uint32(h[clPathOff:]) + hostEndian.Uint32(h[clPathLen:])
+	ne := hostEndian.Uint32(h[clNameOff:]) + hostEndian.Uint32(h[clNameLen:])
+	return bin.Align8(int(max(pe, ne)) + 1)
+}
 
 // Label returns label i (0 <= i < LabelCount(); out of range panics).
 func (v CgroupsLookupItemView) Label(i int) LabelView {
-	if i < 0 || i >= v.labelCount {
+	if i < 0 || i >= v.LabelCount() {
 		panic("codec: label index out of range")
 	}
-	return labelAt(v.item, v.table, i)
+	return labelAt(v.item, v.table(), i)
 }
 
 // Labels iterates over the labels in table order.
 func (v CgroupsLookupItemView) Labels() iter.Seq2[int, LabelView] {
+	item := v.item
 	return func(yield func(int, LabelView) bool) {
-		for i := 0; i < v.labelCount; i++ {
-			if !yield(i, labelAt(v.item, v.table, i)) {
+		v := CgroupsLookupItemView{item: item}
+		t, n := v.table(), v.LabelCount()
+		for i := range n {
+			if !yield(i, labelAt(item, t, i)) {
 				return
 			}
 		}
@@ -826,13 +877,14 @@ func (v CgroupsLookupItemView) Bytes() []byte { return v.item }
 // ToOwned copies the item.
 func (v CgroupsLookupItemView) ToOwned() CgroupsLookupItem {
 	it := CgroupsLookupItem{
-		Status: v.status, Orchestrator: v.orchestrator,
-		Path: append([]byte(nil), v.path...), Name: append([]byte(nil), v.name...),
+		Status: v.Status(), Orchestrator: v.Orchestrator(),
+		Path: append([]byte(nil), v.Path()...), Name: append([]byte(nil), v.Name()...),
 	}
-	if v.labelCount > 0 {
-		it.Labels = make([]Label, v.labelCount)
+	if n := v.LabelCount(); n > 0 {
+		it.Labels = make([]Label, n)
+		t := v.table()
 		for i := range it.Labels {
-			it.Labels[i] = labelAt(v.item, v.table, i).ToOwned()
+			it.Labels[i] = labelAt(v.item, t, i).ToOwned()
 		}
 	}
 	return it

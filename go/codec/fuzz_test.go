@@ -129,6 +129,7 @@ func FuzzCgroupsLookupRequest(f *testing.F) {
 func FuzzCgroupsLookupResponse(f *testing.F) {
 	seeds(f, "conformance/vectors/cgroups_lookup_resp*.bin", "vectors/cgroups_lookup_resp.bin")
 	f.Fuzz(func(t *testing.T, b []byte) {
+		checkItemRulesAgree(t, b, CgroupsLookupItemHdrSize, firstBadCgroupsItem, cgroupsItemOK, checkCgroupsItem)
 		v, err := DecodeCgroupsLookupResponse(b)
 		if err != nil {
 			return
@@ -166,6 +167,7 @@ func FuzzAppsLookupRequest(f *testing.F) {
 func FuzzAppsLookupResponse(f *testing.F) {
 	seeds(f, "conformance/vectors/apps_lookup_resp*.bin", "vectors/apps_lookup_resp.bin")
 	f.Fuzz(func(t *testing.T, b []byte) {
+		checkItemRulesAgree(t, b, AppsLookupItemHdrSize, firstBadAppsItem, appsItemOK, checkAppsItem)
 		v, err := DecodeAppsLookupResponse(b)
 		if err != nil {
 			return
@@ -228,5 +230,42 @@ func checkKeyRulesAgree(t *testing.T, b []byte, fast func(entries, area []byte) 
 	}
 	if got := fast(d.entries, d.area); got != first {
 		t.Fatalf("fast check: first bad key %d, precise check: %d", got, first)
+	}
+}
+
+// checkItemRulesAgree: for every item of a response payload whose header
+// and directory parse and whose range is valid, the fast item check
+// (itemOK) and the precise one (precise) give the same verdict, and the
+// fast check over the whole directory (fast) finds the first item
+// validateItems rejects.
+func checkItemRulesAgree(t *testing.T, b []byte, minLen int, fast func(entries, area []byte) int,
+	itemOK func([]byte) bool, precise func([]byte) error) {
+	d, _, err := parseResponseDir(b, "response")
+	if err != nil {
+		return
+	}
+	first, prevEnd := -1, uint64(0)
+	for i := 0; i < d.count; i++ {
+		off, end, err := d.entryRange(i, "item")
+		rangeOK := err == nil && end-off >= uint64(minLen)
+		if rangeOK {
+			item := d.area[off:end]
+			err := precise(item)
+			if ok := itemOK(item); ok != (err == nil) {
+				t.Fatalf("item %d: fast check says %v, precise check says %v", i, ok, err)
+			}
+			rangeOK = err == nil
+		}
+		if first < 0 && (!rangeOK || off < prevEnd) {
+			first = i
+		}
+		prevEnd = end
+	}
+	verdict := d.validateItems(minLen, "item", precise)
+	if first < 0 {
+		first = d.count
+	}
+	if got := fast(d.entries, d.area); got != first || (got == d.count) != (verdict == nil) {
+		t.Fatalf("fast check: first bad item %d of %d, precise check: %d (%v)", got, d.count, first, verdict)
 	}
 }

@@ -1,6 +1,8 @@
 package codec
 
 import (
+	"bytes"
+	"encoding/binary"
 	"math"
 	"slices"
 
@@ -334,12 +336,74 @@ func checkLabels(item []byte, stringsEnd, count int) (int, error) {
 	return table, nil
 }
 
+// itemAt returns the bytes of entry i of a validated directory.
+func itemAt(entries, area []byte, i int) []byte {
+	return entryBytes((*[LookupDirEntrySize]byte)(entries[i*LookupDirEntrySize:]), area)
+}
+
+// entryBytes returns the bytes of a validated directory entry.
+func entryBytes(e *[LookupDirEntrySize]byte, area []byte) []byte {
+	off := uint64(hostEndian.Uint32(e[0:]))
+	end := off + uint64(hostEndian.Uint32(e[4:]))
+	return area[off:end:end]
+}
+
+// itemString returns the string of a validated item whose (offset,
+// length) header fields start f.
+func itemString(item []byte, f []byte) []byte {
+	ol := (*[8]byte)(f)
+	off := uint64(hostEndian.Uint32(ol[0:]))
+	end := off + uint64(hostEndian.Uint32(ol[4:]))
+	return item[off:end:end]
+}
+
+// stringOK is the fast form of checkString.
+func stringOK(item []byte, hdr int, off, n uint64) bool {
+	end := off + n
+	return off >= uint64(hdr) && end < uint64(len(item)) && item[end] == 0 && !bin.HasNul(item[off:end])
+}
+
+// labelsOK is the fast form of checkLabels: the label strings must be
+// packed right after the table in table order, so their NULs (checked one
+// by one) must be the only ones in the packed bytes (one vectorized
+// count).
+func labelsOK(item []byte, stringsEnd uint64, count int) bool {
+	if count == 0 {
+		return true
+	}
+	table := (stringsEnd + 7) &^ 7
+	tableEnd := table + uint64(count)*LookupLabelEntrySize
+	if tableEnd > uint64(len(item)) {
+		return false
+	}
+	// The padding: the high (last) bytes of the little-endian word that
+	// ends at the table (stringsEnd > 8: the strings follow a header).
+	if pad := table - stringsEnd; pad != 0 && binary.LittleEndian.Uint64(item[table-8:table])>>(64-8*pad) != 0 {
+		return false
+	}
+	at := tableEnd
+	for e := table; e < tableEnd; e += LookupLabelEntrySize {
+		l := (*[LookupLabelEntrySize]byte)(item[e : e+LookupLabelEntrySize])
+		keyLen := uint64(hostEndian.Uint32(l[4:]))
+		keyNul := at + keyLen
+		valNul := keyNul + 1 + uint64(hostEndian.Uint32(l[12:]))
+		if uint64(hostEndian.Uint32(l[0:])) != at || keyLen == 0 || uint64(hostEndian.Uint32(l[8:])) != keyNul+1 ||
+			valNul >= uint64(len(item)) || item[keyNul]|item[valNul] != 0 {
+			return false
+		}
+		at = valNul + 1
+	}
+	return bytes.Count(item[tableEnd:at], nulByte) == 2*count
+}
+
 // labelAt returns label i of a validated table.
 func labelAt(item []byte, table, i int) LabelView {
-	e := table + i*LookupLabelEntrySize
-	ko, kl := int(bin.U32(item, e)), int(bin.U32(item, e+4))
-	vo, vl := int(bin.U32(item, e+8)), int(bin.U32(item, e+12))
-	return LabelView{Key: item[ko : ko+kl : ko+kl], Value: item[vo : vo+vl : vo+vl]}
+	l := (*[LookupLabelEntrySize]byte)(item[table+i*LookupLabelEntrySize:])
+	ko, ke := uint64(hostEndian.Uint32(l[0:])), uint64(hostEndian.Uint32(l[4:]))
+	vo, ve := uint64(hostEndian.Uint32(l[8:])), uint64(hostEndian.Uint32(l[12:]))
+	ke += ko
+	ve += vo
+	return LabelView{Key: item[ko:ke:ke], Value: item[vo:ve:ve]}
 }
 
 // placement says how the next response item must be encoded.
