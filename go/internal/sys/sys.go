@@ -197,35 +197,44 @@ func iov(b []byte) unix.Iovec {
 
 // SendPacket sends one SEQPACKET datagram gathered from head and body (all
 // or nothing). With a zero deadline the send blocks; otherwise a full
-// socket buffer is waited for until the deadline.
+// socket buffer is waited for until the deadline. The first attempt never
+// blocks (a raw system call, no scheduler bookkeeping); only a blocking
+// send that found no room makes the blocking call.
 func SendPacket(fd int, head, body []byte, deadline time.Time) error {
 	iovs := [2]unix.Iovec{iov(head), iov(body)}
 	msg := unix.Msghdr{Iov: &iovs[0]}
 	msg.SetIovlen(2)
-	flags := unix.MSG_NOSIGNAL
-	timed := !deadline.IsZero()
-	if timed {
-		flags |= unix.MSG_DONTWAIT
+	total := len(head) + len(body)
+	if sent, err := sendmsgOnce(fd, &msg, unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT, total); err != nil || sent {
+		return err
+	}
+	if deadline.IsZero() {
+		sent, err := sendmsgOnce(fd, &msg, unix.MSG_NOSIGNAL, total)
+		if err == nil && !sent {
+			err = Wrap("sendmsg", unix.EAGAIN)
+		}
+		return err
 	}
 	for {
-		sent, err := sendmsgOnce(fd, &msg, flags, len(head)+len(body))
-		switch {
-		case err != nil || sent:
-			return err
-		case !timed:
-			return Wrap("sendmsg", unix.EAGAIN)
-		}
 		if err := Wait(fd, unix.POLLOUT, deadline, nil); err != nil {
+			return err
+		}
+		if sent, err := sendmsgOnce(fd, &msg, unix.MSG_NOSIGNAL|unix.MSG_DONTWAIT, total); err != nil || sent {
 			return err
 		}
 	}
 }
 
 // sendmsgOnce sends one whole datagram of total bytes (retrying EINTR):
-// false when the socket had no room (EAGAIN).
+// false when the socket had no room (EAGAIN). A MSG_DONTWAIT send cannot
+// block, so it is a raw system call.
 func sendmsgOnce(fd int, msg *unix.Msghdr, flags, total int) (bool, error) {
+	call := unix.Syscall
+	if flags&unix.MSG_DONTWAIT != 0 {
+		call = unix.RawSyscall
+	}
 	for {
-		n, _, e := unix.Syscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(msg)), uintptr(flags))
+		n, _, e := call(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(msg)), uintptr(flags))
 		switch {
 		case e == 0 && int(n) == total:
 			return true, nil
@@ -269,6 +278,15 @@ func SendPacketOrReadable(fd int, head, body []byte, deadline time.Time) (bool, 
 	}
 }
 
+// recvIovlen is the iovec count of a receive into head and body: without
+// body, head alone (which recvOnce receives with recvfrom).
+func recvIovlen(body []byte) int {
+	if len(body) == 0 {
+		return 1
+	}
+	return 2
+}
+
 // RecvPacket receives one datagram scattered into head then body. It
 // returns the bytes stored and the real datagram length (greater than the
 // buffers when the datagram was truncated). A zero-length read is the peer
@@ -278,7 +296,7 @@ func RecvPacket(fd int, head, body []byte, deadline time.Time, abort *Abort) (st
 	polled := abort != nil || !deadline.IsZero()
 	iovs := [2]unix.Iovec{iov(head), iov(body)}
 	msg := unix.Msghdr{Iov: &iovs[0]}
-	msg.SetIovlen(2)
+	msg.SetIovlen(recvIovlen(body))
 	capacity := len(head) + len(body)
 	flags := unix.MSG_TRUNC
 	if polled {
@@ -302,16 +320,23 @@ func RecvPacket(fd int, head, body []byte, deadline time.Time, abort *Abort) (st
 	}
 }
 
-// recvOnce is one recvmsg(2) of msg (whose iovecs hold capacity bytes).
-// A zero-length datagram is reported as errPeerClosed.
+// recvOnce is one receive of a datagram into the iovecs of msg (capacity
+// bytes in all, see recvIovlen): recvmsg(2), or recvfrom(2) straight into
+// the buffer when there is one (no message header for the kernel to copy
+// in and check). A zero-length datagram is reported as errPeerClosed.
+// flags include MSG_TRUNC: the result is the datagram's real length.
 func recvOnce(fd int, msg *unix.Msghdr, capacity, flags int) (stored, real int, e unix.Errno) {
 	msg.Flags = 0
-	var n uintptr
+	call := unix.Syscall6
 	if flags&unix.MSG_DONTWAIT != 0 {
 		// Cannot block: skip the scheduler's system-call bookkeeping.
-		n, _, e = unix.RawSyscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(msg)), uintptr(flags))
+		call = unix.RawSyscall6
+	}
+	var n uintptr
+	if msg.Iovlen == 1 {
+		n, _, e = call(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(msg.Iov.Base)), uintptr(capacity), uintptr(flags), 0, 0)
 	} else {
-		n, _, e = unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(msg)), uintptr(flags))
+		n, _, e = call(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(msg)), uintptr(flags), 0, 0, 0)
 	}
 	switch {
 	case e != 0:
@@ -366,7 +391,7 @@ func RecvPacketSpin(fd int, head, body []byte, deadline time.Time, abort *Abort,
 	}
 	iovs := [2]unix.Iovec{iov(head), iov(body)}
 	msg := unix.Msghdr{Iov: &iovs[0]}
-	msg.SetIovlen(2)
+	msg.SetIovlen(recvIovlen(body))
 	capacity := len(head) + len(body)
 	const flags = unix.MSG_TRUNC | unix.MSG_DONTWAIT
 	try := func() (bool, error) {
