@@ -143,3 +143,65 @@ func TestIncrementClientBatchCodec(t *testing.T) {
 		}
 	}
 }
+
+// The INCREMENT batch paths per batch of 500 items (the batch
+// scenarios' mean size).
+const benchBatchItems = 500
+
+func benchValues() []uint64 {
+	v := make([]uint64, benchBatchItems)
+	for i := range v {
+		v[i] = uint64(i) * 3
+	}
+	return v
+}
+
+func BenchmarkIncrementBatchServer500(b *testing.B) {
+	v := incrementBatch(b, benchValues()...)
+	svc := incrementService{func(v uint64) (uint64, error) { return v + 1, nil }}
+	ic := &itemCtx{responseBudget: 1 << 20, responseMax: 1 << 20}
+	var tx []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		var f fault
+		if tx, f = svc.batch(v, ic, tx); f != noFault {
+			b.Fatal(f)
+		}
+	}
+}
+
+func BenchmarkIncrementBatchRequest500(b *testing.B) {
+	values := benchValues()
+	var tx []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if tx, err = appendIncrementBatch(tx[:0], values); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkIncrementBatchAnswers500(b *testing.B) {
+	v := incrementBatch(b, benchValues()...)
+	var res []uint64
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if res, err = appendIncrementAnswers(res[:0], v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeIncrementBatch500(b *testing.B) {
+	v := incrementBatch(b, benchValues()...)
+	dir, area := v.Parts()
+	p := append(bytes.Clone(dir), area...)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := wire.DecodeBatch(p, benchBatchItems); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
