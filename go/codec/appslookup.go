@@ -3,6 +3,7 @@ package codec
 import (
 	"bytes"
 	"iter"
+	"slices"
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/bin"
@@ -99,7 +100,7 @@ func DecodeAppsLookupRequest(payload []byte) (AppsLookupRequestView, error) {
 	if err != nil {
 		return AppsLookupRequestView{}, err
 	}
-	for i := firstBadAppsKey(d.entries, d.area); i < d.count; i++ {
+	for i := firstBadAppsKey(d.entries(), d.area()); i < d.count; i++ {
 		// The precise error of the rule broken (the fast check found one).
 		if err := checkAppsKey(d, i); err != nil {
 			return AppsLookupRequestView{}, err
@@ -118,7 +119,7 @@ func checkAppsKey(d directory, i int) error {
 	if end-off != AppsLookupKeySize {
 		return bin.Rule(netipc.DecodeBadLength, "apps lookup key length must be 8")
 	}
-	if bin.U32(d.area, int(off)+4) != 0 {
+	if bin.U32(d.area(), int(off)+4) != 0 {
 		return bin.Rule(netipc.DecodeNonZeroReserved, "key reserved")
 	}
 	return nil
@@ -154,12 +155,12 @@ func (v AppsLookupRequestView) Pid(i int) uint32 {
 	if i < 0 || i >= v.dir.count {
 		panic("codec: apps lookup key index out of range")
 	}
-	return appsPidAt(v.dir.entries, v.dir.area, i)
+	return appsPidAt(v.dir.entries(), v.dir.area(), i)
 }
 
 // Pids iterates over the PIDs in request order.
 func (v AppsLookupRequestView) Pids() iter.Seq2[int, uint32] {
-	entries, area := v.dir.entries, v.dir.area
+	entries, area := v.dir.entries(), v.dir.area()
 	return func(yield func(int, uint32) bool) {
 		for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
 			off := uint64(hostEndian.Uint32(entries[at : at+4]))
@@ -218,30 +219,36 @@ func AppsLookupUnknownEntry() AppsLookupEntry {
 }
 
 func (e *AppsLookupEntry) validate(labels int) error {
-	bad := func(r string) error { return &netipc.ArgError{Reason: r} }
+	if reason := e.check(labels, true); reason != "" {
+		return &netipc.ArgError{Reason: reason}
+	}
+	return nil
+}
+
+// check returns the reason validate rejects e for, or "" if it does not;
+// without nuls, the NUL rule of the strings is not checked.
+func (e *AppsLookupEntry) check(labels int, nuls bool) string {
 	switch {
 	case !e.Status.Valid():
-		return bad("undefined pid status")
+		return "undefined pid status"
 	case !e.CgroupStatus.Valid():
-		return bad("undefined cgroup status")
-	case bin.HasNul(e.Comm):
-		return bad("comm contains a NUL byte")
-	case bin.HasNul(e.CgroupPath):
-		return bad("cgroup path contains a NUL byte")
-	case bin.HasNul(e.CgroupName):
-		return bad("cgroup name contains a NUL byte")
+		return "undefined cgroup status"
+	case nuls && len(e.Comm) != 0 && bin.HasNul(e.Comm):
+		return "comm contains a NUL byte"
+	case nuls && len(e.CgroupPath) != 0 && bin.HasNul(e.CgroupPath):
+		return "cgroup path contains a NUL byte"
+	case nuls && len(e.CgroupName) != 0 && bin.HasNul(e.CgroupName):
+		return "cgroup name contains a NUL byte"
 	case len(e.Comm) > AppsLookupCommMaxLen:
-		return bad("comm is longer than 15 bytes")
-	}
-	if e.Status != PidKnown {
+		return "comm is longer than 15 bytes"
+	case e.Status != PidKnown:
 		if e.CgroupStatus != CgroupKnown || e.Orchestrator != 0 || e.Ppid != 0 || e.UID != UIDUnset ||
 			e.Starttime != 0 || len(e.Comm) != 0 || len(e.CgroupPath) != 0 || len(e.CgroupName) != 0 || labels != 0 {
-			return bad("a non-KNOWN pid item must have zero fields, UID_UNSET, empty strings and no labels")
+			return "a non-KNOWN pid item must have zero fields, UID_UNSET, empty strings and no labels"
 		}
-		return nil
-	}
-	if len(e.Comm) == 0 {
-		return bad("comm must not be empty for a KNOWN pid")
+		return ""
+	case len(e.Comm) == 0:
+		return "comm must not be empty for a KNOWN pid"
 	}
 	path := len(e.CgroupPath) != 0
 	plain := e.Orchestrator == 0 && len(e.CgroupName) == 0 && labels == 0
@@ -257,9 +264,9 @@ func (e *AppsLookupEntry) validate(labels int) error {
 		ok = !path && plain
 	}
 	if !ok {
-		return bad("cgroup fields violate the cgroup_status rules")
+		return "cgroup fields violate the cgroup_status rules"
 	}
-	return nil
+	return ""
 }
 
 // AppsLookupItem is an owned APPS_LOOKUP response item.
@@ -327,16 +334,19 @@ func (b *AppsLookupBuilder) MaxBudget() int { _, n := b.core.budgets(); return n
 
 // Reset starts a response to request with the given generation.
 func (b *AppsLookupBuilder) Reset(generation uint64, request AppsLookupRequestView) {
-	b.ResetForCount(generation, uint32(request.Len()))
+	b.ResetForCount(generation, uint32(request.dir.count))
 }
 
 // ResetForCount starts a response of count items.
 func (b *AppsLookupBuilder) ResetForCount(generation uint64, count uint32) {
-	b.core.begin(generation, count)
-	for i := uint32(0); i < count; i++ {
-		b.core.addMin(AppsLookupMinItemSize)
+	c := &b.core
+	c.begin(generation, count)
+	if count != 0 {
+		// addMin(AppsLookupMinItemSize) count times.
+		c.restAligned = int(count) * bin.Align8(AppsLookupMinItemSize)
+		c.lastPad = bin.Align8(AppsLookupMinItemSize) - AppsLookupMinItemSize
 	}
-	b.core.start()
+	c.start()
 }
 
 // SetGeneration sets the generation of the response being built (a reset
@@ -362,7 +372,7 @@ func (b *AppsLookupBuilder) EncodedLen() int { return len(b.core.buf) }
 
 // Add adds the next item for pid (which should echo the request PID).
 func (b *AppsLookupBuilder) Add(pid uint32, e *AppsLookupEntry, labels []Label) (PidStatus, error) {
-	return b.add(pid, e, labels)
+	return b.add(pid, e, labels, nil)
 }
 
 // AddRequestItem adds item index (which must be the next one) echoing the
@@ -371,10 +381,29 @@ func (b *AppsLookupBuilder) AddRequestItem(request AppsLookupRequestView, index 
 	if index != b.core.next {
 		return 0, &netipc.ArgError{Reason: "request items must be added in request order"}
 	}
-	if index < 0 || index >= request.Len() {
+	if index < 0 || index >= request.dir.count {
 		return 0, &netipc.ArgError{Reason: "request item index out of range"}
 	}
-	return b.add(request.Pid(index), e, labels)
+	return b.add(appsPidAt(request.dir.entries(), request.dir.area(), index), e, labels, nil)
+}
+
+// AddWithLabelSet is Add with labels validated and laid out beforehand
+// (see LabelSet): they are copied into the item as one block.
+func (b *AppsLookupBuilder) AddWithLabelSet(pid uint32, e *AppsLookupEntry, labels LabelSet) (PidStatus, error) {
+	return b.add(pid, e, nil, &labels)
+}
+
+// AddRequestItemWithLabelSet is AddRequestItem with labels validated and
+// laid out beforehand (see LabelSet): they are copied into the item as one
+// block. This is the cheapest way to add an enriched item.
+func (b *AppsLookupBuilder) AddRequestItemWithLabelSet(request AppsLookupRequestView, index int, e *AppsLookupEntry, labels LabelSet) (PidStatus, error) {
+	if index != b.core.next {
+		return 0, &netipc.ArgError{Reason: "request items must be added in request order"}
+	}
+	if index < 0 || index >= request.dir.count {
+		return 0, &netipc.ArgError{Reason: "request item index out of range"}
+	}
+	return b.add(appsPidAt(request.dir.entries(), request.dir.area(), index), e, nil, &labels)
 }
 
 var unknownEntry = AppsLookupUnknownEntry()
@@ -382,7 +411,7 @@ var unknownEntry = AppsLookupUnknownEntry()
 // AddUnknown adds the next item as an unknown PID.
 func (b *AppsLookupBuilder) AddUnknown(pid uint32) (PidStatus, error) {
 	e := unknownEntry
-	return b.add(pid, &e, nil)
+	return b.add(pid, &e, nil, nil)
 }
 
 // AddRequestUnknown adds request item index as an unknown PID.
@@ -393,7 +422,7 @@ func (b *AppsLookupBuilder) AddRequestUnknown(request AppsLookupRequestView, ind
 
 // AddItem adds an owned item (validated like Add).
 func (b *AppsLookupBuilder) AddItem(it *AppsLookupItem) (PidStatus, error) {
-	return b.add(it.Pid, &it.AppsLookupEntry, it.Labels)
+	return b.add(it.Pid, &it.AppsLookupEntry, it.Labels, nil)
 }
 
 // Finish returns the finished payload (owned by the builder, valid until
@@ -402,71 +431,131 @@ func (b *AppsLookupBuilder) AddItem(it *AppsLookupItem) (PidStatus, error) {
 // response exceeds the budget.
 func (b *AppsLookupBuilder) Finish() ([]byte, error) { return b.core.finish() }
 
-func (b *AppsLookupBuilder) add(pid uint32, e *AppsLookupEntry, labels []Label) (PidStatus, error) {
-	if err := b.core.checkRoom(); err != nil {
-		return 0, err
+// add validates and adds the next item; its labels are labels, or set
+// when not nil.
+//
+// The rules are checked the cheap way first and the NUL rule of the
+// strings and of []Label labels, for an item encoded in full, as the
+// strings are copied. Whenever one fails, the builder state is restored
+// (nothing written counts) and check names the error.
+func (b *AppsLookupBuilder) add(pid uint32, e *AppsLookupEntry, labels []Label, set *LabelSet) (PidStatus, error) {
+	c := &b.core
+	if c.next >= c.count {
+		return 0, c.checkRoom()
 	}
-	labelBytes, err := measureLabels(labels)
-	if err != nil {
-		return 0, err
+	count, labelBytes := len(labels), 0
+	if set != nil {
+		count, labelBytes = set.count, len(set.block)
+	} else if count != 0 {
+		n, ok := measureLabelsNoNul(labels)
+		if !ok {
+			return 0, checkApps(e, labels, count)
+		}
+		labelBytes = n
 	}
-	if err := e.validate(len(labels)); err != nil {
-		return 0, err
+	if e.check(count, false) != "" {
+		return 0, checkApps(e, labels, count)
 	}
+	status := e.Status
 	full := 0
-	if e.Status == PidKnown {
+	if status == PidKnown {
 		end := AppsLookupMinItemSize + len(e.Comm) + len(e.CgroupPath) + len(e.CgroupName)
-		full = itemLenWithLabels(end, len(labels), labelBytes)
+		full = itemLenWithLabels(end, count, labelBytes)
 	}
-	p := b.core.place(AppsLookupMinItemSize, full, e.Status == PidKnown, e.Status == PidPayloadExceeded)
-	start := b.core.beginItem()
-	encoded := e.Status
-	switch p {
+	encoded := status
+	saved := c.saved()
+	switch c.place(AppsLookupMinItemSize, full, status == PidKnown, status == PidPayloadExceeded) {
 	case placeFull:
-		b.core.buf = appendAppsItem(b.core.buf, pid, e.Status, e, len(labels))
-		b.core.buf = appendLabels(b.core.buf, start, labels)
-	case placeMinimal:
-		b.core.buf = appendAppsItem(b.core.buf, pid, e.Status, &unknownEntry, 0)
+		// growItem and commit by hand: every call spills what is live.
+		buf := c.buf
+		n := len(buf)
+		start := bin.Align8(n)
+		end := start + full
+		if end > cap(buf) {
+			buf = slices.Grow(buf, end-n)
+		}
+		buf = buf[:end]
+		hostEndian.PutUint64(buf[n:], 0)
+		it := buf[start:end]
+		stringsEnd, ok := putAppsItem(it, pid, status, e, count)
+		if set != nil {
+			if count != 0 {
+				putLabelSet(it, stringsEnd, set)
+			}
+		} else if count != 0 {
+			ok = putLabels(it, stringsEnd, labels) && ok
+		}
+		if !ok {
+			c.restore(saved)
+			return 0, checkApps(e, labels, count)
+		}
+		de := (*[LookupDirEntrySize]byte)(buf[LookupRespHdrSize+c.next*LookupDirEntrySize:])
+		hostEndian.PutUint32(de[0:], uint32(start-c.areaStart))
+		hostEndian.PutUint32(de[4:], uint32(full))
+		c.buf = buf
+		c.next++
+		return encoded, nil
 	case placeExceeded:
 		encoded = PidPayloadExceeded
-		b.core.buf = appendAppsItem(b.core.buf, pid, encoded, &unknownEntry, 0)
 	case placeOversized:
 		encoded = PidOversizedItem
-		b.core.buf = appendAppsItem(b.core.buf, pid, encoded, &unknownEntry, 0)
 	}
-	b.core.endItem(start)
+	if len(e.Comm)|len(e.CgroupPath)|len(e.CgroupName) != 0 || (set == nil && count != 0) {
+		// The NUL rule, not checked yet.
+		if err := checkApps(e, labels, count); err != nil {
+			c.restore(saved)
+			return 0, err
+		}
+	}
+	buf, start := growItem(c.buf, AppsLookupMinItemSize)
+	putAppsItem(buf[start:], pid, encoded, &unknownEntry, 0)
+	c.commit(buf, start)
 	return encoded, nil
 }
 
-// appendAppsItem appends an item header and its three strings: comm right
-// after the header, then cgroup_path, then cgroup_name, each with its NUL.
-func appendAppsItem(out []byte, pid uint32, status PidStatus, e *AppsLookupEntry, labels int) []byte {
-	commOff := AppsLookupItemHdrSize
-	pathOff := commOff + len(e.Comm) + 1
+// checkApps returns the error add fails with for an item that breaks a
+// rule (nil if none): the first rule broken, in order. count is the
+// number of labels (len(labels), or that of a LabelSet).
+func checkApps(e *AppsLookupEntry, labels []Label, count int) error {
+	if _, err := measureLabels(labels); err != nil {
+		return err
+	}
+	return e.validate(count)
+}
+
+// putAppsItem writes an item header and its three strings into it, which
+// holds at least their room: comm right after the header, then
+// cgroup_path, then cgroup_name, each with its NUL. It returns where the
+// strings end and whether they held no NUL (checked as they are copied).
+func putAppsItem(it []byte, pid uint32, status PidStatus, e *AppsLookupEntry, labels int) (int, bool) {
+	pathOff := AppsLookupItemHdrSize + len(e.Comm) + 1
 	nameOff := pathOff + len(e.CgroupPath) + 1
-	out = bin.App16(out, netipc.LayoutVersion)
-	out = bin.App16(out, uint16(status))
-	out = bin.App16(out, uint16(e.Orchestrator))
-	out = bin.App16(out, uint16(e.CgroupStatus))
-	out = bin.App32(out, pid)
-	out = bin.App32(out, e.Ppid)
-	out = bin.App32(out, e.UID)
-	out = bin.App32(out, 0)
-	out = bin.App64(out, e.Starttime)
-	out = bin.App32(out, uint32(commOff))
-	out = bin.App32(out, uint32(len(e.Comm)))
-	out = bin.App32(out, uint32(pathOff))
-	out = bin.App32(out, uint32(len(e.CgroupPath)))
-	out = bin.App32(out, uint32(nameOff))
-	out = bin.App32(out, uint32(len(e.CgroupName)))
-	out = bin.App16(out, uint16(labels))
-	out = bin.App16(out, 0)
-	out = append(out, e.Comm...)
-	out = append(out, 0)
-	out = append(out, e.CgroupPath...)
-	out = append(out, 0)
-	out = append(out, e.CgroupName...)
-	return append(out, 0)
+	h := (*[AppsLookupItemHdrSize]byte)(it)
+	hostEndian.PutUint16(h[0:], netipc.LayoutVersion)
+	hostEndian.PutUint16(h[alStatus:], uint16(status))
+	hostEndian.PutUint16(h[alOrch:], uint16(e.Orchestrator))
+	hostEndian.PutUint16(h[alCgroupStatus:], uint16(e.CgroupStatus))
+	hostEndian.PutUint32(h[alPid:], pid)
+	hostEndian.PutUint32(h[alPpid:], e.Ppid)
+	hostEndian.PutUint32(h[alUID:], e.UID)
+	hostEndian.PutUint32(h[alReserved0:], 0)
+	hostEndian.PutUint64(h[alStarttime:], e.Starttime)
+	hostEndian.PutUint32(h[alCommOff:], AppsLookupItemHdrSize)
+	hostEndian.PutUint32(h[alCommLen:], uint32(len(e.Comm)))
+	hostEndian.PutUint32(h[alPathOff:], uint32(pathOff))
+	hostEndian.PutUint32(h[alPathLen:], uint32(len(e.CgroupPath)))
+	hostEndian.PutUint32(h[alNameOff:], uint32(nameOff))
+	hostEndian.PutUint32(h[alNameLen:], uint32(len(e.CgroupName)))
+	hostEndian.PutUint16(h[alLabels:], uint16(labels))
+	hostEndian.PutUint16(h[alReserved1:], 0)
+	ok := copyNoNul(it[AppsLookupItemHdrSize:], e.Comm)
+	it[pathOff-1] = 0
+	ok = copyNoNul(it[pathOff:], e.CgroupPath) && ok
+	it[nameOff-1] = 0
+	ok = copyNoNul(it[nameOff:], e.CgroupName) && ok
+	end := nameOff + len(e.CgroupName)
+	it[end] = 0
+	return end + 1, ok
 }
 
 // AppsLookupResponseView is a decoded APPS_LOOKUP response. It is borrowed
@@ -474,8 +563,7 @@ func appendAppsItem(out []byte, pid uint32, status PidStatus, e *AppsLookupEntry
 // until the next typed call on the same client; see the package
 // documentation). Decoding validated everything, so access cannot fail.
 type AppsLookupResponseView struct {
-	dir        directory
-	generation uint64
+	dir directory
 }
 
 // DecodeAppsLookupResponse decodes and fully validates a response payload
@@ -492,17 +580,17 @@ type AppsLookupResponseView struct {
 // NULs (DecodeInteriorNul); overlapping strings including their NULs
 // (DecodeOverlap); and every label-table rule.
 func DecodeAppsLookupResponse(payload []byte) (AppsLookupResponseView, error) {
-	d, gen, err := parseResponseDir(payload, "apps lookup response")
+	d, _, err := parseResponseDir(payload, "apps lookup response")
 	if err != nil {
 		return AppsLookupResponseView{}, err
 	}
-	if firstBadAppsItem(d.entries, d.area) < d.count {
+	if firstBadAppsItem(d.entries(), d.area()) < d.count {
 		// The precise error of the rule broken (the fast check found one).
 		if err := d.validateItems(AppsLookupItemHdrSize, "apps lookup item", checkAppsItem); err != nil {
 			return AppsLookupResponseView{}, err
 		}
 	}
-	return AppsLookupResponseView{dir: d, generation: gen}, nil
+	return AppsLookupResponseView{dir: d}, nil
 }
 
 // firstBadAppsItem is the fast form of validateItems with checkAppsItem:
@@ -678,7 +766,7 @@ func checkUnknownPidRules(item []byte, cgs CgroupStatus, orch uint16, commLen, p
 
 // Generation returns the advisory provider generation (any value,
 // including 0).
-func (v AppsLookupResponseView) Generation() uint64 { return v.generation }
+func (v AppsLookupResponseView) Generation() uint64 { return v.dir.generation() }
 
 // Len returns the number of items.
 func (v AppsLookupResponseView) Len() int { return v.dir.count }
@@ -688,12 +776,12 @@ func (v AppsLookupResponseView) Item(i int) AppsLookupItemView {
 	if i < 0 || i >= v.dir.count {
 		panic("codec: apps lookup item index out of range")
 	}
-	return AppsLookupItemView{item: itemAt(v.dir.entries, v.dir.area, i)}
+	return AppsLookupItemView{item: itemAt(v.dir.entries(), v.dir.area(), i)}
 }
 
 // Items iterates over the items in order.
 func (v AppsLookupResponseView) Items() iter.Seq2[int, AppsLookupItemView] {
-	entries, area := v.dir.entries, v.dir.area
+	entries, area := v.dir.entries(), v.dir.area()
 	return func(yield func(int, AppsLookupItemView) bool) {
 		for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
 			item := entryBytes((*[LookupDirEntrySize]byte)(entries[at:at+LookupDirEntrySize]), area)
@@ -706,7 +794,7 @@ func (v AppsLookupResponseView) Items() iter.Seq2[int, AppsLookupItemView] {
 
 // ToOwned copies the response.
 func (v AppsLookupResponseView) ToOwned() AppsLookupResponse {
-	r := AppsLookupResponse{Generation: v.generation, Items: make([]AppsLookupItem, v.Len())}
+	r := AppsLookupResponse{Generation: v.dir.generation(), Items: make([]AppsLookupItem, v.Len())}
 	for i := range r.Items {
 		r.Items[i] = v.Item(i).ToOwned()
 	}

@@ -175,8 +175,9 @@ func BenchmarkSnapshotItems(b *testing.B) {
 // The four stages Rust's `cargo bench -p netipc --bench codec_lookup`
 // measures, on the same data (BENCHMARKS.md "Lookup scenarios", every item
 // known): request_encode, request_decode (decode + walk the keys),
-// response_encode (Reset + AddRequestItem per key + Finish, budgets
-// N * 256 + 4096, at least 65536) and response_decode (decode + walk the
+// response_encode (Reset + AddRequestItemWithLabelSet per key + Finish,
+// budgets N * 256 + 4096, at least 65536; response_encode_labels: the
+// same with the labels as a []Label) and response_decode (decode + walk the
 // items and their labels). Run e.g.
 // `go test -run XXX -bench 'LookupCodec/.*/256' -count 6 ./codec/`.
 //
@@ -212,6 +213,8 @@ var (
 	benchCgName   = []byte("bench-pod")
 	benchCgLabels = []Label{lbl("namespace", "bench"), lbl("image", "bench:latest")}
 	benchAppsLbls = []Label{lbl("image", "bench:latest")}
+	benchCgSet    = must(NewLabelSet(benchCgLabels))
+	benchAppsSet  = must(NewLabelSet(benchAppsLbls))
 	benchAppsKnow = AppsLookupEntry{Status: PidKnown, CgroupStatus: CgroupKnown, Orchestrator: OrchestratorDocker,
 		Ppid: 1, UID: 1000, Starttime: 42, Comm: []byte("bench"), CgroupPath: []byte("/sys/fs/cgroup/bench"),
 		CgroupName: []byte("bench-container")}
@@ -239,8 +242,25 @@ func benchCgroupsRequestDecode(req []byte) int {
 	return sum
 }
 
+// benchCgroupsResponse builds the response with the labels as a LabelSet
+// (as Rust's benchmark does).
+//
 //go:noinline
 func benchCgroupsResponse(b *CgroupsLookupBuilder, req CgroupsLookupRequestView) int {
+	b.Reset(1, req)
+	for i := range req.Len() {
+		if st, err := b.AddRequestItemWithLabelSet(req, i, LookupKnown, OrchestratorK8s, benchCgName, benchCgSet); err != nil || st != LookupKnown {
+			panic(err)
+		}
+	}
+	return len(must(b.Finish()))
+}
+
+// benchCgroupsResponseLabels builds the response with the labels as a
+// []Label (validated on every item).
+//
+//go:noinline
+func benchCgroupsResponseLabels(b *CgroupsLookupBuilder, req CgroupsLookupRequestView) int {
 	b.Reset(1, req)
 	for i := range req.Len() {
 		if st, err := b.AddRequestItem(req, i, LookupKnown, OrchestratorK8s, benchCgName, benchCgLabels); err != nil || st != LookupKnown {
@@ -288,8 +308,25 @@ func benchAppsRequestDecode(req []byte) uint64 {
 	return sum
 }
 
+// benchAppsResponse builds the response with the labels as a LabelSet (as
+// Rust's benchmark does).
+//
 //go:noinline
 func benchAppsResponse(b *AppsLookupBuilder, req AppsLookupRequestView) int {
+	b.Reset(1, req)
+	for i := range req.Len() {
+		if st, err := b.AddRequestItemWithLabelSet(req, i, &benchAppsKnow, benchAppsSet); err != nil || st != PidKnown {
+			panic(err)
+		}
+	}
+	return len(must(b.Finish()))
+}
+
+// benchAppsResponseLabels builds the response with the labels as a
+// []Label (validated on every item).
+//
+//go:noinline
+func benchAppsResponseLabels(b *AppsLookupBuilder, req AppsLookupRequestView) int {
 	b.Reset(1, req)
 	for i := range req.Len() {
 		if st, err := b.AddRequestItem(req, i, &benchAppsKnow, benchAppsLbls); err != nil || st != PidKnown {
@@ -351,6 +388,12 @@ func BenchmarkCgroupsLookupCodec(b *testing.B) {
 				benchSink += benchCgroupsResponse(&lb, view)
 			}
 		})
+		b.Run(fmt.Sprintf("response_encode_labels/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				benchSink += benchCgroupsResponseLabels(&lb, view)
+			}
+		})
 		b.Run(fmt.Sprintf("response_decode/%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -391,6 +434,12 @@ func BenchmarkAppsLookupCodec(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				benchSink += benchAppsResponse(&ab, view)
+			}
+		})
+		b.Run(fmt.Sprintf("response_encode_labels/%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				benchSink += benchAppsResponseLabels(&ab, view)
 			}
 		})
 		b.Run(fmt.Sprintf("response_decode/%d", n), func(b *testing.B) {

@@ -239,7 +239,7 @@ func DecodeCgroupsLookupRequest(payload []byte) (CgroupsLookupRequestView, error
 	if err != nil {
 		return CgroupsLookupRequestView{}, err
 	}
-	for i := firstBadCgroupsKey(d.entries, d.area); i < d.count; i++ {
+	for i := firstBadCgroupsKey(d.entries(), d.area()); i < d.count; i++ {
 		// The precise error of the rule broken (the fast check found one).
 		if err := checkCgroupsKey(d, i); err != nil {
 			return CgroupsLookupRequestView{}, err
@@ -258,7 +258,7 @@ func checkCgroupsKey(d directory, i int) error {
 	if end-off < CgroupsLookupMinKeyLen {
 		return bin.Rule(netipc.DecodeBadLength, "cgroups lookup key length must be >= 2")
 	}
-	k := d.area[off:end]
+	k := d.area()[off:end]
 	if k[len(k)-1] != 0 {
 		return bin.Rule(netipc.DecodeMissingNul, "cgroups lookup key")
 	}
@@ -331,12 +331,12 @@ func (v CgroupsLookupRequestView) Key(i int) []byte {
 	if i < 0 || i >= v.dir.count {
 		panic("codec: cgroups lookup key index out of range")
 	}
-	return cgroupsKeyAt(v.dir.entries, v.dir.area, i)
+	return cgroupsKeyAt(v.dir.entries(), v.dir.area(), i)
 }
 
 // Keys iterates over the paths in request order.
 func (v CgroupsLookupRequestView) Keys() iter.Seq2[int, []byte] {
-	entries, area := v.dir.entries, v.dir.area
+	entries, area := v.dir.entries(), v.dir.area()
 	return func(yield func(int, []byte) bool) {
 		for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
 			e := (*[LookupDirEntrySize]byte)(entries[at : at+LookupDirEntrySize])
@@ -454,11 +454,19 @@ func (b *CgroupsLookupBuilder) MaxBudget() int { _, n := b.core.budgets(); retur
 
 // Reset starts a response to request with the given generation.
 func (b *CgroupsLookupBuilder) Reset(generation uint64, request CgroupsLookupRequestView) {
-	b.keyLens = b.keyLens[:0]
-	for i := 0; i < request.Len(); i++ {
-		_, n := request.dir.rawEntry(i)
-		b.keyLens = append(b.keyLens, int(n)-1)
+	entries := request.dir.entries()
+	n := len(entries) / LookupDirEntrySize
+	lens := b.keyLens[:0]
+	if cap(lens) < n {
+		lens = make([]int, 0, n)
 	}
+	lens = lens[:n]
+	for i := range lens {
+		// Decoding validated every key (at least 2 bytes with its NUL).
+		e := (*[LookupDirEntrySize]byte)(entries[i*LookupDirEntrySize:])
+		lens[i] = int(hostEndian.Uint32(e[4:])) - 1
+	}
+	b.keyLens = lens
 	b.start(generation)
 }
 
@@ -480,11 +488,19 @@ func (b *CgroupsLookupBuilder) ResetForPaths(generation uint64, paths [][]byte) 
 }
 
 func (b *CgroupsLookupBuilder) start(generation uint64) {
-	b.core.begin(generation, uint32(len(b.keyLens)))
+	c := &b.core
+	c.begin(generation, uint32(len(b.keyLens)))
+	// addMin for each key, in registers (a key length is at most
+	// 4 GiB - 1: only the sum may saturate).
+	rest, lastPad := 0, 0
 	for _, l := range b.keyLens {
-		b.core.addMin(satAdd(l, CgroupsLookupItemHdrSize+2))
+		m := l + CgroupsLookupItemHdrSize + 2
+		a := bin.Align8(m)
+		rest = satAdd(rest, a)
+		lastPad = a - m
 	}
-	b.core.start()
+	c.restAligned, c.lastPad = rest, lastPad
+	c.start()
 }
 
 // SetGeneration sets the generation of the response being built (a reset
@@ -516,7 +532,7 @@ func (b *CgroupsLookupBuilder) Add(path []byte, status LookupStatus, orchestrato
 	if err := validateCgroupPath(path); err != nil {
 		return 0, err
 	}
-	return b.add(path, status, orchestrator, name, labels)
+	return b.add(path, status, orchestrator, name, labels, nil)
 }
 
 // AddRequestItem adds item index (which must be the next one) echoing the
@@ -526,10 +542,32 @@ func (b *CgroupsLookupBuilder) AddRequestItem(request CgroupsLookupRequestView, 
 	if index != b.core.next {
 		return 0, &netipc.ArgError{Reason: "request items must be added in request order"}
 	}
-	if index < 0 || index >= request.Len() {
+	if index < 0 || index >= request.dir.count {
 		return 0, &netipc.ArgError{Reason: "request item index out of range"}
 	}
-	return b.add(request.Key(index), status, orchestrator, name, labels)
+	return b.add(cgroupsKeyAt(request.dir.entries(), request.dir.area(), index), status, orchestrator, name, labels, nil)
+}
+
+// AddWithLabelSet is Add with labels validated and laid out beforehand
+// (see LabelSet): they are copied into the item as one block.
+func (b *CgroupsLookupBuilder) AddWithLabelSet(path []byte, status LookupStatus, orchestrator Orchestrator, name []byte, labels LabelSet) (LookupStatus, error) {
+	if err := validateCgroupPath(path); err != nil {
+		return 0, err
+	}
+	return b.add(path, status, orchestrator, name, nil, &labels)
+}
+
+// AddRequestItemWithLabelSet is AddRequestItem with labels validated and
+// laid out beforehand (see LabelSet): they are copied into the item as one
+// block. This is the cheapest way to add an enriched item.
+func (b *CgroupsLookupBuilder) AddRequestItemWithLabelSet(request CgroupsLookupRequestView, index int, status LookupStatus, orchestrator Orchestrator, name []byte, labels LabelSet) (LookupStatus, error) {
+	if index != b.core.next {
+		return 0, &netipc.ArgError{Reason: "request items must be added in request order"}
+	}
+	if index < 0 || index >= request.dir.count {
+		return 0, &netipc.ArgError{Reason: "request item index out of range"}
+	}
+	return b.add(cgroupsKeyAt(request.dir.entries(), request.dir.area(), index), status, orchestrator, name, nil, &labels)
 }
 
 // AddUnknown adds the next item as non-enriched (status must not be
@@ -561,77 +599,157 @@ func (b *CgroupsLookupBuilder) AddItem(it *CgroupsLookupItem) (LookupStatus, err
 // all-minimal response exceeds the budget.
 func (b *CgroupsLookupBuilder) Finish() ([]byte, error) { return b.core.finish() }
 
-func (b *CgroupsLookupBuilder) add(path []byte, status LookupStatus, orch Orchestrator, name []byte, labels []Label) (LookupStatus, error) {
-	if err := b.core.checkRoom(); err != nil {
-		return 0, err
+// add validates and adds the next item; its labels are labels, or set
+// when not nil.
+//
+// The rules are checked the cheap way first and the NUL rule of the name
+// and of []Label labels, for an item encoded in full, as the strings are
+// copied. Whenever one fails, the builder state is restored (nothing
+// written counts) and check names the error.
+func (b *CgroupsLookupBuilder) add(path []byte, status LookupStatus, orch Orchestrator, name []byte, labels []Label, set *LabelSet) (LookupStatus, error) {
+	c := &b.core
+	if c.next >= c.count {
+		return 0, c.checkRoom()
 	}
-	if !status.Valid() {
-		return 0, &netipc.ArgError{Reason: "undefined lookup status"}
-	}
-	if b.keyLens[b.core.next] != len(path) {
-		return 0, &netipc.ArgError{Reason: "path length differs from the request key it echoes"}
-	}
-	if bin.HasNul(name) {
-		return 0, &netipc.ArgError{Reason: "cgroup name contains a NUL byte"}
-	}
-	labelBytes, err := measureLabels(labels)
-	if err != nil {
-		return 0, err
-	}
-	if status != LookupKnown {
-		switch {
-		case orch != 0:
-			return 0, &netipc.ArgError{Reason: "orchestrator must be 0 when status is not KNOWN"}
-		case len(name) != 0:
-			return 0, &netipc.ArgError{Reason: "name must be empty when status is not KNOWN"}
-		case len(labels) != 0:
-			return 0, &netipc.ArgError{Reason: "labels must be empty when status is not KNOWN"}
+	count, labelBytes := len(labels), 0
+	if set != nil {
+		count, labelBytes = set.count, len(set.block)
+	} else if count != 0 {
+		n, ok := measureLabelsNoNul(labels)
+		if !ok {
+			return 0, b.check(path, status, orch, name, labels, count)
 		}
+		labelBytes = n
+	}
+	if !status.Valid() || b.keyLens[c.next] != len(path) ||
+		(status != LookupKnown && (orch != 0 || len(name) != 0 || count != 0)) {
+		return 0, b.check(path, status, orch, name, labels, count)
 	}
 	minSize := satAdd(len(path), CgroupsLookupItemHdrSize+2)
 	full := 0
 	if status == LookupKnown {
-		full = itemLenWithLabels(satAdd(satAdd(len(path), len(name)), CgroupsLookupItemHdrSize+2), len(labels), labelBytes)
+		full = itemLenWithLabels(satAdd(satAdd(len(path), len(name)), CgroupsLookupItemHdrSize+2), count, labelBytes)
 	}
-	p := b.core.place(minSize, full, status == LookupKnown, status == LookupPayloadExceeded)
-	start := b.core.beginItem()
 	encoded := status
-	switch p {
+	saved := c.saved()
+	switch c.place(minSize, full, status == LookupKnown, status == LookupPayloadExceeded) {
 	case placeFull:
-		b.core.buf = appendCgroupsItem(b.core.buf, status, orch, path, name, len(labels))
-		b.core.buf = appendLabels(b.core.buf, start, labels)
-	case placeMinimal:
-		b.core.buf = appendCgroupsItem(b.core.buf, status, 0, path, nil, 0)
+		// growItem, putCgroupsItem and commit by hand: every call spills
+		// what is live.
+		buf := c.buf
+		n := len(buf)
+		start := bin.Align8(n)
+		end := start + full
+		if end > cap(buf) {
+			buf = slices.Grow(buf, end-n)
+		}
+		buf = buf[:end]
+		hostEndian.PutUint64(buf[n:], 0)
+		it := buf[start:end]
+		nameOff := CgroupsLookupItemHdrSize + len(path) + 1
+		h := (*[CgroupsLookupItemHdrSize]byte)(it)
+		hostEndian.PutUint16(h[0:], netipc.LayoutVersion)
+		hostEndian.PutUint16(h[clStatus:], uint16(status))
+		hostEndian.PutUint16(h[clOrch:], uint16(orch))
+		hostEndian.PutUint16(h[clReserved0:], 0)
+		hostEndian.PutUint32(h[clPathOff:], CgroupsLookupItemHdrSize)
+		hostEndian.PutUint32(h[clPathLen:], uint32(len(path)))
+		hostEndian.PutUint32(h[clNameOff:], uint32(nameOff))
+		hostEndian.PutUint32(h[clNameLen:], uint32(len(name)))
+		hostEndian.PutUint16(h[clLabels:], uint16(count))
+		hostEndian.PutUint16(h[clReserved1:], 0)
+		copy(it[CgroupsLookupItemHdrSize:], path)
+		it[nameOff-1] = 0
+		ok := copyNoNul(it[nameOff:], name)
+		stringsEnd := nameOff + len(name)
+		it[stringsEnd] = 0
+		stringsEnd++
+		if set != nil {
+			if count != 0 {
+				putLabelSet(it, stringsEnd, set)
+			}
+		} else if count != 0 {
+			ok = putLabels(it, stringsEnd, labels) && ok
+		}
+		if !ok {
+			c.restore(saved)
+			return 0, b.check(path, status, orch, name, labels, count)
+		}
+		de := (*[LookupDirEntrySize]byte)(buf[LookupRespHdrSize+c.next*LookupDirEntrySize:])
+		hostEndian.PutUint32(de[0:], uint32(start-c.areaStart))
+		hostEndian.PutUint32(de[4:], uint32(full))
+		c.buf = buf
+		c.next++
+		return encoded, nil
 	case placeExceeded:
 		encoded = LookupPayloadExceeded
-		b.core.buf = appendCgroupsItem(b.core.buf, encoded, 0, path, nil, 0)
 	case placeOversized:
 		encoded = LookupOversizedItem
-		b.core.buf = appendCgroupsItem(b.core.buf, encoded, 0, path, nil, 0)
 	}
-	b.core.endItem(start)
+	if len(name) != 0 || (set == nil && count != 0) {
+		// The NUL rule, not checked yet.
+		if err := b.check(path, status, orch, name, labels, count); err != nil {
+			c.restore(saved)
+			return 0, err
+		}
+	}
+	buf, start := growItem(c.buf, minSize)
+	putCgroupsItem(buf[start:], encoded, 0, path, nil, 0)
+	c.commit(buf, start)
 	return encoded, nil
 }
 
-// appendCgroupsItem appends an item header and its path and name strings
-// (labels follow separately): path right after the header, name right
-// after the path's NUL.
-func appendCgroupsItem(out []byte, status LookupStatus, orch Orchestrator, path, name []byte, labels int) []byte {
+// check returns the error add fails with for an item that breaks a rule
+// (nil if none): the first rule broken, in order. count is the number of
+// labels (len(labels), or that of a LabelSet).
+func (b *CgroupsLookupBuilder) check(path []byte, status LookupStatus, orch Orchestrator, name []byte, labels []Label, count int) error {
+	if !status.Valid() {
+		return &netipc.ArgError{Reason: "undefined lookup status"}
+	}
+	if b.keyLens[b.core.next] != len(path) {
+		return &netipc.ArgError{Reason: "path length differs from the request key it echoes"}
+	}
+	if bin.HasNul(name) {
+		return &netipc.ArgError{Reason: "cgroup name contains a NUL byte"}
+	}
+	if _, err := measureLabels(labels); err != nil {
+		return err
+	}
+	if status != LookupKnown {
+		switch {
+		case orch != 0:
+			return &netipc.ArgError{Reason: "orchestrator must be 0 when status is not KNOWN"}
+		case len(name) != 0:
+			return &netipc.ArgError{Reason: "name must be empty when status is not KNOWN"}
+		case count != 0:
+			return &netipc.ArgError{Reason: "labels must be empty when status is not KNOWN"}
+		}
+	}
+	return nil
+}
+
+// putCgroupsItem writes an item header and its path and name strings
+// (labels follow separately) into it, which holds at least their room:
+// path right after the header, name right after the path's NUL. It
+// returns where the strings end.
+func putCgroupsItem(it []byte, status LookupStatus, orch Orchestrator, path, name []byte, labels int) int {
 	nameOff := CgroupsLookupItemHdrSize + len(path) + 1
-	out = bin.App16(out, netipc.LayoutVersion)
-	out = bin.App16(out, uint16(status))
-	out = bin.App16(out, uint16(orch))
-	out = bin.App16(out, 0)
-	out = bin.App32(out, CgroupsLookupItemHdrSize)
-	out = bin.App32(out, uint32(len(path)))
-	out = bin.App32(out, uint32(nameOff))
-	out = bin.App32(out, uint32(len(name)))
-	out = bin.App16(out, uint16(labels))
-	out = bin.App16(out, 0)
-	out = append(out, path...)
-	out = append(out, 0)
-	out = append(out, name...)
-	return append(out, 0)
+	h := (*[CgroupsLookupItemHdrSize]byte)(it)
+	hostEndian.PutUint16(h[0:], netipc.LayoutVersion)
+	hostEndian.PutUint16(h[clStatus:], uint16(status))
+	hostEndian.PutUint16(h[clOrch:], uint16(orch))
+	hostEndian.PutUint16(h[clReserved0:], 0)
+	hostEndian.PutUint32(h[clPathOff:], CgroupsLookupItemHdrSize)
+	hostEndian.PutUint32(h[clPathLen:], uint32(len(path)))
+	hostEndian.PutUint32(h[clNameOff:], uint32(nameOff))
+	hostEndian.PutUint32(h[clNameLen:], uint32(len(name)))
+	hostEndian.PutUint16(h[clLabels:], uint16(labels))
+	hostEndian.PutUint16(h[clReserved1:], 0)
+	copy(it[CgroupsLookupItemHdrSize:], path)
+	it[nameOff-1] = 0
+	end := nameOff + copy(it[nameOff:], name)
+	it[end] = 0
+	return end + 1
 }
 
 // CgroupsLookupResponseView is a decoded CGROUPS_LOOKUP response. It is
@@ -641,8 +759,7 @@ func appendCgroupsItem(out []byte, status LookupStatus, orch Orchestrator, path,
 // later. Decoding validated everything, so item and label access cannot
 // fail.
 type CgroupsLookupResponseView struct {
-	dir        directory
-	generation uint64
+	dir directory
 }
 
 // DecodeCgroupsLookupResponse decodes and fully validates a response
@@ -660,17 +777,17 @@ type CgroupsLookupResponseView struct {
 // (DecodeOverlap); and every label-table rule (non-canonical table offset,
 // non-zero padding, empty keys, strings not packed in table order).
 func DecodeCgroupsLookupResponse(payload []byte) (CgroupsLookupResponseView, error) {
-	d, gen, err := parseResponseDir(payload, "cgroups lookup response")
+	d, _, err := parseResponseDir(payload, "cgroups lookup response")
 	if err != nil {
 		return CgroupsLookupResponseView{}, err
 	}
-	if firstBadCgroupsItem(d.entries, d.area) < d.count {
+	if firstBadCgroupsItem(d.entries(), d.area()) < d.count {
 		// The precise error of the rule broken (the fast check found one).
 		if err := d.validateItems(CgroupsLookupItemHdrSize, "cgroups lookup item", checkCgroupsItem); err != nil {
 			return CgroupsLookupResponseView{}, err
 		}
 	}
-	return CgroupsLookupResponseView{dir: d, generation: gen}, nil
+	return CgroupsLookupResponseView{dir: d}, nil
 }
 
 // firstBadCgroupsItem is the fast form of validateItems with
@@ -772,7 +889,7 @@ func trustedCgroupsItem(item []byte) CgroupsLookupItemView { return CgroupsLooku
 
 // Generation returns the advisory provider generation (any value,
 // including 0).
-func (v CgroupsLookupResponseView) Generation() uint64 { return v.generation }
+func (v CgroupsLookupResponseView) Generation() uint64 { return v.dir.generation() }
 
 // Len returns the number of items.
 func (v CgroupsLookupResponseView) Len() int { return v.dir.count }
@@ -782,12 +899,12 @@ func (v CgroupsLookupResponseView) Item(i int) CgroupsLookupItemView {
 	if i < 0 || i >= v.dir.count {
 		panic("codec: cgroups lookup item index out of range")
 	}
-	return CgroupsLookupItemView{item: itemAt(v.dir.entries, v.dir.area, i)}
+	return CgroupsLookupItemView{item: itemAt(v.dir.entries(), v.dir.area(), i)}
 }
 
 // Items iterates over the items in order.
 func (v CgroupsLookupResponseView) Items() iter.Seq2[int, CgroupsLookupItemView] {
-	entries, area := v.dir.entries, v.dir.area
+	entries, area := v.dir.entries(), v.dir.area()
 	return func(yield func(int, CgroupsLookupItemView) bool) {
 		for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
 			item := entryBytes((*[LookupDirEntrySize]byte)(entries[at:at+LookupDirEntrySize]), area)
@@ -800,7 +917,7 @@ func (v CgroupsLookupResponseView) Items() iter.Seq2[int, CgroupsLookupItemView]
 
 // ToOwned copies the response.
 func (v CgroupsLookupResponseView) ToOwned() CgroupsLookupResponse {
-	r := CgroupsLookupResponse{Generation: v.generation, Items: make([]CgroupsLookupItem, v.Len())}
+	r := CgroupsLookupResponse{Generation: v.dir.generation(), Items: make([]CgroupsLookupItem, v.Len())}
 	for i := range r.Items {
 		r.Items[i] = v.Item(i).ToOwned()
 	}

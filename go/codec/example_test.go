@@ -69,3 +69,41 @@ func ExampleDecodeAppsLookupResponse() {
 	fmt.Println(it.Pid(), string(it.Comm()), it.CgroupStatus())
 	// Output: 1234 nginx HOST_ROOT
 }
+
+// Labels shared by many items (a handler's constant labels) are validated
+// and laid out once in a LabelSet; every item then copies them as one
+// block.
+func ExampleNewLabelSet() {
+	labels, err := codec.NewLabelSet([]codec.Label{
+		{Key: []byte("namespace"), Value: []byte("web")},
+		{Key: []byte("image"), Value: []byte("nginx:1")},
+	})
+	if err != nil {
+		panic(err)
+	}
+	reqBytes, _ := codec.AppendCgroupsLookupRequest(nil, [][]byte{[]byte("/kubepods/a"), []byte("/kubepods/b")})
+	req, _ := codec.DecodeCgroupsLookupRequest(reqBytes)
+	var b codec.CgroupsLookupBuilder
+	b.Reset(1, req)
+	for i := range req.Len() {
+		if _, err := b.AddRequestItemWithLabelSet(req, i, codec.LookupKnown, codec.OrchestratorK8s, []byte("pod"), labels); err != nil {
+			panic(err)
+		}
+	}
+	payload, _ := b.Finish()
+
+	resp, _ := codec.DecodeCgroupsLookupResponse(payload)
+	for _, it := range resp.Items() {
+		for _, l := range it.Labels() {
+			fmt.Printf("%s %s=%s\n", it.Path(), l.Key, l.Value)
+		}
+	}
+	_, err = codec.NewLabelSet([]codec.Label{{Key: nil, Value: []byte("v")}})
+	fmt.Println(err)
+	// Output:
+	// /kubepods/a namespace=web
+	// /kubepods/a image=nginx:1
+	// /kubepods/b namespace=web
+	// /kubepods/b image=nginx:1
+	// netipc: invalid argument: label key must not be empty
+}

@@ -3,6 +3,7 @@ package codec
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -156,4 +157,94 @@ func TestLookupResponseFastChecksUnpacked(t *testing.T) {
 	byteMutations(aresp, 0, func(b []byte) {
 		checkItemRulesAgree(t, b, AppsLookupItemHdrSize, firstBadAppsItem, appsItemOK, checkAppsItem)
 	})
+}
+
+// Zero-value views (what a failed decode returns) are empty.
+func TestZeroLookupViews(t *testing.T) {
+	var cr CgroupsLookupRequestView
+	var ar AppsLookupRequestView
+	var cv CgroupsLookupResponseView
+	var av AppsLookupResponseView
+	n := cr.Len() + ar.Len() + cv.Len() + av.Len() + int(cv.Generation()+av.Generation())
+	for range cr.Keys() {
+		n++
+	}
+	for range ar.Pids() {
+		n++
+	}
+	for range cv.Items() {
+		n++
+	}
+	for range av.Items() {
+		n++
+	}
+	n += len(cr.ToOwned()) + len(ar.ToOwned()) + len(cv.ToOwned().Items) + len(av.ToOwned().Items)
+	if n != 0 {
+		t.Fatal("zero views are not empty")
+	}
+}
+
+// copyNoNul copies exactly len(src) bytes and finds every NUL, whatever
+// the length (each size class) and position.
+func TestCopyNoNul(t *testing.T) {
+	for n := 0; n <= 100; n++ {
+		src := bytes.Repeat([]byte{0x81}, n)
+		for i := range src {
+			src[i] = byte(0x80 + i%0x7F + 1)
+		}
+		for at := -1; at < n; at++ {
+			s := append([]byte(nil), src...)
+			if at >= 0 {
+				s[at] = 0
+			}
+			dst := bytes.Repeat([]byte{0xEE}, n+8)
+			ok := copyNoNul(dst, s)
+			if ok != (at < 0) || !bytes.Equal(dst[:n], s) || !bytes.Equal(dst[n:], bytes.Repeat([]byte{0xEE}, 8)) {
+				t.Fatalf("len %d, NUL at %d: ok %v, copy %x", n, at, ok, dst)
+			}
+		}
+	}
+}
+
+// A LabelSet holds its labels; builders given one write the bytes they
+// write for the same []Label.
+func TestLabelSet(t *testing.T) {
+	ls := []Label{lbl("namespace", "default"), lbl("pod", "web"), lbl("k", "")}
+	set := must(NewLabelSet(ls))
+	if set.Len() != 3 || string(set.Label(1).Value) != "web" || normLabels(set.ToLabels()) != normLabels(ls) {
+		t.Fatal("set contents")
+	}
+	n := 0
+	for i, l := range set.Labels() {
+		if !bytes.Equal(l.Key, ls[i].Key) || !bytes.Equal(l.Value, ls[i].Value) {
+			t.Fatal("set iteration")
+		}
+		n++
+	}
+	ls[0].Key[0] = 'N' // the set copied the labels
+	if n != 3 || string(set.Label(0).Key) != "namespace" {
+		t.Fatal("set aliases its input")
+	}
+	var empty LabelSet
+	if e := must(NewLabelSet(nil)); e.Len() != 0 || empty.Len() != 0 || e.ToLabels() != nil {
+		t.Fatal("empty set")
+	}
+	for _, bad := range [][]Label{{lbl("", "v")}, {lbl("k\x00", "v")}, {lbl("k", "v"), lbl("k", "\x00")}} {
+		if _, err := NewLabelSet(bad); err == nil {
+			t.Fatal("bad labels accepted")
+		}
+	}
+	func() {
+		defer func() { _ = recover() }()
+		_ = set.Label(3)
+		t.Fatal("no panic")
+	}()
+}
+
+func normLabels(ls []Label) string {
+	s := ""
+	for _, l := range ls {
+		s += fmt.Sprintf("%q=%q ", l.Key, l.Value)
+	}
+	return s
 }

@@ -223,12 +223,12 @@ func checkKeyRulesAgree(t *testing.T, b []byte, fast func(entries, area []byte) 
 		if err != nil && first == d.count {
 			first = i
 		}
-		entry := d.entries[i*LookupDirEntrySize : (i+1)*LookupDirEntrySize]
-		if ok := fast(entry, d.area) == 1; ok != (err == nil) {
+		entry := d.entries()[i*LookupDirEntrySize : (i+1)*LookupDirEntrySize]
+		if ok := fast(entry, d.area()) == 1; ok != (err == nil) {
 			t.Fatalf("key %d: fast check says %v, precise check says %v", i, ok, err)
 		}
 	}
-	if got := fast(d.entries, d.area); got != first {
+	if got := fast(d.entries(), d.area()); got != first {
 		t.Fatalf("fast check: first bad key %d, precise check: %d", got, first)
 	}
 }
@@ -249,7 +249,7 @@ func checkItemRulesAgree(t *testing.T, b []byte, minLen int, fast func(entries, 
 		off, end, err := d.entryRange(i, "item")
 		rangeOK := err == nil && end-off >= uint64(minLen)
 		if rangeOK {
-			item := d.area[off:end]
+			item := d.area()[off:end]
 			err := precise(item)
 			if ok := itemOK(item); ok != (err == nil) {
 				t.Fatalf("item %d: fast check says %v, precise check says %v", i, ok, err)
@@ -265,7 +265,7 @@ func checkItemRulesAgree(t *testing.T, b []byte, minLen int, fast func(entries, 
 	if first < 0 {
 		first = d.count
 	}
-	if got := fast(d.entries, d.area); got != first || (got == d.count) != (verdict == nil) {
+	if got := fast(d.entries(), d.area()); got != first || (got == d.count) != (verdict == nil) {
 		t.Fatalf("fast check: first bad item %d of %d, precise check: %d (%v)", got, d.count, first, verdict)
 	}
 }

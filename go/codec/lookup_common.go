@@ -3,6 +3,7 @@ package codec
 import (
 	"bytes"
 	"encoding/binary"
+	"iter"
 	"math"
 	"slices"
 
@@ -68,11 +69,38 @@ func satAlign8(n int) int {
 	return bin.Align8(n)
 }
 
-// directory is a validated header + directory of a lookup payload.
+// directory is a validated header + directory of a lookup payload: the
+// payload and its item count (four words: views holding it are passed and
+// copied in registers).
 type directory struct {
-	entries []byte
-	area    []byte
+	payload []byte
 	count   int
+}
+
+// entries returns the directory entries (none for the zero directory).
+func (d directory) entries() []byte {
+	if len(d.payload) < LookupReqHdrSize {
+		return nil
+	}
+	end := LookupReqHdrSize + d.count*LookupDirEntrySize
+	return d.payload[LookupReqHdrSize:end:end]
+}
+
+// area returns the packed area after the directory (none for the zero
+// directory).
+func (d directory) area() []byte {
+	if len(d.payload) < LookupReqHdrSize {
+		return nil
+	}
+	return d.payload[LookupReqHdrSize+d.count*LookupDirEntrySize:]
+}
+
+// generation returns a response's generation (0 for the zero directory).
+func (d directory) generation() uint64 {
+	if len(d.payload) < LookupRespHdrSize {
+		return 0
+	}
+	return hostEndian.Uint64(d.payload[8:16])
 }
 
 func parseRequestDir(payload []byte, what string) (directory, error) {
@@ -109,20 +137,18 @@ func parseResponseDir(payload []byte, what string) (directory, uint64, error) {
 	return d, bin.U64(payload, 8), err
 }
 
+// locateDir checks that the directory of count entries after a hdr-byte
+// header (LookupReqHdrSize: both headers have that size) fits payload.
 func locateDir(payload []byte, hdr int, count uint32) (directory, error) {
 	areaStart := uint64(hdr) + uint64(count)*LookupDirEntrySize
 	if areaStart > uint64(len(payload)) {
 		return directory{}, bin.Truncated("lookup directory", int(min(areaStart, 1<<40)), len(payload))
 	}
-	return directory{
-		entries: payload[hdr:areaStart:areaStart],
-		area:    payload[areaStart:],
-		count:   int(count),
-	}, nil
+	return directory{payload: payload, count: int(count)}, nil
 }
 
 func (d directory) rawEntry(i int) (off, n uint64) {
-	return uint64(bin.U32(d.entries, i*8)), uint64(bin.U32(d.entries, i*8+4))
+	return uint64(bin.U32(d.entries(), i*8)), uint64(bin.U32(d.entries(), i*8+4))
 }
 
 // entryRange checks entry i: 8-byte aligned offset and a range inside the
@@ -133,7 +159,7 @@ func (d directory) entryRange(i int, what string) (off, end uint64, err error) {
 		return 0, 0, bin.Rule(netipc.DecodeBadAlignment, what)
 	}
 	end = off + n
-	if end > uint64(len(d.area)) {
+	if end > uint64(len(d.area())) {
 		return 0, 0, bin.Rule(netipc.DecodeOutOfBounds, what)
 	}
 	return off, end, nil
@@ -142,7 +168,7 @@ func (d directory) entryRange(i int, what string) (off, end uint64, err error) {
 // slice returns the bytes of a validated entry i.
 func (d directory) slice(i int) []byte {
 	off, n := d.rawEntry(i)
-	return d.area[off : off+n : off+n]
+	return d.area()[off : off+n : off+n]
 }
 
 // validateItems checks every entry as a response item: aligned, in bounds,
@@ -161,7 +187,7 @@ func (d directory) validateItems(minLen int, what string, check func([]byte) err
 		if end-off < uint64(minLen) {
 			return bin.Truncated(what, minLen, int(end-off))
 		}
-		if err := check(d.area[off:end:end]); err != nil {
+		if err := check(d.area()[off:end:end]); err != nil {
 			return err
 		}
 		prevEnd = end
@@ -255,6 +281,81 @@ func measureLabels(labels []Label) (bytes int, err error) {
 	return bytes, nil
 }
 
+// measureLabelsNoNul is measureLabels without the NUL rule, and without
+// naming the rule broken: ok is false if one is.
+func measureLabelsNoNul(labels []Label) (bytes int, ok bool) {
+	if len(labels) > MaxLabels {
+		return 0, false
+	}
+	for i := range labels {
+		k := len(labels[i].Key)
+		bytes += k + len(labels[i].Value) + 2 + LookupLabelEntrySize
+		if k == 0 || bytes > maxPayload {
+			return 0, false
+		}
+	}
+	return bytes, true
+}
+
+// copyNoNul copies src to the start of dst (at least as long) and reports
+// whether src holds no NUL byte: the bytes are checked as they are copied,
+// a word at a time (a copy and a scan are two calls, and a scan of bytes
+// just written stalls on the stores).
+func copyNoNul(dst, src []byte) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	n := len(src)
+	switch {
+	case n > 64:
+		copy(dst, src)
+		return bytes.IndexByte(src, 0) < 0
+	case n > 32:
+		dst = dst[:n]
+		var acc uint64
+		for i := 0; i+8 <= n; i += 8 {
+			w := byteOrder.Uint64(src[i:])
+			acc |= (w - lo) &^ w
+			byteOrder.PutUint64(dst[i:], w)
+		}
+		// The last word, overlapping bytes already copied.
+		w := byteOrder.Uint64(src[n-8:])
+		byteOrder.PutUint64(dst[n-8:], w)
+		// Non-zero iff some byte of a word is zero (exact as a boolean).
+		return ((w-lo)&^w|acc)&hi == 0
+	case n > 16:
+		// Four words, the last two overlapping the first two.
+		a, b := byteOrder.Uint64(src), byteOrder.Uint64(src[8:])
+		c, d := byteOrder.Uint64(src[n-16:]), byteOrder.Uint64(src[n-8:])
+		byteOrder.PutUint64(dst, a)
+		byteOrder.PutUint64(dst[8:], b)
+		byteOrder.PutUint64(dst[n-16:], c)
+		byteOrder.PutUint64(dst[n-8:], d)
+		return ((a-lo)&^a|(b-lo)&^b|(c-lo)&^c|(d-lo)&^d)&hi == 0
+	case n >= 8:
+		a, b := byteOrder.Uint64(src), byteOrder.Uint64(src[n-8:])
+		byteOrder.PutUint64(dst, a)
+		byteOrder.PutUint64(dst[n-8:], b)
+		return ((a-lo)&^a|(b-lo)&^b)&hi == 0
+	case n >= 4:
+		a, b := byteOrder.Uint32(src), byteOrder.Uint32(src[n-4:])
+		byteOrder.PutUint32(dst, a)
+		byteOrder.PutUint32(dst[n-4:], b)
+		return ((a-lo&0xFFFFFFFF)&^a|(b-lo&0xFFFFFFFF)&^b)&(hi&0xFFFFFFFF) == 0
+	case n >= 2:
+		a, b := byteOrder.Uint16(src), byteOrder.Uint16(src[n-2:])
+		byteOrder.PutUint16(dst, a)
+		byteOrder.PutUint16(dst[n-2:], b)
+		return ((a-lo&0xFFFF)&^a|(b-lo&0xFFFF)&^b)&(hi&0xFFFF) == 0
+	case n == 1:
+		dst[0] = src[0]
+		return src[0] != 0
+	}
+	return true
+}
+
+// byteOrder reads and writes words for byte copies and scans (their order
+// does not matter).
+var byteOrder = binary.LittleEndian
+
 // itemLenWithLabels is the size of an item whose strings end at stringsEnd
 // followed by labelBytes of labels (count labels).
 func itemLenWithLabels(stringsEnd, count, labelBytes int) int {
@@ -264,30 +365,140 @@ func itemLenWithLabels(stringsEnd, count, labelBytes int) int {
 	return satAdd(satAlign8(stringsEnd), labelBytes)
 }
 
-// appendLabels appends the padding, table and packed strings of labels to
-// an item starting at itemStart whose strings end at len(out).
-func appendLabels(out []byte, itemStart int, labels []Label) []byte {
-	if len(labels) == 0 {
-		return out
-	}
-	out = bin.Pad8From(out, itemStart)
-	s := len(out) - itemStart + len(labels)*LookupLabelEntrySize
+// putLabels writes the padding, table and packed strings of labels into
+// an item (it) whose other strings end at stringsEnd; it holds exactly the
+// room. Table entry i and label i's strings are written in one pass, and
+// the strings checked for NULs as they are copied: it reports whether
+// there was none.
+func putLabels(it []byte, stringsEnd int, labels []Label) bool {
+	// The padding as one word store (the table overwrites what lies past
+	// it; the table and strings are longer than a word).
+	hostEndian.PutUint64(it[stringsEnd:], 0)
+	table := bin.Align8(stringsEnd)
+	s := table + len(labels)*LookupLabelEntrySize
+	ok := true
 	for i := range labels {
 		k, v := labels[i].Key, labels[i].Value
-		out = bin.App32(out, uint32(s))
-		out = bin.App32(out, uint32(len(k)))
-		s += len(k) + 1
-		out = bin.App32(out, uint32(s))
-		out = bin.App32(out, uint32(len(v)))
+		e := (*[LookupLabelEntrySize]byte)(it[table+i*LookupLabelEntrySize:])
+		hostEndian.PutUint32(e[0:], uint32(s))
+		hostEndian.PutUint32(e[4:], uint32(len(k)))
+		hostEndian.PutUint32(e[8:], uint32(s+len(k)+1))
+		hostEndian.PutUint32(e[12:], uint32(len(v)))
+		ok = copyNoNul(it[s:], k) && ok
+		s += len(k)
+		it[s] = 0
+		ok = copyNoNul(it[s+1:], v) && ok
 		s += len(v) + 1
+		it[s] = 0
+		s++
 	}
-	for i := range labels {
-		out = append(out, labels[i].Key...)
-		out = append(out, 0)
-		out = append(out, labels[i].Value...)
-		out = append(out, 0)
+	return ok
+}
+
+// LabelSet is a label list validated and laid out once, for items that
+// all carry the same labels (a handler's constant labels, a container's
+// labels shared by its processes).
+//
+// The builders take a LabelSet wherever they take []Label (the
+// ...WithLabelSet methods). Adding an item with it neither validates nor
+// measures the labels again: their table and packed strings are copied as
+// one block and only the offsets are moved to the item. Building one
+// allocates; build it once and reuse it across items and calls. A
+// LabelSet is immutable and safe for concurrent use. The zero value holds
+// no labels.
+type LabelSet struct {
+	// block is the label table (string offsets relative to its start)
+	// followed by the packed strings, exactly as they follow an item's
+	// table offset.
+	block []byte
+	count int
+}
+
+// NewLabelSet validates and lays out labels (copied: the set does not
+// alias them). It fails with ErrInvalidArgument on an empty key, a NUL
+// inside a key or value, more than MaxLabels labels, or labels whose
+// encoded size does not fit 4 GiB - 1, as the builders' []Label methods
+// do.
+func NewLabelSet(labels []Label) (LabelSet, error) {
+	n, err := measureLabels(labels)
+	if err != nil || len(labels) == 0 {
+		return LabelSet{}, err
+	}
+	block := make([]byte, n) // n >= 18: room for putLabels' word store
+	putLabels(block, 0, labels)
+	return LabelSet{block: block, count: len(labels)}, nil
+}
+
+// Len returns the number of labels.
+func (s LabelSet) Len() int { return s.count }
+
+// Label returns label i (0 <= i < Len(); out of range panics). Key and
+// Value alias the set: do not modify them.
+func (s LabelSet) Label(i int) LabelView {
+	if i < 0 || i >= s.count {
+		panic("codec: label index out of range")
+	}
+	return labelAt(s.block, 0, i)
+}
+
+// Labels iterates over the labels in order (aliasing the set, as Label).
+func (s LabelSet) Labels() iter.Seq2[int, LabelView] {
+	block, n := s.block, s.count
+	return func(yield func(int, LabelView) bool) {
+		for i := range n {
+			if !yield(i, labelAt(block, 0, i)) {
+				return
+			}
+		}
+	}
+}
+
+// ToLabels copies the labels.
+func (s LabelSet) ToLabels() []Label {
+	if s.count == 0 {
+		return nil
+	}
+	out := make([]Label, s.count)
+	for i := range out {
+		out[i] = labelAt(s.block, 0, i).ToOwned()
 	}
 	return out
+}
+
+// putLabelSet writes the padding, table and packed strings of set into an
+// item (it) whose other strings end at stringsEnd; it holds exactly the
+// room.
+func putLabelSet(it []byte, stringsEnd int, set *LabelSet) {
+	hostEndian.PutUint64(it[stringsEnd:], 0)
+	table := bin.Align8(stringsEnd)
+	copy(it[table:], set.block)
+	// The offsets moved by table, read from the set (not from the bytes
+	// just copied).
+	src := set.block[:set.count*LookupLabelEntrySize]
+	dst := it[table : table+len(src)]
+	for e := 0; e+LookupLabelEntrySize <= len(src); e += LookupLabelEntrySize {
+		s := (*[LookupLabelEntrySize]byte)(src[e : e+LookupLabelEntrySize])
+		d := (*[LookupLabelEntrySize]byte)(dst[e : e+LookupLabelEntrySize])
+		hostEndian.PutUint32(d[0:], hostEndian.Uint32(s[0:])+uint32(table))
+		hostEndian.PutUint32(d[8:], hostEndian.Uint32(s[8:])+uint32(table))
+	}
+}
+
+// growItem pads buf with zeros to the next item boundary and extends it by
+// size bytes for the item the caller then writes (size >= 8); it returns
+// the item start.
+func growItem(buf []byte, size int) ([]byte, int) {
+	n := len(buf)
+	start := bin.Align8(n)
+	end := start + size
+	if end > cap(buf) {
+		buf = slices.Grow(buf, end-n)
+	}
+	buf = buf[:end]
+	// The padding as one word store; the item overwrites what lies past
+	// it.
+	hostEndian.PutUint64(buf[n:], 0)
+	return buf, start
 }
 
 // checkLabels validates the label table of an item whose other strings end
@@ -469,8 +680,10 @@ func (c *responseCore) setBudget(budget, maxBudget int) {
 	c.configured = true
 }
 
-// begin starts a response of count items; the minimal shapes are then
-// declared with addMin, in order, and the reset completed with start.
+// begin starts a response of count items; the caller then sets
+// restAligned (the sum of the 8-aligned minimal shapes of the items) and
+// lastPad (the alignment padding of the last one), and completes the
+// reset with start.
 func (c *responseCore) begin(generation uint64, count uint32) {
 	c.buf = appendResponseHeader(c.buf[:0], count, generation)
 	c.count = int(count)
@@ -486,15 +699,6 @@ func (c *responseCore) setGeneration(g uint64) {
 		c.start()
 	}
 	bin.Put64(c.buf, 8, g)
-}
-
-func (c *responseCore) addMin(m int) {
-	a := satAlign8(m)
-	c.restAligned = satAdd(c.restAligned, a)
-	c.lastPad = a - m
-	if a == sat {
-		c.lastPad = 0
-	}
 }
 
 func (c *responseCore) start() {
@@ -545,17 +749,25 @@ func (c *responseCore) place(minSize, full int, hasFull, exceeds bool) placement
 	return placeExceeded
 }
 
-// beginItem pads to the next item boundary and returns the item start.
-func (c *responseCore) beginItem() int {
-	c.buf = bin.Pad8From(c.buf, 0)
-	return len(c.buf)
+// placeState is the part of the builder state place changes.
+type placeState struct {
+	restAligned int
+	exceeded    bool
 }
 
-// endItem records the item written since start in the directory.
-func (c *responseCore) endItem(start int) {
-	e := LookupRespHdrSize + c.next*LookupDirEntrySize
-	bin.Put32(c.buf, e, uint32(start-c.areaStart))
-	bin.Put32(c.buf, e+4, uint32(len(c.buf)-start))
+// saved returns what place changes, for restore.
+func (c *responseCore) saved() placeState { return placeState{c.restAligned, c.exceeded} }
+
+// restore undoes place (an item rejected after it was placed).
+func (c *responseCore) restore(s placeState) { c.restAligned, c.exceeded = s.restAligned, s.exceeded }
+
+// commit stores buf, which now ends with the item written at start, and
+// records the item in the directory.
+func (c *responseCore) commit(buf []byte, start int) {
+	e := (*[LookupDirEntrySize]byte)(buf[LookupRespHdrSize+c.next*LookupDirEntrySize:])
+	hostEndian.PutUint32(e[0:], uint32(start-c.areaStart))
+	hostEndian.PutUint32(e[4:], uint32(len(buf)-start))
+	c.buf = buf
 	c.next++
 }
 
