@@ -157,13 +157,16 @@ func (w *localLookup) step() (uint64, error) {
 func (w *localLookup) close() {}
 
 // cgroupsHandler is the benchmark CGROUPS_LOOKUP handler.
+// The known item's labels are laid out once (a codec.LabelSet), as the
+// Rust benchmark does.
 func cgroupsHandler(k known) func(codec.CgroupsLookupRequestView, *codec.CgroupsLookupBuilder) error {
+	labels := mustLabelSet(cgroupsKnownLabels)
 	return func(req codec.CgroupsLookupRequestView, b *codec.CgroupsLookupBuilder) error {
 		b.SetGeneration(lookupGeneration)
 		for i := range req.Len() {
 			var err error
 			if k.isKnown(i) {
-				_, err = b.AddRequestItem(req, i, codec.LookupKnown, codec.OrchestratorK8s, cgroupsKnownName, cgroupsKnownLabels)
+				_, err = b.AddRequestItemWithLabelSet(req, i, codec.LookupKnown, codec.OrchestratorK8s, cgroupsKnownName, labels)
 			} else {
 				_, err = b.AddRequestUnknown(req, i, codec.LookupUnknownRetryLater)
 			}
@@ -178,12 +181,13 @@ func cgroupsHandler(k known) func(codec.CgroupsLookupRequestView, *codec.Cgroups
 // appsHandler is the benchmark APPS_LOOKUP handler.
 func appsHandler(k known) func(codec.AppsLookupRequestView, *codec.AppsLookupBuilder) error {
 	entry := appsKnownEntry()
+	labels := mustLabelSet(appsKnownLabels)
 	return func(req codec.AppsLookupRequestView, b *codec.AppsLookupBuilder) error {
 		b.SetGeneration(lookupGeneration)
 		for i := range req.Len() {
 			var err error
 			if k.isKnown(i) {
-				_, err = b.AddRequestItem(req, i, &entry, appsKnownLabels)
+				_, err = b.AddRequestItemWithLabelSet(req, i, &entry, labels)
 			} else {
 				_, err = b.AddRequestUnknown(req, i)
 			}
@@ -193,4 +197,14 @@ func appsHandler(k known) func(codec.AppsLookupRequestView, *codec.AppsLookupBui
 		}
 		return nil
 	}
+}
+
+// mustLabelSet lays out the benchmark's constant labels (valid by
+// construction).
+func mustLabelSet(labels []codec.Label) codec.LabelSet {
+	set, err := codec.NewLabelSet(labels)
+	if err != nil {
+		panic(err)
+	}
+	return set
 }
