@@ -283,22 +283,27 @@ func (s incrementService) batch(v wire.BatchView, ic *itemCtx, tx []byte) (res [
 	}()
 	dir, items := v.Parts()
 	answers := out[area:]
-	budget := uint64(ic.responseBudget)
-	size := uint64(count) * netipc.DirEntrySize
-	for i := range count {
+	// Answers are 8 bytes each after the directory (which fits): the
+	// first fit of them keep the response within the budget, and the item
+	// after them fails the batch once its handler ran.
+	end, tooLarge := count, false
+	if fit := int(uint64(ic.responseBudget)/codec.IncrementPayloadSize) - count; fit < count {
+		end, tooLarge = fit+1, true
+	}
+	h := s.h
+	for i := range end {
 		e := (*[netipc.DirEntrySize]byte)(dir[i*netipc.DirEntrySize:])
-		off, n := bin.U32(e[:], 0), bin.U32(e[:], 4)
-		if n != codec.IncrementPayloadSize {
+		if bin.U32(e[:], 4) != codec.IncrementPayloadSize {
 			return tx, fault{kind: faultMalformed}
 		}
-		r, err := s.h(bin.U64(items, int(off)))
+		r, err := h(bin.U64(items, int(bin.U32(e[:], 0))))
 		if err != nil {
 			return tx, handlerFault(err, ic)
 		}
-		if size += codec.IncrementPayloadSize; size > budget {
-			return tx, fault{kind: faultResponseTooLarge, needed: size}
-		}
 		*(*[codec.IncrementPayloadSize]byte)(answers[i*codec.IncrementPayloadSize:]) = codec.EncodeIncrement(r)
+	}
+	if tooLarge {
+		return tx, fault{kind: faultResponseTooLarge, needed: uint64(count+end) * codec.IncrementPayloadSize}
 	}
 	return out, noFault
 }
