@@ -409,15 +409,48 @@ func (b *AppsLookupBuilder) AddRequestItemWithLabelSet(request AppsLookupRequest
 var unknownEntry = AppsLookupUnknownEntry()
 
 // AddUnknown adds the next item as an unknown PID.
-func (b *AppsLookupBuilder) AddUnknown(pid uint32) (PidStatus, error) {
-	e := unknownEntry
-	return b.add(pid, &e, nil, nil)
-}
+func (b *AppsLookupBuilder) AddUnknown(pid uint32) (PidStatus, error) { return b.addUnknown(pid) }
 
 // AddRequestUnknown adds request item index as an unknown PID.
 func (b *AppsLookupBuilder) AddRequestUnknown(request AppsLookupRequestView, index int) (PidStatus, error) {
-	e := unknownEntry
-	return b.AddRequestItem(request, index, &e, nil)
+	if index != b.core.next {
+		return 0, &netipc.ArgError{Reason: "request items must be added in request order"}
+	}
+	if index < 0 || index >= request.dir.count {
+		return 0, &netipc.ArgError{Reason: "request item index out of range"}
+	}
+	return b.addUnknown(appsPidAt(request.dir.entries(), request.dir.area(), index))
+}
+
+// addUnknown is add of AppsLookupUnknownEntry() without labels (valid by
+// construction: nothing to check).
+func (b *AppsLookupBuilder) addUnknown(pid uint32) (PidStatus, error) {
+	c := &b.core
+	if c.next >= c.count {
+		return 0, c.checkRoom()
+	}
+	encoded := PidUnknown
+	if c.place(AppsLookupMinItemSize, 0, false, false) == placeExceeded {
+		encoded = PidPayloadExceeded
+	}
+	buf, start := growItem(c.buf, AppsLookupMinItemSize)
+	putAppsMinimal(buf[start:], pid, encoded)
+	c.commit(buf, start)
+	return encoded, nil
+}
+
+// appsMinimalItem is the item of an unknown PID 0 (the minimal shape).
+var appsMinimalItem = func() (it [AppsLookupMinItemSize]byte) {
+	putAppsItem(it[:], 0, PidUnknown, &unknownEntry, 0)
+	return it
+}()
+
+// putAppsMinimal writes the minimal item of pid with status into it.
+func putAppsMinimal(it []byte, pid uint32, status PidStatus) {
+	h := (*[AppsLookupMinItemSize]byte)(it)
+	*h = appsMinimalItem
+	hostEndian.PutUint16(h[alStatus:], uint16(status))
+	hostEndian.PutUint32(h[alPid:], pid)
 }
 
 // AddItem adds an owned item (validated like Add).
@@ -464,7 +497,25 @@ func (b *AppsLookupBuilder) add(pid uint32, e *AppsLookupEntry, labels []Label, 
 	}
 	encoded := status
 	saved := c.saved()
-	switch c.place(AppsLookupMinItemSize, full, status == PidKnown, status == PidPayloadExceeded) {
+	var p placement
+	if status == PidKnown && !c.exceeded && c.next+1 < c.count && full <= MaxBudget {
+		// place's common case by hand (it is too large to inline): an
+		// item that fits in full, and not the last one. Not in exceeded
+		// mode, the reserved minimal shapes are within the budget (start):
+		// no sum here can overflow.
+		budget, maxBudget := c.budgets()
+		restAfter := max(c.restAligned-bin.Align8(AppsLookupMinItemSize), 0)
+		need := bin.Align8(bin.Align8(len(c.buf))+full) + max(restAfter-c.lastPad, 0)
+		if full+LookupRespHdrSize+LookupDirEntrySize <= maxBudget && need <= budget {
+			c.restAligned = restAfter
+			p = placeFull
+		} else {
+			p = c.place(AppsLookupMinItemSize, full, true, false)
+		}
+	} else {
+		p = c.place(AppsLookupMinItemSize, full, status == PidKnown, status == PidPayloadExceeded)
+	}
+	switch p {
 	case placeFull:
 		// growItem and commit by hand: every call spills what is live.
 		buf := c.buf
@@ -508,7 +559,7 @@ func (b *AppsLookupBuilder) add(pid uint32, e *AppsLookupEntry, labels []Label, 
 		}
 	}
 	buf, start := growItem(c.buf, AppsLookupMinItemSize)
-	putAppsItem(buf[start:], pid, encoded, &unknownEntry, 0)
+	putAppsMinimal(buf[start:], pid, encoded)
 	c.commit(buf, start)
 	return encoded, nil
 }
@@ -647,8 +698,9 @@ func appsItemOK(item []byte) bool {
 	if commOff == AppsLookupItemHdrSize && pathOff == commEnd && nameOff == pathEnd {
 		// Packed the way encoders write them: the three NULs must be the
 		// only ones.
+		// (Three empty strings are their three NULs.)
 		if nameEnd > uint64(len(item)) || item[commEnd-1]|item[pathEnd-1]|item[nameEnd-1] != 0 ||
-			bytes.Count(item[AppsLookupItemHdrSize:nameEnd], nulByte) != 3 {
+			nameEnd != AppsLookupMinItemSize && bytes.Count(item[AppsLookupItemHdrSize:nameEnd], nulByte) != 3 {
 			return false
 		}
 	} else if !stringOK(item, AppsLookupItemHdrSize, commOff, commLen) ||

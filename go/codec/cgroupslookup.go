@@ -625,14 +625,34 @@ func (b *CgroupsLookupBuilder) add(path []byte, status LookupStatus, orch Orches
 		(status != LookupKnown && (orch != 0 || len(name) != 0 || count != 0)) {
 		return 0, b.check(path, status, orch, name, labels, count)
 	}
-	minSize := satAdd(len(path), CgroupsLookupItemHdrSize+2)
+	// Slice lengths are far from overflowing an int, and labelBytes is
+	// at most 4 GiB - 1: these sums are exact.
+	minSize := len(path) + CgroupsLookupItemHdrSize + 2
 	full := 0
 	if status == LookupKnown {
-		full = itemLenWithLabels(satAdd(satAdd(len(path), len(name)), CgroupsLookupItemHdrSize+2), count, labelBytes)
+		full = itemLenWithLabels(len(path)+len(name)+CgroupsLookupItemHdrSize+2, count, labelBytes)
 	}
 	encoded := status
 	saved := c.saved()
-	switch c.place(minSize, full, status == LookupKnown, status == LookupPayloadExceeded) {
+	var p placement
+	if status == LookupKnown && !c.exceeded && c.next+1 < c.count && full <= MaxBudget {
+		// place's common case by hand (it is too large to inline): an
+		// item that fits in full, and not the last one. Not in exceeded
+		// mode, the reserved minimal shapes are within the budget (start):
+		// no sum here can overflow.
+		budget, maxBudget := c.budgets()
+		restAfter := max(c.restAligned-bin.Align8(minSize), 0)
+		need := bin.Align8(bin.Align8(len(c.buf))+full) + max(restAfter-c.lastPad, 0)
+		if full+LookupRespHdrSize+LookupDirEntrySize <= maxBudget && need <= budget {
+			c.restAligned = restAfter
+			p = placeFull
+		} else {
+			p = c.place(minSize, full, true, false)
+		}
+	} else {
+		p = c.place(minSize, full, status == LookupKnown, status == LookupPayloadExceeded)
+	}
+	switch p {
 	case placeFull:
 		// growItem, putCgroupsItem and commit by hand: every call spills
 		// what is live.

@@ -165,12 +165,6 @@ func (d directory) entryRange(i int, what string) (off, end uint64, err error) {
 	return off, end, nil
 }
 
-// slice returns the bytes of a validated entry i.
-func (d directory) slice(i int) []byte {
-	off, n := d.rawEntry(i)
-	return d.area()[off : off+n : off+n]
-}
-
 // validateItems checks every entry as a response item: aligned, in bounds,
 // in increasing order without overlap, at least minLen bytes; check then
 // validates each item's own bytes.
