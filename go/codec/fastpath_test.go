@@ -50,6 +50,8 @@ func TestAppendCgroupsLookupRequestErrors(t *testing.T) {
 		paths("\x00"),
 		paths("/a", "/b", "/c\x00d", "/e"),
 		paths("/a", "/bbbbbbbbbbbbbbbbbbbbbbbbbbbb\x00"),
+		append(lookupBenchPaths(12), []byte("/sys/fs/cgroup/bench/x\x00y")),
+		append(lookupBenchPaths(12), []byte("")),
 	}
 	for i, ps := range cases {
 		_, want := CgroupsLookupRequestLen(ps)
