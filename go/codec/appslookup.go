@@ -63,21 +63,17 @@ func AppsLookupRequestMaxItems(budget int) int {
 // fails with ErrInvalidArgument (out unchanged) only if the request would
 // exceed 4 GiB - 1.
 func AppendAppsLookupRequest(out []byte, pids []uint32) ([]byte, error) {
-	total, ok := AppsLookupRequestLen(len(pids))
-	if !ok {
+	if _, ok := AppsLookupRequestLen(len(pids)); !ok {
 		return out, &netipc.ArgError{Reason: "apps lookup request too large"}
 	}
-	if cap(out)-len(out) < total {
-		out = reserve(out, total)
-	}
-	// Appends of whole entries and keys measured faster here than
-	// stores through fixed-size arrays.
 	out = appendRequestHeader(out, uint32(len(pids)))
 	for i := range pids {
-		out = hostEndian.AppendUint64(out, pack32(uint32(i*AppsLookupKeySize), AppsLookupKeySize))
+		out = bin.App32(out, uint32(i*AppsLookupKeySize))
+		out = bin.App32(out, AppsLookupKeySize)
 	}
 	for _, pid := range pids {
-		out = hostEndian.AppendUint64(out, pack32(pid, 0))
+		out = bin.App32(out, pid)
+		out = bin.App32(out, 0)
 	}
 	return out, nil
 }

@@ -189,21 +189,6 @@ func (d directory) validateItems(minLen int, what string, check func([]byte) err
 	return nil
 }
 
-// reserve returns out with room for n more bytes (kept out of line: the
-// loops that follow measured slower with slices.Grow inlined in front).
-//
-//go:noinline
-func reserve(out []byte, n int) []byte { return slices.Grow(out, n) }
-
-// pack32 returns the uint64 whose host-order bytes are those of a then
-// those of b (two uint32 fields written with one store).
-func pack32(a, b uint32) uint64 {
-	var w [8]byte
-	hostEndian.PutUint32(w[0:], a)
-	hostEndian.PutUint32(w[4:], b)
-	return hostEndian.Uint64(w[:])
-}
-
 // putRequestHeader writes a request header for count keys.
 func putRequestHeader(h *[LookupReqHdrSize]byte, count uint32) {
 	hostEndian.PutUint16(h[0:], netipc.LayoutVersion)
