@@ -490,8 +490,9 @@ func (b *CgroupsLookupBuilder) ResetForPaths(generation uint64, paths [][]byte) 
 func (b *CgroupsLookupBuilder) start(generation uint64) {
 	c := &b.core
 	c.begin(generation, uint32(len(b.keyLens)))
-	// addMin for each key, in registers (a key length is at most
-	// 4 GiB - 1: only the sum may saturate).
+	// The sum of the keys' 8-aligned minimal shapes and the padding of the
+	// last one (see begin; a key length is at most 4 GiB - 1: only the sum
+	// may saturate).
 	rest, lastPad := 0, 0
 	for _, l := range b.keyLens {
 		m := l + CgroupsLookupItemHdrSize + 2
