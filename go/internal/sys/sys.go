@@ -418,7 +418,7 @@ func RecvPacketSpin(fd int, head, body []byte, deadline time.Time, abort *Abort,
 		end := start + time.Duration(budget)
 		for i := 0; ; i++ {
 			if i%triesPerYield == 0 {
-				yield()
+				Yield()
 			}
 			if done, err := try(); done {
 				t.Record(int64(Mono()-start), true)
@@ -441,8 +441,9 @@ func RecvPacketSpin(fd int, head, body []byte, deadline time.Time, abort *Abort,
 // tries (a microsecond or two) still lets a peer that needs this core run.
 const triesPerYield = 4
 
-// yield gives the CPU to any runnable thread (sched_yield(2)).
-func yield() { _, _, _ = unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
+// Yield gives the CPU to any runnable thread (sched_yield(2), a raw
+// system call: it never blocks).
+func Yield() { _, _, _ = unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
 
 // MaxPacketSize is the largest packet size a SEQPACKET datagram on fd can
 // carry: SO_SNDBUF - 32 (65536 - 32 when it cannot be read).
