@@ -668,17 +668,7 @@ func (b *CgroupsLookupBuilder) add(path []byte, status LookupStatus, orch Orches
 		hostEndian.PutUint64(buf[n:], 0)
 		it := buf[start:end]
 		nameOff := CgroupsLookupItemHdrSize + len(path) + 1
-		h := (*[CgroupsLookupItemHdrSize]byte)(it)
-		hostEndian.PutUint16(h[0:], netipc.LayoutVersion)
-		hostEndian.PutUint16(h[clStatus:], uint16(status))
-		hostEndian.PutUint16(h[clOrch:], uint16(orch))
-		hostEndian.PutUint16(h[clReserved0:], 0)
-		hostEndian.PutUint32(h[clPathOff:], CgroupsLookupItemHdrSize)
-		hostEndian.PutUint32(h[clPathLen:], uint32(len(path)))
-		hostEndian.PutUint32(h[clNameOff:], uint32(nameOff))
-		hostEndian.PutUint32(h[clNameLen:], uint32(len(name)))
-		hostEndian.PutUint16(h[clLabels:], uint16(count))
-		hostEndian.PutUint16(h[clReserved1:], 0)
+		putCgroupsItemHeader((*[CgroupsLookupItemHdrSize]byte)(it), status, orch, len(path), len(name), count)
 		copy(it[CgroupsLookupItemHdrSize:], path)
 		it[nameOff-1] = 0
 		ok := copyNoNul(it[nameOff:], name)
@@ -749,23 +739,28 @@ func (b *CgroupsLookupBuilder) check(path []byte, status LookupStatus, orch Orch
 	return nil
 }
 
+// putCgroupsItemHeader writes the header of an item whose path follows
+// the header and whose name follows the path's NUL.
+func putCgroupsItemHeader(h *[CgroupsLookupItemHdrSize]byte, status LookupStatus, orch Orchestrator, pathLen, nameLen, labels int) {
+	hostEndian.PutUint16(h[0:], netipc.LayoutVersion)
+	hostEndian.PutUint16(h[clStatus:], uint16(status))
+	hostEndian.PutUint16(h[clOrch:], uint16(orch))
+	hostEndian.PutUint16(h[clReserved0:], 0)
+	hostEndian.PutUint32(h[clPathOff:], CgroupsLookupItemHdrSize)
+	hostEndian.PutUint32(h[clPathLen:], uint32(pathLen))
+	hostEndian.PutUint32(h[clNameOff:], uint32(CgroupsLookupItemHdrSize+pathLen+1))
+	hostEndian.PutUint32(h[clNameLen:], uint32(nameLen))
+	hostEndian.PutUint16(h[clLabels:], uint16(labels))
+	hostEndian.PutUint16(h[clReserved1:], 0)
+}
+
 // putCgroupsItem writes an item header and its path and name strings
 // (labels follow separately) into it, which holds at least their room:
 // path right after the header, name right after the path's NUL. It
 // returns where the strings end.
 func putCgroupsItem(it []byte, status LookupStatus, orch Orchestrator, path, name []byte, labels int) int {
 	nameOff := CgroupsLookupItemHdrSize + len(path) + 1
-	h := (*[CgroupsLookupItemHdrSize]byte)(it)
-	hostEndian.PutUint16(h[0:], netipc.LayoutVersion)
-	hostEndian.PutUint16(h[clStatus:], uint16(status))
-	hostEndian.PutUint16(h[clOrch:], uint16(orch))
-	hostEndian.PutUint16(h[clReserved0:], 0)
-	hostEndian.PutUint32(h[clPathOff:], CgroupsLookupItemHdrSize)
-	hostEndian.PutUint32(h[clPathLen:], uint32(len(path)))
-	hostEndian.PutUint32(h[clNameOff:], uint32(nameOff))
-	hostEndian.PutUint32(h[clNameLen:], uint32(len(name)))
-	hostEndian.PutUint16(h[clLabels:], uint16(labels))
-	hostEndian.PutUint16(h[clReserved1:], 0)
+	putCgroupsItemHeader((*[CgroupsLookupItemHdrSize]byte)(it), status, orch, len(path), len(name), labels)
 	copy(it[CgroupsLookupItemHdrSize:], path)
 	it[nameOff-1] = 0
 	end := nameOff + copy(it[nameOff:], name)
