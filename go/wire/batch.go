@@ -71,19 +71,7 @@ func (b *BatchBuilder) AddWith(write func(buf []byte) ([]byte, error)) error {
 		b.buf = buf[:start]
 		return err
 	}
-	// record, written out: one call less per item (3.4 instead of 4.4 ns
-	// per 8-byte item).
-	n := len(out) - start
-	off := start - b.base - int(b.count)*netipc.DirEntrySize
-	if uint64(n)|uint64(off) > 0xFFFFFFFF {
-		return b.tooLarge(out, start)
-	}
-	e := (*[netipc.DirEntrySize]byte)(out[b.base+int(b.added)*netipc.DirEntrySize:])
-	ne.PutUint32(e[:4], uint32(off))
-	ne.PutUint32(e[4:], uint32(n))
-	b.buf = out
-	b.added++
-	return nil
+	return b.record(out, start, len(out)-start)
 }
 
 func errBatchFull() error {
