@@ -86,7 +86,8 @@ func (b *BatchBuilder) tooLarge(out []byte, start int) error {
 }
 
 // record enters the item of n bytes appended to out at start in the
-// directory (b.added < b.count was checked).
+// directory (b.added < b.count was checked). Add and AddWith call it per
+// item: keep it within the inliner's budget (cost 80 now).
 func (b *BatchBuilder) record(out []byte, start, n int) error {
 	off := start - b.base - int(b.count)*netipc.DirEntrySize
 	if uint64(n)|uint64(off) > 0xFFFFFFFF {
