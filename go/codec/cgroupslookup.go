@@ -806,23 +806,10 @@ func DecodeCgroupsLookupResponse(payload []byte) (CgroupsLookupResponseView, err
 	return CgroupsLookupResponseView{dir: d}, nil
 }
 
-// firstBadCgroupsItem is the fast form of validateItems with
-// checkCgroupsItem: the same rules as one bool per item and no error
-// built. It returns the index of the first item that breaks a rule, or
-// the item count if none does.
+// firstBadCgroupsItem is the fast form of validateItems with the item's precise
+// checks (firstBadItem with cgroupsItemOK).
 func firstBadCgroupsItem(entries, area []byte) int {
-	prevEnd := uint64(0)
-	for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
-		e := (*[LookupDirEntrySize]byte)(entries[at : at+LookupDirEntrySize])
-		off, size := uint64(hostEndian.Uint32(e[0:])), uint64(hostEndian.Uint32(e[4:]))
-		end := off + size
-		if off%netipc.ItemAlign != 0 || end > uint64(len(area)) || off < prevEnd || size < CgroupsLookupItemHdrSize ||
-			!cgroupsItemOK(area[off:end]) {
-			return at / LookupDirEntrySize
-		}
-		prevEnd = end
-	}
-	return len(entries) / LookupDirEntrySize
+	return firstBadItem(entries, area, CgroupsLookupItemHdrSize, cgroupsItemOK)
 }
 
 // cgroupsItemOK is the fast form of checkCgroupsItem (item holds at least

@@ -165,6 +165,25 @@ func (d directory) entryRange(i int, what string) (off, end uint64, err error) {
 	return off, end, nil
 }
 
+// firstBadItem is the fast form of validateItems: the same directory rules
+// and ok for each item's own bytes (the fast form of its precise check),
+// as one bool per item and no error built. It returns the index of the
+// first item that breaks a rule, or the item count if none does.
+func firstBadItem(entries, area []byte, minLen uint64, ok func(item []byte) bool) int {
+	prevEnd := uint64(0)
+	for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
+		e := (*[LookupDirEntrySize]byte)(entries[at : at+LookupDirEntrySize])
+		off, size := uint64(hostEndian.Uint32(e[0:])), uint64(hostEndian.Uint32(e[4:]))
+		end := off + size
+		if off%netipc.ItemAlign != 0 || end > uint64(len(area)) || off < prevEnd || size < minLen ||
+			!ok(area[off:end]) {
+			return at / LookupDirEntrySize
+		}
+		prevEnd = end
+	}
+	return len(entries) / LookupDirEntrySize
+}
+
 // validateItems checks every entry as a response item: aligned, in bounds,
 // in increasing order without overlap, at least minLen bytes; check then
 // validates each item's own bytes.
