@@ -494,14 +494,18 @@ func (b *AppsLookupBuilder) add(pid uint32, e *AppsLookupEntry, labels []Label, 
 	encoded := status
 	saved := c.saved()
 	var p placement
-	if status == PidKnown && !c.exceeded && c.next+1 < c.count && full <= MaxBudget {
+	if status == PidKnown && !c.exceeded && full <= MaxBudget {
 		// place's common case by hand (it is too large to inline): an
-		// item that fits in full, and not the last one. Not in exceeded
-		// mode, the reserved minimal shapes are within the budget (start):
-		// no sum here can overflow.
+		// item that fits in full. Not in exceeded mode, the reserved
+		// minimal shapes are within the budget (start): no sum here can
+		// overflow.
 		budget, maxBudget := c.budgets()
 		restAfter := max(c.restAligned-bin.Align8(AppsLookupMinItemSize), 0)
-		need := bin.Align8(bin.Align8(len(c.buf))+full) + max(restAfter-c.lastPad, 0)
+		need := bin.Align8(len(c.buf)) + full
+		if c.next+1 < c.count {
+			// Room for the minimal shapes of the items after this one.
+			need = bin.Align8(need) + max(restAfter-c.lastPad, 0)
+		}
 		if full+LookupRespHdrSize+LookupDirEntrySize <= maxBudget && need <= budget {
 			c.restAligned = restAfter
 			p = placeFull
@@ -680,12 +684,17 @@ func appsItemOK(item []byte) bool {
 	commEnd, pathEnd, nameEnd := commOff+commLen+1, pathOff+pathLen+1, nameOff+nameLen+1
 	if commOff == AppsLookupItemHdrSize && pathOff == commEnd && nameOff == pathEnd {
 		// Packed the way encoders write them: the three NULs must be the
-		// only ones.
-		// (Three empty strings are their three NULs.)
-		if nameEnd > uint64(len(item)) || item[commEnd-1]|item[pathEnd-1]|item[nameEnd-1] != 0 ||
-			nameEnd != AppsLookupMinItemSize && bytes.Count(item[AppsLookupItemHdrSize:nameEnd], nulByte) != 3 {
+		// only ones in the strings, and the label strings' NULs the only
+		// ones in theirs (one count over both and the table between).
+		if nameEnd > uint64(len(item)) || item[commEnd-1]|item[pathEnd-1]|item[nameEnd-1] != 0 {
 			return false
 		}
+		if labels == 0 && nameEnd == AppsLookupMinItemSize {
+			// Three empty strings are their three NULs.
+			return true
+		}
+		end, zeros, ok := labelTable(item, nameEnd, int(labels))
+		return ok && bytes.Count(item[AppsLookupItemHdrSize:end], nulByte) == 3+zeros
 	} else if !stringOK(item, AppsLookupItemHdrSize, commOff, commLen) ||
 		!stringOK(item, AppsLookupItemHdrSize, pathOff, pathLen) ||
 		!stringOK(item, AppsLookupItemHdrSize, nameOff, nameLen) ||

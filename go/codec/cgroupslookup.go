@@ -636,14 +636,18 @@ func (b *CgroupsLookupBuilder) add(path []byte, status LookupStatus, orch Orches
 	encoded := status
 	saved := c.saved()
 	var p placement
-	if status == LookupKnown && !c.exceeded && c.next+1 < c.count && full <= MaxBudget {
+	if status == LookupKnown && !c.exceeded && full <= MaxBudget {
 		// place's common case by hand (it is too large to inline): an
-		// item that fits in full, and not the last one. Not in exceeded
-		// mode, the reserved minimal shapes are within the budget (start):
-		// no sum here can overflow.
+		// item that fits in full. Not in exceeded mode, the reserved
+		// minimal shapes are within the budget (start): no sum here can
+		// overflow.
 		budget, maxBudget := c.budgets()
 		restAfter := max(c.restAligned-bin.Align8(minSize), 0)
-		need := bin.Align8(bin.Align8(len(c.buf))+full) + max(restAfter-c.lastPad, 0)
+		need := bin.Align8(len(c.buf)) + full
+		if c.next+1 < c.count {
+			// Room for the minimal shapes of the items after this one.
+			need = bin.Align8(need) + max(restAfter-c.lastPad, 0)
+		}
 		if full+LookupRespHdrSize+LookupDirEntrySize <= maxBudget && need <= budget {
 			c.restAligned = restAfter
 			p = placeFull
@@ -828,11 +832,13 @@ func cgroupsItemOK(item []byte) bool {
 	pathEnd, nameEnd := pathOff+pathLen+1, nameOff+nameLen+1
 	if pathOff == CgroupsLookupItemHdrSize && nameOff == pathEnd {
 		// Packed the way encoders write them: the two NULs must be the
-		// only ones.
-		if nameEnd > uint64(len(item)) || item[pathEnd-1]|item[nameEnd-1] != 0 ||
-			bytes.Count(item[CgroupsLookupItemHdrSize:nameEnd], nulByte) != 2 {
+		// only ones in the strings, and the label strings' NULs the only
+		// ones in theirs (one count over both and the table between).
+		if nameEnd > uint64(len(item)) || item[pathEnd-1]|item[nameEnd-1] != 0 {
 			return false
 		}
+		end, zeros, ok := labelTable(item, nameEnd, int(labels))
+		return ok && bytes.Count(item[CgroupsLookupItemHdrSize:end], nulByte) == 2+zeros
 	} else if !stringOK(item, CgroupsLookupItemHdrSize, pathOff, pathLen) ||
 		!stringOK(item, CgroupsLookupItemHdrSize, nameOff, nameLen) || (pathOff < nameEnd && nameOff < pathEnd) {
 		return false

@@ -2,8 +2,10 @@ package codec
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -249,4 +251,32 @@ func normLabels(ls []Label) string {
 		s += fmt.Sprintf("%q=%q ", l.Key, l.Value)
 	}
 	return s
+}
+
+func TestZeroLanesCountEveryZeroByte(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 20000 {
+		var w [16]byte
+		for i := range w {
+			// Mostly zeros and bytes with the high bit set: the values a
+			// carry or a borrow would miscount.
+			switch r.IntN(4) {
+			case 0:
+				w[i] = 0
+			case 1:
+				w[i] = 0x80 | byte(r.IntN(128))
+			default:
+				w[i] = byte(r.IntN(256))
+			}
+		}
+		want := 0
+		for _, c := range w {
+			if c == 0 {
+				want++
+			}
+		}
+		if got := sumLanes(zeroLanes(binary.LittleEndian.Uint64(w[:8])) + zeroLanes(binary.LittleEndian.Uint64(w[8:]))); got != want {
+			t.Fatalf("zero lanes of %x = %d, want %d", w, got, want)
+		}
+	}
 }

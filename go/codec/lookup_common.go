@@ -572,38 +572,76 @@ func stringOK(item []byte, hdr int, off, n uint64) bool {
 	return off >= uint64(hdr) && end < uint64(len(item)) && item[end] == 0 && !bin.HasNul(item[off:end])
 }
 
-// labelsOK is the fast form of checkLabels: the label strings must be
-// packed right after the table in table order, so their NULs (checked one
-// by one) must be the only ones in the packed bytes (one vectorized
-// count).
+// labelsOK is the fast form of checkLabels (see labelTable).
 func labelsOK(item []byte, stringsEnd uint64, count int) bool {
 	if count == 0 {
 		return true
 	}
+	end, zeros, ok := labelTable(item, stringsEnd, count)
+	return ok && bytes.Count(item[stringsEnd:end], nulByte) == zeros
+}
+
+// labelTable checks the label table of an item whose other strings end at
+// stringsEnd, with its strings packed right after the table in table
+// order: offsets, non-empty keys, zero padding and each string's NUL. It
+// returns where the label strings end and how many zero bytes
+// item[stringsEnd:end] holds if the label strings hold no other NUL (the
+// padding, the table's zero bytes and the strings' NULs): the caller
+// checks that with one vectorized count, over these bytes alone or
+// together with the strings before them.
+func labelTable(item []byte, stringsEnd uint64, count int) (end uint64, zeros int, ok bool) {
+	if count == 0 {
+		return stringsEnd, 0, true
+	}
 	table := (stringsEnd + 7) &^ 7
 	tableEnd := table + uint64(count)*LookupLabelEntrySize
 	if tableEnd > uint64(len(item)) {
-		return false
+		return 0, 0, false
 	}
 	// The padding: the high (last) bytes of the little-endian word that
 	// ends at the table (stringsEnd > 8: the strings follow a header).
-	if pad := table - stringsEnd; pad != 0 && binary.LittleEndian.Uint64(item[table-8:table])>>(64-8*pad) != 0 {
-		return false
+	pad := table - stringsEnd
+	if pad != 0 && binary.LittleEndian.Uint64(item[table-8:table])>>(64-8*pad) != 0 {
+		return 0, 0, false
 	}
+	// The table's zero bytes are summed in the byte lanes of lanes (one
+	// bit per zero byte, in the byte's low bit), at most 2 per entry:
+	// flushed every 64 entries, before a lane could carry.
+	var lanes uint64
+	zeros = int(pad) + 2*count
 	at := tableEnd
-	for e := table; e < tableEnd; e += LookupLabelEntrySize {
+	for e, n := table, 0; e < tableEnd; e += LookupLabelEntrySize {
 		l := (*[LookupLabelEntrySize]byte)(item[e : e+LookupLabelEntrySize])
-		keyLen := uint64(hostEndian.Uint32(l[4:]))
+		keyOff, keyLen := uint64(hostEndian.Uint32(l[0:])), uint64(hostEndian.Uint32(l[4:]))
+		valOff, valLen := uint64(hostEndian.Uint32(l[8:])), uint64(hostEndian.Uint32(l[12:]))
 		keyNul := at + keyLen
-		valNul := keyNul + 1 + uint64(hostEndian.Uint32(l[12:]))
-		if uint64(hostEndian.Uint32(l[0:])) != at || keyLen == 0 || uint64(hostEndian.Uint32(l[8:])) != keyNul+1 ||
-			valNul >= uint64(len(item)) || item[keyNul]|item[valNul] != 0 {
-			return false
+		valNul := keyNul + 1 + valLen
+		if keyOff != at || keyLen == 0 || valOff != keyNul+1 || valNul >= uint64(len(item)) || item[keyNul]|item[valNul] != 0 {
+			return 0, 0, false
+		}
+		// The entry's bytes as two words (their byte order does not
+		// change which are zero).
+		lanes += zeroLanes(keyOff|keyLen<<32) + zeroLanes(valOff|valLen<<32)
+		if n++; n == 64 {
+			zeros, lanes, n = zeros+sumLanes(lanes), 0, 0
 		}
 		at = valNul + 1
 	}
-	return bytes.Count(item[tableEnd:at], nulByte) == 2*count
+	return at, zeros + sumLanes(lanes), true
 }
+
+// zeroLanes returns w with a 1 in the low bit of each of its zero bytes
+// and 0 elsewhere.
+func zeroLanes(w uint64) uint64 {
+	const lo7 = 0x7f7f_7f7f_7f7f_7f7f
+	// The high bit of each zero byte (no carries cross bytes: each byte
+	// sum is at most 0x7f + 0x7f), moved to the byte's low bit.
+	return ^((w&lo7 + lo7) | w | lo7) >> 7
+}
+
+// sumLanes returns the sum of the byte lanes of w (at most 255 in all):
+// one multiply gathers them in the top byte.
+func sumLanes(w uint64) int { return int((w * 0x0101_0101_0101_0101) >> 56) }
 
 // labelAt returns label i of a validated table.
 func labelAt(item []byte, table, i int) LabelView {
@@ -692,11 +730,17 @@ func (c *responseCore) begin(generation uint64, count uint32) {
 }
 
 func (c *responseCore) setGeneration(g uint64) {
-	if c.buf == nil {
-		c.begin(0, 0)
-		c.start()
+	if len(c.buf) < LookupRespHdrSize {
+		c.startEmpty()
 	}
-	bin.Put64(c.buf, 8, g)
+	hostEndian.PutUint64(c.buf[8:16], g)
+}
+
+// startEmpty starts a response of no items (a builder used before any
+// reset).
+func (c *responseCore) startEmpty() {
+	c.begin(0, 0)
+	c.start()
 }
 
 func (c *responseCore) start() {
@@ -771,8 +815,7 @@ func (c *responseCore) commit(buf []byte, start int) {
 
 func (c *responseCore) finish() ([]byte, error) {
 	if c.buf == nil {
-		c.begin(0, 0)
-		c.start()
+		c.startEmpty()
 	}
 	if c.next != c.count {
 		return nil, &netipc.StateError{Reason: "fewer response items were added than the request holds"}

@@ -94,59 +94,77 @@ const lookupGeneration = 1
 // localLookup is one in-process lookup scenario: one call = encode the
 // N-key request, run the server dispatch (service.LocalDispatcher: decode,
 // handler filling the response builder, budget check), decode the response
-// and check its item count.
+// and check its item count. Direct calls, as the Rust program makes them:
+// the dispatcher's handler is the only indirect one.
 type localLookup struct {
-	n       int
-	request []byte
-	// encode appends the request, dispatch answers it, count decodes the
-	// response and returns its item count.
-	encode   func(out []byte) ([]byte, error)
-	dispatch func(request []byte) ([]byte, error)
-	count    func(response []byte) (int, error)
+	n          int
+	request    []byte
+	dispatcher *service.LocalDispatcher
+	// The keys of the method: paths for CGROUPS_LOOKUP, else pids.
+	paths [][]byte
+	pids  []uint32
 }
 
 func newLocalLookup(m lookupMethod, k known, n int) *localLookup {
 	budget := localBuffer(n)
 	w := &localLookup{n: n, request: make([]byte, 0, budget)}
 	if m == methodCgroups {
-		paths := make([][]byte, n)
-		for i := range paths {
-			paths[i] = cgroupsKey(i)
+		w.paths = make([][]byte, n)
+		for i := range w.paths {
+			w.paths[i] = cgroupsKey(i)
 		}
-		w.encode = func(out []byte) ([]byte, error) { return codec.AppendCgroupsLookupRequest(out, paths) }
-		w.dispatch = service.NewCgroupsLookupDispatcher(cgroupsHandler(k), uint32(budget)).Dispatch
-		w.count = func(resp []byte) (int, error) {
-			v, err := codec.DecodeCgroupsLookupResponse(resp)
-			return v.Len(), err
-		}
+		w.dispatcher = service.NewCgroupsLookupDispatcher(cgroupsHandler(k), uint32(budget))
 		return w
 	}
-	pids := make([]uint32, n)
-	for i := range pids {
-		pids[i] = appsKey(i)
+	w.pids = make([]uint32, n)
+	for i := range w.pids {
+		w.pids[i] = appsKey(i)
 	}
-	w.encode = func(out []byte) ([]byte, error) { return codec.AppendAppsLookupRequest(out, pids) }
-	w.dispatch = service.NewAppsLookupDispatcher(appsHandler(k), uint32(budget)).Dispatch
-	w.count = func(resp []byte) (int, error) {
-		v, err := codec.DecodeAppsLookupResponse(resp)
-		return v.Len(), err
-	}
+	w.dispatcher = service.NewAppsLookupDispatcher(appsHandler(k), uint32(budget))
 	return w
 }
 
+// dispatch answers one request in process.
+func (w *localLookup) dispatch(req []byte) ([]byte, error) {
+	resp, err := w.dispatcher.Dispatch(req)
+	if err != nil {
+		return nil, fmt.Errorf("in-process dispatch: %w", err)
+	}
+	return resp, nil
+}
+
 func (w *localLookup) step() (uint64, error) {
-	req, err := w.encode(w.request[:0])
-	if err != nil {
-		return 0, err
-	}
-	w.request = req
-	resp, err := w.dispatch(req)
-	if err != nil {
-		return 0, fmt.Errorf("in-process dispatch: %w", err)
-	}
-	got, err := w.count(resp)
-	if err != nil {
-		return 0, err
+	var got int
+	if w.paths != nil {
+		req, err := codec.AppendCgroupsLookupRequest(w.request[:0], w.paths)
+		if err != nil {
+			return 0, err
+		}
+		w.request = req
+		resp, err := w.dispatch(req)
+		if err != nil {
+			return 0, err
+		}
+		v, err := codec.DecodeCgroupsLookupResponse(resp)
+		if err != nil {
+			return 0, err
+		}
+		got = v.Len()
+	} else {
+		req, err := codec.AppendAppsLookupRequest(w.request[:0], w.pids)
+		if err != nil {
+			return 0, err
+		}
+		w.request = req
+		resp, err := w.dispatch(req)
+		if err != nil {
+			return 0, err
+		}
+		v, err := codec.DecodeAppsLookupResponse(resp)
+		if err != nil {
+			return 0, err
+		}
+		got = v.Len()
 	}
 	if got != w.n {
 		return 0, wrong("%d items for %d keys", got, w.n)
