@@ -16,17 +16,6 @@ const (
 	futexWake = 1 // FUTEX_WAKE
 )
 
-// wakeOne wakes at most one waiter on addr. EFAULT (the page vanished)
-// is returned as is. FUTEX_WAKE never blocks, so it is a raw system call:
-// no scheduler hand-off bookkeeping on every publication.
-func wakeOne(addr *uint32) error {
-	_, _, e := unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), futexWake, 1, 0, 0, 0)
-	if e != 0 {
-		return e
-	}
-	return nil
-}
-
 // waitOn sleeps while *addr == val, for at most d. Wake-ups, a changed
 // value, signals and the timeout all return nil; EFAULT is returned.
 // raw makes it a raw system call, unknown to the scheduler (only for
