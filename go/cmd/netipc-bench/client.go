@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux || windows
 
 package main
 
@@ -12,7 +12,6 @@ import (
 	"netipc.local/netipc/codec"
 	"netipc.local/netipc/service"
 	"netipc.local/netipc/transport"
-	"netipc.local/netipc/transport/uds"
 	"netipc.local/netipc/wire"
 )
 
@@ -190,7 +189,7 @@ type pipelineSlot struct {
 // of generated sizes) sent, then their 16 responses read and checked. One
 // round is one operation.
 type pipeline struct {
-	s       *uds.ClientSession
+	s       *l1Session
 	timeout time.Duration
 	counter uint64
 	batch   bool
@@ -200,15 +199,16 @@ type pipeline struct {
 }
 
 // connectPipeline connects a Level 1 baseline session for pipelining
-// (SHM carries one request at a time) with the side's budgets and batch
-// items both ways and 16 requests in flight.
+// (UDS on Linux, a Named Pipe on Windows; SHM carries one request at a
+// time) with the side's budgets and batch items both ways and 16
+// requests in flight.
 func connectPipeline(side serverSide, runDir, svc string, batch bool) (*pipeline, error) {
 	ep, err := transport.NewEndpoint(runDir, svc)
 	if err != nil {
 		return nil, err
 	}
 	sup, pref := side.profiles()
-	cfg := uds.ClientConfig{
+	cfg := l1Config{
 		SupportedProfiles: sup, PreferredProfiles: pref,
 		MaxRequestPayloadBytes: side.requestPayload, MaxRequestBatchItems: side.batchItems,
 		MaxResponsePayloadBytes: side.responsePayload, MaxResponseBatchItems: side.batchItems,
@@ -217,7 +217,7 @@ func connectPipeline(side serverSide, runDir, svc string, batch bool) (*pipeline
 		MaxInFlight:        pipelineDepth,
 	}
 	timeout := service.DefaultCallTimeout
-	s, err := uds.Connect(ep, cfg, time.Now().Add(timeout), nil)
+	s, err := l1Connect(ep, cfg, time.Now().Add(timeout))
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux || windows
 
 // Command netipc-bench is the Go side of the shared benchmark suite
 // (/work/shared/spec/BENCHMARKS.md): every scenario of `netipc bench` of
@@ -15,9 +15,15 @@
 // uds-batch-ping-pong, shm-batch-ping-pong, snapshot-baseline,
 // snapshot-shm, uds-pipeline and uds-pipeline-batch. The server prints
 // `READY` once it accepts connections and, when stopped (SIGINT/SIGTERM,
-// or after --duration seconds; 0 = no limit, the default), prints
-// `SERVER_CPU_PCT=<pct>`: its CPU time over the time sessions were
-// active. The service name defaults to the scenario name.
+// on Windows Ctrl-C/Ctrl-Break, or after --duration seconds; 0 = no
+// limit, the default), prints `SERVER_CPU_PCT=<pct>`: its CPU time over
+// the time sessions were active. The service name defaults to the
+// scenario name.
+//
+// It runs on Linux (UDS SOCK_SEQPACKET, POSIX SHM) and on Windows (Named
+// Pipes, Win SHM): the uds-* and snapshot-baseline scenarios run over the
+// platform's baseline transport, the shm-* and snapshot-shm ones over its
+// SHM_HYBRID data plane, like the Rust tool on each platform.
 //
 // In-process scenarios (`list` says `in-process`) run with `client` alone,
 // no server and no run directory: `lookup` (a Level 3 cgroups cache seeded
@@ -141,7 +147,7 @@ func main() {
 			if sc.inProcess() {
 				failErr(err, "%s", sc.name)
 			}
-			failErr(err, "%s/%s.sock", *runDir, *svc)
+			failErr(err, "%s", serviceAddress(*runDir, *svc))
 		}
 		fmt.Println(line)
 	default:

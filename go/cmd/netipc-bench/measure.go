@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux || windows
 
 package main
 
@@ -7,22 +7,11 @@ import (
 	"slices"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"netipc.local/netipc/internal/sys"
 )
 
 // sampleCapacity is the most latency samples kept (4 bytes each).
 const sampleCapacity = 1 << 18
-
-// cpuTime is this process's CPU time (user + system, every thread).
-func cpuTime() time.Duration {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_PROCESS_CPUTIME_ID, &ts); err != nil {
-		return 0
-	}
-	return time.Duration(ts.Nano())
-}
 
 // cpuPct is CPU time as a percentage of wall time (100 = one core busy).
 func cpuPct(cpu, wall time.Duration) float64 {

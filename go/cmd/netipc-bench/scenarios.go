@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux || windows
 
 package main
 
@@ -181,10 +181,13 @@ func (s scenario) side() (serverSide, bool) {
 	return serverSide{}, false
 }
 
-// profiles are the supported and preferred profile bits.
+// profiles are the supported and preferred profile bits: SHM_HYBRID
+// where the platform's transport implements it (POSIX SHM on Linux, Win
+// SHM on Windows), as the Rust bench's profile bits are.
 func (s serverSide) profiles() (supported, preferred uint32) {
 	if s.shm {
-		return netipc.ProfileBaseline | netipc.ProfileShmHybrid, netipc.ProfileShmHybrid
+		shm := netipc.ProfileShmHybrid & implementedProfiles
+		return netipc.ProfileBaseline | shm, shm
 	}
 	return netipc.ProfileBaseline, netipc.ProfileBaseline
 }

@@ -1,12 +1,16 @@
-//go:build linux
+//go:build linux || windows
 
 package main
 
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"os"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +22,19 @@ import (
 // shortRun is the measured time of the test runs; drive always completes
 // at least one operation, however loaded the machine.
 const shortRun = 10 * time.Millisecond
+
+var runDirs atomic.Uint64
+
+// testRunDir is a run directory for one test: t.TempDir on Linux; on
+// Windows a name unique to this process and call, never created (Named
+// Pipe and kernel object names only hash it, and t.TempDir's cleanup
+// does not work under Wine).
+func testRunDir(t *testing.T) string {
+	if runtime.GOOS != "windows" {
+		return t.TempDir()
+	}
+	return fmt.Sprintf(`C:\netipc-bench-test\%d-%d-%d`, os.Getpid(), time.Now().UnixNano(), runDirs.Add(1))
+}
 
 // checkLine checks a client's CSV line: the scenario, `go` for both
 // implementations, numeric fields and a non-zero throughput.
@@ -51,7 +68,7 @@ func TestEveryScenario(t *testing.T) {
 				checkLine(t, line, sc.name)
 				return
 			}
-			dir := t.TempDir()
+			dir := testRunDir(t)
 			srv, err := startServer(side, serverConfig(side, dir, "x"))
 			if err != nil {
 				t.Fatal(err)
@@ -80,7 +97,7 @@ func TestWrongAnswersFail(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			sc, _ := findScenario(name)
 			side, _ := sc.side()
-			dir := t.TempDir()
+			dir := testRunDir(t)
 			srv, err := service.NewIncrementServer(serverConfig(side, dir, "x"), func(v uint64) (uint64, error) { return v + 2, nil })
 			if err != nil {
 				t.Fatal(err)
@@ -96,12 +113,12 @@ func TestWrongAnswersFail(t *testing.T) {
 
 func TestNoServerIsNotFound(t *testing.T) {
 	sc, _ := findScenario("uds-pipeline")
-	_, err := runClient(sc, t.TempDir(), "x", runOpts{duration: shortRun})
+	_, err := runClient(sc, testRunDir(t), "x", runOpts{duration: shortRun})
 	if exitCode(err) != 3 {
 		t.Fatalf("err %v (exit %d), want NOT_FOUND (exit 3)", err, exitCode(err))
 	}
 	sc, _ = findScenario("snapshot-shm")
-	if _, err = runClient(sc, t.TempDir(), "x", runOpts{duration: shortRun}); exitCode(err) != 3 {
+	if _, err = runClient(sc, testRunDir(t), "x", runOpts{duration: shortRun}); exitCode(err) != 3 {
 		t.Fatalf("err %v (exit %d), want NOT_FOUND (exit 3)", err, exitCode(err))
 	}
 }

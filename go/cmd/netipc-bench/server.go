@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux || windows
 
 package main
 
@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"netipc.local/netipc/codec"
@@ -101,8 +100,9 @@ loop:
 	return serverReport{cpu: c1 - c0, wall: w1.Sub(w0), requests: st.Requests, sessions: st.SessionsStarted}
 }
 
-// runServer is `netipc-bench server SCENARIO`: it serves until SIGINT,
-// SIGTERM or duration (0 = no limit) and prints SERVER_CPU_PCT=<pct>.
+// runServer is `netipc-bench server SCENARIO`: it serves until a stop
+// signal (SIGINT, SIGTERM; Windows: Ctrl-C, Ctrl-Break, the console
+// closing) or duration (0 = no limit) and prints SERVER_CPU_PCT=<pct>.
 func runServer(sc scenario, runDir, svc string, duration time.Duration) {
 	side, ok := sc.side()
 	if !ok {
@@ -113,10 +113,10 @@ func runServer(sc scenario, runDir, svc string, duration time.Duration) {
 	}
 	srv, err := startServer(side, serverConfig(side, runDir, svc))
 	if err != nil {
-		failErr(err, "%s/%s.sock", runDir, svc)
+		failErr(err, "%s", serviceAddress(runDir, svc))
 	}
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sig, stopSignals...)
 	stop := make(chan struct{})
 	go func() {
 		var deadline <-chan time.Time
