@@ -217,11 +217,11 @@ func (c *core) attempt(cc *callCtx, payload []byte, items uint32, out []byte) ([
 	if err != nil {
 		return out, err
 	}
-	m, err := s.RecvResponseWithin(deadline, c.abort)
-	if err != nil {
+	var m l1Message
+	if err := s.RecvResponseInto(&m, deadline, c.abort); err != nil {
 		return out, err
 	}
-	h := m.Header
+	h := &m.Header
 	switch {
 	case h.MessageID != id:
 		return out, netipc.ViolationUnknownMessageID

@@ -111,14 +111,14 @@ func (s *Server) serve(sess *l1ServerSession) {
 	var tx []byte
 	var last wire.Header
 	haveLast := false
+	var m l1Message
 	for {
-		m, err := sess.RecvRequest(time.Time{}, abort)
-		if err != nil {
+		if err := sess.RecvRequestInto(&m, time.Time{}, abort); err != nil {
 			s.endOnRecvError(sess, err, requestBudget, last, haveLast)
 			return
 		}
-		h := m.Header
-		last, haveLast = h, true
+		h := &m.Header
+		last, haveLast = *h, true
 		s.stats.requests.Add(1)
 		if h.Code != method {
 			s.stats.unsupported.Add(1)
@@ -136,7 +136,7 @@ func (s *Server) serve(sess *l1ServerSession) {
 				f = fault{kind: faultResponseTooLarge, needed: uint64(len(out))}
 			}
 		} else {
-			tx, f = s.dispatchBatch(handle, m, ic, tx)
+			tx, f = s.dispatchBatch(handle, &m, ic, tx)
 			out = tx
 		}
 		if ic.learnResponse {
@@ -148,6 +148,7 @@ func (s *Server) serve(sess *l1ServerSession) {
 			_ = sess.SendError(h.Code, h.MessageID, f.status())
 			return
 		}
+		var err error
 		if m.IsBatch() {
 			rh := wire.Header{Kind: netipc.KindResponse, Flags: netipc.FlagBatch, Code: h.Code,
 				PayloadLen: uint32(len(out)), ItemCount: h.ItemCount, MessageID: h.MessageID}
@@ -163,7 +164,7 @@ func (s *Server) serve(sess *l1ServerSession) {
 
 // dispatchBatch answers every item of a batch in request order into tx,
 // failing the whole batch on the first item that fails.
-func (s *Server) dispatchBatch(handle func([]byte) ([]byte, fault), m l1Message, ic *itemCtx, tx []byte) ([]byte, fault) {
+func (s *Server) dispatchBatch(handle func([]byte) ([]byte, fault), m *l1Message, ic *itemCtx, tx []byte) ([]byte, fault) {
 	if !s.svc.batchable() {
 		return tx, fault{kind: faultMalformed}
 	}

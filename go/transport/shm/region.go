@@ -401,7 +401,7 @@ func (r *Region) Send(msg []byte) error {
 // SendMessage is Send for a header and its payload, encoded straight into
 // the outgoing area (no intermediate message buffer). h.PayloadLen must be
 // len(payload).
-func (r *Region) SendMessage(h wire.Header, payload []byte) error {
+func (r *Region) SendMessage(h *wire.Header, payload []byte) error {
 	n := netipc.HeaderLen + len(payload)
 	if err := r.checkSend(n); err != nil {
 		return err
@@ -409,7 +409,7 @@ func (r *Region) SendMessage(h wire.Header, payload []byte) error {
 	if int(h.PayloadLen) != len(payload) {
 		return &netipc.ArgError{Reason: "SHM message length disagrees with its payload_len"}
 	}
-	return r.publish(&h, payload)
+	return r.publish(h, payload)
 }
 
 // checkSend runs the state and size checks of a publication of n bytes.

@@ -197,7 +197,7 @@ func TestSendMessageMatchesSend(t *testing.T) {
 	for i := range uint64(50) {
 		payload := bytes.Repeat([]byte{byte(i)}, int(i*7))
 		h := wire.Header{Kind: netipc.KindRequest, Code: 1, PayloadLen: uint32(len(payload)), ItemCount: 1, MessageID: i}
-		if err := c.SendMessage(h, payload); err != nil {
+		if err := c.SendMessage(&h, payload); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.Recv(nil, soon(), nil, sfd)
@@ -205,7 +205,7 @@ func TestSendMessageMatchesSend(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.Kind = netipc.KindResponse
-		if err := s.SendMessage(h, payload); err != nil {
+		if err := s.SendMessage(&h, payload); err != nil {
 			t.Fatal(err)
 		}
 		if got, err = c.Recv(got, soon(), nil, cfd); err != nil || !bytes.Equal(got, msg(netipc.KindResponse, i, payload)) {
@@ -213,14 +213,14 @@ func TestSendMessageMatchesSend(t *testing.T) {
 		}
 	}
 	h := wire.Header{Kind: netipc.KindRequest, Code: 1, PayloadLen: 3, ItemCount: 1}
-	wantIs(t, c.SendMessage(h, []byte{1, 2}), netipc.ErrInvalidArgument)
+	wantIs(t, c.SendMessage(&h, []byte{1, 2}), netipc.ErrInvalidArgument)
 	h.PayloadLen = 1100
-	wantIs(t, c.SendMessage(h, make([]byte, 1100)), netipc.ErrLimitExceeded)
+	wantIs(t, c.SendMessage(&h, make([]byte, 1100)), netipc.ErrLimitExceeded)
 	h.PayloadLen = 0
-	if err := c.SendMessage(h, nil); err != nil {
+	if err := c.SendMessage(&h, nil); err != nil {
 		t.Fatal(err)
 	}
-	wantIs(t, c.SendMessage(h, nil), netipc.ViolationShmBusy)
+	wantIs(t, c.SendMessage(&h, nil), netipc.ViolationShmBusy)
 }
 
 func TestTimeoutAbortAndHangUp(t *testing.T) {

@@ -119,12 +119,15 @@ func (c *Channel) checkOutgoing(h *wire.Header, payloadLen int) error {
 	return nil
 }
 
-// send sends one message (header + payload).
-func (c *Channel) send(h wire.Header, payload []byte) error {
+// send sends one message (header + payload). The header travels by
+// pointer through the send path: a header passed by value is spilled
+// field by field and then copied as a block by the next layer, and the
+// block load of bytes just stored narrower stalls on every such copy.
+func (c *Channel) send(h *wire.Header, payload []byte) error {
 	if err := c.usable(); err != nil {
 		return err
 	}
-	if err := c.checkOutgoing(&h, len(payload)); err != nil {
+	if err := c.checkOutgoing(h, len(payload)); err != nil {
 		return err
 	}
 	if c.shm != nil {
@@ -150,7 +153,7 @@ func (c *Channel) sendBatch(base wire.Header, items [][]byte) error {
 			return &netipc.ArgError{Reason: "payload longer than 4 GiB"}
 		}
 		base.PayloadLen = uint32(len(items[0]))
-		return c.send(base, items[0])
+		return c.send(&base, items[0])
 	}
 	size := uint64(len(items)) * netipc.DirEntrySize
 	for _, it := range items {
@@ -188,7 +191,7 @@ func (c *Channel) sendBatch(base wire.Header, items [][]byte) error {
 		base.EncodeTo(tx)
 		return c.sendShm(tx)
 	}
-	return c.sendPackets(base, tx[start:])
+	return c.sendPackets(&base, tx[start:])
 }
 
 func (c *Channel) sendShm(msg []byte) error {
@@ -209,7 +212,7 @@ func (c *Channel) shmSent(err error) error {
 	return err
 }
 
-func (c *Channel) sendPackets(h wire.Header, payload []byte) error {
+func (c *Channel) sendPackets(h *wire.Header, payload []byte) error {
 	n := len(payload)
 	plan, ok := wire.NewChunkPlan(n, c.packetSize)
 	if !ok {
@@ -284,7 +287,7 @@ func (c *Channel) drainOne(deadline time.Time) error {
 	n := netipc.HeaderLen + len(p)
 	buf := c.rx[:n:n]
 	c.rx = nil
-	c.drained = append(c.drained, drainedMsg{h: h, buf: buf, payload: buf[netipc.HeaderLen:]})
+	c.drained = append(c.drained, drainedMsg{h: *h, buf: buf, payload: buf[netipc.HeaderLen:]})
 	return nil
 }
 
@@ -304,22 +307,25 @@ func (c *Channel) sendFinal(h wire.Header) error {
 	return c.conn.writePacket(c.hdr[:], nil, c.sendDeadline())
 }
 
-// recv receives one message; the payload aliases the receive buffer until
-// the next recv. A timeout or abort before any byte of the message was
-// consumed leaves the session usable; every other failure ends it.
-func (c *Channel) recv(deadline *transport.Deadline, abort *transport.Abort) (wire.Header, []byte, error) {
+// recv receives one message; the payload aliases the receive buffer and
+// the header (nil when none was decoded) is the channel's last header,
+// both until the next recv. A timeout or abort before any byte of the
+// message was consumed leaves the session usable; every other failure
+// ends it.
+func (c *Channel) recv(deadline *transport.Deadline, abort *transport.Abort) (*wire.Header, []byte, error) {
 	if err := c.usable(); err != nil {
-		return wire.Header{}, nil, err
+		return nil, nil, err
 	}
 	if len(c.drained) > 0 {
 		d := c.drained[0]
 		c.drained[0] = drainedMsg{}
 		c.drained = c.drained[1:]
 		c.rx = d.buf[:cap(d.buf)]
-		return d.h, d.payload, nil
+		c.lastHeader, c.haveLast = d.h, true
+		return &c.lastHeader, d.payload, nil
 	}
 	consumed := false
-	var h wire.Header
+	var h *wire.Header
 	var p []byte
 	var err error
 	if c.shm != nil {
@@ -350,19 +356,18 @@ func (c *Channel) checkIncoming(h *wire.Header) error {
 	return nil
 }
 
-func (c *Channel) recvShm(deadline *transport.Deadline, abort *transport.Abort, consumed *bool) (wire.Header, []byte, error) {
+func (c *Channel) recvShm(deadline *transport.Deadline, abort *transport.Abort, consumed *bool) (*wire.Header, []byte, error) {
 	rx, err := c.shmRecv(deadline, abort)
 	c.rx = rx
 	if err != nil {
-		return wire.Header{}, nil, err
+		return nil, nil, err
 	}
 	*consumed = true
-	h, err := wire.DecodeHeader(rx)
+	h, err := c.decodeHeader(rx)
 	if err != nil {
-		return h, nil, err
+		return nil, nil, err
 	}
-	c.lastHeader, c.haveLast = h, true
-	if err := c.checkIncoming(&h); err != nil {
+	if err := c.checkIncoming(h); err != nil {
 		return h, nil, err
 	}
 	if len(rx) != h.TotalLen() {
@@ -371,7 +376,19 @@ func (c *Channel) recvShm(deadline *transport.Deadline, abort *transport.Abort, 
 	return h, rx[netipc.HeaderLen:], nil
 }
 
-func (c *Channel) recvPackets(deadline time.Time, abort *transport.Abort, consumed *bool) (wire.Header, []byte, error) {
+// decodeHeader decodes the header of a received message into the
+// channel's last header (stored field by field, read field by field: no
+// block copy of bytes just stored) and returns it.
+func (c *Channel) decodeHeader(b []byte) (*wire.Header, error) {
+	h, err := wire.DecodeHeader(b)
+	if err != nil {
+		return nil, err
+	}
+	c.lastHeader, c.haveLast = h, true
+	return &c.lastHeader, nil
+}
+
+func (c *Channel) recvPackets(deadline time.Time, abort *transport.Abort, consumed *bool) (*wire.Header, []byte, error) {
 	// The first packet can never legitimately exceed the packet size, nor
 	// the header plus the largest payload we accept.
 	firstCap := min(c.packetSize, netipc.HeaderLen+int(c.recvLimits.MaxPayload))
@@ -380,15 +397,14 @@ func (c *Channel) recvPackets(deadline time.Time, abort *transport.Abort, consum
 	}
 	stored, more, err := c.conn.readPacket(c.rx[:firstCap], deadline, abort)
 	if err != nil {
-		return wire.Header{}, nil, err
+		return nil, nil, err
 	}
 	*consumed = true
-	h, err := wire.DecodeHeader(c.rx[:stored])
+	h, err := c.decodeHeader(c.rx[:stored])
 	if err != nil {
-		return h, nil, err
+		return nil, nil, err
 	}
-	c.lastHeader, c.haveLast = h, true
-	if err := c.checkIncoming(&h); err != nil {
+	if err := c.checkIncoming(h); err != nil {
 		return h, nil, err
 	}
 	if more {
@@ -469,12 +485,16 @@ func NewChannel(conn Conn, ack wire.HelloAck, client bool) *Channel {
 }
 
 // Send sends one message (header + payload).
-func (c *Channel) Send(h wire.Header, payload []byte) error { return c.send(h, payload) }
+func (c *Channel) Send(h wire.Header, payload []byte) error { return c.send(&h, payload) }
 
 // Recv receives one message; the payload aliases the receive buffer.
 func (c *Channel) Recv(deadline time.Time, abort *transport.Abort) (wire.Header, []byte, error) {
 	d := transport.DeadlineAt(deadline)
-	return c.recv(&d, abort)
+	h, p, err := c.recv(&d, abort)
+	if h == nil {
+		return wire.Header{}, p, err
+	}
+	return *h, p, err
 }
 
 // IsBroken reports whether an earlier failure ended the channel.

@@ -78,7 +78,7 @@ func (c *Conn) close() error {
 	return nil
 }
 
-func (c *Channel) shmSendMessage(h wire.Header, payload []byte) error {
+func (c *Channel) shmSendMessage(h *wire.Header, payload []byte) error {
 	return c.shm.SendMessage(h, payload)
 }
 

@@ -112,7 +112,7 @@ func (c *Conn) readChunk(hdr *[netipc.HeaderLen]byte, rx []byte, off int, deadli
 
 func (c *Conn) close() error { return c.p.Close() }
 
-func (c *Channel) shmSendMessage(h wire.Header, payload []byte) error {
+func (c *Channel) shmSendMessage(h *wire.Header, payload []byte) error {
 	c.tx = h.AppendTo(c.tx[:0])
 	c.tx = append(c.tx, payload...)
 	return c.shm.Send(c.tx)

@@ -23,15 +23,29 @@ type Message struct {
 
 // NewMessage wraps a received message, decoding its batch directory.
 func NewMessage(h wire.Header, payload []byte) (Message, error) {
-	m := Message{Header: h, Payload: payload}
+	var m Message
+	err := m.set(&h, payload)
+	return m, err
+}
+
+// set makes m the received message h + payload, decoding its batch
+// directory (m is left zero on error). The header is copied field by
+// field: h was just stored that way, and a block copy would load it
+// back wider than it was stored, which stalls.
+func (m *Message) set(h *wire.Header, payload []byte) error {
+	*m = Message{}
 	if h.HasBatchDirectory() && (h.Kind == netipc.KindRequest || h.TransportStatus == netipc.StatusOK) {
 		b, err := wire.DecodeBatch(payload, h.ItemCount)
 		if err != nil {
-			return Message{}, err
+			return err
 		}
 		m.batch = b
 	}
-	return m, nil
+	m.Header.Kind, m.Header.Flags, m.Header.Code = h.Kind, h.Flags, h.Code
+	m.Header.TransportStatus, m.Header.PayloadLen = h.TransportStatus, h.PayloadLen
+	m.Header.ItemCount, m.Header.MessageID = h.ItemCount, h.MessageID
+	m.Payload = payload
+	return nil
 }
 
 // IsOK reports whether the transport status is OK.

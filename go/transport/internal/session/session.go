@@ -126,7 +126,8 @@ func (s *Client) SendRequest(code uint16, messageID uint64, payload []byte) erro
 	if uint64(len(payload)) > 0xFFFFFFFF {
 		return &netipc.ArgError{Reason: "payload longer than 4 GiB"}
 	}
-	return s.SendMessage(wire.RequestHeader(code, messageID, uint32(len(payload))), payload)
+	h := wire.RequestHeader(code, messageID, uint32(len(payload)))
+	return s.sendMessage(&h, payload)
 }
 
 // SendBatchRequest sends one batch request of the given items (one item
@@ -140,7 +141,9 @@ func (s *Client) SendBatchRequest(code uint16, messageID uint64, items [][]byte)
 }
 
 // SendMessage sends a request with a caller-built header.
-func (s *Client) SendMessage(h wire.Header, payload []byte) error {
+func (s *Client) SendMessage(h wire.Header, payload []byte) error { return s.sendMessage(&h, payload) }
+
+func (s *Client) sendMessage(h *wire.Header, payload []byte) error {
 	if err := s.admit(h.MessageID); err != nil {
 		return err
 	}
@@ -160,19 +163,29 @@ func (s *Client) RecvResponse(deadline time.Time, abort *transport.Abort) (Messa
 // RecvResponseWithin is RecvResponse with a transport.Deadline (a pending
 // one is fixed only when the receive has to wait).
 func (s *Client) RecvResponseWithin(deadline *transport.Deadline, abort *transport.Abort) (Message, error) {
+	var m Message
+	err := s.RecvResponseInto(&m, deadline, abort)
+	return m, err
+}
+
+// RecvResponseInto is RecvResponseWithin into a caller's Message (the
+// zero Message on error), which spares copying it: for hot loops.
+func (s *Client) RecvResponseInto(m *Message, deadline *transport.Deadline, abort *transport.Abort) error {
 	h, p, err := s.ch.recv(deadline, abort)
 	if err != nil {
-		return Message{}, err
+		*m = Message{}
+		return err
 	}
 	if !s.inFlight.remove(h.MessageID) {
 		s.ch.broken = true
-		return Message{}, netipc.ViolationUnknownMessageID
+		*m = Message{}
+		return netipc.ViolationUnknownMessageID
 	}
-	m, err := NewMessage(h, p)
-	if err != nil {
+	if err := m.set(h, p); err != nil {
 		s.ch.broken = true
+		return err
 	}
-	return m, err
+	return nil
 }
 
 // Call sends one request and waits for its response (no other request may
@@ -216,16 +229,25 @@ func InitServer(s *Server, ack wire.HelloAck, conn Conn, region *Region) {
 // next receive. A timeout or abort leaves the session usable; any other
 // failure ends it (see SendFinalError to answer the offending request).
 func (s *Server) RecvRequest(deadline time.Time, abort *transport.Abort) (Message, error) {
+	var m Message
+	err := s.RecvRequestInto(&m, deadline, abort)
+	return m, err
+}
+
+// RecvRequestInto is RecvRequest into a caller's Message (the zero
+// Message on error), which spares copying it: for hot loops.
+func (s *Server) RecvRequestInto(m *Message, deadline time.Time, abort *transport.Abort) error {
 	d := transport.DeadlineAt(deadline)
 	h, p, err := s.ch.recv(&d, abort)
 	if err != nil {
-		return Message{}, err
+		*m = Message{}
+		return err
 	}
-	m, err := NewMessage(h, p)
-	if err != nil {
+	if err := m.set(h, p); err != nil {
 		s.ch.broken = true
+		return err
 	}
-	return m, err
+	return nil
 }
 
 // SendResponse sends a single OK response.
@@ -233,7 +255,8 @@ func (s *Server) SendResponse(code uint16, messageID uint64, payload []byte) err
 	if uint64(len(payload)) > 0xFFFFFFFF {
 		return &netipc.ArgError{Reason: "payload longer than 4 GiB"}
 	}
-	return s.ch.send(wire.ResponseHeader(code, messageID, uint32(len(payload))), payload)
+	h := wire.ResponseHeader(code, messageID, uint32(len(payload)))
+	return s.ch.send(&h, payload)
 }
 
 // SendBatchResponse sends an OK batch response of the given items.
@@ -243,12 +266,13 @@ func (s *Server) SendBatchResponse(code uint16, messageID uint64, items [][]byte
 
 // SendError sends an error response: empty payload, flags 0, item_count 1.
 func (s *Server) SendError(code uint16, messageID uint64, status uint16) error {
-	return s.ch.send(wire.ErrorResponseHeader(code, messageID, status), nil)
+	h := wire.ErrorResponseHeader(code, messageID, status)
+	return s.ch.send(&h, nil)
 }
 
 // SendMessage sends a response with a caller-built header.
 func (s *Server) SendMessage(h wire.Header, payload []byte) error {
-	return s.ch.send(h, payload)
+	return s.ch.send(&h, payload)
 }
 
 // LastRequestHeader returns the header of the last received message whose
