@@ -119,31 +119,40 @@ func (h Header) AppendTo(out []byte) []byte {
 // buf: magic, version, header_len and kind. Limits are checked separately
 // with CheckLimits. Bytes after the first 32 are ignored.
 func DecodeHeader(buf []byte) (Header, error) {
+	var h Header
+	err := DecodeHeaderInto(&h, buf)
+	return h, err
+}
+
+// DecodeHeaderInto is DecodeHeader into *h, which is left unchanged on
+// error. Hot receive paths use it: the fields are stored in place, where a
+// returned Header is stored field by field and then copied as a block,
+// and loading bytes wider than they were just stored stalls.
+func DecodeHeaderInto(h *Header, buf []byte) error {
 	if len(buf) < netipc.HeaderLen {
-		return Header{}, bin.Truncated("message header", netipc.HeaderLen, len(buf))
+		return bin.Truncated("message header", netipc.HeaderLen, len(buf))
 	}
 	if m := bin.U32(buf, offMagic); m != netipc.MagicMsg {
-		return Header{}, bin.Found(netipc.DecodeBadMagic, "message header", uint64(m))
+		return bin.Found(netipc.DecodeBadMagic, "message header", uint64(m))
 	}
 	if v := bin.U16(buf, offVersion); v != netipc.Version {
-		return Header{}, bin.Found(netipc.DecodeBadVersion, "message header", uint64(v))
+		return bin.Found(netipc.DecodeBadVersion, "message header", uint64(v))
 	}
 	if l := bin.U16(buf, offHeaderLen); l != netipc.HeaderLen {
-		return Header{}, bin.Found(netipc.DecodeBadHeaderLen, "message header", uint64(l))
+		return bin.Found(netipc.DecodeBadHeaderLen, "message header", uint64(l))
 	}
 	kind := bin.U16(buf, offKind)
 	if kind != netipc.KindRequest && kind != netipc.KindResponse && kind != netipc.KindControl {
-		return Header{}, bin.Found(netipc.DecodeBadKind, "message header", uint64(kind))
+		return bin.Found(netipc.DecodeBadKind, "message header", uint64(kind))
 	}
-	return Header{
-		Kind:            kind,
-		Flags:           bin.U16(buf, offFlags),
-		Code:            bin.U16(buf, offCode),
-		TransportStatus: bin.U16(buf, offStatus),
-		PayloadLen:      bin.U32(buf, offPayloadLen),
-		ItemCount:       bin.U32(buf, offItemCount),
-		MessageID:       bin.U64(buf, offMessageID),
-	}, nil
+	h.Kind = kind
+	h.Flags = bin.U16(buf, offFlags)
+	h.Code = bin.U16(buf, offCode)
+	h.TransportStatus = bin.U16(buf, offStatus)
+	h.PayloadLen = bin.U32(buf, offPayloadLen)
+	h.ItemCount = bin.U32(buf, offItemCount)
+	h.MessageID = bin.U64(buf, offMessageID)
+	return nil
 }
 
 // CheckLimits applies a receiver's negotiated directional limits. request
@@ -151,6 +160,18 @@ func DecodeHeader(buf []byte) (Header, error) {
 // names the right limit. A BATCH message with item_count 0 is rejected by
 // the caller, not here.
 func (h Header) CheckLimits(l Limits, request bool) error {
+	// The common case small enough to inline (no copy of h).
+	if h.PayloadLen <= l.MaxPayload && h.ItemCount <= l.MaxItems {
+		return nil
+	}
+	return h.limitError(l, request)
+}
+
+// limitError is the error of a header over l (kept out of line: the
+// check above then inlines).
+//
+//go:noinline
+func (h Header) limitError(l Limits, request bool) error {
 	if h.PayloadLen > l.MaxPayload {
 		lim := netipc.LimitResponsePayload
 		if request {

@@ -380,11 +380,10 @@ func (c *Channel) recvShm(deadline *transport.Deadline, abort *transport.Abort, 
 // channel's last header (stored field by field, read field by field: no
 // block copy of bytes just stored) and returns it.
 func (c *Channel) decodeHeader(b []byte) (*wire.Header, error) {
-	h, err := wire.DecodeHeader(b)
-	if err != nil {
+	if err := wire.DecodeHeaderInto(&c.lastHeader, b); err != nil {
 		return nil, err
 	}
-	c.lastHeader, c.haveLast = h, true
+	c.haveLast = true
 	return &c.lastHeader, nil
 }
 
