@@ -143,7 +143,7 @@ func ctxCause(ctx context.Context) error {
 
 // begin starts a logical call: counts it and fails at once, without I/O,
 // when aborted or not READY.
-func (c *core) begin(ctx context.Context) (callCtx, error) {
+func (c *core) begin(ctx context.Context, cc *callCtx) error {
 	c.st.Calls++
 	var err error
 	switch {
@@ -165,20 +165,23 @@ func (c *core) begin(ctx context.Context) (callCtx, error) {
 			err = errNotReady
 		}
 	default:
-		deadline := transport.Within(c.callTimeout)
+		// Filled in place: a returned callCtx was copied as a block from
+		// fields just stored one by one, which stalls.
+		*cc = callCtx{retryLeft: true, overflowLeft: MaxOverflowReconnects}
+		cc.deadline.SetWithin(c.callTimeout)
 		if ctx != nil {
 			if d, ok := ctx.Deadline(); ok {
 				at := sys.After(c.callTimeout)
 				if d.Before(at) {
 					at = d
 				}
-				deadline = transport.DeadlineAt(at)
+				cc.deadline.SetAt(at)
 			}
 		}
-		return callCtx{deadline: deadline, retryLeft: true, overflowLeft: MaxOverflowReconnects}, nil
+		return nil
 	}
 	c.st.Failures++
-	return callCtx{}, err
+	return err
 }
 
 // finish counts a failed logical call.

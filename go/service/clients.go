@@ -37,7 +37,8 @@ func (x *IncrementClient) Call(value uint64) (uint64, error) { return x.CallCont
 // the call timeout) and its cancellation, which aborts the call
 // (ErrAborted wrapping ctx.Err()).
 func (x *IncrementClient) CallContext(ctx context.Context, value uint64) (uint64, error) {
-	cc, err := x.c.begin(ctx)
+	var cc callCtx
+	err := x.c.begin(ctx, &cc)
 	if err != nil {
 		return 0, err
 	}
@@ -63,7 +64,8 @@ func (x *IncrementClient) CallBatch(values []uint64) ([]uint64, error) {
 
 // CallBatchContext is CallBatch bounded also by ctx.
 func (x *IncrementClient) CallBatchContext(ctx context.Context, values []uint64) ([]uint64, error) {
-	cc, err := x.c.begin(ctx)
+	var cc callCtx
+	err := x.c.begin(ctx, &cc)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +186,8 @@ func (x *StringReverseClient) Call(text []byte) (codec.StringReverseView, error)
 
 // CallContext is Call bounded also by ctx.
 func (x *StringReverseClient) CallContext(ctx context.Context, text []byte) (codec.StringReverseView, error) {
-	cc, err := x.c.begin(ctx)
+	var cc callCtx
+	err := x.c.begin(ctx, &cc)
 	if err != nil {
 		return codec.StringReverseView{}, err
 	}
@@ -224,7 +227,8 @@ func (x *StringReverseClient) CallBatch(texts [][]byte) (StringReverseBatchView,
 
 // CallBatchContext is CallBatch bounded also by ctx.
 func (x *StringReverseClient) CallBatchContext(ctx context.Context, texts [][]byte) (StringReverseBatchView, error) {
-	cc, err := x.c.begin(ctx)
+	var cc callCtx
+	err := x.c.begin(ctx, &cc)
 	if err != nil {
 		return StringReverseBatchView{}, err
 	}
@@ -336,7 +340,8 @@ func (x *CgroupsSnapshotClient) CallSnapshot() (codec.CgroupsSnapshotView, error
 
 // CallSnapshotContext is CallSnapshot bounded also by ctx.
 func (x *CgroupsSnapshotClient) CallSnapshotContext(ctx context.Context) (codec.CgroupsSnapshotView, error) {
-	cc, err := x.c.begin(ctx)
+	var cc callCtx
+	err := x.c.begin(ctx, &cc)
 	if err != nil {
 		return codec.CgroupsSnapshotView{}, err
 	}

@@ -257,7 +257,8 @@ func (x *CgroupsLookupClient) Lookup(paths [][]byte) (CgroupsLookupResultView, e
 //
 // An empty paths sends one empty probe request to learn the generation.
 func (x *CgroupsLookupClient) LookupContext(ctx context.Context, paths [][]byte) (CgroupsLookupResultView, error) {
-	cc, err := x.c.begin(ctx)
+	var cc callCtx
+	err := x.c.begin(ctx, &cc)
 	if err != nil {
 		return CgroupsLookupResultView{}, err
 	}
@@ -423,7 +424,8 @@ func (x *AppsLookupClient) Lookup(pids []uint32) (AppsLookupResultView, error) {
 // suffix retry, stitching, echo and generation checks and ceilings of
 // CgroupsLookupClient.LookupContext.
 func (x *AppsLookupClient) LookupContext(ctx context.Context, pids []uint32) (AppsLookupResultView, error) {
-	cc, err := x.c.begin(ctx)
+	var cc callCtx
+	err := x.c.begin(ctx, &cc)
 	if err != nil {
 		return AppsLookupResultView{}, err
 	}

@@ -30,6 +30,15 @@ func DeadlineAt(t time.Time) Deadline { return Deadline{at: t} }
 // needed.
 func Within(timeout time.Duration) Deadline { return Deadline{timeout: timeout, pending: true} }
 
+// SetAt makes d the fixed deadline t (DeadlineAt in place).
+func (d *Deadline) SetAt(t time.Time) { d.at, d.timeout, d.pending = t, 0, false }
+
+// SetWithin makes d a pending deadline timeout after the moment it is
+// first needed (Within in place).
+func (d *Deadline) SetWithin(timeout time.Duration) {
+	d.at, d.timeout, d.pending = time.Time{}, timeout, true
+}
+
 // Time returns the deadline, fixing a pending one now.
 func (d *Deadline) Time() time.Time {
 	if d.pending {

@@ -110,8 +110,10 @@ func (c *Channel) checkOutgoing(h *wire.Header, payloadLen int) error {
 	if h.IsBatchFlagged() && h.ItemCount == 0 {
 		return &netipc.ArgError{Reason: "BATCH with item_count 0"}
 	}
-	if err := h.CheckLimits(c.sendLimits, c.sendKind == netipc.KindRequest); err != nil {
-		return err
+	// The fields compared here: CheckLimits (a value method) would copy
+	// the header.
+	if h.PayloadLen > c.sendLimits.MaxPayload || h.ItemCount > c.sendLimits.MaxItems {
+		return h.CheckLimits(c.sendLimits, c.sendKind == netipc.KindRequest)
 	}
 	if uint64(payloadLen)+netipc.HeaderLen > 0xFFFFFFFF {
 		return &netipc.ArgError{Reason: "message longer than 4 GiB"}
@@ -344,8 +346,8 @@ func (c *Channel) recv(deadline *transport.Deadline, abort *transport.Abort) (*w
 }
 
 func (c *Channel) checkIncoming(h *wire.Header) error {
-	if err := h.CheckLimits(c.recvLimits, c.recvKind == netipc.KindRequest); err != nil {
-		return err
+	if h.PayloadLen > c.recvLimits.MaxPayload || h.ItemCount > c.recvLimits.MaxItems {
+		return h.CheckLimits(c.recvLimits, c.recvKind == netipc.KindRequest)
 	}
 	if h.Kind != c.recvKind {
 		return netipc.ViolationUnexpectedKind

@@ -126,7 +126,9 @@ func (s *Client) SendRequest(code uint16, messageID uint64, payload []byte) erro
 	if uint64(len(payload)) > 0xFFFFFFFF {
 		return &netipc.ArgError{Reason: "payload longer than 4 GiB"}
 	}
-	h := wire.RequestHeader(code, messageID, uint32(len(payload)))
+	// Built in place, field by field (see Channel.send).
+	var h wire.Header
+	h.Kind, h.Code, h.PayloadLen, h.ItemCount, h.MessageID = netipc.KindRequest, code, uint32(len(payload)), 1, messageID
 	return s.sendMessage(&h, payload)
 }
 
@@ -255,7 +257,9 @@ func (s *Server) SendResponse(code uint16, messageID uint64, payload []byte) err
 	if uint64(len(payload)) > 0xFFFFFFFF {
 		return &netipc.ArgError{Reason: "payload longer than 4 GiB"}
 	}
-	h := wire.ResponseHeader(code, messageID, uint32(len(payload)))
+	// Built in place, field by field (see Channel.send).
+	var h wire.Header
+	h.Kind, h.Code, h.PayloadLen, h.ItemCount, h.MessageID = netipc.KindResponse, code, uint32(len(payload)), 1, messageID
 	return s.ch.send(&h, payload)
 }
 
