@@ -233,7 +233,7 @@ func (c *core) attempt(cc *callCtx, payload []byte, items uint32, out []byte) ([
 	case h.TransportStatus != netipc.StatusOK:
 		// The status comes first: error replies may keep the BATCH flag.
 		return out, &netipc.StatusError{Status: h.TransportStatus}
-	case h.ItemCount != items || (items > 1 && !h.IsBatchFlagged()):
+	case h.ItemCount != items || (items > 1 && h.Flags&netipc.FlagBatch == 0):
 		return out, netipc.ViolationItemCountMismatch
 	}
 	if cc.alias {

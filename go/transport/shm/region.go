@@ -556,8 +556,8 @@ func (r *Region) consume(out []byte) ([]byte, error) {
 		return out, r.poisoned
 	}
 	out = append(out, r.mem[r.rxOff:r.rxOff+n]...)
-	h, err := wire.DecodeHeader(out)
-	if err != nil {
+	var h wire.Header // decoded in place: no block copy of fresh stores
+	if err := wire.DecodeHeaderInto(&h, out); err != nil {
 		r.poisoned = err
 		return out, err
 	}

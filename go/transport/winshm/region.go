@@ -462,8 +462,8 @@ func (r *Region) consume(out []byte, seq int64) ([]byte, error) {
 		return out, netipc.ViolationShmLength
 	}
 	r.rxSeen = seq
-	h, err := wire.DecodeHeader(out)
-	if err != nil {
+	var h wire.Header // decoded in place: no block copy of fresh stores
+	if err := wire.DecodeHeaderInto(&h, out); err != nil {
 		return out, err
 	}
 	if netipc.HeaderLen+int(h.PayloadLen) != n {

@@ -107,7 +107,9 @@ func (c *Channel) checkOutgoing(h *wire.Header, payloadLen int) error {
 	if int(h.PayloadLen) != payloadLen {
 		return &netipc.ArgError{Reason: "header payload_len does not match the payload"}
 	}
-	if h.IsBatchFlagged() && h.ItemCount == 0 {
+	// Fields, not wire.Header's value methods: through a pointer those
+	// copy the header first.
+	if h.Flags&netipc.FlagBatch != 0 && h.ItemCount == 0 {
 		return &netipc.ArgError{Reason: "BATCH with item_count 0"}
 	}
 	// The fields compared here: CheckLimits (a value method) would copy
@@ -352,7 +354,7 @@ func (c *Channel) checkIncoming(h *wire.Header) error {
 	if h.Kind != c.recvKind {
 		return netipc.ViolationUnexpectedKind
 	}
-	if h.IsBatchFlagged() && h.ItemCount == 0 {
+	if h.Flags&netipc.FlagBatch != 0 && h.ItemCount == 0 {
 		return netipc.ViolationEmptyBatch
 	}
 	return nil
@@ -372,7 +374,7 @@ func (c *Channel) recvShm(deadline *transport.Deadline, abort *transport.Abort, 
 	if err := c.checkIncoming(h); err != nil {
 		return h, nil, err
 	}
-	if len(rx) != h.TotalLen() {
+	if len(rx) != netipc.HeaderLen+int(h.PayloadLen) {
 		return h, nil, netipc.ViolationPacketLength
 	}
 	return h, rx[netipc.HeaderLen:], nil

@@ -33,10 +33,12 @@ func NewMessage(h wire.Header, payload []byte) (Message, error) {
 // field: h was just stored that way, and a block copy would load it
 // back wider than it was stored, which stalls.
 func (m *Message) set(h *wire.Header, payload []byte) error {
-	*m = Message{}
-	if h.HasBatchDirectory() && (h.Kind == netipc.KindRequest || h.TransportStatus == netipc.StatusOK) {
+	m.batch = wire.BatchView{}
+	// h.HasBatchDirectory() spelled out (the value method would copy *h).
+	if h.Flags&netipc.FlagBatch != 0 && h.ItemCount > 1 && (h.Kind == netipc.KindRequest || h.TransportStatus == netipc.StatusOK) {
 		b, err := wire.DecodeBatch(payload, h.ItemCount)
 		if err != nil {
+			*m = Message{}
 			return err
 		}
 		m.batch = b
