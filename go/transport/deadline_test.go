@@ -26,3 +26,22 @@ func TestDeadline(t *testing.T) {
 		t.Fatal("a fixed deadline does not move")
 	}
 }
+
+// SetAt and SetWithin are DeadlineAt and Within in place, whatever the
+// Deadline held before.
+func TestDeadlineSetters(t *testing.T) {
+	at := time.Now().Add(time.Minute)
+	d := Within(time.Hour)
+	d.SetAt(at)
+	if d != DeadlineAt(at) || !d.Time().Equal(at) {
+		t.Fatalf("SetAt: %+v", d)
+	}
+	d.SetWithin(time.Second)
+	if d != Within(time.Second) {
+		t.Fatalf("SetWithin over a fixed deadline: %+v", d)
+	}
+	before := time.Now()
+	if got := d.Time(); got.Before(before.Add(time.Second)) {
+		t.Fatalf("SetWithin(1s) fixed at %v", got)
+	}
+}

@@ -23,15 +23,29 @@ func seeds(f *testing.F, files ...string) {
 func FuzzHeader(f *testing.F) {
 	seeds(f, "conformance/vectors/header.bin", "conformance/vectors/msg_increment_req.bin", "vectors/msg_hello_ack_rejected.bin")
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// DecodeHeaderInto agrees, and leaves its target alone on error.
+		sentinel := Header{Kind: 7, Flags: 7, Code: 7, TransportStatus: 7, PayloadLen: 7, ItemCount: 7, MessageID: 7}
+		into := sentinel
+		intoErr := DecodeHeaderInto(&into, b)
 		h, err := DecodeHeader(b)
+		if (err == nil) != (intoErr == nil) || (err != nil && (err.Error() != intoErr.Error() || into != sentinel)) {
+			t.Fatalf("DecodeHeaderInto: %v, %+v; DecodeHeader: %v", intoErr, into, err)
+		}
 		if err != nil {
 			return
+		}
+		if into != h {
+			t.Fatalf("DecodeHeaderInto %+v, DecodeHeader %+v", into, h)
 		}
 		enc := h.Encode()
 		if h2, err := DecodeHeader(enc[:]); err != nil || h2 != h {
 			t.Fatal("header does not round trip")
 		}
-		_ = h.CheckLimits(Limits{MaxPayload: 1024, MaxItems: 4}, true)
+		// The inlined fast check and the error path agree.
+		lim := Limits{MaxPayload: 1024, MaxItems: 4}
+		if over := h.PayloadLen > lim.MaxPayload || h.ItemCount > lim.MaxItems; over != (h.CheckLimits(lim, true) != nil) {
+			t.Fatal("CheckLimits disagrees with the limits")
+		}
 	})
 }
 

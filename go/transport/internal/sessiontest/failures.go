@@ -211,8 +211,15 @@ func testDuplicateAndUnknownMessageIDs(t *testing.T, h *Harness) {
 		t.Fatal("duplicate submission must be rejected locally")
 	}
 	close(release)
-	_, err := c.RecvResponse(Soon(), nil)
+	// Received into a Message that held something: a failed receive
+	// leaves it zero.
+	m := session.Message{Header: wire.RequestHeader(1, 1, 1), Payload: p}
+	d := transport.DeadlineAt(Soon())
+	err := c.RecvResponseInto(&m, &d, nil)
 	WantViolation(t, err, netipc.ViolationUnknownMessageID)
+	if m.Header != (wire.Header{}) || m.Payload != nil || m.IsBatch() {
+		t.Fatalf("a failed receive left %+v", m)
+	}
 	if !c.IsBroken() || len(c.FailedMessageIDs()) != 1 || c.FailedMessageIDs()[0] != 7 {
 		t.Fatal("in-flight ids must be reported failed")
 	}
