@@ -127,6 +127,9 @@ func runServer(sc scenario, runDir, svc string, duration time.Duration) {
 		case <-sig:
 		case <-deadline:
 		}
+		// Handled: back to the default handling (on Windows this also
+		// takes the console control handler out of the exit path).
+		signal.Stop(sig)
 		close(stop)
 	}()
 	r := serve(srv, os.Stdout, stop)
