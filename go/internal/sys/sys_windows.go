@@ -183,3 +183,8 @@ func Sleep(d time.Duration, deadline time.Time, abort *Abort) error {
 	}
 	return abort.Check()
 }
+
+// Yield gives up the rest of the calling thread's time slice to any
+// ready thread (Sleep(0)): a spinner sharing its CPU with the peer it
+// waits for lets the peer run.
+func Yield() { windows.SleepEx(0, false) }

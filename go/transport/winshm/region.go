@@ -386,6 +386,13 @@ func (r *Region) check(deadline time.Time, abort *transport.Abort, hangup func()
 	return left, nil
 }
 
+// spinChecksPerYield: a SHM_HYBRID spin yields its CPU once every that
+// many checks, as the POSIX spin does: a peer sharing the CPU (a loaded
+// host) then answers within the spin instead of after it (on Linux this
+// doubled one-CPU ping-pong throughput; a peer on its own CPU answers
+// within the first checks anyway).
+const spinChecksPerYield = 32
+
 func (r *Region) waitAdvance(deadline time.Time, abort *transport.Abort, hangup func() bool) (int64, error) {
 	seqOff, _, waitingOff, _ := r.rxWords()
 	seqWord, waiting := r.i64(seqOff), r.i32(waitingOff)
@@ -395,7 +402,11 @@ func (r *Region) waitAdvance(deadline time.Time, abort *transport.Abort, hangup 
 			if s := atomic.LoadInt64(seqWord); s != seen {
 				return s, nil
 			}
-			sys.Pause()
+			if i%spinChecksPerYield == spinChecksPerYield-1 {
+				sys.Yield()
+			} else {
+				sys.Pause()
+			}
 		}
 		for {
 			atomic.StoreInt32(waiting, 1)
