@@ -17,8 +17,9 @@ if command -v go >/dev/null 2>&1; then
   golog="$(mktemp)"
   (cd go && CGO_ENABLED=0 go test -count=1 -p 2 -v ./...) >"$golog" 2>&1 || status=1
   cat "$golog" >>"$log"
-  # The verbose log is long: show package results and failures only.
-  grep -E '^(ok|FAIL|--- FAIL|panic)' "$golog" || true
+  # The verbose log is long: show package results and failures only,
+  # with the failing tests' messages (file.go:line: lines).
+  grep -E '^(ok|FAIL|--- FAIL|panic)|^\s+--- FAIL|^\s+[A-Za-z0-9_]+\.go:[0-9]+: ' "$golog" || true
   rm -f "$golog"
   echo "== go test -race"
   (cd go && CGO_ENABLED=1 go test -count=1 -race -p 2 ./... 2>&1) || status=1

@@ -104,6 +104,12 @@ func TestSessionLimit(t *testing.T) {
 	a, _ := NewIncrementClient(cfg.RunDir, cfg.Service, cliCfg())
 	defer a.Close()
 	refreshReady(t, a)
+	// Served once, a holds the slot: a READY client may still be waiting
+	// for it (its handshake ends before the server counts it), and a
+	// client handshaken meanwhile may take the slot first.
+	if got, err := a.Call(1); err != nil || got != 2 {
+		t.Fatalf("a: %d, %v", got, err)
+	}
 	b, _ := NewIncrementClient(cfg.RunDir, cfg.Service, ClientConfig{AuthToken: token, ConnectTimeout: 200 * time.Millisecond, CallTimeout: 200 * time.Millisecond})
 	defer b.Close()
 	// b is either not admitted, or handshaken and waiting for the slot:
