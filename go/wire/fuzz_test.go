@@ -41,10 +41,12 @@ func FuzzHeader(f *testing.F) {
 		if h2, err := DecodeHeader(enc[:]); err != nil || h2 != h {
 			t.Fatal("header does not round trip")
 		}
-		// The inlined fast check and the error path agree.
+		// Admits (the hot paths' check) and CheckLimits agree, and both
+		// follow the limits.
 		lim := Limits{MaxPayload: 1024, MaxItems: 4}
-		if over := h.PayloadLen > lim.MaxPayload || h.ItemCount > lim.MaxItems; over != (h.CheckLimits(lim, true) != nil) {
-			t.Fatal("CheckLimits disagrees with the limits")
+		over := h.PayloadLen > lim.MaxPayload || h.ItemCount > lim.MaxItems
+		if over != (h.CheckLimits(lim, true) != nil) || over == lim.Admits(&h) {
+			t.Fatal("CheckLimits or Admits disagrees with the limits")
 		}
 	})
 }

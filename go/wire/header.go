@@ -49,14 +49,39 @@ type Limits struct {
 	MaxItems uint32
 }
 
+// Admits reports whether h is within l (CheckLimits names the limit it
+// passes). It takes h by pointer: hot paths holding a *Header check it
+// without copying it (see DecodeHeaderInto).
+func (l Limits) Admits(h *Header) bool {
+	return h.PayloadLen <= l.MaxPayload && h.ItemCount <= l.MaxItems
+}
+
 // RequestHeader returns the header of a single (non-batch) request.
 func RequestHeader(code uint16, messageID uint64, payloadLen uint32) Header {
-	return Header{Kind: netipc.KindRequest, Code: code, PayloadLen: payloadLen, ItemCount: 1, MessageID: messageID}
+	var h Header
+	RequestHeaderInto(&h, code, messageID, payloadLen)
+	return h
+}
+
+// RequestHeaderInto is RequestHeader into *h, field by field (see
+// DecodeHeaderInto).
+func RequestHeaderInto(h *Header, code uint16, messageID uint64, payloadLen uint32) {
+	h.Kind, h.Flags, h.Code, h.TransportStatus = netipc.KindRequest, 0, code, 0
+	h.PayloadLen, h.ItemCount, h.MessageID = payloadLen, 1, messageID
 }
 
 // ResponseHeader returns the header of a single (non-batch) OK response.
 func ResponseHeader(code uint16, messageID uint64, payloadLen uint32) Header {
-	return Header{Kind: netipc.KindResponse, Code: code, PayloadLen: payloadLen, ItemCount: 1, MessageID: messageID}
+	var h Header
+	ResponseHeaderInto(&h, code, messageID, payloadLen)
+	return h
+}
+
+// ResponseHeaderInto is ResponseHeader into *h, field by field (see
+// DecodeHeaderInto).
+func ResponseHeaderInto(h *Header, code uint16, messageID uint64, payloadLen uint32) {
+	h.Kind, h.Flags, h.Code, h.TransportStatus = netipc.KindResponse, 0, code, 0
+	h.PayloadLen, h.ItemCount, h.MessageID = payloadLen, 1, messageID
 }
 
 // ErrorResponseHeader returns an error response header: empty payload,
@@ -158,20 +183,8 @@ func DecodeHeaderInto(h *Header, buf []byte) error {
 // CheckLimits applies a receiver's negotiated directional limits. request
 // selects the direction the limits belong to, so the *netipc.LimitError
 // names the right limit. A BATCH message with item_count 0 is rejected by
-// the caller, not here.
+// the caller, not here. Hot paths test Limits.Admits first.
 func (h Header) CheckLimits(l Limits, request bool) error {
-	// The common case small enough to inline (no copy of h).
-	if h.PayloadLen <= l.MaxPayload && h.ItemCount <= l.MaxItems {
-		return nil
-	}
-	return h.limitError(l, request)
-}
-
-// limitError is the error of a header over l (kept out of line: the
-// check above then inlines).
-//
-//go:noinline
-func (h Header) limitError(l Limits, request bool) error {
 	if h.PayloadLen > l.MaxPayload {
 		lim := netipc.LimitResponsePayload
 		if request {

@@ -112,9 +112,8 @@ func (c *Channel) checkOutgoing(h *wire.Header, payloadLen int) error {
 	if h.Flags&netipc.FlagBatch != 0 && h.ItemCount == 0 {
 		return &netipc.ArgError{Reason: "BATCH with item_count 0"}
 	}
-	// The fields compared here: CheckLimits (a value method) would copy
-	// the header.
-	if h.PayloadLen > c.sendLimits.MaxPayload || h.ItemCount > c.sendLimits.MaxItems {
+	// Admits first: CheckLimits (a value method) would copy the header.
+	if !c.sendLimits.Admits(h) {
 		return h.CheckLimits(c.sendLimits, c.sendKind == netipc.KindRequest)
 	}
 	if uint64(payloadLen)+netipc.HeaderLen > 0xFFFFFFFF {
@@ -348,7 +347,7 @@ func (c *Channel) recv(deadline *transport.Deadline, abort *transport.Abort) (*w
 }
 
 func (c *Channel) checkIncoming(h *wire.Header) error {
-	if h.PayloadLen > c.recvLimits.MaxPayload || h.ItemCount > c.recvLimits.MaxItems {
+	if !c.recvLimits.Admits(h) {
 		return h.CheckLimits(c.recvLimits, c.recvKind == netipc.KindRequest)
 	}
 	if h.Kind != c.recvKind {

@@ -126,9 +126,9 @@ func (s *Client) SendRequest(code uint16, messageID uint64, payload []byte) erro
 	if uint64(len(payload)) > 0xFFFFFFFF {
 		return &netipc.ArgError{Reason: "payload longer than 4 GiB"}
 	}
-	// Built in place, field by field (see Channel.send).
+	// Built in place (see Channel.send).
 	var h wire.Header
-	h.Kind, h.Code, h.PayloadLen, h.ItemCount, h.MessageID = netipc.KindRequest, code, uint32(len(payload)), 1, messageID
+	wire.RequestHeaderInto(&h, code, messageID, uint32(len(payload)))
 	return s.sendMessage(&h, payload)
 }
 
@@ -257,9 +257,9 @@ func (s *Server) SendResponse(code uint16, messageID uint64, payload []byte) err
 	if uint64(len(payload)) > 0xFFFFFFFF {
 		return &netipc.ArgError{Reason: "payload longer than 4 GiB"}
 	}
-	// Built in place, field by field (see Channel.send).
+	// Built in place (see Channel.send).
 	var h wire.Header
-	h.Kind, h.Code, h.PayloadLen, h.ItemCount, h.MessageID = netipc.KindResponse, code, uint32(len(payload)), 1, messageID
+	wire.ResponseHeaderInto(&h, code, messageID, uint32(len(payload)))
 	return s.ch.send(&h, payload)
 }
 
