@@ -137,15 +137,20 @@ func (w *localLookup) dispatch(req []byte) ([]byte, error) {
 	return resp, nil
 }
 
+// exchange takes an encoded request (and its encoder's error), keeps its
+// buffer for the next one and answers it in process.
+func (w *localLookup) exchange(req []byte, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	w.request = req
+	return w.dispatch(req)
+}
+
 func (w *localLookup) step() (uint64, error) {
 	var got int
 	if w.paths != nil {
-		req, err := codec.AppendCgroupsLookupRequest(w.request[:0], w.paths)
-		if err != nil {
-			return 0, err
-		}
-		w.request = req
-		resp, err := w.dispatch(req)
+		resp, err := w.exchange(codec.AppendCgroupsLookupRequest(w.request[:0], w.paths))
 		if err != nil {
 			return 0, err
 		}
@@ -155,12 +160,7 @@ func (w *localLookup) step() (uint64, error) {
 		}
 		got = v.Len()
 	} else {
-		req, err := codec.AppendAppsLookupRequest(w.request[:0], w.pids)
-		if err != nil {
-			return 0, err
-		}
-		w.request = req
-		resp, err := w.dispatch(req)
+		resp, err := w.exchange(codec.AppendAppsLookupRequest(w.request[:0], w.pids))
 		if err != nil {
 			return 0, err
 		}
