@@ -37,14 +37,12 @@ func (b *AppsLookupBuilder) Reset(generation uint64, request AppsLookupRequestVi
 
 // ResetForCount starts a response of count items.
 func (b *AppsLookupBuilder) ResetForCount(generation uint64, count uint32) {
-	c := &b.core
-	c.begin(generation, count)
+	rest, lastPad := 0, 0
 	if count != 0 {
-		// addMin(AppsLookupMinItemSize) count times.
-		c.restAligned = int(count) * bin.Align8(AppsLookupMinItemSize)
-		c.lastPad = bin.Align8(AppsLookupMinItemSize) - AppsLookupMinItemSize
+		rest = int(count) * bin.Align8(AppsLookupMinItemSize)
+		lastPad = bin.Align8(AppsLookupMinItemSize) - AppsLookupMinItemSize
 	}
-	c.start()
+	b.core.reset(generation, count, rest, lastPad)
 }
 
 // SetGeneration sets the generation of the response being built (a reset

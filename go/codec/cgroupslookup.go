@@ -55,7 +55,7 @@ func (r *CgroupsLookupResponse) AppendTo(out []byte) ([]byte, error) {
 	for i := range r.Items {
 		b.keyLens = append(b.keyLens, len(r.Items[i].Path))
 	}
-	b.start(r.Generation)
+	b.resetForKeyLens(r.Generation)
 	for i := range r.Items {
 		if _, err := b.AddItem(&r.Items[i]); err != nil {
 			return out, err

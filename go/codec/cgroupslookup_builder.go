@@ -65,13 +65,22 @@ func (b *CgroupsLookupBuilder) Reset(generation uint64, request CgroupsLookupReq
 		lens = make([]int, 0, n)
 	}
 	lens = lens[:n]
+	// The sum of the keys' 8-aligned minimal shapes and the padding of
+	// the last one, in the same pass. The keys lie in the request
+	// payload, a slice in memory: the sum cannot overflow.
+	rest, lastPad := 0, 0
 	for i := range lens {
 		// Decoding validated every key (at least 2 bytes with its NUL).
 		e := (*[LookupDirEntrySize]byte)(entries[i*LookupDirEntrySize:])
-		lens[i] = int(hostEndian.Uint32(e[4:])) - 1
+		l := int(hostEndian.Uint32(e[4:])) - 1
+		lens[i] = l
+		m := l + CgroupsLookupItemHdrSize + 2
+		a := bin.Align8(m)
+		rest += a
+		lastPad = a - m
 	}
 	b.keyLens = lens
-	b.start(generation)
+	b.core.reset(generation, uint32(n), rest, lastPad)
 }
 
 // ResetForPaths starts a response for keys with these paths (validated
@@ -87,16 +96,13 @@ func (b *CgroupsLookupBuilder) ResetForPaths(generation uint64, paths [][]byte) 
 		}
 		b.keyLens = append(b.keyLens, len(p))
 	}
-	b.start(generation)
+	b.resetForKeyLens(generation)
 	return nil
 }
 
-func (b *CgroupsLookupBuilder) start(generation uint64) {
-	c := &b.core
-	c.begin(generation, uint32(len(b.keyLens)))
-	// The sum of the keys' 8-aligned minimal shapes and the padding of the
-	// last one (see begin; a key length is at most 4 GiB - 1: only the sum
-	// may saturate).
+// resetForKeyLens starts a response for keys of the lengths in keyLens.
+func (b *CgroupsLookupBuilder) resetForKeyLens(generation uint64) {
+	// A key length is at most 4 GiB - 1: only the sum may saturate.
 	rest, lastPad := 0, 0
 	for _, l := range b.keyLens {
 		m := l + CgroupsLookupItemHdrSize + 2
@@ -104,8 +110,7 @@ func (b *CgroupsLookupBuilder) start(generation uint64) {
 		rest = satAdd(rest, a)
 		lastPad = a - m
 	}
-	c.restAligned, c.lastPad = rest, lastPad
-	c.start()
+	b.core.reset(generation, uint32(len(b.keyLens)), rest, lastPad)
 }
 
 // SetGeneration sets the generation of the response being built (a reset
@@ -172,7 +177,61 @@ func (b *CgroupsLookupBuilder) AddRequestItemWithLabelSet(request CgroupsLookupR
 	if index < 0 || index >= request.dir.count {
 		return 0, &netipc.ArgError{Reason: "request item index out of range"}
 	}
-	return b.add(cgroupsKeyAt(request.dir.entries(), request.dir.area(), index), status, orchestrator, name, nil, &labels)
+	path := cgroupsKeyAt(request.dir.entries(), request.dir.area(), index)
+	// add's most common case written out here (add is large: each of its
+	// calls spills): a KNOWN item that fits in full. Anything else, or a
+	// name with a NUL (nothing written then counts), goes to add, which
+	// decides and names any error.
+	c := &b.core
+	if status == LookupKnown && !c.exceeded && c.next < c.count && c.next < len(b.keyLens) && b.keyLens[c.next] == len(path) {
+		// Slice lengths are far from overflowing an int and a set's
+		// block is at most 4 GiB - 1 long: these sums are exact. Not in
+		// exceeded mode, the reserved minimal shapes are within the
+		// budget (start).
+		minSize := len(path) + CgroupsLookupItemHdrSize + 2
+		stringsEnd := minSize + len(name)
+		full := stringsEnd
+		if labels.count != 0 {
+			full = bin.Align8(stringsEnd) + len(labels.block)
+		}
+		budget, maxBudget := c.budgets()
+		restAfter := max(c.restAligned-bin.Align8(minSize), 0)
+		n := len(c.buf)
+		start := bin.Align8(n)
+		need := start + full
+		if c.next+1 < c.count {
+			// Room for the minimal shapes of the items after this one.
+			need = bin.Align8(need) + max(restAfter-c.lastPad, 0)
+		}
+		if full <= MaxBudget && full+LookupRespHdrSize+LookupDirEntrySize <= maxBudget && need <= budget {
+			buf := c.buf
+			end := start + full
+			if end > cap(buf) {
+				buf = slices.Grow(buf, end-n)
+			}
+			buf = buf[:end]
+			hostEndian.PutUint64(buf[n:], 0)
+			it := buf[start:end]
+			nameOff := CgroupsLookupItemHdrSize + len(path) + 1
+			putCgroupsItemHeader((*[CgroupsLookupItemHdrSize]byte)(it), LookupKnown, orchestrator, len(path), len(name), labels.count)
+			copy(it[CgroupsLookupItemHdrSize:], path)
+			it[nameOff-1] = 0
+			if copyNoNul(it[nameOff:], name) {
+				it[stringsEnd-1] = 0
+				if labels.count != 0 {
+					putLabelSet(it, stringsEnd, &labels)
+				}
+				de := (*[LookupDirEntrySize]byte)(buf[LookupRespHdrSize+c.next*LookupDirEntrySize:])
+				hostEndian.PutUint32(de[0:], uint32(start-c.areaStart))
+				hostEndian.PutUint32(de[4:], uint32(full))
+				c.restAligned = restAfter
+				c.buf = buf
+				c.next++
+				return LookupKnown, nil
+			}
+		}
+	}
+	return b.add(path, status, orchestrator, name, nil, &labels)
 }
 
 // AddUnknown adds the next item as non-enriched (status must not be

@@ -115,8 +115,8 @@ func TestLookupResponseFastChecksAgree(t *testing.T) {
 // (the fast checks' general path), and their single byte mutations.
 func TestLookupResponseFastChecksUnpacked(t *testing.T) {
 	resp := func(item []byte) []byte {
-		p := appendResponseHeader(nil, 1, 9)
-		p = append(p, 0, 0, 0, 0, 0, 0, 0, 0)
+		p := make([]byte, LookupRespHdrSize+LookupDirEntrySize)
+		putResponseHeader((*[LookupRespHdrSize]byte)(p), 1, 9)
 		put32(p, LookupRespHdrSize+4, uint32(len(item)))
 		return append(p, item...)
 	}

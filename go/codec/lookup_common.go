@@ -59,11 +59,12 @@ func appendRequestHeader(out []byte, count uint32) []byte {
 	return bin.App32(out, 0)
 }
 
-func appendResponseHeader(out []byte, count uint32, generation uint64) []byte {
-	out = bin.App16(out, netipc.LayoutVersion)
-	out = bin.App16(out, 0)
-	out = bin.App32(out, count)
-	return bin.App64(out, generation)
+// putResponseHeader writes a response header for count items.
+func putResponseHeader(h *[LookupRespHdrSize]byte, count uint32, generation uint64) {
+	hostEndian.PutUint16(h[0:], netipc.LayoutVersion)
+	hostEndian.PutUint16(h[2:], 0)
+	hostEndian.PutUint32(h[4:], count)
+	hostEndian.PutUint64(h[8:], generation)
 }
 
 // span is a validated item string [start, end), its NUL included.

@@ -87,17 +87,26 @@ func (c *responseCore) setBudget(budget, maxBudget int) {
 	c.configured = true
 }
 
-// begin starts a response of count items; the caller then sets
-// restAligned (the sum of the 8-aligned minimal shapes of the items) and
-// lastPad (the alignment padding of the last one), and completes the
-// reset with start.
-func (c *responseCore) begin(generation uint64, count uint32) {
-	c.buf = appendResponseHeader(c.buf[:0], count, generation)
-	c.count = int(count)
-	c.next = 0
-	c.restAligned = 0
-	c.lastPad = 0
-	c.areaStart = LookupRespHdrSize + c.count*LookupDirEntrySize
+// reset starts a response of count items whose minimal shapes, each
+// 8-aligned, sum to restAligned (sat if the sum saturates), the last one
+// padded by lastPad bytes. It writes the header and sizes the directory
+// without clearing it: each entry is written as its item is added, and
+// finish fails unless every item was.
+func (c *responseCore) reset(generation uint64, count uint32, restAligned, lastPad int) {
+	n := int(count)
+	areaStart := LookupRespHdrSize + n*LookupDirEntrySize
+	buf := c.buf[:0]
+	if cap(buf) < areaStart {
+		buf = slices.Grow(buf, areaStart)
+	}
+	buf = buf[:areaStart]
+	putResponseHeader((*[LookupRespHdrSize]byte)(buf), count, generation)
+	c.buf = buf
+	c.count, c.next, c.areaStart = n, 0, areaStart
+	c.restAligned, c.lastPad = restAligned, lastPad
+	budget, _ := c.budgets()
+	c.overBudget = restAligned == sat || satAdd(areaStart, restAligned-lastPad) > budget
+	c.exceeded = c.overBudget
 }
 
 func (c *responseCore) setGeneration(g uint64) {
@@ -109,18 +118,7 @@ func (c *responseCore) setGeneration(g uint64) {
 
 // startEmpty starts a response of no items (a builder used before any
 // reset).
-func (c *responseCore) startEmpty() {
-	c.begin(0, 0)
-	c.start()
-}
-
-func (c *responseCore) start() {
-	budget, _ := c.budgets()
-	allMin := satAdd(c.areaStart, c.restAligned-c.lastPad)
-	c.overBudget = c.restAligned == sat || allMin > budget
-	c.exceeded = c.overBudget
-	c.buf = bin.Zeros(c.buf, c.areaStart-len(c.buf))
-}
+func (c *responseCore) startEmpty() { c.reset(0, 0, 0, 0) }
 
 func (c *responseCore) checkRoom() error {
 	if c.next < c.count {
