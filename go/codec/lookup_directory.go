@@ -39,7 +39,25 @@ func (d directory) generation() uint64 {
 	return hostEndian.Uint64(d.payload[8:16])
 }
 
+// parseRequestDir parses a request header and locates its directory
+// (the checks of the well-formed case inline; requestDirError names a
+// broken rule).
 func parseRequestDir(payload []byte, what string) (directory, error) {
+	if len(payload) >= LookupReqHdrSize {
+		h := (*[LookupReqHdrSize]byte)(payload)
+		count := uint64(hostEndian.Uint32(h[4:]))
+		// Layout version then zero flags (one word), zero reserved words.
+		if hostEndian.Uint32(h[0:]) == uint32(netipc.LayoutVersion) && hostEndian.Uint64(h[8:]) == 0 &&
+			LookupReqHdrSize+count*LookupDirEntrySize <= uint64(len(payload)) {
+			return directory{payload: payload, count: int(count)}, nil
+		}
+	}
+	return requestDirError(payload, what)
+}
+
+// requestDirError is parseRequestDir with the precise error of the rule
+// broken.
+func requestDirError(payload []byte, what string) (directory, error) {
 	if len(payload) < LookupReqHdrSize {
 		return directory{}, bin.Truncated(what, LookupReqHdrSize, len(payload))
 	}
@@ -59,7 +77,24 @@ func parseRequestDir(payload []byte, what string) (directory, error) {
 	return locateDir(payload, LookupReqHdrSize, count)
 }
 
+// parseResponseDir parses a response header and locates its directory;
+// it also returns the generation (the checks of the well-formed case
+// inline; responseDirError names a broken rule).
 func parseResponseDir(payload []byte, what string) (directory, uint64, error) {
+	if len(payload) >= LookupRespHdrSize {
+		h := (*[LookupRespHdrSize]byte)(payload)
+		count := uint64(hostEndian.Uint32(h[4:]))
+		if hostEndian.Uint32(h[0:]) == uint32(netipc.LayoutVersion) &&
+			LookupRespHdrSize+count*LookupDirEntrySize <= uint64(len(payload)) {
+			return directory{payload: payload, count: int(count)}, hostEndian.Uint64(h[8:]), nil
+		}
+	}
+	return responseDirError(payload, what)
+}
+
+// responseDirError is parseResponseDir with the precise error of the rule
+// broken.
+func responseDirError(payload []byte, what string) (directory, uint64, error) {
 	if len(payload) < LookupRespHdrSize {
 		return directory{}, 0, bin.Truncated(what, LookupRespHdrSize, len(payload))
 	}

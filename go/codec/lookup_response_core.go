@@ -183,6 +183,16 @@ func (c *responseCore) commit(buf []byte, start int) {
 }
 
 func (c *responseCore) finish() ([]byte, error) {
+	budget, _ := c.budgets()
+	if c.buf != nil && c.next == c.count && !c.overBudget && len(c.buf) <= budget {
+		return c.buf, nil
+	}
+	return c.finishError()
+}
+
+// finishError is finish for a response that is not complete or over its
+// budget (and for a builder never reset).
+func (c *responseCore) finishError() ([]byte, error) {
 	if c.buf == nil {
 		c.startEmpty()
 	}
