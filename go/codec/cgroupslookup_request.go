@@ -95,6 +95,16 @@ func AppendCgroupsLookupRequest(out []byte, paths [][]byte) ([]byte, error) {
 		hostEndian.PutUint32(e[4:], uint32(len(path)+1))
 		at = end + 1
 	}
+	if len(paths) <= fewKeys {
+		// Scanned in the caller's paths: the bytes just written would
+		// be read back before their stores complete (a stall).
+		for _, path := range paths {
+			if bytes.IndexByte(path, 0) >= 0 {
+				return out, cgroupsRequestLenErr(paths)
+			}
+		}
+		return grown, nil
+	}
 	// Every byte of the area but the path bytes is a NUL or padding.
 	if bytes.Count(area, nulByte) != len(area)-text {
 		return out, cgroupsRequestLenErr(paths)
@@ -103,6 +113,11 @@ func AppendCgroupsLookupRequest(out []byte, paths [][]byte) ([]byte, error) {
 }
 
 var nulByte = []byte{0}
+
+// fewKeys is the most keys whose strings are scanned one by one
+// (bytes.IndexByte, cheaper than bytes.Count on short strings) rather
+// than with one count over the packed area.
+const fewKeys = 2
 
 // cgroupsRequestLenErr is the error CgroupsLookupRequestLen reports for
 // paths.
@@ -255,8 +270,8 @@ func checkCgroupsKey(d directory, i int) error {
 // encoders write them (each at the first aligned offset after the
 // previous key, zero padding between), one vectorized NUL count over
 // their bytes replaces a scan per path: the terminators and the padding
-// are NULs, so any further NUL lies inside a path. Otherwise each path is
-// scanned.
+// are NULs, so any further NUL lies inside a path. Otherwise, and for
+// up to fewKeys keys, each path is scanned.
 func firstBadCgroupsKey(entries, area []byte) int {
 	bad := len(entries) / LookupDirEntrySize
 	packed := true
@@ -278,7 +293,7 @@ func firstBadCgroupsKey(entries, area []byte) int {
 		}
 		prevEnd, text = end, text+size-1
 	}
-	if packed && uint64(bytes.Count(area[:prevEnd], nulByte)) == prevEnd-text {
+	if packed && bad > fewKeys && uint64(bytes.Count(area[:prevEnd], nulByte)) == prevEnd-text {
 		return bad
 	}
 	for i := range bad {
