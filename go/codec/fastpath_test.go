@@ -33,6 +33,9 @@ func TestLookupRequestFastChecksAgree(t *testing.T) {
 		paths("/a", "/sys/fs/cgroup/x", "/0123456", "/b"),
 		paths("/0123456", "/01234567", "/012345678", "/x"),
 		lookupBenchPaths(9),
+		// Up to fewKeys keys: scanned one by one.
+		paths("/sys/fs/cgroup/x"),
+		paths("/a", "/0123456"),
 	}
 	for _, ps := range cg {
 		p := must(AppendCgroupsLookupRequest(nil, ps))
