@@ -217,16 +217,19 @@ func (b *CgroupsLookupBuilder) AddRequestItemWithLabelSet(request CgroupsLookupR
 			copy(it[CgroupsLookupItemHdrSize:], path)
 			it[nameOff-1] = 0
 			if copyNoNul(it[nameOff:], name) {
+				// Nothing can fail from here: the item is recorded
+				// first, so that little is live across the label
+				// call.
 				it[stringsEnd-1] = 0
-				if labels.count != 0 {
-					putLabelSet(it, stringsEnd, &labels)
-				}
 				de := (*[LookupDirEntrySize]byte)(buf[LookupRespHdrSize+c.next*LookupDirEntrySize:])
 				hostEndian.PutUint32(de[0:], uint32(start-c.areaStart))
 				hostEndian.PutUint32(de[4:], uint32(full))
 				c.restAligned = restAfter
 				c.buf = buf
 				c.next++
+				if labels.count != 0 {
+					putLabelSet(it, stringsEnd, &labels)
+				}
 				return LookupKnown, nil
 			}
 		}
