@@ -64,18 +64,19 @@ func handlerFault(err error, ic *itemCtx) fault {
 type service interface {
 	kind() ServiceKind
 	batchable() bool
+	// session makes the item handler of one session; it recovers a
+	// panic of the typed handler (recoverFault).
 	session(ic *itemCtx) func(item []byte) ([]byte, fault)
 }
 
-// call runs one item, turning a handler panic into faultPanicked (the
-// session then ends, so its state is never used again).
-func call(h func([]byte) ([]byte, fault), item []byte) (out []byte, f fault) {
-	defer func() {
-		if recover() != nil {
-			out, f = nil, fault{kind: faultPanicked}
-		}
-	}()
-	return h(item)
+// recoverFault, deferred by every item handler a service makes, turns a
+// panic into faultPanicked (the session then ends, so its state is never
+// used again). In the handler itself, not in a wrapper around it: one call
+// level less on every item.
+func recoverFault(out *[]byte, f *fault) {
+	if recover() != nil {
+		*out, *f = nil, fault{kind: faultPanicked}
+	}
 }
 
 func (s *Server) recordFault(f fault, responseBudget uint32) {
@@ -131,7 +132,7 @@ func (s *Server) serve(sess *l1ServerSession) {
 		var out []byte
 		f := noFault
 		if !m.IsBatch() {
-			out, f = call(handle, m.Payload)
+			out, f = handle(m.Payload)
 			if f == noFault && uint64(len(out)) > uint64(responseBudget) {
 				f = fault{kind: faultResponseTooLarge, needed: uint64(len(out))}
 			}
@@ -193,7 +194,7 @@ func batchItems(handle func([]byte) ([]byte, fault), v wire.BatchView, ic *itemC
 	b.Reset(tx[:0], uint32(count))
 	for i := 0; i < count; i++ {
 		it, _ := v.Item(i)
-		out, f := call(handle, it)
+		out, f := handle(it)
 		if f != noFault {
 			return tx, f
 		}
@@ -251,8 +252,9 @@ type incrementService struct {
 func (incrementService) kind() ServiceKind { return KindIncrement }
 func (incrementService) batchable() bool   { return true }
 func (s incrementService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
-	var out [codec.IncrementPayloadSize]byte
-	return func(item []byte) ([]byte, fault) {
+	var buf [codec.IncrementPayloadSize]byte
+	return func(item []byte) (out []byte, f fault) {
+		defer recoverFault(&out, &f)
 		v, err := codec.DecodeIncrement(item)
 		if err != nil {
 			return nil, fault{kind: faultMalformed}
@@ -261,8 +263,8 @@ func (s incrementService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 		if err != nil {
 			return nil, handlerFault(err, ic)
 		}
-		out = codec.EncodeIncrement(r)
-		return out[:], noFault
+		buf = codec.EncodeIncrement(r)
+		return buf[:], noFault
 	}
 }
 
@@ -316,8 +318,9 @@ type stringReverseService struct {
 func (stringReverseService) kind() ServiceKind { return KindStringReverse }
 func (stringReverseService) batchable() bool   { return true }
 func (s stringReverseService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
-	var out []byte
-	return func(item []byte) ([]byte, fault) {
+	var buf []byte
+	return func(item []byte) (out []byte, f fault) {
+		defer recoverFault(&out, &f)
 		v, err := codec.DecodeStringReverse(item)
 		if err != nil {
 			return nil, fault{kind: faultMalformed}
@@ -326,10 +329,10 @@ func (s stringReverseService) session(ic *itemCtx) func([]byte) ([]byte, fault) 
 		if err != nil {
 			return nil, handlerFault(err, ic)
 		}
-		if out, err = codec.AppendStringReverse(out[:0], r); err != nil {
+		if buf, err = codec.AppendStringReverse(buf[:0], r); err != nil {
 			return nil, fault{kind: faultResponseTooLarge, needed: uint64(len(r))}
 		}
-		return out, noFault
+		return buf, noFault
 	}
 }
 
@@ -341,7 +344,8 @@ func (snapshotService) kind() ServiceKind { return KindCgroupsSnapshot }
 func (snapshotService) batchable() bool   { return false }
 func (s snapshotService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 	var b codec.CgroupsSnapshotBuilder
-	return func(item []byte) ([]byte, fault) {
+	return func(item []byte) (resp []byte, f fault) {
+		defer recoverFault(&resp, &f)
 		if _, err := codec.DecodeSnapshotRequest(item); err != nil {
 			return nil, fault{kind: faultMalformed}
 		}
@@ -374,7 +378,8 @@ func (cgroupsLookupService) kind() ServiceKind { return KindCgroupsLookup }
 func (cgroupsLookupService) batchable() bool   { return false }
 func (s cgroupsLookupService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 	var b codec.CgroupsLookupBuilder
-	return func(item []byte) ([]byte, fault) {
+	return func(item []byte) (resp []byte, f fault) {
+		defer recoverFault(&resp, &f)
 		req, err := codec.DecodeCgroupsLookupRequest(item)
 		if err != nil {
 			return nil, fault{kind: faultMalformed}
@@ -409,7 +414,8 @@ func (appsLookupService) kind() ServiceKind { return KindAppsLookup }
 func (appsLookupService) batchable() bool   { return false }
 func (s appsLookupService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 	var b codec.AppsLookupBuilder
-	return func(item []byte) ([]byte, fault) {
+	return func(item []byte) (resp []byte, f fault) {
+		defer recoverFault(&resp, &f)
 		req, err := codec.DecodeAppsLookupRequest(item)
 		if err != nil {
 			return nil, fault{kind: faultMalformed}

@@ -65,7 +65,7 @@ func (d *LocalDispatcher) Kind() ServiceKind { return d.kind }
 // the budget.
 func (d *LocalDispatcher) Dispatch(request []byte) ([]byte, error) {
 	d.ic.learnResponse = false
-	out, f := call(d.handle, request)
+	out, f := d.handle(request)
 	if f == noFault && uint64(len(out)) > uint64(d.ic.responseBudget) {
 		f = fault{kind: faultResponseTooLarge, needed: uint64(len(out))}
 	}

@@ -140,3 +140,46 @@ func TestLocalDispatcherLookups(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Every service kind's item handler recovers a panic of the typed handler
+// into INTERNAL_ERROR, and the dispatcher answers the next request.
+func TestLocalDispatcherPanicEveryKind(t *testing.T) {
+	var boom bool
+	maybePanic := func() {
+		if boom {
+			panic("handler panics")
+		}
+	}
+	inc := codec.EncodeIncrement(1)
+	rev, _ := codec.AppendStringReverse(nil, []byte("abc"))
+	snap := codec.AppendSnapshotRequest(nil)
+	cg, _ := codec.AppendCgroupsLookupRequest(nil, [][]byte{[]byte("/a")})
+	apps, _ := codec.AppendAppsLookupRequest(nil, []uint32{1})
+	cases := []struct {
+		d   *LocalDispatcher
+		req []byte
+	}{
+		{NewIncrementDispatcher(func(v uint64) (uint64, error) { maybePanic(); return v + 1, nil }, 4096), inc[:]},
+		{NewStringReverseDispatcher(func(s []byte) ([]byte, error) { maybePanic(); return s, nil }, 4096), rev},
+		{NewCgroupsSnapshotDispatcher(func(b *codec.CgroupsSnapshotBuilder) error { maybePanic(); return nil }, 4096), snap},
+		{NewCgroupsLookupDispatcher(func(req codec.CgroupsLookupRequestView, b *codec.CgroupsLookupBuilder) error {
+			maybePanic()
+			_, err := b.AddRequestUnknown(req, 0, codec.LookupUnknownRetryLater)
+			return err
+		}, 4096), cg},
+		{NewAppsLookupDispatcher(func(req codec.AppsLookupRequestView, b *codec.AppsLookupBuilder) error {
+			maybePanic()
+			_, err := b.AddRequestUnknown(req, 0)
+			return err
+		}, 4096), apps},
+	}
+	for _, c := range cases {
+		boom = true
+		_, err := c.d.Dispatch(c.req)
+		wantStatus(t, err, netipc.StatusInternalError)
+		boom = false
+		if _, err := c.d.Dispatch(c.req); err != nil {
+			t.Fatalf("%v after a panic: %v", c.d.Kind(), err)
+		}
+	}
+}
