@@ -132,10 +132,14 @@ func newLocalLookup(m lookupMethod, k known, n int) *localLookup {
 func (w *localLookup) dispatch(req []byte) ([]byte, error) {
 	resp, err := w.dispatcher.Dispatch(req)
 	if err != nil {
-		return nil, fmt.Errorf("in-process dispatch: %w", err)
+		return nil, dispatchError(err)
 	}
 	return resp, nil
 }
+
+// dispatchError is the error of a failed in-process dispatch (out of
+// line: dispatch inlines).
+func dispatchError(err error) error { return fmt.Errorf("in-process dispatch: %w", err) }
 
 // exchange takes an encoded request (and its encoder's error), keeps its
 // buffer for the next one and answers it in process.
