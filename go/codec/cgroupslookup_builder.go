@@ -155,7 +155,7 @@ func (b *CgroupsLookupBuilder) AddRequestItem(request CgroupsLookupRequestView, 
 	if index < 0 || index >= request.dir.count {
 		return 0, &netipc.ArgError{Reason: "request item index out of range"}
 	}
-	return b.add(cgroupsKeyAt(request.dir.entries(), request.dir.area(), index), status, orchestrator, name, labels, nil)
+	return b.add(request.dir.cgroupsKey(index), status, orchestrator, name, labels, nil)
 }
 
 // AddWithLabelSet is Add with labels validated and laid out beforehand
@@ -177,7 +177,7 @@ func (b *CgroupsLookupBuilder) AddRequestItemWithLabelSet(request CgroupsLookupR
 	if index < 0 || index >= request.dir.count {
 		return 0, &netipc.ArgError{Reason: "request item index out of range"}
 	}
-	path := cgroupsKeyAt(request.dir.entries(), request.dir.area(), index)
+	path := request.dir.cgroupsKey(index)
 	// add's most common case written out here (add is large: each of its
 	// calls spills): a KNOWN item that fits in full. Anything else, or a
 	// name with a NUL (nothing written then counts), goes to add, which

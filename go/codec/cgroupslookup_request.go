@@ -318,12 +318,14 @@ func firstBadCgroupsKey(entries, area []byte) int {
 	return bad
 }
 
-// cgroupsKeyAt returns key i (without its NUL) of a validated directory.
-func cgroupsKeyAt(entries, area []byte, i int) []byte {
-	e := (*[LookupDirEntrySize]byte)(entries[i*LookupDirEntrySize:])
-	off := uint64(hostEndian.Uint32(e[0:]))
+// cgroupsKey returns key i (0 <= i < count, without its NUL) of a
+// validated request directory, addressed in the payload directly (fewer
+// slice bounds than through entries and area).
+func (d directory) cgroupsKey(i int) []byte {
+	e := (*[LookupDirEntrySize]byte)(d.payload[LookupReqHdrSize+i*LookupDirEntrySize:])
+	off := LookupReqHdrSize + uint64(d.count)*LookupDirEntrySize + uint64(hostEndian.Uint32(e[0:]))
 	end := off + uint64(hostEndian.Uint32(e[4:])) - 1
-	return area[off:end:end]
+	return d.payload[off:end:end]
 }
 
 // Len returns the number of keys (0 is a valid no-op probe).
@@ -335,7 +337,7 @@ func (v CgroupsLookupRequestView) Key(i int) []byte {
 	if i < 0 || i >= v.dir.count {
 		panic("codec: cgroups lookup key index out of range")
 	}
-	return cgroupsKeyAt(v.dir.entries(), v.dir.area(), i)
+	return v.dir.cgroupsKey(i)
 }
 
 // Keys iterates over the paths in request order.
