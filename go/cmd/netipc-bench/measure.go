@@ -38,7 +38,8 @@ func newSampler(capacity int) *sampler {
 // begin is called before an operation: its start time when sampled.
 func (s *sampler) begin() (time.Duration, bool) {
 	s.calls++
-	if s.calls%s.stride == 0 {
+	// The stride is a power of two: a mask, not a division.
+	if s.calls&(s.stride-1) == 0 {
 		return sys.Mono(), true
 	}
 	return 0, false
@@ -59,7 +60,9 @@ func (s *sampler) record(d time.Duration) {
 			keep++
 		}
 		s.buf = s.buf[:keep]
-		s.stride *= 2
+		if s.stride < 1<<63 {
+			s.stride *= 2
+		}
 	}
 	s.buf = append(s.buf, uint32(min(max(d.Nanoseconds(), 0), int64(^uint32(0)))))
 }

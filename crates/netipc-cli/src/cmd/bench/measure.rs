@@ -56,7 +56,8 @@ impl Sampler {
     #[inline]
     pub fn begin(&mut self) -> Option<Instant> {
         self.calls += 1;
-        if self.calls % self.stride == 0 {
+        // The stride is a power of two: a mask, not a division.
+        if self.calls & (self.stride - 1) == 0 {
             Some(Instant::now())
         } else {
             None
@@ -80,7 +81,9 @@ impl Sampler {
                 keep += 1;
             }
             self.buf.truncate(keep);
-            self.stride = self.stride.saturating_mul(2);
+            if self.stride < 1 << 63 {
+                self.stride *= 2;
+            }
         }
         let ns = u32::try_from(d.as_nanos()).unwrap_or(u32::MAX);
         self.buf.push(ns);
