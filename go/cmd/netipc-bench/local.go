@@ -99,32 +99,53 @@ const lookupGeneration = 1
 // N-key request, run the server dispatch (service.LocalDispatcher: decode,
 // handler filling the response builder, budget check), decode the response
 // and check its item count. Direct calls, as the Rust program makes them:
-// the dispatcher's handler is the only indirect one.
+// the dispatcher's handler is the only indirect one. One workload type per
+// method (cgroupsLookupLocal, appsLookupLocal): each step stays small
+// enough for the compiler to inline the calls it makes.
 type localLookup struct {
 	n          int
 	request    []byte
 	dispatcher *service.LocalDispatcher
-	// The keys of the method: paths for CGROUPS_LOOKUP, else pids.
-	paths [][]byte
-	pids  []uint32
 }
 
-func newLocalLookup(m lookupMethod, k known, n int) *localLookup {
-	budget := localBuffer(n)
-	w := &localLookup{n: n, request: make([]byte, 0, budget)}
+// cgroupsLookupLocal is an in-process CGROUPS_LOOKUP scenario.
+type cgroupsLookupLocal struct {
+	localLookup
+	paths [][]byte
+}
+
+// appsLookupLocal is an in-process APPS_LOOKUP scenario.
+type appsLookupLocal struct {
+	localLookup
+	pids []uint32
+}
+
+func newLocalLookup(m lookupMethod, k known, n int) workload {
 	if m == methodCgroups {
-		w.paths = make([][]byte, n)
-		for i := range w.paths {
-			w.paths[i] = cgroupsKey(i)
-		}
-		w.dispatcher = service.NewCgroupsLookupDispatcher(cgroupsHandler(k), uint32(budget))
-		return w
+		return newCgroupsLookupLocal(k, n)
 	}
-	w.pids = make([]uint32, n)
+	return newAppsLookupLocal(k, n)
+}
+
+func newCgroupsLookupLocal(k known, n int) *cgroupsLookupLocal {
+	budget := localBuffer(n)
+	w := &cgroupsLookupLocal{paths: make([][]byte, n)}
+	for i := range w.paths {
+		w.paths[i] = cgroupsKey(i)
+	}
+	w.localLookup = localLookup{n: n, request: make([]byte, 0, budget),
+		dispatcher: service.NewCgroupsLookupDispatcher(cgroupsHandler(k), uint32(budget))}
+	return w
+}
+
+func newAppsLookupLocal(k known, n int) *appsLookupLocal {
+	budget := localBuffer(n)
+	w := &appsLookupLocal{pids: make([]uint32, n)}
 	for i := range w.pids {
 		w.pids[i] = appsKey(i)
 	}
-	w.dispatcher = service.NewAppsLookupDispatcher(appsHandler(k), uint32(budget))
+	w.localLookup = localLookup{n: n, request: make([]byte, 0, budget),
+		dispatcher: service.NewAppsLookupDispatcher(appsHandler(k), uint32(budget))}
 	return w
 }
 
@@ -151,33 +172,36 @@ func (w *localLookup) exchange(req []byte, err error) ([]byte, error) {
 	return w.dispatch(req)
 }
 
-func (w *localLookup) step() (uint64, error) {
-	var got int
-	if w.paths != nil {
-		resp, err := w.exchange(codec.AppendCgroupsLookupRequest(w.request[:0], w.paths))
-		if err != nil {
-			return 0, err
-		}
-		v, err := codec.DecodeCgroupsLookupResponse(resp)
-		if err != nil {
-			return 0, err
-		}
-		got = v.Len()
-	} else {
-		resp, err := w.exchange(codec.AppendAppsLookupRequest(w.request[:0], w.pids))
-		if err != nil {
-			return 0, err
-		}
-		v, err := codec.DecodeAppsLookupResponse(resp)
-		if err != nil {
-			return 0, err
-		}
-		got = v.Len()
-	}
+// checkLen checks the item count of a response.
+func (w *localLookup) checkLen(got int) (uint64, error) {
 	if got != w.n {
 		return 0, wrong("%d items for %d keys", got, w.n)
 	}
 	return 1, nil
+}
+
+func (w *cgroupsLookupLocal) step() (uint64, error) {
+	resp, err := w.exchange(codec.AppendCgroupsLookupRequest(w.request[:0], w.paths))
+	if err != nil {
+		return 0, err
+	}
+	v, err := codec.DecodeCgroupsLookupResponse(resp)
+	if err != nil {
+		return 0, err
+	}
+	return w.checkLen(v.Len())
+}
+
+func (w *appsLookupLocal) step() (uint64, error) {
+	resp, err := w.exchange(codec.AppendAppsLookupRequest(w.request[:0], w.pids))
+	if err != nil {
+		return 0, err
+	}
+	v, err := codec.DecodeAppsLookupResponse(resp)
+	if err != nil {
+		return 0, err
+	}
+	return w.checkLen(v.Len())
 }
 
 func (w *localLookup) close() {}

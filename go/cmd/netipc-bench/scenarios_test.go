@@ -179,7 +179,7 @@ func TestXorshift(t *testing.T) {
 
 // The in-process answers follow BENCHMARKS.md.
 func TestLocalAnswers(t *testing.T) {
-	w := newLocalLookup(methodCgroups, knownMixed, 2)
+	w := newCgroupsLookupLocal(knownMixed, 2)
 	req, _ := codec.AppendCgroupsLookupRequest(nil, [][]byte{cgroupsKey(0), cgroupsKey(1)})
 	resp, err := w.dispatch(req)
 	if err != nil {
@@ -198,9 +198,9 @@ func TestLocalAnswers(t *testing.T) {
 		t.Fatalf("unknown cgroups item %+v", u.ToOwned())
 	}
 
-	w = newLocalLookup(methodApps, knownMixed, 2)
+	wa := newAppsLookupLocal(knownMixed, 2)
 	req, _ = codec.AppendAppsLookupRequest(nil, []uint32{1000, 1001})
-	if resp, err = w.dispatch(req); err != nil {
+	if resp, err = wa.dispatch(req); err != nil {
 		t.Fatal(err)
 	}
 	a, err := codec.DecodeAppsLookupResponse(resp)
