@@ -53,11 +53,15 @@ func CgroupsLookupRequestLen(paths [][]byte) (int, error) {
 // out is returned unchanged (its spare capacity may have been written).
 func AppendCgroupsLookupRequest(out []byte, paths [][]byte) ([]byte, error) {
 	// The size, and whether every path is non-empty; the NUL rule is
-	// checked on the written bytes (one vectorized count instead of a
-	// scan per path). Any doubt: the exact checks name the error.
+	// checked here for up to fewKeys paths (a scan each, in the caller's
+	// bytes: reading back the bytes just written would stall on their
+	// pending stores), else on the written bytes (one vectorized count
+	// instead of a scan per path). Any doubt: the exact checks name the
+	// error.
+	few := len(paths) <= fewKeys
 	keys, text := 0, 0
 	for _, p := range paths {
-		if len(p) == 0 || keys > MaxBudget {
+		if len(p) == 0 || keys > MaxBudget || few && bytes.IndexByte(p, 0) >= 0 {
 			return out, cgroupsRequestLenErr(paths)
 		}
 		keys = bin.Align8(keys) + len(p) + 1
@@ -95,18 +99,8 @@ func AppendCgroupsLookupRequest(out []byte, paths [][]byte) ([]byte, error) {
 		hostEndian.PutUint32(e[4:], uint32(len(path)+1))
 		at = end + 1
 	}
-	if len(paths) <= fewKeys {
-		// Scanned in the caller's paths: the bytes just written would
-		// be read back before their stores complete (a stall).
-		for _, path := range paths {
-			if bytes.IndexByte(path, 0) >= 0 {
-				return out, cgroupsRequestLenErr(paths)
-			}
-		}
-		return grown, nil
-	}
 	// Every byte of the area but the path bytes is a NUL or padding.
-	if bytes.Count(area, nulByte) != len(area)-text {
+	if !few && bytes.Count(area, nulByte) != len(area)-text {
 		return out, cgroupsRequestLenErr(paths)
 	}
 	return grown, nil
