@@ -60,11 +60,11 @@ func (b *CgroupsLookupBuilder) MaxBudget() int { _, n := b.core.budgets(); retur
 func (b *CgroupsLookupBuilder) Reset(generation uint64, request CgroupsLookupRequestView) {
 	entries := request.dir.entries()
 	n := len(entries) / LookupDirEntrySize
-	lens := b.keyLens[:0]
-	if cap(lens) < n {
-		lens = make([]int, 0, n)
+	if cap(b.keyLens) < n {
+		b.keyLens = make([]int, n)
 	}
-	lens = lens[:n]
+	b.keyLens = b.keyLens[:n] // in place: no pointer store
+	lens := b.keyLens
 	// The sum of the keys' 8-aligned minimal shapes and the padding of
 	// the last one, in the same pass. The keys lie in the request
 	// payload, a slice in memory: the sum cannot overflow.
@@ -79,7 +79,6 @@ func (b *CgroupsLookupBuilder) Reset(generation uint64, request CgroupsLookupReq
 		rest += a
 		lastPad = a - m
 	}
-	b.keyLens = lens
 	b.core.reset(generation, uint32(n), rest, lastPad)
 }
 
@@ -204,12 +203,11 @@ func (b *CgroupsLookupBuilder) AddRequestItemWithLabelSet(request CgroupsLookupR
 			need = bin.Align8(need) + max(restAfter-c.lastPad, 0)
 		}
 		if full <= MaxBudget && full+LookupRespHdrSize+LookupDirEntrySize <= maxBudget && need <= budget {
-			buf := c.buf
 			end := start + full
-			if end > cap(buf) {
-				buf = slices.Grow(buf, end-n)
+			if end > cap(c.buf) {
+				c.buf = slices.Grow(c.buf, end-n)
 			}
-			buf = buf[:end]
+			buf := c.buf[:end]
 			hostEndian.PutUint64(buf[n:], 0)
 			it := buf[start:end]
 			nameOff := CgroupsLookupItemHdrSize + len(path) + 1
@@ -225,7 +223,7 @@ func (b *CgroupsLookupBuilder) AddRequestItemWithLabelSet(request CgroupsLookupR
 				hostEndian.PutUint32(de[0:], uint32(start-c.areaStart))
 				hostEndian.PutUint32(de[4:], uint32(full))
 				c.restAligned = restAfter
-				c.buf = buf
+				c.buf = c.buf[:end] // in place: no pointer store
 				c.next++
 				if labels.count != 0 {
 					putLabelSet(it, stringsEnd, &labels)

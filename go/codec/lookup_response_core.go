@@ -95,13 +95,13 @@ func (c *responseCore) setBudget(budget, maxBudget int) {
 func (c *responseCore) reset(generation uint64, count uint32, restAligned, lastPad int) {
 	n := int(count)
 	areaStart := LookupRespHdrSize + n*LookupDirEntrySize
-	buf := c.buf[:0]
-	if cap(buf) < areaStart {
-		buf = slices.Grow(buf, areaStart)
+	if cap(c.buf) < areaStart {
+		c.buf = slices.Grow(c.buf[:0], areaStart)
 	}
-	buf = buf[:areaStart]
-	putResponseHeader((*[LookupRespHdrSize]byte)(buf), count, generation)
-	c.buf = buf
+	// Resliced in place: the compiler stores the length alone (no
+	// pointer store, no write barrier check).
+	c.buf = c.buf[:areaStart]
+	putResponseHeader((*[LookupRespHdrSize]byte)(c.buf), count, generation)
 	c.count, c.next, c.areaStart = n, 0, areaStart
 	c.restAligned, c.lastPad = restAligned, lastPad
 	budget, _ := c.budgets()
