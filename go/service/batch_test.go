@@ -42,7 +42,7 @@ func checkIncrementBatch(t *testing.T, v wire.BatchView, budget uint32) {
 	if ff != sf {
 		t.Fatalf("%d items, budget %d: the batch path says %+v, item by item %+v", v.Len(), budget, ff, sf)
 	}
-	if ff == noFault && !bytes.Equal(fast, slow) {
+	if ff.kind == faultNone && !bytes.Equal(fast, slow) {
 		t.Fatalf("%d items: the batch path answers %x, item by item %x", v.Len(), fast, slow)
 	}
 }
@@ -164,7 +164,7 @@ func BenchmarkIncrementBatchServer500(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var f fault
-		if tx, f = svc.batch(v, ic, tx); f != noFault {
+		if tx, f = svc.batch(v, ic, tx); f.kind != faultNone {
 			b.Fatal(f)
 		}
 	}

@@ -46,8 +46,6 @@ func (f fault) status() uint16 {
 	return netipc.StatusLimitExceeded
 }
 
-var noFault = fault{}
-
 // handlerFault maps a handler's error: one wrapping ErrLimitExceeded (an
 // answer over the server's largest budget) is LIMIT_EXCEEDED, anything
 // else INTERNAL_ERROR.
@@ -130,10 +128,10 @@ func (s *Server) serve(sess *l1ServerSession) {
 		}
 		ic.learnResponse = false
 		var out []byte
-		f := noFault
+		var f fault
 		if !m.IsBatch() {
 			out, f = handle(m.Payload)
-			if f == noFault && uint64(len(out)) > uint64(responseBudget) {
+			if f.kind == faultNone && uint64(len(out)) > uint64(responseBudget) {
 				f = fault{kind: faultResponseTooLarge, needed: uint64(len(out))}
 			}
 		} else {
@@ -143,7 +141,7 @@ func (s *Server) serve(sess *l1ServerSession) {
 		if ic.learnResponse {
 			s.response.grow(responseBudget, 0)
 		}
-		if f != noFault {
+		if f.kind != faultNone {
 			s.recordFault(f, responseBudget)
 			// Terminal: answer, then close the session.
 			_ = sess.SendError(h.Code, h.MessageID, f.status())
@@ -195,7 +193,7 @@ func batchItems(handle func([]byte) ([]byte, fault), v wire.BatchView, ic *itemC
 	for i := 0; i < count; i++ {
 		it, _ := v.Item(i)
 		out, f := handle(it)
-		if f != noFault {
+		if f.kind != faultNone {
 			return tx, f
 		}
 		size = (size+7)&^7 + uint64(len(out))
@@ -213,7 +211,7 @@ func batchItems(handle func([]byte) ([]byte, fault), v wire.BatchView, ic *itemC
 	if uint64(len(out)) > budget {
 		return out, fault{kind: faultResponseTooLarge, needed: uint64(len(out))}
 	}
-	return out, noFault
+	return out, fault{}
 }
 
 // endOnRecvError answers the request that broke the session when its
@@ -264,7 +262,7 @@ func (s incrementService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 			return nil, handlerFault(err, ic)
 		}
 		buf = codec.EncodeIncrement(r)
-		return buf[:], noFault
+		return buf[:], fault{}
 	}
 }
 
@@ -308,7 +306,7 @@ func (s incrementService) batch(v wire.BatchView, ic *itemCtx, tx []byte) (res [
 	if tooLarge {
 		return tx, fault{kind: faultResponseTooLarge, needed: uint64(count+end) * codec.IncrementPayloadSize}
 	}
-	return out, noFault
+	return out, fault{}
 }
 
 type stringReverseService struct {
@@ -332,7 +330,7 @@ func (s stringReverseService) session(ic *itemCtx) func([]byte) ([]byte, fault) 
 		if buf, err = codec.AppendStringReverse(buf[:0], r); err != nil {
 			return nil, fault{kind: faultResponseTooLarge, needed: uint64(len(r))}
 		}
-		return buf, noFault
+		return buf, fault{}
 	}
 }
 
@@ -354,7 +352,7 @@ func (s snapshotService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 		if err := s.h(&b); err != nil {
 			return nil, handlerFault(err, ic)
 		}
-		return b.Finish(), noFault
+		return b.Finish(), fault{}
 	}
 }
 
@@ -402,7 +400,7 @@ func (s cgroupsLookupService) session(ic *itemCtx) func([]byte) ([]byte, fault) 
 				ic.learnResponse = true
 			}
 		}
-		return out, noFault
+		return out, fault{}
 	}
 }
 
@@ -438,7 +436,7 @@ func (s appsLookupService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 				ic.learnResponse = true
 			}
 		}
-		return out, noFault
+		return out, fault{}
 	}
 }
 

@@ -66,10 +66,10 @@ func (d *LocalDispatcher) Kind() ServiceKind { return d.kind }
 func (d *LocalDispatcher) Dispatch(request []byte) ([]byte, error) {
 	d.ic.learnResponse = false
 	out, f := d.handle(request)
-	if f == noFault && uint64(len(out)) > uint64(d.ic.responseBudget) {
+	if f.kind == faultNone && uint64(len(out)) > uint64(d.ic.responseBudget) {
 		f = fault{kind: faultResponseTooLarge, needed: uint64(len(out))}
 	}
-	if f != noFault {
+	if f.kind != faultNone {
 		return nil, &netipc.StatusError{Status: f.status()}
 	}
 	return out, nil
