@@ -168,7 +168,11 @@ func (w *localLookup) exchange(req []byte, err error) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.request = req
+	if cap(req) > cap(w.request) {
+		// Grown: kept for the next request (otherwise it is the same
+		// buffer: no pointer store, no write barrier check).
+		w.request = req[:0]
+	}
 	return w.dispatch(req)
 }
 
