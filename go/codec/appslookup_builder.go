@@ -129,9 +129,9 @@ func (b *AppsLookupBuilder) addUnknown(pid uint32) (PidStatus, error) {
 	if c.place(AppsLookupMinItemSize, 0, false, false) == placeExceeded {
 		encoded = PidPayloadExceeded
 	}
-	buf, start := growItem(c.buf, AppsLookupMinItemSize)
-	putAppsMinimal(buf[start:], pid, encoded)
-	c.commit(buf, start)
+	it, start := c.grow(AppsLookupMinItemSize)
+	putAppsMinimal(it, pid, encoded)
+	c.record(start)
 	return encoded, nil
 }
 
@@ -217,34 +217,34 @@ func (b *AppsLookupBuilder) add(pid uint32, e *AppsLookupEntry, labels []Label, 
 	}
 	switch p {
 	case placeFull:
-		// growItem and commit by hand: every call spills what is live.
-		buf := c.buf
-		n := len(buf)
+		// grow and record by hand: every call spills what is live.
+		n := len(c.buf)
 		start := bin.Align8(n)
 		end := start + full
-		if end > cap(buf) {
-			buf = slices.Grow(buf, end-n)
+		if end > cap(c.buf) {
+			c.buf = slices.Grow(c.buf, end-n)
 		}
-		buf = buf[:end]
+		buf := c.buf[:end]
 		hostEndian.PutUint64(buf[n:], 0)
 		it := buf[start:end]
 		stringsEnd, ok := putAppsItem(it, pid, status, e, count)
-		if set != nil {
-			if count != 0 {
-				putLabelSet(it, stringsEnd, set)
-			}
-		} else if count != 0 {
+		if set == nil && count != 0 {
 			ok = putLabels(it, stringsEnd, labels) && ok
 		}
 		if !ok {
 			c.restore(saved)
 			return 0, checkApps(e, labels, count)
 		}
+		// Nothing can fail from here: the item is recorded first, so
+		// that little is live across the label set call.
 		de := (*[LookupDirEntrySize]byte)(buf[LookupRespHdrSize+c.next*LookupDirEntrySize:])
 		hostEndian.PutUint32(de[0:], uint32(start-c.areaStart))
 		hostEndian.PutUint32(de[4:], uint32(full))
-		c.buf = buf
+		c.buf = c.buf[:end] // in place: no pointer store
 		c.next++
+		if set != nil && count != 0 {
+			putLabelSet(it, stringsEnd, set)
+		}
 		return encoded, nil
 	case placeExceeded:
 		encoded = PidPayloadExceeded
@@ -258,9 +258,9 @@ func (b *AppsLookupBuilder) add(pid uint32, e *AppsLookupEntry, labels []Label, 
 			return 0, err
 		}
 	}
-	buf, start := growItem(c.buf, AppsLookupMinItemSize)
-	putAppsMinimal(buf[start:], pid, encoded)
-	c.commit(buf, start)
+	it, start := c.grow(AppsLookupMinItemSize)
+	putAppsMinimal(it, pid, encoded)
+	c.record(start)
 	return encoded, nil
 }
 

@@ -323,16 +323,15 @@ func (b *CgroupsLookupBuilder) add(path []byte, status LookupStatus, orch Orches
 	}
 	switch p {
 	case placeFull:
-		// growItem, putCgroupsItem and commit by hand: every call spills
+		// grow, putCgroupsItem and record by hand: every call spills
 		// what is live.
-		buf := c.buf
-		n := len(buf)
+		n := len(c.buf)
 		start := bin.Align8(n)
 		end := start + full
-		if end > cap(buf) {
-			buf = slices.Grow(buf, end-n)
+		if end > cap(c.buf) {
+			c.buf = slices.Grow(c.buf, end-n)
 		}
-		buf = buf[:end]
+		buf := c.buf[:end]
 		hostEndian.PutUint64(buf[n:], 0)
 		it := buf[start:end]
 		nameOff := CgroupsLookupItemHdrSize + len(path) + 1
@@ -357,7 +356,7 @@ func (b *CgroupsLookupBuilder) add(path []byte, status LookupStatus, orch Orches
 		de := (*[LookupDirEntrySize]byte)(buf[LookupRespHdrSize+c.next*LookupDirEntrySize:])
 		hostEndian.PutUint32(de[0:], uint32(start-c.areaStart))
 		hostEndian.PutUint32(de[4:], uint32(full))
-		c.buf = buf
+		c.buf = c.buf[:end] // in place: no pointer store
 		c.next++
 		return encoded, nil
 	case placeExceeded:
@@ -372,9 +371,9 @@ func (b *CgroupsLookupBuilder) add(path []byte, status LookupStatus, orch Orches
 			return 0, err
 		}
 	}
-	buf, start := growItem(c.buf, minSize)
-	putCgroupsItem(buf[start:], encoded, 0, path, nil, 0)
-	c.commit(buf, start)
+	it, start := c.grow(minSize)
+	putCgroupsItem(it, encoded, 0, path, nil, 0)
+	c.record(start)
 	return encoded, nil
 }
 

@@ -7,23 +7,6 @@ import (
 	"netipc.local/netipc/internal/bin"
 )
 
-// growItem pads buf with zeros to the next item boundary and extends it by
-// size bytes for the item the caller then writes (size >= 8); it returns
-// the item start.
-func growItem(buf []byte, size int) ([]byte, int) {
-	n := len(buf)
-	start := bin.Align8(n)
-	end := start + size
-	if end > cap(buf) {
-		buf = slices.Grow(buf, end-n)
-	}
-	buf = buf[:end]
-	// The padding as one word store; the item overwrites what lies past
-	// it.
-	hostEndian.PutUint64(buf[n:], 0)
-	return buf, start
-}
-
 // placement says how the next response item must be encoded.
 type placement uint8
 
@@ -172,13 +155,30 @@ func (c *responseCore) saved() placeState { return placeState{c.restAligned, c.e
 // restore undoes place (an item rejected after it was placed).
 func (c *responseCore) restore(s placeState) { c.restAligned, c.exceeded = s.restAligned, s.exceeded }
 
-// commit stores buf, which now ends with the item written at start, and
-// records the item in the directory.
-func (c *responseCore) commit(buf []byte, start int) {
-	e := (*[LookupDirEntrySize]byte)(buf[LookupRespHdrSize+c.next*LookupDirEntrySize:])
+// grow pads the payload with zeros to the next item boundary and extends
+// it by size bytes (size >= 8) for the item the caller then writes; it
+// returns the item's bytes and where it starts. The buffer is resliced in
+// place (no pointer store) unless it has to grow.
+func (c *responseCore) grow(size int) (item []byte, start int) {
+	n := len(c.buf)
+	start = bin.Align8(n)
+	end := start + size
+	if end > cap(c.buf) {
+		c.buf = slices.Grow(c.buf, end-n)
+	}
+	c.buf = c.buf[:end]
+	// The padding as one word store; the item overwrites what lies past
+	// it.
+	hostEndian.PutUint64(c.buf[n:], 0)
+	return c.buf[start:end], start
+}
+
+// record enters the item that grow placed at start, now written, in the
+// directory.
+func (c *responseCore) record(start int) {
+	e := (*[LookupDirEntrySize]byte)(c.buf[LookupRespHdrSize+c.next*LookupDirEntrySize:])
 	hostEndian.PutUint32(e[0:], uint32(start-c.areaStart))
-	hostEndian.PutUint32(e[4:], uint32(len(buf)-start))
-	c.buf = buf
+	hostEndian.PutUint32(e[4:], uint32(len(c.buf)-start))
 	c.next++
 }
 
