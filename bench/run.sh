@@ -2,8 +2,11 @@
 # Runs the whole benchmark matrix of BENCHMARKS.md with `netipc bench` and
 # writes bench/results/results.csv, results.md and throughput.svg.
 #
-# Usage: bash bench/run.sh [-d SECONDS] [-o DIR] [SCENARIO...]
+# Usage: bash bench/run.sh [-d SECONDS] [-r REPEATS] [-o DIR] [SCENARIO...]
 #   -d SECONDS   measured duration per scenario (default: $BENCH_DURATION or 2)
+#   -r REPEATS   runs of every row, interleaved across the rows of a
+#                scenario; the row reports the run of median throughput
+#                (default: $BENCH_REPEATS or 1)
 #   -o DIR       output directory (default: bench/results)
 #   SCENARIO...  only these scenarios (default: every one, `netipc bench list`)
 #
@@ -30,16 +33,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 duration="${BENCH_DURATION:-2}"
+repeats="${BENCH_REPEATS:-1}"
 wine_mode="${BENCH_WINE:-0}"
 out_dir="bench/results"
 [ "$wine_mode" = 1 ] && out_dir="bench/results-wine"
-while getopts "d:o:h" opt; do
+while getopts "d:r:o:h" opt; do
   case "$opt" in
     d) duration="$OPTARG" ;;
+    r) repeats="$OPTARG" ;;
     o) out_dir="$OPTARG" ;;
-    *) sed -n '2,22p' "$0"; exit 2 ;;
+    *) sed -n '2,25p' "$0"; exit 2 ;;
   esac
 done
+case "$repeats" in ''|*[!0-9]*|0) echo "-r takes a positive count" >&2; exit 2 ;; esac
 shift $((OPTIND - 1))
 
 stop_signal=TERM
@@ -63,6 +69,8 @@ else
 fi
 mkdir -p "$out_dir"
 run_dir="$(mktemp -d "${TMPDIR:-/tmp}/netipc-bench-run.XXXXXX")"
+pending="$run_dir/rows"
+mkdir -p "$pending"
 mkdir -p target
 log="$PWD/target/bench-run.log"
 : >"$log"
@@ -80,14 +88,28 @@ else
 fi
 
 note="$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) when the run started"
+[ "$repeats" -gt 1 ] && note="$note; each row the median of $repeats interleaved runs"
 csv="$out_dir/results.csv"
 echo "scenario,client,server,throughput,p50_us,p95_us,p99_us,client_cpu_pct,server_cpu_pct,total_cpu_pct" >"$csv.tmp"
 failed=0
 
-# record LINE: appends a CSV line to the results and shows it.
+# record LINE: keeps a measured CSV line of the current row ($row) and
+# shows it; flush_rows then appends each row's median run to the results.
+row=0
 record() {
-  echo "$1" >>"$csv.tmp"
+  echo "$1" >>"$pending/$row"
   echo "$1" | awk -F, '{printf "%14.0f/s  p50 %8.3f us  cpu %5.1f%%\n", $4, $5, $10}' >&2
+}
+
+# flush_rows: appends the run of median throughput of each row of the
+# scenario just measured, in row order.
+flush_rows() {
+  local f n
+  for f in $(ls "$pending" | sort -n); do
+    n="$(wc -l <"$pending/$f")"
+    sort -t, -k4,4g "$pending/$f" | sed -n "$(((n + 1) / 2))p" >>"$csv.tmp"
+  done
+  rm -f "$pending"/*
 }
 
 # run_pair SCENARIO CLIENT_LABEL SERVER_LABEL: starts "${srv_cmd[@]}", waits
@@ -95,6 +117,7 @@ record() {
 # and appends the client's CSV line (relabeled, with the server CPU merged).
 run_pair() {
   local s="$1" client_label="$2" server_label="$3" line ready cpu_line server_cpu srv
+  row=$((row + 1))
   printf '%-28s %-12s ' "$s" "$client_label->$server_label" >&2
   exec {srv}< <(exec "${srv_cmd[@]}" 2>>"$log")
   srv_pid=$!
@@ -126,6 +149,7 @@ run_pair() {
 run_alone() {
   local s="$1" label="$2" line
   shift 2
+  row=$((row + 1))
   printf '%-28s %-12s ' "$s" "$label" >&2
   if ! line="$("$@" 2>>"$log")"; then
     echo "FAILED (see $log)" >&2; failed=1; return
@@ -163,15 +187,16 @@ if [ "${BENCH_C:-1}" != "0" ] && command -v cc >/dev/null 2>&1; then
   fi
 fi
 
-for s in "${scenarios[@]}"; do
-  kind="$("${netipc[@]}" bench list | awk -v s="$s" '$1 == s {print $2}')"
-  if [ -z "$kind" ]; then echo "unknown scenario $s" >&2; exit 2; fi
+# run_scenario SCENARIO KIND: one run of each row of the scenario.
+run_scenario() {
+  local s="$1" kind="$2"
+  row=0
   if [ "$kind" = "in-process" ]; then
     run_alone "$s" in-process "${netipc[@]}" bench client "$s" --duration "$duration"
     case " ${go_scenarios[*]} " in
       *" $s "*) run_alone "$s" "go in-proc" "$gobench" client "$s" --duration "$duration" ;;
     esac
-    continue
+    return
   fi
   rs_srv=("${netipc[@]}" bench server "$s" --run-dir "$run_dir" --service "$s" --duration 3600)
   rs_cli=("${netipc[@]}" bench client "$s" --run-dir "$run_dir" --service "$s" --duration "$duration")
@@ -191,6 +216,15 @@ for s in "${scenarios[@]}"; do
       run_pair "$s" c netipc
       ;;
   esac
+}
+
+for s in "${scenarios[@]}"; do
+  kind="$("${netipc[@]}" bench list | awk -v s="$s" '$1 == s {print $2}')"
+  if [ -z "$kind" ]; then echo "unknown scenario $s" >&2; exit 2; fi
+  for ((round = 1; round <= repeats; round++)); do
+    run_scenario "$s" "$kind"
+  done
+  flush_rows
 done
 
 mv "$csv.tmp" "$csv"
