@@ -45,7 +45,7 @@ while getopts "d:r:o:h" opt; do
     *) sed -n '2,25p' "$0"; exit 2 ;;
   esac
 done
-case "$repeats" in ''|*[!0-9]*|0) echo "-r takes a positive count" >&2; exit 2 ;; esac
+case "$repeats" in ''|*[!0-9]*|0*) echo "-r takes a positive count" >&2; exit 2 ;; esac
 shift $((OPTIND - 1))
 
 stop_signal=TERM

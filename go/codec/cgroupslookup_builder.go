@@ -88,11 +88,15 @@ func (b *CgroupsLookupBuilder) ResetForPaths(generation uint64, paths [][]byte) 
 	if uint64(len(paths)) > 0xFFFFFFFF {
 		return &netipc.ArgError{Reason: "more than 4294967295 lookup items"}
 	}
-	b.keyLens = b.keyLens[:0]
+	// Every path checked before the builder changes: on error it is left
+	// as it was.
 	for _, p := range paths {
 		if uint64(len(p)) > 0xFFFFFFFF {
 			return &netipc.ArgError{Reason: "cgroup path too long"}
 		}
+	}
+	b.keyLens = b.keyLens[:0]
+	for _, p := range paths {
 		b.keyLens = append(b.keyLens, len(p))
 	}
 	b.resetForKeyLens(generation)

@@ -46,8 +46,11 @@ func parseRequestDir(payload []byte, what string) (directory, error) {
 	if len(payload) >= LookupReqHdrSize {
 		h := (*[LookupReqHdrSize]byte)(payload)
 		count := uint64(hostEndian.Uint32(h[4:]))
-		// Layout version then zero flags (one word), zero reserved words.
-		if hostEndian.Uint32(h[0:]) == uint32(netipc.LayoutVersion) && hostEndian.Uint64(h[8:]) == 0 &&
+		// Layout version, zero flags, zero reserved words (the version
+		// and the flags each in host order: one 32-bit read would match
+		// on a little-endian host only).
+		if hostEndian.Uint16(h[0:]) == netipc.LayoutVersion && hostEndian.Uint16(h[2:]) == 0 &&
+			hostEndian.Uint64(h[8:]) == 0 &&
 			LookupReqHdrSize+count*LookupDirEntrySize <= uint64(len(payload)) {
 			return directory{payload: payload, count: int(count)}, nil
 		}
@@ -84,7 +87,7 @@ func parseResponseDir(payload []byte, what string) (directory, uint64, error) {
 	if len(payload) >= LookupRespHdrSize {
 		h := (*[LookupRespHdrSize]byte)(payload)
 		count := uint64(hostEndian.Uint32(h[4:]))
-		if hostEndian.Uint32(h[0:]) == uint32(netipc.LayoutVersion) &&
+		if hostEndian.Uint16(h[0:]) == netipc.LayoutVersion && hostEndian.Uint16(h[2:]) == 0 &&
 			LookupRespHdrSize+count*LookupDirEntrySize <= uint64(len(payload)) {
 			return directory{payload: payload, count: int(count)}, hostEndian.Uint64(h[8:]), nil
 		}
