@@ -260,33 +260,24 @@ func checkCgroupsKey(d directory, i int) error {
 // if none does.
 //
 // A first pass checks every rule but "no NUL inside a path" up to the
-// first key that breaks one. If the keys before it are packed the way
-// encoders write them (each at the first aligned offset after the
+// first key that breaks one (for up to fewKeys keys, that rule too: each
+// path is scanned in the same pass). If the keys before it are packed the
+// way encoders write them (each at the first aligned offset after the
 // previous key, zero padding between), one vectorized NUL count over
 // their bytes replaces a scan per path: the terminators and the padding
 // are NULs, so any further NUL lies inside a path. Otherwise each path is
-// scanned, as are the paths of up to fewKeys keys in one pass.
+// scanned.
 func firstBadCgroupsKey(entries, area []byte) int {
 	bad := len(entries) / LookupDirEntrySize
-	if bad <= fewKeys {
-		for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
-			e := (*[LookupDirEntrySize]byte)(entries[at : at+LookupDirEntrySize])
-			off, size := uint64(hostEndian.Uint32(e[0:])), uint64(hostEndian.Uint32(e[4:]))
-			end := off + size
-			if off%netipc.ItemAlign != 0 || end > uint64(len(area)) || size < CgroupsLookupMinKeyLen || area[end-1] != 0 ||
-				bin.HasNul(area[off:end-1]) {
-				return at / LookupDirEntrySize
-			}
-		}
-		return bad
-	}
-	packed := true
+	few := bad <= fewKeys
+	packed := !few
 	prevEnd, text := uint64(0), uint64(0)
 	for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
 		e := (*[LookupDirEntrySize]byte)(entries[at : at+LookupDirEntrySize])
 		off, size := uint64(hostEndian.Uint32(e[0:])), uint64(hostEndian.Uint32(e[4:]))
 		end := off + size
-		if off%netipc.ItemAlign != 0 || end > uint64(len(area)) || size < CgroupsLookupMinKeyLen || area[end-1] != 0 {
+		if off%netipc.ItemAlign != 0 || end > uint64(len(area)) || size < CgroupsLookupMinKeyLen || area[end-1] != 0 ||
+			few && bin.HasNul(area[off:end-1]) {
 			bad = at / LookupDirEntrySize
 			break
 		}
@@ -299,7 +290,7 @@ func firstBadCgroupsKey(entries, area []byte) int {
 		}
 		prevEnd, text = end, text+size-1
 	}
-	if packed && uint64(bytes.Count(area[:prevEnd], nulByte)) == prevEnd-text {
+	if few || packed && uint64(bytes.Count(area[:prevEnd], nulByte)) == prevEnd-text {
 		return bad
 	}
 	for i := range bad {
