@@ -55,6 +55,8 @@ export WINEPREFIX="${NETIPC_GO_WINEPREFIX:-$root/target/wine-prefix-go}"
 export WINEDEBUG="${WINEDEBUG:--all}"
 # shellcheck source=scripts/wine-prefix.sh
 . "$root/scripts/wine-prefix.sh"
+# shellcheck source=scripts/wine-exit.sh
+. "$root/scripts/wine-exit.sh"
 wine_prefix_ready "$wine" "$WINEPREFIX" go-windows-tests
 sys32="$WINEPREFIX/drive_c/windows/system32"
 cmp -s "$shim" "$sys32/bcryptprimitives.dll" || cp "$shim" "$sys32/bcryptprimitives.dll"
@@ -95,9 +97,16 @@ for pkg in "${packages[@]}"; do
         continue
     fi
     echo "go-windows-tests: $pkg under Wine"
-    # Run from the package directory: tests read ../testdata by relative path.
-    if ! (cd "$pkg" && "$wine" "$exe" -test.timeout 600s "${args[@]}"); then
-        echo "go-windows-tests: FAILED: $pkg" >&2
+    # Run from the package directory: tests read ../testdata by relative
+    # path. The output is kept to see the binary's last line: a test
+    # binary that printed PASS has finished (see scripts/wine-exit.sh).
+    log="$bin/$name.log"
+    rc=0
+    (cd "$pkg" && "$wine" "$exe" -test.timeout 600s "${args[@]}") 2>&1 | tee "$log" || rc="${PIPESTATUS[0]}"
+    finished=0
+    [ "$(tail -n 1 "$log" | tr -d '\r')" = PASS ] && finished=1
+    if ! wine_exit "$rc" "$finished" "go-windows-tests: $pkg"; then
+        echo "go-windows-tests: FAILED: $pkg (exit status $rc)" >&2
         status=1
     fi
 done
@@ -147,11 +156,19 @@ bench_pairs() {
     }
 
     # Both programs list the same scenarios; the server ones are paired.
-    local rust_list go_list
-    rust_list="$("$wine" "$rust" bench list 2>"$tmp/list.err")" || fail "netipc.exe bench list: exit status $?"
-    go_list="$("$wine" "$gob" list 2>>"$tmp/list.err")" || fail "netipc-bench.exe list: exit status $?"
+    # Each program writes its list in one piece: one that names an
+    # in-process scenario is there whole (the lists are compared below).
+    local rust_list go_list rc
+    rc=0
+    rust_list="$("$wine" "$rust" bench list 2>"$tmp/list.err")" || rc=$?
     rust_list="${rust_list//$'\r'/}"
+    wine_exit "$rc" "$([[ "$rust_list" == *in-process* ]] && echo 1)" "netipc.exe bench list" ||
+        fail "netipc.exe bench list: exit status $rc"
+    rc=0
+    go_list="$("$wine" "$gob" list 2>>"$tmp/list.err")" || rc=$?
     go_list="${go_list//$'\r'/}"
+    wine_exit "$rc" "$([[ "$go_list" == *in-process* ]] && echo 1)" "netipc-bench.exe list" ||
+        fail "netipc-bench.exe list: exit status $rc"
     [ "$rust_list" = "$go_list" ] || fail "the scenario lists differ:"$'\n'"$(diff <(echo "$rust_list") <(echo "$go_list"))"
     local scenarios=()
     mapfile -t scenarios < <(awk '$2 == "server" { print $1 }' <<<"$rust_list")
@@ -169,7 +186,7 @@ bench_pairs() {
         bench_pids+=("$server_pid")
         local i
         for ((i = 0; i < 600; i++)); do
-            grep -q '^READY' "$tmp/$side-server.out" && return 0
+            grep -qs '^READY' "$tmp/$side-server.out" && return 0
             kill -0 "$server_pid" 2>/dev/null || fail "$sc: the $side server exited before READY"
             sleep 0.1
         done
@@ -177,18 +194,20 @@ bench_pairs() {
     }
     # client SIDE SCENARIO SERVER_SIDE: one client run; checks its CSV line.
     client() {
-        local side="$1" sc="$2" peer="$3" cmd line
+        local side="$1" sc="$2" peer="$3" cmd line rc=0 finished=0
         if [ "$side" = rust ]; then cmd=("$rust" bench client); else cmd=("$gob" client); fi
         line="$("$wine" "${cmd[@]}" "$sc" --run-dir "$tmp/$peer-run" --duration 0.3 2>"$tmp/$side-client.err")" ||
-            fail "$sc: $side client against the $peer server: exit status $?"
+            rc=$?
         line="${line//$'\r'/}"
-        [[ "$line" =~ ^$sc,[a-z]+,[a-z]+,[1-9][0-9]*(,[0-9.]+){6}$ ]] ||
-            fail "$sc: $side client against the $peer server printed '$line'"
+        [[ "$line" =~ ^$sc,[a-z]+,[a-z]+,[1-9][0-9]*(,[0-9.]+){6}$ ]] && finished=1
+        wine_exit "$rc" "$finished" "$sc: $side client" ||
+            fail "$sc: $side client against the $peer server: exit status $rc"
+        [ "$finished" = 1 ] || fail "$sc: $side client against the $peer server printed '$line'"
     }
     # stop SIDE SCENARIO PID: Ctrl-C; the server must exit 0 within 20 s
     # and report one session with requests.
     stop() {
-        local side="$1" sc="$2" pid="$3" i rc=0
+        local side="$1" sc="$2" pid="$3" i rc=0 finished=0
         kill -INT "$pid" 2>/dev/null || true
         for ((i = 0; i < 200; i++)); do
             kill -0 "$pid" 2>/dev/null || break
@@ -196,8 +215,10 @@ bench_pairs() {
         done
         kill -0 "$pid" 2>/dev/null && fail "$sc: the $side server did not stop on Ctrl-C"
         wait "$pid" || rc=$?
-        [ "$rc" -eq 0 ] || fail "$sc: the $side server exited with status $rc"
-        grep -q '^SERVER_CPU_PCT=' "$tmp/$side-server.out" || fail "$sc: the $side server printed no SERVER_CPU_PCT"
+        # SERVER_CPU_PCT is the last thing a server prints.
+        grep -q '^SERVER_CPU_PCT=' "$tmp/$side-server.out" && finished=1
+        wine_exit "$rc" "$finished" "$sc: $side server" || fail "$sc: the $side server exited with status $rc"
+        [ "$finished" = 1 ] || fail "$sc: the $side server printed no SERVER_CPU_PCT"
         grep -Eq ": [1-9][0-9]* requests in 1 sessions," "$tmp/$side-server.err" ||
             fail "$sc: the $side server did not serve exactly one session"
     }

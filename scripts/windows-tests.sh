@@ -79,6 +79,8 @@ export WINEPREFIX="${WINEPREFIX:-$root/target/wine-prefix}"
 export WINEDEBUG="${WINEDEBUG:--all}"
 # shellcheck source=scripts/wine-prefix.sh
 . "$root/scripts/wine-prefix.sh"
+# shellcheck source=scripts/wine-exit.sh
+. "$root/scripts/wine-exit.sh"
 wine_prefix_ready "$wine" "$WINEPREFIX" windows-tests
 export NETIPC_WINE="$wine"
 export NETIPC_WINE_SHIM="$shim"
@@ -104,6 +106,7 @@ cli_e2e() {
     # Globals: the EXIT trap needs them after this function returned.
     cli_tmp="$(mktemp -d "${TMPDIR:-/tmp}/netipc-wine-cli.XXXXXX")"
     cli_pids=()
+    cli_kinds=()
     local tmp="$cli_tmp"
     # shellcheck disable=SC2317 # called by the trap
     cleanup() {
@@ -119,10 +122,13 @@ cli_e2e() {
         exit 1
     }
     # One client command; its stdout without CRs (stderr kept for fail).
+    # Each prints its whole result at its end: one that printed something
+    # had finished (scripts/wine-exit.sh); the callers check the result.
     netipc() {
-        local o
-        o="$("$wine" "$exe" "$@" --run-dir "$tmp/run" 2>>"$tmp/client.err")" ||
-            fail "netipc $*: exit status $?"
+        local o rc=0
+        o="$("$wine" "$exe" "$@" --run-dir "$tmp/run" 2>>"$tmp/client.err")" || rc=$?
+        wine_exit "$rc" "$([ -n "$o" ] && echo 1)" "windows-tests: CLI: netipc $*" ||
+            fail "netipc $*: exit status $rc"
         printf '%s\n' "${o//$'\r'/}"
     }
 
@@ -150,6 +156,7 @@ JSON
         mkfifo "$tmp/$kind.out"
         "$wine" "$exe" serve "$kind" "$@" --run-dir "$tmp/run" >"$tmp/$kind.out" 2>"$tmp/$kind.err" &
         cli_pids+=("$!")
+        cli_kinds+=("$kind")
         local fd line
         exec {fd}<"$tmp/$kind.out"
         read -r -t 60 -u "$fd" line || fail "$kind: no READY line"
@@ -172,12 +179,19 @@ JSON
     if out="$("$wine" "$exe" host snapshot 2>&1)"; then fail "host succeeded: '$out'"; fi
     case "$out" in *"needs Linux"*) ;; *) fail "host: '$out'" ;; esac
 
-    # Ctrl-C (SIGINT to the Wine process) stops every server cleanly.
-    local p
+    # Ctrl-C (SIGINT to the Wine process) stops every server cleanly; a
+    # server's last line is its stop report.
+    local p i rc
     for p in "${cli_pids[@]}"; do kill -INT "$p"; done
-    for p in "${cli_pids[@]}"; do wait "$p" || fail "a server exited with status $?"; done
+    for i in "${!cli_pids[@]}"; do
+        rc=0
+        wait "${cli_pids[$i]}" || rc=$?
+        grep -q "netipc serve: stopped" "$tmp/${cli_kinds[$i]}.err" ||
+            fail "the ${cli_kinds[$i]} server did not report its stop (exit status $rc)"
+        wine_exit "$rc" 1 "windows-tests: CLI: the ${cli_kinds[$i]} server" ||
+            fail "the ${cli_kinds[$i]} server exited with status $rc"
+    done
     cli_pids=()
-    grep -q "stopped" "$tmp/increment.err" || fail "increment server did not report its stop"
     cleanup
     trap - EXIT
     echo "windows-tests: CLI end to end under Wine: ok"
