@@ -187,7 +187,7 @@ func BenchmarkSnapshotItems(b *testing.B) {
 // range-over-func iterators (one indirect call per key, which no user
 // loop pays).
 
-var lookupBenchSizes = []int{16, 256, 8192}
+var lookupBenchSizes = []int{1, 16, 256, 8192}
 
 // lookupBenchBudget is the response budget of an in-process lookup of n
 // keys.
