@@ -28,7 +28,7 @@ use support::{
     APPS_KNOWN, APPS_SET, CG_NAME, CG_SET, cgroups_paths, lookup_budget as budget, pids,
 };
 
-const SIZES: [usize; 3] = [16, 256, 8192];
+const SIZES: [usize; 4] = [1, 16, 256, 8192];
 
 fn cgroups_response(b: &mut CgroupsLookupBuilder, req: &CgroupsLookupRequestView<'_>) -> usize {
     b.reset(1, req);
