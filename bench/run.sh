@@ -87,7 +87,10 @@ else
   mapfile -t scenarios < <("${netipc[@]}" bench list | awk '{print $1}')
 fi
 
-note="$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) when the run started"
+# The CPU model too: ratios between implementations differ from one CPU to
+# another (a matrix only compares with one from the same kind of machine).
+cpu_model="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)"
+note="$(nproc) cores${cpu_model:+ ($cpu_model)}, load average $(cut -d' ' -f1-3 /proc/loadavg) when the run started"
 [ "$repeats" -gt 1 ] && note="$note; each row the median of $repeats interleaved runs"
 csv="$out_dir/results.csv"
 echo "scenario,client,server,throughput,p50_us,p95_us,p99_us,client_cpu_pct,server_cpu_pct,total_cpu_pct" >"$csv.tmp"
