@@ -254,6 +254,24 @@ func (b *CgroupsLookupBuilder) AddRequestUnknown(request CgroupsLookupRequestVie
 	if status == LookupKnown {
 		return 0, &netipc.ArgError{Reason: "a non-enriched item cannot have status KNOWN"}
 	}
+	// add's case for this call written out (add is large: each of its
+	// calls spills): a minimal item (header, path, empty name) outside
+	// exceeded mode, which the reservation made at Reset always has room
+	// for. PAYLOAD_EXCEEDED (it starts exceeded mode), exceeded mode, and
+	// anything add would reject go to add.
+	c := &b.core
+	if index == c.next && index < request.dir.count && c.next < c.count && c.next < len(b.keyLens) &&
+		status.Valid() && status != LookupPayloadExceeded && !c.exceeded {
+		path := request.dir.cgroupsKey(index)
+		if b.keyLens[c.next] == len(path) {
+			minSize := len(path) + CgroupsLookupItemHdrSize + 2
+			c.restAligned = max(c.restAligned-bin.Align8(minSize), 0)
+			it, start := c.grow(minSize)
+			putCgroupsItem(it, status, 0, path, nil, 0)
+			c.record(start)
+			return status, nil
+		}
+	}
 	return b.AddRequestItem(request, index, status, 0, nil, nil)
 }
 
