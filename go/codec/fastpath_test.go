@@ -36,10 +36,18 @@ func TestLookupRequestFastChecksAgree(t *testing.T) {
 		// Up to fewKeys keys: scanned one by one.
 		paths("/sys/fs/cgroup/x"),
 		paths("/a", "/0123456"),
+		// One key (singleCgroupsKeyOK too): 1, 7, 8 and 9 bytes.
+		paths("/"),
+		paths("/012345"),
+		paths("/0123456"),
+		paths("/01234567"),
 	}
 	for _, ps := range cg {
 		p := must(AppendCgroupsLookupRequest(nil, ps))
-		byteMutations(p, 0, func(b []byte) { checkKeyRulesAgree(t, b, firstBadCgroupsKey, checkCgroupsKey) })
+		byteMutations(p, 0, func(b []byte) {
+			checkKeyRulesAgree(t, b, firstBadCgroupsKey, checkCgroupsKey)
+			checkSingleKeyAgrees(t, b)
+		})
 	}
 	p := must(AppendAppsLookupRequest(nil, []uint32{1, 2, 3}))
 	byteMutations(p, 0, func(b []byte) { checkKeyRulesAgree(t, b, firstBadAppsKey, checkAppsKey) })

@@ -100,6 +100,7 @@ func FuzzCgroupsLookupRequest(f *testing.F) {
 	seeds(f, "conformance/vectors/cgroups_lookup_req*.bin", "vectors/cgroups_lookup_req.bin")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkKeyRulesAgree(t, b, firstBadCgroupsKey, checkCgroupsKey)
+		checkSingleKeyAgrees(t, b)
 		v, err := DecodeCgroupsLookupRequest(b)
 		if err != nil {
 			return
@@ -230,6 +231,20 @@ func checkKeyRulesAgree(t *testing.T, b []byte, fast func(entries, area []byte) 
 	}
 	if got := fast(d.entries(), d.area()); got != first {
 		t.Fatalf("fast check: first bad key %d, precise check: %d", got, first)
+	}
+}
+
+// checkSingleKeyAgrees: for a request payload whose header parses and
+// counts one key, singleCgroupsKeyOK accepts exactly what the precise
+// key check accepts.
+func checkSingleKeyAgrees(t *testing.T, b []byte) {
+	d, err := parseRequestDir(b, "request")
+	if err != nil || d.count != 1 {
+		return
+	}
+	precise := checkCgroupsKey(d, 0)
+	if ok := singleCgroupsKeyOK(b); ok != (precise == nil) {
+		t.Fatalf("single-key check says %v, precise check says %v", ok, precise)
 	}
 }
 
