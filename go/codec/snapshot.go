@@ -140,18 +140,24 @@ func (s *CgroupsSnapshot) EncodedLen() (n int, ok bool) {
 	return total, total <= maxPayload
 }
 
-// appendSnapItem appends one item: the 32-byte item header written in
-// place through a fixed-size array (no per-field bounds checks), then name
-// NUL path NUL (one capacity check for the whole item).
+// appendSnapItem appends one item (one capacity check for the whole
+// item).
 func appendSnapItem(out []byte, hash, options, enabled uint32, name, path []byte) []byte {
-	pathOff := SnapshotItemHdrSize + len(name) + 1
-	size := pathOff + len(path) + 1
+	size := snapItemSize(len(name), len(path))
 	start := len(out)
 	if cap(out)-start < size {
 		out = slices.Grow(out, size)
 	}
 	out = out[:start+size]
-	it := out[start:]
+	putSnapItem(out[start:], hash, options, enabled, name, path)
+	return out
+}
+
+// putSnapItem writes one item into it (at least snapItemSize(len(name),
+// len(path)) bytes): the 32-byte item header through a fixed-size array
+// (no per-field bounds checks), then name NUL path NUL.
+func putSnapItem(it []byte, hash, options, enabled uint32, name, path []byte) {
+	pathOff := SnapshotItemHdrSize + len(name) + 1
 	h := (*[SnapshotItemHdrSize]byte)(it)
 	hostEndian.PutUint16(h[0:], netipc.LayoutVersion)
 	hostEndian.PutUint16(h[2:], 0)
@@ -168,7 +174,6 @@ func appendSnapItem(out []byte, hash, options, enabled uint32, name, path []byte
 	strs = strs[len(name)+1:]
 	copy(strs, path)
 	strs[len(path)] = 0
-	return out
 }
 
 // AppendSnapshot appends the CGROUPS_SNAPSHOT response payload for s to

@@ -129,17 +129,24 @@ func (b *CgroupsSnapshotBuilder) AddItem(hash, options, enabled uint32, name, pa
 	if int(b.count) >= b.slots || len(b.buf) == 0 {
 		b.setSlots(max(2*b.slots, 16, int(b.count)+1))
 	}
-	// buf stays in a register until the end (b.buf written once).
-	buf := b.buf
-	if pad := off - packedLen; pad > 0 {
-		var zeros [netipc.ItemAlign]byte
-		buf = append(buf, zeros[:pad]...)
+	// One capacity check for the padding and the item; the buffer is
+	// resliced in place (the compiler stores the length alone, no
+	// pointer store) unless it has to grow.
+	n := len(b.buf)
+	start := n + off - packedLen
+	end := start + size
+	if end > cap(b.buf) {
+		b.buf = slices.Grow(b.buf, end-n)
 	}
-	buf = appendSnapItem(buf, hash, options, enabled, name, path)
+	b.buf = b.buf[:end]
+	buf := b.buf
+	// The padding as one word store (an item is longer than 8 bytes);
+	// the item overwrites what lies past it.
+	hostEndian.PutUint64(buf[n:], 0)
+	putSnapItem(buf[start:end], hash, options, enabled, name, path)
 	e := (*[netipc.DirEntrySize]byte)(buf[SnapshotRespHdrSize+int(b.count)*netipc.DirEntrySize:])
 	hostEndian.PutUint32(e[0:], uint32(off))
 	hostEndian.PutUint32(e[4:], uint32(size))
-	b.buf = buf
 	b.count++
 	return nil
 }
