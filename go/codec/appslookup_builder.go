@@ -200,7 +200,7 @@ func (b *AppsLookupBuilder) add(pid uint32, e *AppsLookupEntry, labels []Label, 
 		// minimal shapes are within the budget (start): no sum here can
 		// overflow.
 		budget, maxBudget := c.budgets()
-		restAfter := max(c.restAligned-bin.Align8(AppsLookupMinItemSize), 0)
+		restAfter := c.restAfter(AppsLookupMinItemSize)
 		need := bin.Align8(len(c.buf)) + full
 		if c.next+1 < c.count {
 			// Room for the minimal shapes of the items after this one.

@@ -198,7 +198,7 @@ func (b *CgroupsLookupBuilder) AddRequestItemWithLabelSet(request CgroupsLookupR
 			full = bin.Align8(stringsEnd) + len(labels.block)
 		}
 		budget, maxBudget := c.budgets()
-		restAfter := max(c.restAligned-bin.Align8(minSize), 0)
+		restAfter := c.restAfter(minSize)
 		n := len(c.buf)
 		start := bin.Align8(n)
 		need := start + full
@@ -265,7 +265,7 @@ func (b *CgroupsLookupBuilder) AddRequestUnknown(request CgroupsLookupRequestVie
 		path := request.dir.cgroupsKey(index)
 		if b.keyLens[c.next] == len(path) {
 			minSize := len(path) + CgroupsLookupItemHdrSize + 2
-			c.restAligned = max(c.restAligned-bin.Align8(minSize), 0)
+			c.restAligned = c.restAfter(minSize)
 			it, start := c.grow(minSize)
 			putCgroupsItem(it, status, 0, path, nil, 0)
 			c.record(start)
@@ -328,7 +328,7 @@ func (b *CgroupsLookupBuilder) add(path []byte, status LookupStatus, orch Orches
 		// minimal shapes are within the budget (start): no sum here can
 		// overflow.
 		budget, maxBudget := c.budgets()
-		restAfter := max(c.restAligned-bin.Align8(minSize), 0)
+		restAfter := c.restAfter(minSize)
 		need := bin.Align8(len(c.buf)) + full
 		if c.next+1 < c.count {
 			// Room for the minimal shapes of the items after this one.

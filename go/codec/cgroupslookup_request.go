@@ -248,11 +248,16 @@ func singleCgroupsKeyOK(payload []byte) bool {
 	}
 	e := (*[LookupDirEntrySize]byte)(payload[LookupReqHdrSize:areaAt])
 	area := payload[areaAt:]
-	// Both are 32-bit values in 64 bits: the sum cannot overflow.
 	off, size := uint64(hostEndian.Uint32(e[0:])), uint64(hostEndian.Uint32(e[4:]))
+	return cgroupsKeyShapeOK(off, size, area) && !bin.HasNul(area[off:off+size-1])
+}
+
+// cgroupsKeyShapeOK checks every key rule but "no NUL inside a path" for
+// the key at off of size bytes (32-bit values: off+size cannot overflow):
+// aligned, within area, at least the minimal length, NUL-terminated.
+func cgroupsKeyShapeOK(off, size uint64, area []byte) bool {
 	end := off + size
-	return off%netipc.ItemAlign == 0 && end <= uint64(len(area)) && size >= CgroupsLookupMinKeyLen &&
-		area[end-1] == 0 && bytes.IndexByte(area[off:end-1], 0) < 0
+	return off%netipc.ItemAlign == 0 && end <= uint64(len(area)) && size >= CgroupsLookupMinKeyLen && area[end-1] == 0
 }
 
 // checkCgroupsKey checks request key i with the precise error of the
@@ -297,8 +302,7 @@ func firstBadCgroupsKey(entries, area []byte) int {
 		e := (*[LookupDirEntrySize]byte)(entries[at : at+LookupDirEntrySize])
 		off, size := uint64(hostEndian.Uint32(e[0:])), uint64(hostEndian.Uint32(e[4:]))
 		end := off + size
-		if off%netipc.ItemAlign != 0 || end > uint64(len(area)) || size < CgroupsLookupMinKeyLen || area[end-1] != 0 ||
-			few && bin.HasNul(area[off:end-1]) {
+		if !cgroupsKeyShapeOK(off, size, area) || few && bin.HasNul(area[off:end-1]) {
 			bad = at / LookupDirEntrySize
 			break
 		}

@@ -110,6 +110,13 @@ func (c *responseCore) checkRoom() error {
 	return &netipc.StateError{Reason: "all response items were already added"}
 }
 
+// restAfter is restAligned once the next item has taken the reservation
+// of its minimal shape, minSize bytes (a size bounded by a request key:
+// place, which also sees caller-given sizes, saturates instead).
+func (c *responseCore) restAfter(minSize int) int {
+	return max(c.restAligned-bin.Align8(minSize), 0)
+}
+
 // place decides how the next item is encoded. minSize is its minimal shape,
 // full its full shape (hasFull false for a non-KNOWN request); exceeds says
 // the caller asked for PAYLOAD_EXCEEDED.
