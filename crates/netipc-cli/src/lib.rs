@@ -22,7 +22,8 @@
 //! The protocol enums, `simple_hash` and `UID_UNSET` are the library's
 //! (`netipc::codec`).
 
-// `unsafe` only in `platform` (the Windows console control handler).
+// `unsafe` only in `platform` (the Windows console control handler and
+// the Unix process CPU clock).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -76,7 +76,7 @@ pub fn on_stop_signal(flag: &Arc<AtomicBool>) -> io::Result<()> {
 #[cfg(windows)]
 #[allow(unsafe_code)]
 mod console {
-    //! The console control handler (the one `unsafe` of the tool: the
+    //! The console control handler (the Windows `unsafe` of the tool: the
     //! Win32 registration call).
 
     use std::io;
@@ -214,15 +214,39 @@ pub fn parent_pid() -> Option<u32> {
 pub fn cpu_time() -> Duration {
     #[cfg(unix)]
     {
-        let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
-        Duration::new(
-            u64::try_from(t.tv_sec).unwrap_or(0),
-            u32::try_from(t.tv_nsec).unwrap_or(0),
-        )
+        cpu_clock::process_cpu_time()
     }
     #[cfg(not(unix))]
     {
         Duration::ZERO
+    }
+}
+
+#[cfg(unix)]
+#[allow(unsafe_code)]
+mod cpu_clock {
+    //! The process CPU clock through the C library. rustix would first
+    //! look the clock up in the vDSO, and its vDSO lookup faults where
+    //! the process has none mapped, as under Valgrind (rustix#1559); the
+    //! C library falls back to the system call there. The kernel's vDSO
+    //! does not serve this clock anyway: it is a system call either way.
+
+    use std::time::Duration;
+
+    pub(super) fn process_cpu_time() -> Duration {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `t` is a valid, writable timespec for the call's
+        // duration; the clock id is a constant the C library knows.
+        if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) } != 0 {
+            return Duration::ZERO;
+        }
+        Duration::new(
+            u64::try_from(t.tv_sec).unwrap_or(0),
+            u32::try_from(t.tv_nsec).unwrap_or(0),
+        )
     }
 }
 
