@@ -52,6 +52,9 @@ func CgroupsLookupRequestLen(paths [][]byte) (int, error) {
 // Every path is validated (non-empty, no NUL) before out grows; on error
 // out is returned unchanged (its spare capacity may have been written).
 func AppendCgroupsLookupRequest(out []byte, paths [][]byte) ([]byte, error) {
+	if len(paths) == 1 {
+		return appendOneCgroupsKey(out, paths[0])
+	}
 	// The size, and whether every path is non-empty; the NUL rule is
 	// checked here for up to fewKeys paths (a scan each, in the caller's
 	// bytes: reading back the bytes just written would stall on their
@@ -103,6 +106,32 @@ func AppendCgroupsLookupRequest(out []byte, paths [][]byte) ([]byte, error) {
 	if !few && bytes.Count(area, nulByte) != len(area)-text {
 		return out, cgroupsRequestLenErr(paths)
 	}
+	return grown, nil
+}
+
+// appendOneCgroupsKey is AppendCgroupsLookupRequest for one path (a
+// single lookup, the common request): a fixed header and directory, the
+// key right after them, no padding, and little live across the copy.
+func appendOneCgroupsKey(out, path []byte) ([]byte, error) {
+	const keyAt = LookupReqHdrSize + LookupDirEntrySize
+	total := keyAt + len(path) + 1
+	if len(path) == 0 || total > MaxBudget || bytes.IndexByte(path, 0) >= 0 {
+		return out, cgroupsRequestLenErr([][]byte{path})
+	}
+	base := len(out)
+	grown := out
+	if cap(grown)-base < total {
+		grown = slices.Grow(grown, total)
+	}
+	grown = grown[:base+total]
+	p := grown[base:]
+	h := (*[keyAt]byte)(p)
+	putRequestHeader((*[LookupReqHdrSize]byte)(h[:LookupReqHdrSize]), 1)
+	hostEndian.PutUint32(h[LookupReqHdrSize:], 0)
+	hostEndian.PutUint32(h[LookupReqHdrSize+4:], uint32(len(path)+1))
+	key := p[keyAt:]
+	copy(key, path)
+	key[len(path)] = 0
 	return grown, nil
 }
 

@@ -84,6 +84,22 @@ func TestAppendCgroupsLookupRequestErrors(t *testing.T) {
 			t.Fatalf("prefix %d: bytes differ", prefix)
 		}
 	}
+	// One key (its own encoder): the bytes of the incremental builder,
+	// also over garbage, for key lengths around the 8-byte alignment.
+	for n := 1; n <= 17; n++ {
+		key := append([]byte("/"), bytes.Repeat([]byte{'k'}, n-1)...)
+		var rb CgroupsLookupRequestBuilder
+		if ok, err := rb.Push(key); !ok || err != nil {
+			t.Fatalf("%d: push %v %v", n, ok, err)
+		}
+		want := rb.AppendTo(nil)
+		for _, prefix := range []int{0, 3} {
+			got := must(AppendCgroupsLookupRequest(buf[:prefix], [][]byte{key}))
+			if !bytes.Equal(got[prefix:], want) {
+				t.Fatalf("one key of %d bytes, prefix %d: bytes differ", n, prefix)
+			}
+		}
+	}
 	if _, err := AppendCgroupsLookupRequest(nil, nil); err != nil || errors.Unwrap(err) != nil {
 		t.Fatal(err)
 	}
