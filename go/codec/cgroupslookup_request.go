@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"iter"
-	"slices"
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/bin"
@@ -75,13 +74,7 @@ func AppendCgroupsLookupRequest(out []byte, paths [][]byte) ([]byte, error) {
 	if keys > MaxBudget || total > MaxBudget {
 		return out, cgroupsRequestLenErr(paths)
 	}
-	base := len(out)
-	grown := out
-	if cap(grown)-base < total {
-		grown = slices.Grow(grown, total)
-	}
-	grown = grown[:base+total]
-	p := grown[base:]
+	grown, p := bin.Extend(out, total)
 	putRequestHeader((*[LookupReqHdrSize]byte)(p), uint32(len(paths)))
 	dir, area := p[LookupReqHdrSize:dirEnd], p[dirEnd:]
 	at := 0
@@ -118,13 +111,7 @@ func appendOneCgroupsKey(out, path []byte) ([]byte, error) {
 	if len(path) == 0 || total > MaxBudget || bytes.IndexByte(path, 0) >= 0 {
 		return out, cgroupsRequestLenErr([][]byte{path})
 	}
-	base := len(out)
-	grown := out
-	if cap(grown)-base < total {
-		grown = slices.Grow(grown, total)
-	}
-	grown = grown[:base+total]
-	p := grown[base:]
+	grown, p := bin.Extend(out, total)
 	h := (*[keyAt]byte)(p)
 	putRequestHeader((*[LookupReqHdrSize]byte)(h[:LookupReqHdrSize]), 1)
 	hostEndian.PutUint32(h[LookupReqHdrSize:], 0)

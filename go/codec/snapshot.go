@@ -2,7 +2,6 @@ package codec
 
 import (
 	"encoding/binary"
-	"slices"
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/internal/bin"
@@ -143,13 +142,8 @@ func (s *CgroupsSnapshot) EncodedLen() (n int, ok bool) {
 // appendSnapItem appends one item (one capacity check for the whole
 // item).
 func appendSnapItem(out []byte, hash, options, enabled uint32, name, path []byte) []byte {
-	size := snapItemSize(len(name), len(path))
-	start := len(out)
-	if cap(out)-start < size {
-		out = slices.Grow(out, size)
-	}
-	out = out[:start+size]
-	putSnapItem(out[start:], hash, options, enabled, name, path)
+	out, it := bin.Extend(out, snapItemSize(len(name), len(path)))
+	putSnapItem(it, hash, options, enabled, name, path)
 	return out
 }
 

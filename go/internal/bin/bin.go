@@ -55,6 +55,18 @@ func Zeros(b []byte, n int) []byte {
 	return b
 }
 
+// Extend lengthens b by n bytes whose contents are left as they are (the
+// caller overwrites all of them) and returns the lengthened slice and its
+// last n bytes; one capacity check.
+func Extend(b []byte, n int) (grown, tail []byte) {
+	start := len(b)
+	if cap(b)-start < n {
+		b = slices.Grow(b, n)
+	}
+	b = b[:start+n]
+	return b, b[start:]
+}
+
 // Pad8From appends zeros until len(b)-base is a multiple of 8.
 func Pad8From(b []byte, base int) []byte {
 	return Zeros(b, Align8(len(b)-base)-(len(b)-base))
