@@ -9,7 +9,10 @@
 #  - c_server in one process and c_client in another, over UDS and SHM,
 #    both under memcheck;
 #  - `netipc serve increment` under memcheck answering the minimal C
-#    client (UDS and SHM), and an in-process `netipc bench` lookup run.
+#    client (UDS and SHM), and an in-process `netipc bench` lookup run;
+#  - the Rust transport tests (unit tests of `transport::`, tests/uds.rs,
+#    tests/shm.rs): the crate's unsafe code (mappings, futexes, sockets,
+#    the SIGBUS handler) under memcheck.
 #
 # NETIPC_VALGRIND_OPTIONAL=1 (CI): when valgrind cannot be installed, say so
 # loudly and skip; a memcheck error always fails.
@@ -50,7 +53,11 @@ build_c() { # NAME SOURCE
     "$2" -o "$work/$1" "$lib" "${native_libs[@]}"
 }
 
-memcheck=(valgrind -q --error-exitcode=99 --leak-check=full
+# Precise registers at every memory access: the SIGBUS repair of a
+# truncated region re-executes the faulting instruction, which memcheck
+# otherwise resumes with stale registers (false invalid writes).
+precise=--vex-iropt-register-updates=allregs-at-mem-access
+memcheck=(valgrind -q --error-exitcode=99 "$precise" --leak-check=full
   --errors-for-leak-kinds=definite,indirect --track-origins=yes)
 failed=0
 fail() { echo "valgrind-tests: FAILED: $*" >&2; failed=1; }
@@ -137,6 +144,20 @@ for sc in cgroups-lookup-mixed-16 apps-lookup-mixed-16; do
     fail "netipc bench client $sc"; echo "$out" >&2
   fi
 done
+
+echo "== Rust transport tests (lib transport::, tests/uds, tests/shm)"
+# Every test binary under memcheck (cargo's runner), leaks not counted:
+# the test harness and the process-wide SIGBUS registry live until exit.
+runner="valgrind -q --error-exitcode=99 $precise"
+host="$(rustc -vV | sed -n 's/^host: //p' | tr 'a-z-' 'A-Z_')"
+if ! env "CARGO_TARGET_${host}_RUNNER=$runner" \
+  cargo test --locked -q -p netipc --lib -- --test-threads=2 transport::; then
+  fail "netipc lib transport:: tests"
+fi
+if ! env "CARGO_TARGET_${host}_RUNNER=$runner" \
+  cargo test --locked -q -p netipc --test uds --test shm -- --test-threads=2; then
+  fail "netipc uds/shm tests"
+fi
 
 if [ "$failed" != 0 ]; then exit 1; fi
 echo "valgrind-tests: memcheck clean"
