@@ -44,8 +44,11 @@ for sc in "$@"; do
     "$rust" bench client "$sc" --duration 1 >/dev/null 2>"$work/rust.err" ||
     { cat "$work/rust.err" >&2; exit 1; }
   # No asynchronous preemption: callgrind aborts on the runtime's
-  # preemption signals (an assertion in its signal tracking).
-  GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file="$work/go.out" \
+  # preemption signals (an assertion in its signal tracking). One P: the
+  # in-process scenarios run one goroutine, and with the runtime's other
+  # threads active on a loaded machine callgrind sometimes attributes
+  # instructions to the wrong function (a step count off by hundreds).
+  GOMAXPROCS=1 GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file="$work/go.out" \
     "$go" client "$sc" --duration 1 >/dev/null 2>"$work/go.err" ||
     { cat "$work/go.err" >&2; exit 1; }
   r="$(per_step "$work/rust.out" 'Workload>::step')"
