@@ -49,9 +49,8 @@ func Zeros(b []byte, n int) []byte {
 	if n <= 0 {
 		return b
 	}
-	start := len(b)
-	b = slices.Grow(b, n)[:start+n]
-	clear(b[start:])
+	b, tail := Extend(b, n)
+	clear(tail)
 	return b
 }
 
