@@ -32,10 +32,6 @@ if ! command -v valgrind >/dev/null 2>&1; then
   fi
 fi
 
-cargo build --release --locked -p netipc-c -p netipc-cli
-lib="$repo/target/release/libnetipc.a"
-netipc="$repo/target/release/netipc"
-
 work="$(mktemp -d "${TMPDIR:-/tmp}/netipc-valgrind.XXXXXX")"
 server_pid=""
 cleanup() {
@@ -44,13 +40,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The native libraries a Rust staticlib needs (rustc --print
-# native-static-libs), as the C suite links them.
-native_libs=(-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc)
+# The C programs are built the way the README tells a C user to: the
+# library installed by build-c.sh (here into a private prefix) and
+# pkg-config's flags, so the shared library is the one under memcheck.
+bash crates/netipc-c/build-c.sh --install "$work/prefix" >/dev/null
+cargo build --release --locked -p netipc-cli
+netipc="$repo/target/release/netipc"
+read -r -a c_flags <<<"$(PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs netipc)"
 build_c() { # NAME SOURCE
-  cc -std=c11 -Wall -Wextra -Werror -g -O1 -pthread \
-    -I crates/netipc-c/include -I crates/netipc-c/tests/c \
-    "$2" -o "$work/$1" "$lib" "${native_libs[@]}"
+  cc -std=c11 -Wall -Wextra -Werror -g -O1 -pthread -I crates/netipc-c/tests/c \
+    "$2" -o "$work/$1" "${c_flags[@]}" -Wl,-rpath,"$work/prefix/lib"
 }
 
 # Precise registers at every memory access: the SIGBUS repair of a
