@@ -27,7 +27,8 @@ import (
 //  3. it is moved into place with renameat2(RENAME_NOREPLACE) (link +
 //     unlink where unsupported), which never replaces an existing entry,
 //     so a live server's socket is never clobbered and of two racing
-//     servers exactly one wins;
+//     servers exactly one wins (placing and reclaiming hold an exclusive
+//     flock on run_dir, see below);
 //  4. the private directory is removed.
 //
 // When the name is taken, the entry is probed with a non-blocking
@@ -35,7 +36,12 @@ import (
 // ErrAddressInUse; anything else (refused socket, regular file, dangling
 // symlink) is moved aside into the private directory, probed again there
 // (a concurrent winner is put back, never deleted), then unlinked, and the
-// bind retried. Fd exhaustion during the probe keeps the entry
+// bind retried. Racing binders (Go or Rust) take turns for placing and
+// reclaiming: an exclusive flock on the run_dir descriptor, held for those
+// few system calls. Without it, a racer could move the winner's fresh
+// socket aside on an out-of-date "stale" verdict and a third racer take
+// the name before it is put back, leaving the first winner listening on a
+// socket nobody can reach. Fd exhaustion during the probe keeps the entry
 // (ErrAddressInUse); a directory at the name is never removed.
 
 const (
@@ -185,6 +191,10 @@ func bindEndpoint(ep transport.Endpoint, backlog int) (b bound, err error) {
 	if err := unix.Fstatat(priv.fd, tmpSocket, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return bound{}, sys.Wrap("stat socket", err)
 	}
+	// Released when dir is closed on return.
+	if err := lockExclusive(dir); err != nil {
+		return bound{}, sys.Wrap("lock run_dir "+ep.RunDir(), err)
+	}
 	for range maxBindAttempts {
 		err := place(priv.fd, tmpSocket, dir, name)
 		if err == nil {
@@ -199,6 +209,16 @@ func bindEndpoint(ep transport.Endpoint, backlog int) (b bound, err error) {
 		}
 	}
 	return bound{}, fmt.Errorf("%w: %s", netipc.ErrAddressInUse, ep.SocketPath())
+}
+
+// lockExclusive takes the exclusive flock on dir (waiting for a racing
+// binder's turn to end).
+func lockExclusive(dir int) error {
+	for {
+		if err := unix.Flock(dir, unix.LOCK_EX); err != unix.EINTR {
+			return err
+		}
+	}
 }
 
 // reclaim removes a stale entry at name, or fails with ErrAddressInUse

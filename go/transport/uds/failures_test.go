@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -84,6 +85,56 @@ func TestSocketModeAndStaleRecovery(t *testing.T) {
 	entries, _ := os.ReadDir(ep.RunDir())
 	if len(entries) != 1 {
 		t.Fatal(entries)
+	}
+}
+
+// Servers racing for one endpoint (from nothing, or from a dead server's
+// socket that every racer sees stale): exactly one wins, the others get
+// ErrAddressInUse, and the name is the winner's socket.
+func TestRacingListenersExactlyOneWins(t *testing.T) {
+	for round := range 20 {
+		ep := endpoint(t, "race")
+		if round%2 == 1 {
+			fd, _ := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET, 0)
+			if err := unix.Bind(fd, &unix.SockaddrUnix{Name: ep.SocketPath()}); err != nil {
+				t.Fatal(err)
+			}
+			_ = unix.Close(fd)
+		}
+		const n = 4
+		var (
+			wg        sync.WaitGroup
+			start     = make(chan struct{})
+			listeners [n]*Listener
+			errs      [n]error
+		)
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				listeners[i], errs[i] = Listen(ep)
+			})
+		}
+		close(start)
+		wg.Wait()
+		var winner *Listener
+		for i := range n {
+			switch {
+			case errs[i] == nil && winner == nil:
+				winner = listeners[i]
+			case errs[i] == nil:
+				t.Fatalf("round %d: two winners", round)
+			case !errors.Is(errs[i], netipc.ErrAddressInUse):
+				t.Fatalf("round %d: %v", round, errs[i])
+			}
+		}
+		if winner == nil {
+			t.Fatalf("round %d: no winner: %v", round, errs)
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(ep.SocketPath(), &st); err != nil || st.Ino != winner.ino || st.Dev != winner.dev {
+			t.Fatalf("round %d: the name is not the winner's socket (%v)", round, err)
+		}
+		_ = winner.Close()
 	}
 }
 

@@ -14,7 +14,8 @@
 //! 3. it is moved into place with `renameat2(RENAME_NOREPLACE)` (or
 //!    `link` + `unlink` on file systems without that flag), which never
 //!    replaces an existing entry, so a live server's socket is never
-//!    clobbered and of two racing servers exactly one wins;
+//!    clobbered and of two racing servers exactly one wins (placing and
+//!    reclaiming hold an exclusive `flock` on `run_dir`, see below);
 //! 4. the private directory is removed.
 //!
 //! The effective permission on the socket is therefore `0600`; access is
@@ -30,7 +31,12 @@
 //! nowhere — is reclaimed: it is first moved atomically into our private
 //! directory, probed again there (so a server that won a concurrent race
 //! meanwhile is put back rather than deleted), then unlinked, and the bind
-//! is retried. If the probe socket cannot be created because file
+//! is retried. Racing binders take turns for placing and reclaiming (an
+//! exclusive `flock` on the `run_dir` descriptor, held for those few
+//! system calls): without it, a racer could move the winner's fresh socket
+//! aside on an out-of-date "stale" verdict and a third racer take the
+//! name before it is put back, leaving the first winner listening on a
+//! socket nobody can reach. If the probe socket cannot be created because file
 //! descriptors are exhausted (`EMFILE`/`ENFILE`), liveness cannot be
 //! evaluated: the entry is kept and [`Error::AddressInUse`] reported. A
 //! directory squatting on the socket name is never removed (also
@@ -41,7 +47,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags, RenameFlags};
+use rustix::fs::{AtFlags, CWD, FileType, FlockOperation, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
 use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
 
@@ -226,6 +232,8 @@ pub(crate) fn bind_endpoint(endpoint: &Endpoint, backlog: i32) -> Result<Bound> 
     rustix::net::listen(&fd, backlog)?;
     let st = rustix::fs::statat(&private.fd, TMP_SOCKET, AtFlags::SYMLINK_NOFOLLOW)?;
 
+    // Released when `private` closes the run_dir descriptor on return.
+    lock_exclusive(&private.parent)?;
     for _ in 0..MAX_BIND_ATTEMPTS {
         match place(&private.fd, TMP_SOCKET, &private.parent, name) {
             Ok(()) => {
@@ -240,6 +248,17 @@ pub(crate) fn bind_endpoint(endpoint: &Endpoint, backlog: i32) -> Result<Bound> 
         }
     }
     Err(Error::AddressInUse)
+}
+
+/// Takes the exclusive `flock` on `dir` (waiting for a racing binder's
+/// turn to end).
+fn lock_exclusive(dir: &OwnedFd) -> Result<()> {
+    loop {
+        match rustix::fs::flock(dir, FlockOperation::LockExclusive) {
+            Err(Errno::INTR) => continue,
+            r => return r.map_err(Into::into),
+        }
+    }
 }
 
 /// Removes a stale entry at `name`, or fails with
