@@ -49,9 +49,49 @@ func firstBadAppsItem(entries, area []byte) int {
 	return firstBadItem(entries, area, AppsLookupItemHdrSize, appsItemOK)
 }
 
+// appsMinimalWords holds the minimal item as eight native-endian words
+// (at offsets 0, 8, ..., 48 and 55, the last one overlapping), with its
+// status and PID bytes cleared; appsMinimalMasks clears them in a read.
+var appsMinimalWords, appsMinimalMasks = func() (w, m [8]uint64) {
+	var mask [AppsLookupMinItemSize]byte
+	for i := range mask {
+		mask[i] = 0xff
+	}
+	clear(mask[alStatus : alStatus+2])
+	clear(mask[alPid : alPid+4])
+	for i := range w {
+		off := min(8*i, AppsLookupMinItemSize-8)
+		m[i] = hostEndian.Uint64(mask[off:])
+		w[i] = hostEndian.Uint64(appsMinimalItem[off:]) & m[i]
+	}
+	return w, m
+}()
+
+// appsMinimal reports whether item is the minimal shape encoders write for
+// a non-KNOWN PID (any PID, status UNKNOWN, PAYLOAD_EXCEEDED or
+// OVERSIZED_ITEM): eight word compares instead of the field checks, which
+// accept every such item.
+func appsMinimal(item []byte) bool {
+	if len(item) != AppsLookupMinItemSize {
+		return false
+	}
+	it := (*[AppsLookupMinItemSize]byte)(item)
+	w, m := &appsMinimalWords, &appsMinimalMasks
+	// (| and ^ bind alike in Go: every xor in parentheses.)
+	diff := (hostEndian.Uint64(it[0:])^w[0])&m[0] | (hostEndian.Uint64(it[8:])^w[1])&m[1] |
+		(hostEndian.Uint64(it[16:]) ^ w[2]) | (hostEndian.Uint64(it[24:]) ^ w[3]) |
+		(hostEndian.Uint64(it[32:]) ^ w[4]) | (hostEndian.Uint64(it[40:]) ^ w[5]) |
+		(hostEndian.Uint64(it[48:]) ^ w[6]) | (hostEndian.Uint64(it[55:]) ^ w[7])
+	status := hostEndian.Uint16(it[alStatus:])
+	return diff == 0 && status != uint16(PidKnown) && status <= uint16(PidOversizedItem)
+}
+
 // appsItemOK is the fast form of checkAppsItem (item holds at least the
 // header).
 func appsItemOK(item []byte) bool {
+	if appsMinimal(item) {
+		return true
+	}
 	h := (*[AppsLookupItemHdrSize]byte)(item)
 	status, cgs := hostEndian.Uint16(h[alStatus:]), hostEndian.Uint16(h[alCgroupStatus:])
 	orch, labels := hostEndian.Uint16(h[alOrch:]), hostEndian.Uint16(h[alLabels:])

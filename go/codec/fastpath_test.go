@@ -307,3 +307,46 @@ func TestZeroLanesCountEveryZeroByte(t *testing.T) {
 		}
 	}
 }
+
+// The minimal-item shortcut never changes a verdict: for every status
+// value and every single-byte change of the minimal item, appsItemOK
+// agrees with checkAppsItem, and appsMinimal takes exactly the valid
+// non-KNOWN minimal items.
+func TestAppsMinimalShortcutAgrees(t *testing.T) {
+	agree := func(it []byte, what string) {
+		t.Helper()
+		err := checkAppsItem(it)
+		if appsItemOK(it) != (err == nil) {
+			t.Fatalf("%s: fast check %v, precise %v", what, appsItemOK(it), err)
+		}
+		if appsMinimal(it) && err != nil {
+			t.Fatalf("%s: shortcut took an item the precise check rejects: %v", what, err)
+		}
+	}
+	taken := 0
+	for status := range 256 {
+		var it [AppsLookupMinItemSize]byte
+		putAppsMinimal(it[:], 4242, PidStatus(status))
+		agree(it[:], fmt.Sprintf("status %d", status))
+		if appsMinimal(it[:]) != (status != int(PidKnown) && checkAppsItem(it[:]) == nil) {
+			t.Fatalf("status %d: shortcut %v", status, appsMinimal(it[:]))
+		}
+		if appsMinimal(it[:]) {
+			taken++
+		}
+	}
+	if taken < 3 {
+		t.Fatalf("the shortcut took %d statuses", taken)
+	}
+	for at := range AppsLookupMinItemSize {
+		for v := range 256 {
+			it := appsMinimalItem
+			it[at] = byte(v)
+			agree(it[:], fmt.Sprintf("byte %d = %d", at, v))
+		}
+	}
+	long := append(appsMinimalItem[:], 0)
+	if appsMinimal(long) || appsMinimal(appsMinimalItem[:62]) {
+		t.Fatal("the shortcut took an item of another length")
+	}
+}

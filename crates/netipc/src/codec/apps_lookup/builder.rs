@@ -11,7 +11,7 @@ use crate::codec::lookup::{IntoItemLabels, ItemLabels, NO_LABELS, PidStatus, res
 
 use super::{
     APPS_LOOKUP_ITEM_HDR_SIZE, APPS_LOOKUP_MIN_ITEM_SIZE, AppsLookupEntry, AppsLookupItem,
-    AppsLookupRequestView,
+    AppsLookupRequestView, ITEM_PID_OFF, ITEM_STATUS_OFF, MINIMAL_ITEM,
 };
 
 /// Reusable server-side `APPS_LOOKUP` response builder with payload budget
@@ -114,9 +114,19 @@ impl AppsLookupBuilder {
         self.add_inner(pid, entry, labels.into_item_labels())
     }
 
-    /// Adds the next item as an unknown PID.
+    /// Adds the next item as an unknown PID (the same item as
+    /// [`add`](Self::add) of [`AppsLookupEntry::UNKNOWN`] without labels,
+    /// which is valid by construction: nothing to check).
     pub fn add_unknown(&mut self, pid: u32) -> Result<PidStatus, Error> {
-        self.add(pid, &AppsLookupEntry::UNKNOWN, NO_LABELS)
+        self.core.check_room()?;
+        Ok(self.core.add_item(
+            PidStatus::Unknown,
+            APPS_LOOKUP_MIN_ITEM_SIZE,
+            || APPS_LOOKUP_MIN_ITEM_SIZE,
+            NO_LABELS.into_item_labels(),
+            0,
+            |buf, status, _| write_minimal(buf, pid, status),
+        ))
     }
 
     /// Adds request item `index` as an unknown PID.
@@ -125,7 +135,8 @@ impl AppsLookupBuilder {
         request: &AppsLookupRequestView<'_>,
         index: usize,
     ) -> Result<PidStatus, Error> {
-        self.add_request_item(request, index, &AppsLookupEntry::UNKNOWN, NO_LABELS)
+        let pid = self.core.next_request_key(index, request.get(index))?;
+        self.add_unknown(pid)
     }
 
     /// Adds an owned item (validated like [`add`](Self::add)).
@@ -160,12 +171,22 @@ impl AppsLookupBuilder {
                 if full {
                     write_item(buf, pid, status, entry, label_count);
                 } else {
-                    write_item(buf, pid, status, &AppsLookupEntry::UNKNOWN, 0);
+                    write_minimal(buf, pid, status);
                 }
             },
         );
         Ok(encoded)
     }
+}
+
+/// Appends the minimal item of `pid` with `status`: what
+/// [`write_item`] writes for [`AppsLookupEntry::UNKNOWN`] without labels.
+#[inline]
+fn write_minimal(out: &mut Vec<u8>, pid: u32, status: PidStatus) {
+    let mut it = MINIMAL_ITEM;
+    it[ITEM_STATUS_OFF..ITEM_STATUS_OFF + 2].copy_from_slice(&status.as_u16().to_ne_bytes());
+    it[ITEM_PID_OFF..ITEM_PID_OFF + 4].copy_from_slice(&pid.to_ne_bytes());
+    out.extend_from_slice(&it);
 }
 
 /// Appends an item header and its three strings (labels follow
@@ -208,4 +229,26 @@ fn write_item(
     w.zeros(1);
     w.bytes(e.cgroup_name);
     w.zeros(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_item_is_the_unknown_entry_item() {
+        for status in [
+            PidStatus::Unknown,
+            PidStatus::PayloadExceeded,
+            PidStatus::OversizedItem,
+        ] {
+            for pid in [0, 1, 0x1234_5678, u32::MAX] {
+                let (mut a, mut b) = (vec![7u8; 3], vec![7u8; 3]);
+                write_minimal(&mut a, pid, status);
+                write_item(&mut b, pid, status, &AppsLookupEntry::UNKNOWN, 0);
+                assert_eq!(a, b);
+                assert_eq!(a.len(), 3 + APPS_LOOKUP_MIN_ITEM_SIZE);
+            }
+        }
+    }
 }

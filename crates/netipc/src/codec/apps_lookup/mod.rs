@@ -19,7 +19,8 @@
 //! (builder entries and owned response types with their encoder), `builder`
 //! (the response builder) and `view` (response and item views).
 
-use crate::codec::lookup::{LOOKUP_REQ_HDR_SIZE, LOOKUP_RESP_HDR_SIZE};
+use crate::codec::lookup::{LOOKUP_REQ_HDR_SIZE, LOOKUP_RESP_HDR_SIZE, PidStatus};
+use crate::protocol::LAYOUT_VERSION;
 
 mod builder;
 mod owned;
@@ -73,6 +74,35 @@ const ITEM_NAME_OFF: usize = 48;
 const ITEM_NAME_LEN: usize = 52;
 const ITEM_LABEL_COUNT: usize = 56;
 const ITEM_RESERVED1_OFF: usize = 58;
+
+/// The minimal item (the values of `AppsLookupEntry::UNKNOWN`, empty
+/// strings, no labels) of PID 0 with status `UNKNOWN`.
+pub(super) const MINIMAL_ITEM: [u8; APPS_LOOKUP_MIN_ITEM_SIZE] = {
+    const fn put(
+        mut it: [u8; APPS_LOOKUP_MIN_ITEM_SIZE],
+        at: usize,
+        b: &[u8],
+    ) -> [u8; APPS_LOOKUP_MIN_ITEM_SIZE] {
+        let mut i = 0;
+        while i < b.len() {
+            it[at + i] = b[i];
+            i += 1;
+        }
+        it
+    }
+    let hdr = APPS_LOOKUP_ITEM_HDR_SIZE as u32;
+    let mut it = [0u8; APPS_LOOKUP_MIN_ITEM_SIZE];
+    it = put(it, 0, &LAYOUT_VERSION.to_ne_bytes());
+    it = put(
+        it,
+        ITEM_STATUS_OFF,
+        &PidStatus::Unknown.as_u16().to_ne_bytes(),
+    );
+    it = put(it, ITEM_UID_OFF, &UID_UNSET.to_ne_bytes());
+    it = put(it, ITEM_COMM_OFF, &hdr.to_ne_bytes());
+    it = put(it, ITEM_PATH_OFF, &(hdr + 1).to_ne_bytes());
+    put(it, ITEM_NAME_OFF, &(hdr + 2).to_ne_bytes())
+};
 
 /// Error-message names.
 const REQ_WHAT: &str = "apps lookup request";

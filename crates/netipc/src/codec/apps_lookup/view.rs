@@ -9,11 +9,11 @@ use crate::codec::lookup::labels::{Span, check_labels};
 use crate::codec::lookup::{CgroupStatus, Orchestrator, PidStatus, item_labels, response_view};
 
 use super::{
-    APPS_LOOKUP_COMM_MAX_LEN, APPS_LOOKUP_ITEM_HDR_SIZE, AppsLookupItem, AppsLookupResponse,
-    ITEM_CGROUP_STATUS_OFF, ITEM_COMM_LEN, ITEM_COMM_OFF, ITEM_LABEL_COUNT, ITEM_NAME_LEN,
-    ITEM_NAME_OFF, ITEM_ORCH_OFF, ITEM_PATH_LEN, ITEM_PATH_OFF, ITEM_PID_OFF, ITEM_PPID_OFF,
-    ITEM_RESERVED0_OFF, ITEM_RESERVED1_OFF, ITEM_STARTTIME_OFF, ITEM_STATUS_OFF, ITEM_UID_OFF,
-    ITEM_WHAT, RESP_WHAT, UID_UNSET,
+    APPS_LOOKUP_COMM_MAX_LEN, APPS_LOOKUP_ITEM_HDR_SIZE, APPS_LOOKUP_MIN_ITEM_SIZE, AppsLookupItem,
+    AppsLookupResponse, ITEM_CGROUP_STATUS_OFF, ITEM_COMM_LEN, ITEM_COMM_OFF, ITEM_LABEL_COUNT,
+    ITEM_NAME_LEN, ITEM_NAME_OFF, ITEM_ORCH_OFF, ITEM_PATH_LEN, ITEM_PATH_OFF, ITEM_PID_OFF,
+    ITEM_PPID_OFF, ITEM_RESERVED0_OFF, ITEM_RESERVED1_OFF, ITEM_STARTTIME_OFF, ITEM_STATUS_OFF,
+    ITEM_UID_OFF, ITEM_WHAT, MINIMAL_ITEM, RESP_WHAT, UID_UNSET,
 };
 
 response_view! {
@@ -142,6 +142,19 @@ impl<'a> AppsLookupItemView<'a> {
             label_count,
             table,
         ))
+    }
+
+    /// The decoder's verdict on one item (at least 60 bytes, checked by
+    /// the caller). An item byte-equal to the minimal shape encoders write
+    /// for a non-`KNOWN` PID (status and PID aside) is accepted at once:
+    /// [`parse_checked`](Self::parse_checked) accepts every such item, and
+    /// judges all others.
+    #[inline(always)]
+    fn check(item: &'a [u8]) -> Result<(), DecodeError> {
+        if is_minimal(item) {
+            return Ok(());
+        }
+        Self::parse_checked(item).map(|_| ())
     }
 
     /// Re-reads an item that [`parse_checked`](Self::parse_checked) accepted.
@@ -319,6 +332,21 @@ fn check_cgroup_rules(
 }
 
 /// Field rules of an `UNKNOWN`, `PAYLOAD_EXCEEDED` or `OVERSIZED_ITEM` item.
+/// Whether `item` is [`MINIMAL_ITEM`] with a non-`KNOWN` PID status and
+/// any PID.
+#[inline(always)]
+fn is_minimal(item: &[u8]) -> bool {
+    let Ok(it) = <[u8; APPS_LOOKUP_MIN_ITEM_SIZE]>::try_from(item) else {
+        return false;
+    };
+    let status = rd_u16(&it, ITEM_STATUS_OFF);
+    let mut masked = it;
+    masked[ITEM_STATUS_OFF..ITEM_STATUS_OFF + 2]
+        .copy_from_slice(&MINIMAL_ITEM[ITEM_STATUS_OFF..ITEM_STATUS_OFF + 2]);
+    masked[ITEM_PID_OFF..ITEM_PID_OFF + 4].fill(0);
+    masked == MINIMAL_ITEM && PidStatus::from_u16(status).is_some_and(|s| s != PidStatus::Known)
+}
+
 fn check_unknown_pid_rules(
     item: &[u8],
     cgroup_status: CgroupStatus,
@@ -360,4 +388,47 @@ fn check_unknown_pid_rules(
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The minimal-item shortcut never changes a verdict: for every
+    /// single-byte change of the minimal item (and the template itself,
+    /// with every status value), `check` agrees with `parse_checked`.
+    #[test]
+    fn minimal_shortcut_agrees_with_the_full_check() {
+        let verdict = |it: &[u8]| AppsLookupItemView::parse_checked(it).map(|_| ());
+        let mut accepted = 0;
+        for status in 0..=u16::from(u8::MAX) {
+            let mut it = MINIMAL_ITEM;
+            it[ITEM_STATUS_OFF..ITEM_STATUS_OFF + 2].copy_from_slice(&status.to_ne_bytes());
+            it[ITEM_PID_OFF..ITEM_PID_OFF + 4].copy_from_slice(&4242u32.to_ne_bytes());
+            assert_eq!(
+                AppsLookupItemView::check(&it),
+                verdict(&it),
+                "status {status}"
+            );
+            let known = PidStatus::from_u16(status) == Some(PidStatus::Known);
+            assert_eq!(is_minimal(&it), !known && verdict(&it).is_ok());
+            accepted += usize::from(is_minimal(&it));
+        }
+        assert!(accepted >= 3, "the shortcut takes the non-KNOWN statuses");
+        for at in 0..APPS_LOOKUP_MIN_ITEM_SIZE {
+            for v in 0..=u8::MAX {
+                let mut it = MINIMAL_ITEM;
+                it[at] = v;
+                assert_eq!(
+                    AppsLookupItemView::check(&it),
+                    verdict(&it),
+                    "byte {at} = {v}"
+                );
+            }
+        }
+        // Longer or shorter items never take the shortcut.
+        let mut long = MINIMAL_ITEM.to_vec();
+        long.push(0);
+        assert!(!is_minimal(&long) && !is_minimal(&MINIMAL_ITEM[..62]));
+    }
 }

@@ -127,6 +127,13 @@ impl<'a> CgroupsLookupItemView<'a> {
         ))
     }
 
+    /// The decoder's verdict on one item (at least the header size, checked
+    /// by the caller).
+    #[inline(always)]
+    fn check(item: &'a [u8]) -> Result<(), DecodeError> {
+        Self::parse_checked(item).map(|_| ())
+    }
+
     /// Re-reads an item that [`parse_checked`](Self::parse_checked) accepted.
     pub(crate) fn parse_trusted(item: &'a [u8]) -> Self {
         let path = Span::trusted(item, ITEM_PATH_OFF, ITEM_PATH_LEN);

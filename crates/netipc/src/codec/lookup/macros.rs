@@ -133,7 +133,7 @@ pub(crate) use directory_view;
 
 /// Defines a response view `$view` (documented by the caller, as is its
 /// `decode`): decoding validates the header, the directory and every item
-/// with `$item_view::parse_checked` (items at least `$item_hdr` bytes);
+/// with `$item_view::check` (items at least `$item_hdr` bytes);
 /// items are re-read with `$item_view::parse_trusted`. With the item
 /// iterator `$iter` and `to_owned` into `$owned { generation, items }`.
 macro_rules! response_view {
@@ -159,7 +159,7 @@ macro_rules! response_view {
                 let (dir, generation) =
                     $crate::codec::lookup::directory::Directory::parse_response(payload, $resp_what)?;
                 dir.validate_items($item_hdr, $item_what, |item| {
-                    $item_view::parse_checked(item).map(|_| ())
+                    $item_view::check(item)
                 })?;
                 Ok($view { dir, generation })
             }
