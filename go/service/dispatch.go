@@ -291,17 +291,21 @@ func (s incrementService) batch(v wire.BatchView, ic *itemCtx, tx []byte) (res [
 	if fit := int(uint64(ic.responseBudget)/codec.IncrementPayloadSize) - count; fit < count {
 		end, tooLarge = fit+1, true
 	}
+	dir = dir[:end*netipc.DirEntrySize]
 	h := s.h
-	for i := range end {
-		e := (*[netipc.DirEntrySize]byte)(dir[i*netipc.DirEntrySize:])
-		if bin.U32(e[:], 4) != codec.IncrementPayloadSize {
+	// Walked by reslicing: one bounds check per entry and answer.
+	for len(dir) >= netipc.DirEntrySize && len(answers) >= codec.IncrementPayloadSize {
+		e := (*[netipc.DirEntrySize]byte)(dir)
+		off, n := bin.U32(e[:], 0), bin.U32(e[:], 4)
+		if n != codec.IncrementPayloadSize {
 			return tx, fault{kind: faultMalformed}
 		}
-		r, err := h(bin.U64(items, int(bin.U32(e[:], 0))))
+		r, err := h(bin.U64(items, int(off)))
 		if err != nil {
 			return tx, handlerFault(err, ic)
 		}
-		*(*[codec.IncrementPayloadSize]byte)(answers[i*codec.IncrementPayloadSize:]) = codec.EncodeIncrement(r)
+		bin.Put64(answers, 0, r)
+		dir, answers = dir[netipc.DirEntrySize:], answers[codec.IncrementPayloadSize:]
 	}
 	if tooLarge {
 		return tx, fault{kind: faultResponseTooLarge, needed: uint64(count+end) * codec.IncrementPayloadSize}

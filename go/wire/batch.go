@@ -128,11 +128,12 @@ func AppendUniformBatch(buf []byte, count uint32, itemSize int) (out []byte, are
 	area = len(buf) + dirLen
 	out = bin.Zeros(buf, dirLen+int(stride)*int(count))
 	dir := out[len(buf):area]
-	for off := uint32(0); len(dir) >= netipc.DirEntrySize; off += uint32(stride) {
-		e := (*[netipc.DirEntrySize]byte)(dir)
+	off := uint32(0)
+	for at := 0; at+netipc.DirEntrySize <= len(dir); at += netipc.DirEntrySize {
+		e := dir[at : at+netipc.DirEntrySize : at+netipc.DirEntrySize]
 		ne.PutUint32(e[:4], off)
 		ne.PutUint32(e[4:], uint32(itemSize))
-		dir = dir[netipc.DirEntrySize:]
+		off += uint32(stride)
 	}
 	return out, area, nil
 }
@@ -170,16 +171,16 @@ func DecodeBatch(payload []byte, itemCount uint32) (BatchView, error) {
 // breaks a rule of DecodeBatch (areaLen is the length of the packed item
 // area), or the entry count if none does: one tight loop, no error built.
 func firstBadDirEntry(dir []byte, areaLen uint64) int {
-	i := 0
-	for ; len(dir) >= netipc.DirEntrySize; i++ {
-		e := (*[netipc.DirEntrySize]byte)(dir)
+	// Indexed with full slice expressions: bounds checks the compiler can
+	// drop, and no pointer adjustment of a resliced tail.
+	for at := 0; at+netipc.DirEntrySize <= len(dir); at += netipc.DirEntrySize {
+		e := dir[at : at+netipc.DirEntrySize : at+netipc.DirEntrySize]
 		off, n := uint64(ne.Uint32(e[:4])), uint64(ne.Uint32(e[4:]))
 		if off%netipc.ItemAlign != 0 || off+n > areaLen {
-			return i
+			return at / netipc.DirEntrySize
 		}
-		dir = dir[netipc.DirEntrySize:]
 	}
-	return i
+	return len(dir) / netipc.DirEntrySize
 }
 
 // dirEntryError checks directory entry i rule by rule, in order, and

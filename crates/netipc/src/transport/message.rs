@@ -64,7 +64,11 @@ impl<'a> Message<'a> {
     }
 
     /// Iterates over the items (see [`Message::item`]).
-    pub fn items(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
-        (0..self.item_count()).filter_map(|i| self.item(i))
+    pub fn items(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        let (batch, single) = match self.batch {
+            Some(b) => (Some(b.iter()), None),
+            None => (None, Some(self.payload)),
+        };
+        batch.into_iter().flatten().chain(single)
     }
 }

@@ -74,6 +74,44 @@ impl<'a> BatchBuilder<'a> {
         Ok(())
     }
 
+    /// Appends a whole batch of `count` items of `item_size` bytes each,
+    /// laid out exactly as `count` calls of [`add`](Self::add) with items
+    /// of that size and [`finish`](Self::finish) lay it out (the directory,
+    /// then each item at a multiple of 8, zero padded), with every item
+    /// zeroed for the caller to fill in place. Returns the index in `buf`
+    /// where the packed area starts: item `i` is at
+    /// `area + i * align8(item_size)`.
+    ///
+    /// Fails with `InvalidArgument` if an offset or the size does not fit
+    /// the directory's `u32` fields (`buf` is then unchanged).
+    pub fn append_uniform(buf: &mut Vec<u8>, count: u32, item_size: usize) -> Result<usize, Error> {
+        let too_large = || Error::InvalidArgument("batch item too large");
+        let item_len = u32::try_from(item_size).map_err(|_| too_large())?;
+        let stride = align8(item_size).ok_or_else(too_large)?;
+        let last_off = stride
+            .checked_mul(count.saturating_sub(1) as usize)
+            .filter(|&o| o <= u32::MAX as usize)
+            .ok_or_else(too_large)?;
+        let dir = count as usize * DIR_ENTRY_SIZE;
+        let total = stride
+            .checked_mul(count as usize)
+            .and_then(|a| a.checked_add(dir))
+            .and_then(|t| t.checked_add(buf.len()))
+            .ok_or_else(too_large)?;
+        let base = buf.len();
+        buf.resize(total, 0);
+        let area = base + dir;
+        let mut off = 0usize;
+        for e in buf[base..area].chunks_exact_mut(DIR_ENTRY_SIZE) {
+            // `off <= last_off <= u32::MAX`.
+            e[..4].copy_from_slice(&(off as u32).to_ne_bytes());
+            e[4..].copy_from_slice(&item_len.to_ne_bytes());
+            off += stride;
+        }
+        debug_assert!(count == 0 || off - stride == last_off);
+        Ok(area)
+    }
+
     /// Pads the batch to a multiple of 8 and returns its payload length.
     ///
     /// Fails if fewer items than announced were added.
@@ -183,9 +221,27 @@ impl<'a> BatchView<'a> {
         self.payload.get(start..start + len)
     }
 
+    /// The directory (`len() * 8` bytes of `(offset, length)` pairs of
+    /// native-endian `u32`) and the packed item area the offsets are
+    /// relative to. Every entry was validated by [`decode`](Self::decode):
+    /// aligned, and its range inside the area.
+    #[inline]
+    pub fn parts(&self) -> (&'a [u8], &'a [u8]) {
+        let dir = self.len() * DIR_ENTRY_SIZE;
+        // `decode` checked the directory and the area start are in bounds.
+        let area = self.payload.get(dir..).unwrap_or(&[]);
+        (self.payload.get(..dir).unwrap_or(&[]), area)
+    }
+
     /// Iterates over the items in order.
-    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
-        (0..self.len()).filter_map(|i| self.item(i))
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        let (dir, area) = self.parts();
+        dir.chunks_exact(DIR_ENTRY_SIZE).filter_map(move |e| {
+            let off = u32::from_ne_bytes([e[0], e[1], e[2], e[3]]) as usize;
+            let len = u32::from_ne_bytes([e[4], e[5], e[6], e[7]]) as usize;
+            // Validated in `decode`: always in bounds.
+            area.get(off..off.checked_add(len)?)
+        })
     }
 }
 
@@ -217,6 +273,35 @@ mod tests {
         assert_eq!(view.dir_entry(1), Some((8, 10)));
         assert_eq!(view.dir_entry(2), Some((24, 0)));
         assert_eq!(view.dir_entry(3), None);
+    }
+
+    #[test]
+    fn uniform_batch_is_the_builders_layout() {
+        for size in [0usize, 1, 7, 8, 9, 16, 23] {
+            for count in [0u32, 1, 2, 3, 17] {
+                let item: Vec<u8> = (0..size).map(|i| i as u8 + 1).collect();
+                let items: Vec<&[u8]> = (0..count).map(|_| &item[..]).collect();
+                let mut want = vec![0xAB];
+                want.extend(build(&items));
+                let mut got = vec![0xAB];
+                let area = BatchBuilder::append_uniform(&mut got, count, size).unwrap();
+                assert_eq!(area, 1 + count as usize * DIR_ENTRY_SIZE);
+                for i in 0..count as usize {
+                    let at = area + i * size.next_multiple_of(8);
+                    got[at..at + size].copy_from_slice(&item);
+                }
+                assert_eq!(got, want, "size {size} count {count}");
+                let view = BatchView::decode(&got[1..], count).unwrap();
+                let (dir, packed) = view.parts();
+                assert_eq!(dir.len(), count as usize * DIR_ENTRY_SIZE);
+                assert_eq!(packed, &got[area..]);
+            }
+        }
+        let mut v = vec![1, 2];
+        assert!(BatchBuilder::append_uniform(&mut v, 2, u32::MAX as usize).is_err());
+        assert!(BatchBuilder::append_uniform(&mut v, 3, 1 << 31).is_err());
+        assert!(BatchBuilder::append_uniform(&mut v, 1, u32::MAX as usize + 1).is_err());
+        assert_eq!(v, [1, 2]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use netipc::cache::CgroupsCache;
 use netipc::codec::corpus::bench_snapshot_items;
-use netipc::codec::increment::{decode_increment, encode_increment_array};
+use netipc::codec::increment::{INCREMENT_PAYLOAD_SIZE, decode_increment, encode_increment_array};
 use netipc::protocol::{FLAG_BATCH, METHOD_INCREMENT};
 use netipc::service::client::{CgroupsSnapshotClient, ClientConfig, IncrementClient};
 use netipc::service::server::ServerConfig;
@@ -254,11 +254,12 @@ impl Pipeline {
         let buf = &mut self.tx[k];
         buf.clear();
         let count = n as u32;
-        let mut b = BatchBuilder::new(buf, count);
-        for j in 0..n as u64 {
-            b.add(&encode_increment_array(first.wrapping_add(j)))?;
+        let area = BatchBuilder::append_uniform(buf, count, INCREMENT_PAYLOAD_SIZE)?;
+        let slots = buf.get_mut(area..).unwrap_or_default();
+        for (j, slot) in slots.chunks_exact_mut(INCREMENT_PAYLOAD_SIZE).enumerate() {
+            slot.copy_from_slice(&encode_increment_array(first.wrapping_add(j as u64)));
         }
-        let len = b.finish()?;
+        let len = buf.len();
         let header = Header {
             flags: FLAG_BATCH,
             item_count: count,
@@ -297,13 +298,10 @@ impl Workload for Pipeline {
                     msg.item_count()
                 )));
             }
-            for j in 0..n {
+            for (j, item) in msg.items().enumerate() {
                 let v = first.wrapping_add(j as u64);
-                let got = msg
-                    .item(j)
-                    .map(decode_increment)
-                    .ok_or_else(|| wrong("missing batch item"))?
-                    .map_err(|e| CliError::from(netipc::Error::from(e)))?;
+                let got =
+                    decode_increment(item).map_err(|e| CliError::from(netipc::Error::from(e)))?;
                 if got != v.wrapping_add(1) {
                     return Err(wrong(format!("increment({v}) = {got}")));
                 }

@@ -95,21 +95,20 @@ impl IncrementClient {
             if let [one] = chunk {
                 encode_increment(*one, &mut self.tx);
             } else {
-                let mut b = BatchBuilder::new(&mut self.tx, count);
-                for v in chunk {
-                    b.add(&encode_increment_array(*v))?;
+                let area =
+                    BatchBuilder::append_uniform(&mut self.tx, count, INCREMENT_PAYLOAD_SIZE)?;
+                let slots = self.tx.get_mut(area..).unwrap_or_default();
+                for (slot, v) in slots.chunks_exact_mut(INCREMENT_PAYLOAD_SIZE).zip(chunk) {
+                    slot.copy_from_slice(&encode_increment_array(*v));
                 }
-                b.finish()?;
             }
             self.core.exchange(ctx, &self.tx, count, &mut self.rx)?;
             if n == 1 {
                 self.results.push(decode_increment(&self.rx)?);
             } else {
                 let view = BatchView::decode(&self.rx, count)?;
-                for i in 0..n {
-                    let item = view
-                        .item(i)
-                        .ok_or(Error::InvalidState("batch item missing"))?;
+                self.results.reserve(n);
+                for item in view.iter() {
                     self.results.push(decode_increment(item)?);
                 }
             }
