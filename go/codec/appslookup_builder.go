@@ -80,7 +80,7 @@ func (b *AppsLookupBuilder) AddRequestItem(request AppsLookupRequestView, index 
 	if index < 0 || index >= request.dir.count {
 		return 0, &netipc.ArgError{Reason: "request item index out of range"}
 	}
-	return b.add(appsPidAt(request.dir.entries(), request.dir.area(), index), e, labels, nil)
+	return b.add(request.dir.appsPid(index), e, labels, nil)
 }
 
 // AddWithLabelSet is Add with labels validated and laid out beforehand
@@ -99,7 +99,7 @@ func (b *AppsLookupBuilder) AddRequestItemWithLabelSet(request AppsLookupRequest
 	if index < 0 || index >= request.dir.count {
 		return 0, &netipc.ArgError{Reason: "request item index out of range"}
 	}
-	return b.add(appsPidAt(request.dir.entries(), request.dir.area(), index), e, nil, &labels)
+	return b.add(request.dir.appsPid(index), e, nil, &labels)
 }
 
 var unknownEntry = AppsLookupUnknownEntry()
@@ -115,7 +115,7 @@ func (b *AppsLookupBuilder) AddRequestUnknown(request AppsLookupRequestView, ind
 	if index < 0 || index >= request.dir.count {
 		return 0, &netipc.ArgError{Reason: "request item index out of range"}
 	}
-	return b.addUnknown(appsPidAt(request.dir.entries(), request.dir.area(), index))
+	return b.addUnknown(request.dir.appsPid(index))
 }
 
 // addUnknown is add of AppsLookupUnknownEntry() without labels (valid by

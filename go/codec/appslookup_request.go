@@ -24,17 +24,25 @@ func AppsLookupRequestMaxItems(budget int) int {
 // fails with ErrInvalidArgument (out unchanged) only if the request would
 // exceed 4 GiB - 1.
 func AppendAppsLookupRequest(out []byte, pids []uint32) ([]byte, error) {
-	if _, ok := AppsLookupRequestLen(len(pids)); !ok {
+	n, ok := AppsLookupRequestLen(len(pids))
+	if !ok {
 		return out, &netipc.ArgError{Reason: "apps lookup request too large"}
 	}
-	out = appendRequestHeader(out, uint32(len(pids)))
-	for i := range pids {
-		out = bin.App32(out, uint32(i*AppsLookupKeySize))
-		out = bin.App32(out, AppsLookupKeySize)
-	}
-	for _, pid := range pids {
-		out = bin.App32(out, pid)
-		out = bin.App32(out, 0)
+	// Lengthened once, then written in place.
+	out, p := bin.Extend(out, n)
+	putRequestHeader((*[LookupReqHdrSize]byte)(p), uint32(len(pids)))
+	dirEnd := LookupReqHdrSize + len(pids)*LookupDirEntrySize
+	dir, keys := p[LookupReqHdrSize:dirEnd:dirEnd], p[dirEnd:]
+	for i, pid := range pids {
+		at := i * AppsLookupKeySize
+		if at+AppsLookupKeySize > len(dir) || at+AppsLookupKeySize > len(keys) {
+			break // cannot happen: both hold len(pids) entries
+		}
+		e, k := dir[at:at+LookupDirEntrySize:at+LookupDirEntrySize], keys[at:at+AppsLookupKeySize:at+AppsLookupKeySize]
+		hostEndian.PutUint32(e[:4], uint32(at))
+		hostEndian.PutUint32(e[4:], AppsLookupKeySize)
+		hostEndian.PutUint32(k[:4], pid)
+		hostEndian.PutUint32(k[4:], 0)
 	}
 	return out, nil
 }
@@ -57,7 +65,7 @@ func DecodeAppsLookupRequest(payload []byte) (AppsLookupRequestView, error) {
 	if err != nil {
 		return AppsLookupRequestView{}, err
 	}
-	for i := firstBadAppsKey(d.entries(), d.area()); i < d.count; i++ {
+	for i := firstBadAppsKey(d.parts()); i < d.count; i++ {
 		// The precise error of the rule broken (the fast check found one).
 		if err := checkAppsKey(d, i); err != nil {
 			return AppsLookupRequestView{}, err
@@ -97,11 +105,13 @@ func firstBadAppsKey(entries, area []byte) int {
 	return len(entries) / LookupDirEntrySize
 }
 
-// appsPidAt returns PID i of a validated directory.
-func appsPidAt(entries, area []byte, i int) uint32 {
-	e := (*[LookupDirEntrySize]byte)(entries[i*LookupDirEntrySize:])
-	off := uint64(hostEndian.Uint32(e[0:]))
-	return hostEndian.Uint32(area[off : off+4])
+// appsPid returns PID i (0 <= i < count) of a validated request
+// directory: two reads of the payload (directory entry, key), no
+// directory or area slices.
+func (d directory) appsPid(i int) uint32 {
+	at := LookupReqHdrSize + i*LookupDirEntrySize
+	key := uint64(LookupReqHdrSize+d.count*LookupDirEntrySize) + uint64(hostEndian.Uint32(d.payload[at:at+4:at+4]))
+	return hostEndian.Uint32(d.payload[key : key+4 : key+4])
 }
 
 // Len returns the number of PIDs (0 is a valid no-op probe).
@@ -112,12 +122,12 @@ func (v AppsLookupRequestView) Pid(i int) uint32 {
 	if i < 0 || i >= v.dir.count {
 		panic("codec: apps lookup key index out of range")
 	}
-	return appsPidAt(v.dir.entries(), v.dir.area(), i)
+	return v.dir.appsPid(i)
 }
 
 // Pids iterates over the PIDs in request order.
 func (v AppsLookupRequestView) Pids() iter.Seq2[int, uint32] {
-	entries, area := v.dir.entries(), v.dir.area()
+	entries, area := v.dir.parts()
 	return func(yield func(int, uint32) bool) {
 		for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
 			off := uint64(hostEndian.Uint32(entries[at : at+4]))

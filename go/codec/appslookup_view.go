@@ -34,7 +34,7 @@ func DecodeAppsLookupResponse(payload []byte) (AppsLookupResponseView, error) {
 	if err != nil {
 		return AppsLookupResponseView{}, err
 	}
-	if firstBadAppsItem(d.entries(), d.area()) < d.count {
+	if firstBadAppsItem(d.parts()) < d.count {
 		// The precise error of the rule broken (the fast check found one).
 		if err := d.validateItems(AppsLookupItemHdrSize, "apps lookup item", checkAppsItem); err != nil {
 			return AppsLookupResponseView{}, err
@@ -259,12 +259,13 @@ func (v AppsLookupResponseView) Item(i int) AppsLookupItemView {
 	if i < 0 || i >= v.dir.count {
 		panic("codec: apps lookup item index out of range")
 	}
-	return AppsLookupItemView{item: itemAt(v.dir.entries(), v.dir.area(), i)}
+	entries, area := v.dir.parts()
+	return AppsLookupItemView{item: itemAt(entries, area, i)}
 }
 
 // Items iterates over the items in order.
 func (v AppsLookupResponseView) Items() iter.Seq2[int, AppsLookupItemView] {
-	entries, area := v.dir.entries(), v.dir.area()
+	entries, area := v.dir.parts()
 	return func(yield func(int, AppsLookupItemView) bool) {
 		for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
 			item := entryBytes((*[LookupDirEntrySize]byte)(entries[at:at+LookupDirEntrySize]), area)

@@ -244,7 +244,7 @@ func DecodeCgroupsLookupRequest(payload []byte) (CgroupsLookupRequestView, error
 	if d.count == 1 && singleCgroupsKeyOK(payload) {
 		return CgroupsLookupRequestView{dir: d}, nil
 	}
-	for i := firstBadCgroupsKey(d.entries(), d.area()); i < d.count; i++ {
+	for i := firstBadCgroupsKey(d.parts()); i < d.count; i++ {
 		// The precise error of the rule broken (the fast check found one).
 		if err := checkCgroupsKey(d, i); err != nil {
 			return CgroupsLookupRequestView{}, err
@@ -368,7 +368,7 @@ func (v CgroupsLookupRequestView) Key(i int) []byte {
 
 // Keys iterates over the paths in request order.
 func (v CgroupsLookupRequestView) Keys() iter.Seq2[int, []byte] {
-	entries, area := v.dir.entries(), v.dir.area()
+	entries, area := v.dir.parts()
 	return func(yield func(int, []byte) bool) {
 		for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
 			e := (*[LookupDirEntrySize]byte)(entries[at : at+LookupDirEntrySize])

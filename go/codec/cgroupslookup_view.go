@@ -37,7 +37,7 @@ func DecodeCgroupsLookupResponse(payload []byte) (CgroupsLookupResponseView, err
 	if err != nil {
 		return CgroupsLookupResponseView{}, err
 	}
-	if firstBadCgroupsItem(d.entries(), d.area()) < d.count {
+	if firstBadCgroupsItem(d.parts()) < d.count {
 		// The precise error of the rule broken (the fast check found one).
 		if err := d.validateItems(CgroupsLookupItemHdrSize, "cgroups lookup item", checkCgroupsItem); err != nil {
 			return CgroupsLookupResponseView{}, err
@@ -144,12 +144,13 @@ func (v CgroupsLookupResponseView) Item(i int) CgroupsLookupItemView {
 	if i < 0 || i >= v.dir.count {
 		panic("codec: cgroups lookup item index out of range")
 	}
-	return CgroupsLookupItemView{item: itemAt(v.dir.entries(), v.dir.area(), i)}
+	entries, area := v.dir.parts()
+	return CgroupsLookupItemView{item: itemAt(entries, area, i)}
 }
 
 // Items iterates over the items in order.
 func (v CgroupsLookupResponseView) Items() iter.Seq2[int, CgroupsLookupItemView] {
-	entries, area := v.dir.entries(), v.dir.area()
+	entries, area := v.dir.parts()
 	return func(yield func(int, CgroupsLookupItemView) bool) {
 		for at := 0; at+LookupDirEntrySize <= len(entries); at += LookupDirEntrySize {
 			item := entryBytes((*[LookupDirEntrySize]byte)(entries[at:at+LookupDirEntrySize]), area)

@@ -31,6 +31,16 @@ func (d directory) area() []byte {
 	return d.payload[LookupReqHdrSize+d.count*LookupDirEntrySize:]
 }
 
+// parts returns entries() and area() with one bounds check (none for the
+// zero directory).
+func (d directory) parts() (entries, area []byte) {
+	end := LookupReqHdrSize + d.count*LookupDirEntrySize
+	if d.count < 0 || end > len(d.payload) {
+		return nil, nil
+	}
+	return d.payload[LookupReqHdrSize:end:end], d.payload[end:]
+}
+
 // generation returns a response's generation (0 for the zero directory).
 func (d directory) generation() uint64 {
 	if len(d.payload) < LookupRespHdrSize {

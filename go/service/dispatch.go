@@ -6,7 +6,6 @@ import (
 
 	"netipc.local/netipc"
 	"netipc.local/netipc/codec"
-	"netipc.local/netipc/internal/bin"
 	"netipc.local/netipc/transport"
 	"netipc.local/netipc/wire"
 )
@@ -296,15 +295,15 @@ func (s incrementService) batch(v wire.BatchView, ic *itemCtx, tx []byte) (res [
 	// Walked by reslicing: one bounds check per entry and answer.
 	for len(dir) >= netipc.DirEntrySize && len(answers) >= codec.IncrementPayloadSize {
 		e := (*[netipc.DirEntrySize]byte)(dir)
-		off, n := bin.U32(e[:], 0), bin.U32(e[:], 4)
-		if n != codec.IncrementPayloadSize {
+		off, n := uint64(ne.Uint32(e[:4])), ne.Uint32(e[4:])
+		if n != codec.IncrementPayloadSize || off+codec.IncrementPayloadSize > uint64(len(items)) {
 			return tx, fault{kind: faultMalformed}
 		}
-		r, err := h(bin.U64(items, int(off)))
+		r, err := h(ne.Uint64(items[off : off+codec.IncrementPayloadSize : off+codec.IncrementPayloadSize]))
 		if err != nil {
 			return tx, handlerFault(err, ic)
 		}
-		bin.Put64(answers, 0, r)
+		ne.PutUint64(answers[:codec.IncrementPayloadSize:codec.IncrementPayloadSize], r)
 		dir, answers = dir[netipc.DirEntrySize:], answers[codec.IncrementPayloadSize:]
 	}
 	if tooLarge {
