@@ -332,19 +332,66 @@ fn check_cgroup_rules(
 }
 
 /// Field rules of an `UNKNOWN`, `PAYLOAD_EXCEEDED` or `OVERSIZED_ITEM` item.
+/// The native-endian word of `b` at `at` (`at + 8 <= b.len()`; constant
+/// at every use).
+const fn minimal_word(b: &[u8; APPS_LOOKUP_MIN_ITEM_SIZE], at: usize) -> u64 {
+    u64::from_ne_bytes([
+        b[at],
+        b[at + 1],
+        b[at + 2],
+        b[at + 3],
+        b[at + 4],
+        b[at + 5],
+        b[at + 6],
+        b[at + 7],
+    ])
+}
+
+/// The masks clearing the status bytes (in the word at 0) and the PID
+/// bytes (in the word at 8).
+const MINIMAL_MASKS: (u64, u64) = {
+    let mut mask = [0xFFu8; APPS_LOOKUP_MIN_ITEM_SIZE];
+    mask[ITEM_STATUS_OFF] = 0;
+    mask[ITEM_STATUS_OFF + 1] = 0;
+    let mut i = 0;
+    while i < 4 {
+        mask[ITEM_PID_OFF + i] = 0;
+        i += 1;
+    }
+    (minimal_word(&mask, 0), minimal_word(&mask, 8))
+};
+
+/// The words of [`MINIMAL_ITEM`] at 0, 8, ..., 48 and 55 (the last one
+/// overlapping), the first two masked.
+const MINIMAL_WORDS: [u64; 8] = [
+    minimal_word(&MINIMAL_ITEM, 0) & MINIMAL_MASKS.0,
+    minimal_word(&MINIMAL_ITEM, 8) & MINIMAL_MASKS.1,
+    minimal_word(&MINIMAL_ITEM, 16),
+    minimal_word(&MINIMAL_ITEM, 24),
+    minimal_word(&MINIMAL_ITEM, 32),
+    minimal_word(&MINIMAL_ITEM, 40),
+    minimal_word(&MINIMAL_ITEM, 48),
+    minimal_word(&MINIMAL_ITEM, APPS_LOOKUP_MIN_ITEM_SIZE - 8),
+];
+
 /// Whether `item` is [`MINIMAL_ITEM`] with a non-`KNOWN` PID status and
-/// any PID.
+/// any PID: eight word compares, no copy of the item.
 #[inline(always)]
 fn is_minimal(item: &[u8]) -> bool {
-    let Ok(it) = <[u8; APPS_LOOKUP_MIN_ITEM_SIZE]>::try_from(item) else {
+    let Ok(it) = <&[u8; APPS_LOOKUP_MIN_ITEM_SIZE]>::try_from(item) else {
         return false;
     };
-    let status = rd_u16(&it, ITEM_STATUS_OFF);
-    let mut masked = it;
-    masked[ITEM_STATUS_OFF..ITEM_STATUS_OFF + 2]
-        .copy_from_slice(&MINIMAL_ITEM[ITEM_STATUS_OFF..ITEM_STATUS_OFF + 2]);
-    masked[ITEM_PID_OFF..ITEM_PID_OFF + 4].fill(0);
-    masked == MINIMAL_ITEM && PidStatus::from_u16(status).is_some_and(|s| s != PidStatus::Known)
+    let w = MINIMAL_WORDS;
+    let diff = ((minimal_word(it, 0) & MINIMAL_MASKS.0) ^ w[0])
+        | ((minimal_word(it, 8) & MINIMAL_MASKS.1) ^ w[1])
+        | (minimal_word(it, 16) ^ w[2])
+        | (minimal_word(it, 24) ^ w[3])
+        | (minimal_word(it, 32) ^ w[4])
+        | (minimal_word(it, 40) ^ w[5])
+        | (minimal_word(it, 48) ^ w[6])
+        | (minimal_word(it, APPS_LOOKUP_MIN_ITEM_SIZE - 8) ^ w[7]);
+    let status = rd_u16(it, ITEM_STATUS_OFF);
+    diff == 0 && PidStatus::from_u16(status).is_some_and(|s| s != PidStatus::Known)
 }
 
 fn check_unknown_pid_rules(
