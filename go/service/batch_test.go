@@ -37,14 +37,25 @@ func checkIncrementBatch(t *testing.T, v wire.BatchView, budget uint32) {
 	}
 	svc := incrementService{fuzzIncrementHandler}
 	ic := &itemCtx{responseBudget: budget, responseMax: 2 * budget}
-	fast, ff := svc.batch(v, ic, nil)
-	slow, sf := batchItems(svc.session(ic), v, ic, nil)
+	fast, ff := answered(func() ([]byte, fault) { return svc.batch(v, ic, nil) })
+	slow, sf := answered(func() ([]byte, fault) { return batchItems(svc.session(ic), v, ic, nil) })
 	if ff != sf {
 		t.Fatalf("%d items, budget %d: the batch path says %+v, item by item %+v", v.Len(), budget, ff, sf)
 	}
 	if ff.kind == faultNone && !bytes.Equal(fast, slow) {
 		t.Fatalf("%d items: the batch path answers %x, item by item %x", v.Len(), fast, slow)
 	}
+}
+
+// answered runs an answering path the way serve and Dispatch do: a panic
+// unwinding out of it is faultPanicked.
+func answered(answer func() ([]byte, fault)) (out []byte, f fault) {
+	defer func() {
+		if recover() != nil {
+			out, f = nil, fault{kind: faultPanicked}
+		}
+	}()
+	return answer()
 }
 
 // incrementBatch builds a batch of INCREMENT requests with the builder.

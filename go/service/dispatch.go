@@ -61,19 +61,12 @@ func handlerFault(err error, ic *itemCtx) fault {
 type service interface {
 	kind() ServiceKind
 	batchable() bool
-	// session makes the item handler of one session; it recovers a
-	// panic of the typed handler (recoverFault).
+	// session makes the item handler of one session. A panic of the
+	// typed handler unwinds out of it to the recover deferred once per
+	// session (serve) or per call (LocalDispatcher.Dispatch), not per
+	// item: the fault is faultPanicked, and a session then ends (its state
+	// is never used again).
 	session(ic *itemCtx) func(item []byte) ([]byte, fault)
-}
-
-// recoverFault, deferred by every item handler a service makes, turns a
-// panic into faultPanicked (the session then ends, so its state is never
-// used again). In the handler itself, not in a wrapper around it: one call
-// level less on every item.
-func recoverFault(out *[]byte, f *fault) {
-	if recover() != nil {
-		*out, *f = nil, fault{kind: faultPanicked}
-	}
 }
 
 func (s *Server) recordFault(f fault, responseBudget uint32) {
@@ -109,6 +102,18 @@ func (s *Server) serve(sess *l1ServerSession) {
 	var tx []byte
 	var last wire.Header
 	haveLast := false
+	// A panic while answering the request last (answering): INTERNAL_ERROR,
+	// and the session ends (one deferred recover per session, none per
+	// request).
+	answering := false
+	defer func() {
+		if recover() != nil {
+			s.recordFault(fault{kind: faultPanicked}, responseBudget)
+			if answering {
+				_ = sess.SendError(last.Code, last.MessageID, fault{kind: faultPanicked}.status())
+			}
+		}
+	}()
 	var m l1Message
 	for {
 		if err := sess.RecvRequestInto(&m, time.Time{}, abort); err != nil {
@@ -128,6 +133,7 @@ func (s *Server) serve(sess *l1ServerSession) {
 		ic.learnResponse = false
 		var out []byte
 		var f fault
+		answering = true
 		if !m.IsBatch() {
 			out, f = handle(m.Payload)
 			if f.kind == faultNone && uint64(len(out)) > uint64(responseBudget) {
@@ -137,6 +143,7 @@ func (s *Server) serve(sess *l1ServerSession) {
 			tx, f = s.dispatchBatch(handle, &m, ic, tx)
 			out = tx
 		}
+		answering = false
 		if ic.learnResponse {
 			s.response.grow(responseBudget, 0)
 		}
@@ -251,7 +258,6 @@ func (incrementService) batchable() bool   { return true }
 func (s incrementService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 	var buf [codec.IncrementPayloadSize]byte
 	return func(item []byte) (out []byte, f fault) {
-		defer recoverFault(&out, &f)
 		v, err := codec.DecodeIncrement(item)
 		if err != nil {
 			return nil, fault{kind: faultMalformed}
@@ -276,11 +282,6 @@ func (s incrementService) batch(v wire.BatchView, ic *itemCtx, tx []byte) (res [
 	if err != nil {
 		return tx, fault{kind: faultHandler}
 	}
-	defer func() {
-		if recover() != nil {
-			res, f = tx, fault{kind: faultPanicked}
-		}
-	}()
 	dir, items := v.Parts()
 	answers := out[area:]
 	// Answers are 8 bytes each after the directory (which fits): the
@@ -321,7 +322,6 @@ func (stringReverseService) batchable() bool   { return true }
 func (s stringReverseService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 	var buf []byte
 	return func(item []byte) (out []byte, f fault) {
-		defer recoverFault(&out, &f)
 		v, err := codec.DecodeStringReverse(item)
 		if err != nil {
 			return nil, fault{kind: faultMalformed}
@@ -346,7 +346,6 @@ func (snapshotService) batchable() bool   { return false }
 func (s snapshotService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 	var b codec.CgroupsSnapshotBuilder
 	return func(item []byte) (resp []byte, f fault) {
-		defer recoverFault(&resp, &f)
 		if _, err := codec.DecodeSnapshotRequest(item); err != nil {
 			return nil, fault{kind: faultMalformed}
 		}
@@ -380,7 +379,6 @@ func (cgroupsLookupService) batchable() bool   { return false }
 func (s cgroupsLookupService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 	var b codec.CgroupsLookupBuilder
 	return func(item []byte) (resp []byte, f fault) {
-		defer recoverFault(&resp, &f)
 		req, err := codec.DecodeCgroupsLookupRequest(item)
 		if err != nil {
 			return nil, fault{kind: faultMalformed}
@@ -416,7 +414,6 @@ func (appsLookupService) batchable() bool   { return false }
 func (s appsLookupService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 	var b codec.AppsLookupBuilder
 	return func(item []byte) (resp []byte, f fault) {
-		defer recoverFault(&resp, &f)
 		req, err := codec.DecodeAppsLookupRequest(item)
 		if err != nil {
 			return nil, fault{kind: faultMalformed}

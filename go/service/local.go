@@ -63,7 +63,12 @@ func (d *LocalDispatcher) Kind() ServiceKind { return d.kind }
 // instead: StatusBadEnvelope for a malformed request, StatusInternalError
 // for a handler failure or panic, StatusLimitExceeded for an answer over
 // the budget.
-func (d *LocalDispatcher) Dispatch(request []byte) ([]byte, error) {
+func (d *LocalDispatcher) Dispatch(request []byte) (resp []byte, err error) {
+	defer func() {
+		if recover() != nil {
+			resp, err = nil, &netipc.StatusError{Status: fault{kind: faultPanicked}.status()}
+		}
+	}()
 	d.ic.learnResponse = false
 	out, f := d.handle(request)
 	if f.kind == faultNone && uint64(len(out)) > uint64(d.ic.responseBudget) {
