@@ -5,9 +5,10 @@ use crate::bytes::{Writer, check_no_interior_nul};
 use crate::error::{DecodeError, Error};
 
 use crate::codec::lookup::directory::{
-    Directory, packed_len, pad_from, patch_entry, u32_sat, write_request_header,
+    Directory, packed_len, pad_from, put_request_header, u32_sat, write_request_header,
 };
 use crate::codec::lookup::{LOOKUP_DIR_ENTRY_SIZE, MAX_BUDGET, directory_view};
+use crate::protocol::ITEM_ALIGN;
 
 use super::{CGROUPS_LOOKUP_MIN_KEY_LEN, CGROUPS_LOOKUP_REQ_HDR_SIZE, KEY_WHAT, REQ_WHAT};
 
@@ -60,18 +61,29 @@ pub fn encode_cgroups_lookup_request<P: AsRef<[u8]>>(
 ) -> Result<(), Error> {
     let len = cgroups_lookup_request_len(paths)?;
     let base = out.len();
-    out.reserve(len);
-    write_request_header(out, u32_sat(paths.len()));
-    Writer::new(out).zeros(paths.len() * LOOKUP_DIR_ENTRY_SIZE);
-    let area = out.len();
-    for (i, p) in paths.iter().enumerate() {
+    // Laid out at once (zeroed: padding and NULs), then filled in place.
+    out.resize(base + len, 0);
+    let Some(payload) = out.get_mut(base..) else {
+        return Ok(()); // cannot happen: just resized
+    };
+    let area = CGROUPS_LOOKUP_REQ_HDR_SIZE + paths.len() * LOOKUP_DIR_ENTRY_SIZE;
+    let (head, keys) = payload.split_at_mut(area.min(payload.len()));
+    let (hdr, dir) = head.split_at_mut(CGROUPS_LOOKUP_REQ_HDR_SIZE.min(head.len()));
+    put_request_header(hdr, u32_sat(paths.len()));
+    let mut at = 0usize;
+    for (p, e) in paths
+        .iter()
+        .zip(dir.chunks_exact_mut(LOOKUP_DIR_ENTRY_SIZE))
+    {
         let p = p.as_ref();
-        pad_from(out, area);
-        let off = out.len() - area;
-        let mut w = Writer::new(out);
-        w.bytes(p);
-        w.zeros(1);
-        patch_entry(out, base, CGROUPS_LOOKUP_REQ_HDR_SIZE, i, off, p.len() + 1);
+        let end = at + p.len();
+        if let Some(key) = keys.get_mut(at..end) {
+            key.copy_from_slice(p);
+        }
+        e[..4].copy_from_slice(&u32_sat(at).to_ne_bytes());
+        e[4..].copy_from_slice(&u32_sat(p.len() + 1).to_ne_bytes());
+        // The key's NUL is already there; the next key starts aligned.
+        at = (end + 1).next_multiple_of(ITEM_ALIGN);
     }
     debug_assert_eq!(out.len() - base, len);
     Ok(())

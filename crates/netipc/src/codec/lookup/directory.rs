@@ -258,6 +258,15 @@ pub(crate) fn write_request_header(out: &mut Vec<u8>, count: u32) {
     w.u32(0);
 }
 
+/// Writes a request header for `count` keys into `hdr`, whose other bytes
+/// (flags, reserved) are already zero; a shorter `hdr` is left as is.
+pub(crate) fn put_request_header(hdr: &mut [u8], count: u32) {
+    if let Some(h) = hdr.get_mut(..8) {
+        h[..2].copy_from_slice(&LAYOUT_VERSION.to_ne_bytes());
+        h[4..].copy_from_slice(&count.to_ne_bytes());
+    }
+}
+
 /// Appends a response header.
 pub(crate) fn write_response_header(out: &mut Vec<u8>, count: u32, generation: u64) {
     let mut w = Writer::new(out);
