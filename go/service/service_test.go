@@ -258,6 +258,46 @@ func TestHandlerFailurePanicAndUnsupported(t *testing.T) {
 	}
 }
 
+// A batch item whose handler fails or panics fails the whole batch with
+// INTERNAL_ERROR (the session ends; the client retries once and reports
+// it), over UDS and SHM; the server lives on and counts both.
+func TestBatchItemFailureOrPanicFailsTheBatch(t *testing.T) {
+	for _, tp := range testProfiles {
+		t.Run(tp.name, func(t *testing.T) {
+			cfg := srvCfgFor(t.TempDir(), "batch-faults", tp.profile)
+			srv := started(t)(NewIncrementServer(cfg, func(v uint64) (uint64, error) {
+				switch v {
+				case 13:
+					return 0, errors.New("unlucky")
+				case 66:
+					panic("boom")
+				}
+				return v + 1, nil
+			}))
+			cc := cliCfgFor(tp.profile)
+			cc.BatchItems = 8
+			c, _ := NewIncrementClient(cfg.RunDir, cfg.Service, cc)
+			defer c.Close()
+			for _, bad := range []uint64{13, 66} {
+				refreshReady(t, c)
+				_, err := c.CallBatch([]uint64{1, bad, 3})
+				var se *netipc.StatusError
+				if !errors.As(err, &se) || se.Status != netipc.StatusInternalError {
+					t.Fatal(bad, err)
+				}
+			}
+			refreshReady(t, c)
+			if got, err := c.CallBatch([]uint64{1, 2, 3}); err != nil || len(got) != 3 || got[2] != 4 {
+				t.Fatal("server must survive a failing batch", got, err)
+			}
+			// Each failing batch ran twice (the client's one retry).
+			if st := srv.Stats(); st.HandlerFailures != 2 || st.HandlerPanics != 2 {
+				t.Fatalf("%+v", st)
+			}
+		})
+	}
+}
+
 func lookupServer(t testing.TB, cfg ServerConfig, gen *atomic.Uint64) *Server {
 	return started(t)(NewCgroupsLookupServer(cfg, func(req codec.CgroupsLookupRequestView, b *codec.CgroupsLookupBuilder) error {
 		if gen != nil {

@@ -682,6 +682,36 @@ fn handler_panic_kills_only_its_session() {
     assert!(server.is_running());
 }
 
+/// A batch item whose handler fails or panics fails the whole batch (one
+/// INTERNAL_ERROR, the session closed), on the one-pass INCREMENT batch
+/// path too; the other session and the listener live on.
+#[test]
+fn batch_item_failure_or_panic_fails_the_batch() {
+    let dir = TestDir::new();
+    let server = increment_server(&managed_server_config(&dir, "bpanic"));
+    for &t in PLANES {
+        let mut b = connect_with(&server, t, &batch_config(t, 8));
+        for bad in [FAIL, PANIC] {
+            let mut a = connect_with(&server, t, &batch_config(t, 8));
+            let values = [inc(1), inc(bad), inc(3)];
+            let items: Vec<&[u8]> = values.iter().map(|v| &v[..]).collect();
+            call_batch(&mut a, METHOD_INCREMENT, &items).assert_error(STATUS_INTERNAL_ERROR);
+            assert_closed(&mut a, METHOD_INCREMENT, &inc(1));
+            let ok = [inc(5), inc(6)];
+            let items: Vec<&[u8]> = ok.iter().map(|v| &v[..]).collect();
+            let r = call_batch(&mut b, METHOD_INCREMENT, &items);
+            assert_eq!(r.status(), STATUS_OK);
+            assert_eq!(decode_increment(&r.items[1]), Ok(7));
+        }
+    }
+    let st = server.stats();
+    assert_eq!(
+        (st.handler_failures, st.handler_panics),
+        (planes(), planes())
+    );
+    assert!(server.is_running());
+}
+
 #[test]
 fn malformed_request_is_bad_envelope_then_close() {
     let dir = TestDir::new();
