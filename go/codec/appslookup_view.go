@@ -50,20 +50,21 @@ func firstBadAppsItem(entries, area []byte) int {
 }
 
 // appsMinimalWords holds the minimal item as eight native-endian words
-// (at offsets 0, 8, ..., 48 and 55, the last one overlapping), with its
-// status and PID bytes cleared; appsMinimalMasks clears them in a read.
-var appsMinimalWords, appsMinimalMasks = func() (w, m [8]uint64) {
+// (at offsets 0, 8, ..., 48 and 55, the last one overlapping), the first
+// two masked by appsMinimalMasks, which clear the status bytes (in the word
+// at 0) and the PID bytes (in the word at 8).
+var appsMinimalWords, appsMinimalMasks = func() (w [8]uint64, m [2]uint64) {
 	var mask [AppsLookupMinItemSize]byte
 	for i := range mask {
 		mask[i] = 0xff
 	}
 	clear(mask[alStatus : alStatus+2])
 	clear(mask[alPid : alPid+4])
+	m = [2]uint64{hostEndian.Uint64(mask[0:]), hostEndian.Uint64(mask[8:])}
 	for i := range w {
-		off := min(8*i, AppsLookupMinItemSize-8)
-		m[i] = hostEndian.Uint64(mask[off:])
-		w[i] = hostEndian.Uint64(appsMinimalItem[off:]) & m[i]
+		w[i] = hostEndian.Uint64(appsMinimalItem[min(8*i, AppsLookupMinItemSize-8):])
 	}
+	w[0], w[1] = w[0]&m[0], w[1]&m[1]
 	return w, m
 }()
 

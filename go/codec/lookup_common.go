@@ -51,12 +51,11 @@ func putRequestHeader(h *[LookupReqHdrSize]byte, count uint32) {
 	hostEndian.PutUint64(h[8:], 0)
 }
 
+// appendRequestHeader appends a request header for count keys.
 func appendRequestHeader(out []byte, count uint32) []byte {
-	out = bin.App16(out, netipc.LayoutVersion)
-	out = bin.App16(out, 0)
-	out = bin.App32(out, count)
-	out = bin.App32(out, 0)
-	return bin.App32(out, 0)
+	out, h := bin.Extend(out, LookupReqHdrSize)
+	putRequestHeader((*[LookupReqHdrSize]byte)(h), count)
+	return out
 }
 
 // putResponseHeader writes a response header for count items.

@@ -13,32 +13,27 @@ type directory struct {
 	count   int
 }
 
-// entries returns the directory entries (none for the zero directory).
-func (d directory) entries() []byte {
-	if len(d.payload) < LookupReqHdrSize {
-		return nil
-	}
-	end := LookupReqHdrSize + d.count*LookupDirEntrySize
-	return d.payload[LookupReqHdrSize:end:end]
-}
-
-// area returns the packed area after the directory (none for the zero
-// directory).
-func (d directory) area() []byte {
-	if len(d.payload) < LookupReqHdrSize {
-		return nil
-	}
-	return d.payload[LookupReqHdrSize+d.count*LookupDirEntrySize:]
-}
-
-// parts returns entries() and area() with one bounds check (none for the
-// zero directory).
+// parts returns the directory entries and the packed area after them
+// with one bounds check (none for the zero directory).
 func (d directory) parts() (entries, area []byte) {
 	end := LookupReqHdrSize + d.count*LookupDirEntrySize
 	if d.count < 0 || end > len(d.payload) {
 		return nil, nil
 	}
 	return d.payload[LookupReqHdrSize:end:end], d.payload[end:]
+}
+
+// entries returns the directory entries (none for the zero directory).
+func (d directory) entries() []byte {
+	entries, _ := d.parts()
+	return entries
+}
+
+// area returns the packed area after the directory (none for the zero
+// directory).
+func (d directory) area() []byte {
+	_, area := d.parts()
+	return area
 }
 
 // generation returns a response's generation (0 for the zero directory).

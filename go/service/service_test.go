@@ -214,17 +214,20 @@ func TestSnapshotOverflowRecovery(t *testing.T) {
 	}
 }
 
+// faultyIncrement answers v+1, except that 13 fails and 66 panics.
+func faultyIncrement(v uint64) (uint64, error) {
+	switch v {
+	case 13:
+		return 0, errors.New("unlucky")
+	case 66:
+		panic("boom")
+	}
+	return v + 1, nil
+}
+
 func TestHandlerFailurePanicAndUnsupported(t *testing.T) {
 	cfg := srvCfg(t, "faults")
-	srv := started(t)(NewIncrementServer(cfg, func(v uint64) (uint64, error) {
-		switch v {
-		case 13:
-			return 0, errors.New("unlucky")
-		case 66:
-			panic("boom")
-		}
-		return v + 1, nil
-	}))
+	srv := started(t)(NewIncrementServer(cfg, faultyIncrement))
 	c, _ := NewIncrementClient(cfg.RunDir, cfg.Service, cliCfg())
 	defer c.Close()
 	refreshReady(t, c)
@@ -265,15 +268,7 @@ func TestBatchItemFailureOrPanicFailsTheBatch(t *testing.T) {
 	for _, tp := range testProfiles {
 		t.Run(tp.name, func(t *testing.T) {
 			cfg := srvCfgFor(t.TempDir(), "batch-faults", tp.profile)
-			srv := started(t)(NewIncrementServer(cfg, func(v uint64) (uint64, error) {
-				switch v {
-				case 13:
-					return 0, errors.New("unlucky")
-				case 66:
-					panic("boom")
-				}
-				return v + 1, nil
-			}))
+			srv := started(t)(NewIncrementServer(cfg, faultyIncrement))
 			cc := cliCfgFor(tp.profile)
 			cc.BatchItems = 8
 			c, _ := NewIncrementClient(cfg.RunDir, cfg.Service, cc)

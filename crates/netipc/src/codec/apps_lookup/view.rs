@@ -331,7 +331,6 @@ fn check_cgroup_rules(
     }
 }
 
-/// Field rules of an `UNKNOWN`, `PAYLOAD_EXCEEDED` or `OVERSIZED_ITEM` item.
 /// The native-endian word of `b` at `at` (`at + 8 <= b.len()`; constant
 /// at every use).
 const fn minimal_word(b: &[u8; APPS_LOOKUP_MIN_ITEM_SIZE], at: usize) -> u64 {
@@ -394,6 +393,7 @@ fn is_minimal(item: &[u8]) -> bool {
     diff == 0 && PidStatus::from_u16(status).is_some_and(|s| s != PidStatus::Known)
 }
 
+/// Field rules of an `UNKNOWN`, `PAYLOAD_EXCEEDED` or `OVERSIZED_ITEM` item.
 fn check_unknown_pid_rules(
     item: &[u8],
     cgroup_status: CgroupStatus,

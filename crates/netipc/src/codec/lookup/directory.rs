@@ -250,12 +250,9 @@ pub(crate) fn check_layout(found: u16, what: &'static str) -> Result<(), DecodeE
 
 /// Appends a request header for `count` keys.
 pub(crate) fn write_request_header(out: &mut Vec<u8>, count: u32) {
-    let mut w = Writer::new(out);
-    w.u16(LAYOUT_VERSION);
-    w.u16(0);
-    w.u32(count);
-    w.u32(0);
-    w.u32(0);
+    let at = out.len();
+    out.resize(at + LOOKUP_REQ_HDR_SIZE, 0);
+    put_request_header(&mut out[at..], count);
 }
 
 /// Writes a request header for `count` keys into `hdr`, whose other bytes
