@@ -62,10 +62,10 @@ type service interface {
 	kind() ServiceKind
 	batchable() bool
 	// session makes the item handler of one session. A panic of the
-	// typed handler unwinds out of it to the recover deferred once per
-	// session (serve) or per call (LocalDispatcher.Dispatch), not per
-	// item: the fault is faultPanicked, and a session then ends (its state
-	// is never used again).
+	// typed handler unwinds out of it: to the recover serve defers once per
+	// session, not per item (the fault is faultPanicked, and the session
+	// ends: its state is never used again), or to the caller of
+	// LocalDispatcher.Dispatch.
 	session(ic *itemCtx) func(item []byte) ([]byte, fault)
 }
 
@@ -273,9 +273,10 @@ func (s incrementService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 
 // batch answers a batch of INCREMENT requests (the directory within the
 // response budget) into tx in one pass, with the outcome of the
-// item-by-item path (batchItems with the session's handler): the first item that fails fails the batch with its fault, a
-// panic is faultPanicked, an answer past the budget faultResponseTooLarge
-// with the size reached.
+// item-by-item path (batchItems with the session's handler): the first
+// item that fails fails the batch with its fault, a panic unwinds as it
+// would from that item, an answer past the budget is
+// faultResponseTooLarge with the size reached.
 func (s incrementService) batch(v wire.BatchView, ic *itemCtx, tx []byte) (res []byte, f fault) {
 	count := v.Len()
 	out, area, err := wire.AppendUniformBatch(tx[:0], uint32(count), codec.IncrementPayloadSize)

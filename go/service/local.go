@@ -6,14 +6,21 @@ import (
 )
 
 // LocalDispatcher runs one typed handler on single request payloads in
-// process, without a transport: Dispatch does exactly what a managed
-// server's session does with one non-batch request of the served method
-// (decode the payload, call the handler with panics caught, encode the
-// answer into storage reused across calls, check it against the response
-// budget). For benchmarks, tests, and programs that carry request payloads
-// some other way. The budget plays both the session's agreed response
-// budget and the server's largest one. Like a session, a dispatcher is
-// used from one goroutine at a time.
+// process, without a transport: Dispatch does what a managed server's
+// session does with one non-batch request of the served method (decode
+// the payload, call the handler, encode the answer into storage reused
+// across calls, check it against the response budget). For benchmarks,
+// tests, and programs that carry request payloads some other way. The
+// budget plays both the session's agreed response budget and the server's
+// largest one. Like a session, a dispatcher is used from one goroutine at
+// a time.
+//
+// The handler runs on the caller's goroutine, and a panic of the handler
+// propagates to the caller of Dispatch, as calling an http.Handler's
+// ServeHTTP directly does: a managed server recovers it (the session ends
+// with INTERNAL_ERROR), a direct caller decides for itself. The dispatcher
+// stays usable after the caller recovers (every Dispatch starts from a
+// reset builder).
 type LocalDispatcher struct {
 	kind   ServiceKind
 	ic     *itemCtx
@@ -61,14 +68,9 @@ func (d *LocalDispatcher) Kind() ServiceKind { return d.kind }
 // the response payload, valid until the next Dispatch, or a
 // *netipc.StatusError carrying the transport status a session would send
 // instead: StatusBadEnvelope for a malformed request, StatusInternalError
-// for a handler failure or panic, StatusLimitExceeded for an answer over
-// the budget.
-func (d *LocalDispatcher) Dispatch(request []byte) (resp []byte, err error) {
-	defer func() {
-		if recover() != nil {
-			resp, err = nil, &netipc.StatusError{Status: fault{kind: faultPanicked}.status()}
-		}
-	}()
+// for a handler failure, StatusLimitExceeded for an answer over the
+// budget. A handler panic propagates (see LocalDispatcher).
+func (d *LocalDispatcher) Dispatch(request []byte) ([]byte, error) {
 	d.ic.learnResponse = false
 	out, f := d.handle(request)
 	if f.kind == faultNone && uint64(len(out)) > uint64(d.ic.responseBudget) {
