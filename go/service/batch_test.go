@@ -117,6 +117,7 @@ func FuzzIncrementBatch(f *testing.F) {
 			return
 		}
 		checkIncrementBatch(t, v, uint32(budget))
+		checkIncrementBatchHandler(t, v, uint32(budget))
 	})
 }
 
@@ -213,6 +214,148 @@ func BenchmarkDecodeIncrementBatch500(b *testing.B) {
 	for b.Loop() {
 		if _, err := wire.DecodeBatch(p, benchBatchItems); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// incrementAll is the batch handler of fuzzIncrementHandler: every value
+// answered by it, in order (its errors and panic included).
+func incrementAll(values []uint64) error {
+	for i, v := range values {
+		r, err := fuzzIncrementHandler(v)
+		if err != nil {
+			return err
+		}
+		values[i] = r
+	}
+	return nil
+}
+
+// checkIncrementBatchHandler runs a validated batch through the batch
+// handler's path and the per-value handler's item-by-item path: a batch
+// both answer gets the same bytes; a refused one the same fault, except
+// where the batch handler's path refuses before answering (a malformed
+// item, a response over the budget) while the item path first reaches a
+// failing value (the documented difference: its handler is not called
+// then).
+func checkIncrementBatchHandler(t *testing.T, v wire.BatchView, budget uint32) {
+	t.Helper()
+	if uint64(v.Len())*netipc.DirEntrySize > uint64(budget) {
+		return // dispatchBatch answers this before either path
+	}
+	ic := &itemCtx{responseBudget: budget, responseMax: 2 * budget}
+	batch, bf := answered(func() ([]byte, fault) { return incrementBatchService{incrementAll}.batch(v, ic, nil) })
+	items, itf := answered(func() ([]byte, fault) {
+		return batchItems(incrementService{fuzzIncrementHandler}.session(ic), v, ic, nil)
+	})
+	switch {
+	case bf.kind == faultNone || itf.kind == faultNone:
+		if bf != itf || !bytes.Equal(batch, items) {
+			t.Fatalf("%d items, budget %d: batch handler %+v %x, item by item %+v %x", v.Len(), budget, bf, batch, itf, items)
+		}
+	case uint64(v.Len())*16 > uint64(budget):
+		if bf.kind != faultResponseTooLarge || bf.needed != uint64(v.Len())*16 {
+			t.Fatalf("%d items, budget %d: %+v", v.Len(), budget, bf)
+		}
+	case bf.kind != faultMalformed && bf != itf:
+		t.Fatalf("%d items, budget %d: batch handler %+v, item by item %+v", v.Len(), budget, bf, itf)
+	}
+}
+
+func TestIncrementBatchHandlerPath(t *testing.T) {
+	for _, values := range [][]uint64{
+		{1, 2}, {1, 2, 3, 4, 5, 6, 7}, {0, 1 << 63, ^uint64(0)},
+		{1, 13, 2}, {1, 14, 2}, {1, 15, 2}, {13, 15}, {15, 13},
+	} {
+		v := incrementBatch(t, values...)
+		for _, budget := range []uint32{0, 16, 8 * uint32(len(values)), 16*uint32(len(values)) - 1, 16 * uint32(len(values)), 4096} {
+			checkIncrementBatchHandler(t, v, budget)
+		}
+	}
+	svc := incrementBatchService{incrementAll}
+	// A malformed item: refused before the handler runs.
+	b := wire.NewBatchBuilder(nil, 3)
+	_ = b.Add(codec.AppendIncrement(nil, 1))
+	_ = b.Add([]byte{1, 2, 3})
+	_ = b.Add(codec.AppendIncrement(nil, 2))
+	p, _ := b.Finish()
+	v, err := wire.DecodeBatch(p, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	called := false
+	seen := incrementBatchService{func([]uint64) error { called = true; return nil }}
+	if _, f := seen.batch(v, &itemCtx{responseBudget: 4096}, nil); f.kind != faultMalformed || called {
+		t.Fatal("a 3-byte item answered", f, called)
+	}
+	// Over the budget: LIMIT_EXCEEDED with the whole answer's size, the
+	// handler not called.
+	v = incrementBatch(t, 1, 2, 3)
+	if _, f := seen.batch(v, &itemCtx{responseBudget: 47}, nil); f.kind != faultResponseTooLarge || f.needed != 48 || called {
+		t.Fatal("over budget", f, called)
+	}
+	// The handler's errors: INTERNAL_ERROR, or LIMIT_EXCEEDED for one
+	// wrapping ErrLimitExceeded.
+	ic := &itemCtx{responseBudget: 4096, responseMax: 8192}
+	if _, f := svc.batch(incrementBatch(t, 1, 13), ic, nil); f.kind != faultHandler {
+		t.Fatal(f)
+	}
+	if _, f := svc.batch(incrementBatch(t, 14, 1), ic, nil); f.kind != faultResponseTooLarge || f.needed != 8193 {
+		t.Fatal(f)
+	}
+	// The scratch is the session's and grows to the largest batch only.
+	out, f := svc.batch(incrementBatch(t, 5, 6, 7, 8), ic, nil)
+	if f.kind != faultNone || cap(ic.values) != 4 {
+		t.Fatal(f, cap(ic.values))
+	}
+	if res, err := appendIncrementAnswers(nil, mustBatch(t, out, 4)); err != nil || fmt.Sprint(res) != "[6 7 8 9]" {
+		t.Fatal(res, err)
+	}
+	if _, f := svc.batch(incrementBatch(t, 5, 6), ic, nil); f.kind != faultNone || cap(ic.values) != 4 {
+		t.Fatal(f, cap(ic.values))
+	}
+}
+
+// A single request through the batch handler (a dispatcher: the session's
+// item path).
+func TestIncrementBatchDispatcher(t *testing.T) {
+	d := NewIncrementBatchDispatcher(incrementAll, 4096)
+	req := codec.EncodeIncrement(41)
+	out, err := d.Dispatch(req[:])
+	if v, derr := codec.DecodeIncrement(out); err != nil || derr != nil || v != 42 {
+		t.Fatal(v, err, derr)
+	}
+	req = codec.EncodeIncrement(13)
+	_, err = d.Dispatch(req[:])
+	wantStatus(t, err, netipc.StatusInternalError)
+	_, err = d.Dispatch([]byte{1})
+	wantStatus(t, err, netipc.StatusBadEnvelope)
+}
+
+func mustBatch(t *testing.T, p []byte, count uint32) wire.BatchView {
+	t.Helper()
+	v, err := wire.DecodeBatch(p, count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func BenchmarkIncrementBatchHandlerServer500(b *testing.B) {
+	v := incrementBatch(b, benchValues()...)
+	svc := incrementBatchService{func(values []uint64) error {
+		for i := range values {
+			values[i]++
+		}
+		return nil
+	}}
+	ic := &itemCtx{responseBudget: 1 << 20, responseMax: 1 << 20}
+	var tx []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		var f fault
+		if tx, f = svc.batch(v, ic, tx); f.kind != faultNone {
+			b.Fatal(f)
 		}
 	}
 }

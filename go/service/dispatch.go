@@ -12,9 +12,10 @@ import (
 
 // itemCtx is what a service sees of the session while answering one item.
 type itemCtx struct {
-	responseBudget uint32 // the session's agreed response budget
-	responseMax    uint32 // the server's largest response budget
-	learnResponse  bool   // grow the learned response budget after this request
+	responseBudget uint32   // the session's agreed response budget
+	responseMax    uint32   // the server's largest response budget
+	learnResponse  bool     // grow the learned response budget after this request
+	values         []uint64 // scratch of batch services that decode all values first
 }
 
 // faultKind says why an item could not be answered; every fault ends the
@@ -182,8 +183,11 @@ func (s *Server) dispatchBatch(handle func([]byte) ([]byte, fault), m *l1Message
 	if size > budget {
 		return tx, fault{kind: faultResponseTooLarge, needed: size}
 	}
-	if inc, ok := s.svc.(incrementService); ok {
-		return inc.batch(m.Batch(), ic, tx)
+	switch svc := s.svc.(type) {
+	case incrementService:
+		return svc.batch(m.Batch(), ic, tx)
+	case incrementBatchService:
+		return svc.batch(m.Batch(), ic, tx)
 	}
 	return batchItems(handle, m.Batch(), ic, tx)
 }
@@ -292,11 +296,15 @@ func (s incrementService) batch(v wire.BatchView, ic *itemCtx, tx []byte) (res [
 	if fit := int(uint64(ic.responseBudget)/codec.IncrementPayloadSize) - count; fit < count {
 		end, tooLarge = fit+1, true
 	}
-	dir = dir[:end*netipc.DirEntrySize]
 	h := s.h
-	// Walked by reslicing: one bounds check per entry and answer.
-	for len(dir) >= netipc.DirEntrySize && len(answers) >= codec.IncrementPayloadSize {
-		e := (*[netipc.DirEntrySize]byte)(dir)
+	// Indexed with full slice expressions: no pointer adjustment of a
+	// resliced tail.
+	for i := range end {
+		at, ans := i*netipc.DirEntrySize, i*codec.IncrementPayloadSize
+		if at+netipc.DirEntrySize > len(dir) || ans+codec.IncrementPayloadSize > len(answers) {
+			break // cannot happen: both hold count >= end entries
+		}
+		e := dir[at : at+netipc.DirEntrySize : at+netipc.DirEntrySize]
 		off, n := uint64(ne.Uint32(e[:4])), ne.Uint32(e[4:])
 		if n != codec.IncrementPayloadSize || off+codec.IncrementPayloadSize > uint64(len(items)) {
 			return tx, fault{kind: faultMalformed}
@@ -305,8 +313,7 @@ func (s incrementService) batch(v wire.BatchView, ic *itemCtx, tx []byte) (res [
 		if err != nil {
 			return tx, handlerFault(err, ic)
 		}
-		ne.PutUint64(answers[:codec.IncrementPayloadSize:codec.IncrementPayloadSize], r)
-		dir, answers = dir[netipc.DirEntrySize:], answers[codec.IncrementPayloadSize:]
+		ne.PutUint64(answers[ans:ans+codec.IncrementPayloadSize:ans+codec.IncrementPayloadSize], r)
 	}
 	if tooLarge {
 		return tx, fault{kind: faultResponseTooLarge, needed: uint64(count+end) * codec.IncrementPayloadSize}

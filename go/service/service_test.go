@@ -293,6 +293,69 @@ func TestBatchItemFailureOrPanicFailsTheBatch(t *testing.T) {
 	}
 }
 
+// The batch handler's server over UDS and SHM: single calls and batches
+// answered by one handler call each, a failing or panicking value failing
+// the whole request (INTERNAL_ERROR, the session ends, the server lives on
+// and counts both).
+func TestIncrementBatchServer(t *testing.T) {
+	for _, tp := range testProfiles {
+		t.Run(tp.name, func(t *testing.T) {
+			cfg := srvCfgFor(t.TempDir(), "batch-handler", tp.profile)
+			var calls atomic.Int64
+			srv := started(t)(NewIncrementBatchServer(cfg, func(values []uint64) error {
+				calls.Add(1)
+				for i, v := range values {
+					r, err := faultyIncrement(v)
+					if err != nil {
+						return err
+					}
+					values[i] = r
+				}
+				return nil
+			}))
+			cc := cliCfgFor(tp.profile)
+			cc.BatchItems = 64
+			c, _ := NewIncrementClient(cfg.RunDir, cfg.Service, cc)
+			defer c.Close()
+			refreshReady(t, c)
+			if got, err := c.Call(41); err != nil || got != 42 {
+				t.Fatal(got, err)
+			}
+			values := make([]uint64, 64)
+			for i := range values {
+				values[i] = uint64(i) * 1000
+			}
+			got, err := c.CallBatch(values)
+			if err != nil || len(got) != len(values) {
+				t.Fatal(len(got), err)
+			}
+			for i, v := range values {
+				if got[i] != v+1 {
+					t.Fatalf("item %d: %d for %d", i, got[i], v)
+				}
+			}
+			if n := calls.Load(); n != 2 {
+				t.Fatalf("%d handler calls for a call and a batch", n)
+			}
+			for _, bad := range []uint64{13, 66} {
+				refreshReady(t, c)
+				_, err := c.CallBatch([]uint64{1, bad, 3})
+				var se *netipc.StatusError
+				if !errors.As(err, &se) || se.Status != netipc.StatusInternalError {
+					t.Fatal(bad, err)
+				}
+			}
+			refreshReady(t, c)
+			if got, err := c.CallBatch([]uint64{1, 2, 3}); err != nil || len(got) != 3 || got[2] != 4 {
+				t.Fatal("server must survive a failing batch", got, err)
+			}
+			if st := srv.Stats(); st.HandlerFailures != 2 || st.HandlerPanics != 2 {
+				t.Fatalf("%+v", st)
+			}
+		})
+	}
+}
+
 func lookupServer(t testing.TB, cfg ServerConfig, gen *atomic.Uint64) *Server {
 	return started(t)(NewCgroupsLookupServer(cfg, func(req codec.CgroupsLookupRequestView, b *codec.CgroupsLookupBuilder) error {
 		if gen != nil {

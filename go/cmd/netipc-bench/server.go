@@ -31,11 +31,22 @@ func serverConfig(side serverSide, runDir, svc string) service.ServerConfig {
 }
 
 // startServer starts the benchmark server of side with cfg: INCREMENT
-// (value + 1), or CGROUPS_SNAPSHOT answering the 16-item benchmark
-// snapshot with systemd_enabled 1 and a generation growing by one per call.
+// (value + 1, answered a request at a time: the batch handler), or
+// CGROUPS_SNAPSHOT answering the 16-item benchmark snapshot with
+// systemd_enabled 1 and a generation growing by one per call.
+// NETIPC_BENCH_GO_ITEM_HANDLER=1 serves INCREMENT with the per-value
+// handler instead (NewIncrementServer), to compare the two.
 func startServer(side serverSide, cfg service.ServerConfig) (*service.Server, error) {
 	if !side.snapshot {
-		return service.NewIncrementServer(cfg, func(v uint64) (uint64, error) { return v + 1, nil })
+		if os.Getenv("NETIPC_BENCH_GO_ITEM_HANDLER") == "1" {
+			return service.NewIncrementServer(cfg, func(v uint64) (uint64, error) { return v + 1, nil })
+		}
+		return service.NewIncrementBatchServer(cfg, func(values []uint64) error {
+			for i := range values {
+				values[i]++
+			}
+			return nil
+		})
 	}
 	items := codec.BenchSnapshot(0).Items
 	var generation atomic.Uint64
