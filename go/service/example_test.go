@@ -97,3 +97,27 @@ func ExampleNewCgroupsLookupDispatcher() {
 	fmt.Println(v.Len(), string(v.Item(0).Name()))
 	// Output: 1 web-1
 }
+
+// An INCREMENT server whose handler answers a whole batch in one call.
+func ExampleNewIncrementBatchServer() {
+	dir, _ := os.MkdirTemp("", "netipc-example")
+	defer os.RemoveAll(dir)
+
+	srv, err := service.NewIncrementBatchServer(service.ServerConfig{RunDir: dir, Service: "increment", MaxBatchItems: 100},
+		func(values []uint64) error {
+			for i := range values {
+				values[i]++
+			}
+			return nil
+		})
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Stop()
+
+	c, _ := service.NewIncrementClient(dir, "increment", service.ClientConfig{BatchItems: 100})
+	defer c.Close()
+	c.Refresh()
+	fmt.Println(c.CallBatch([]uint64{1, 10, 100}))
+	// Output: [2 11 101] <nil>
+}
