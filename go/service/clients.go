@@ -152,19 +152,37 @@ func appendIncrementAnswers(results []uint64, v wire.BatchView) ([]uint64, error
 // long, or -1.
 func decodeIncrementItems(out []uint64, v wire.BatchView) int {
 	dir, area := v.Parts()
-	// Indexed with full slice expressions: bounds checks the compiler
-	// can drop, and no pointer adjustment of a resliced tail.
-	for i := range out {
+	const size = codec.IncrementPayloadSize
+	areaLen := uint64(len(area))
+	// Two items per iteration (Go does not unroll loops), indexed with
+	// full slice expressions: bounds checks the compiler can drop, and no
+	// pointer adjustment of a resliced tail.
+	i := 0
+	for ; i+1 < len(out); i += 2 {
+		at := i * netipc.DirEntrySize
+		if at+2*netipc.DirEntrySize > len(dir) {
+			return i // cannot happen: the directory has len(out) entries
+		}
+		e := dir[at : at+2*netipc.DirEntrySize : at+2*netipc.DirEntrySize]
+		o0, n0 := uint64(ne.Uint32(e[0:4])), ne.Uint32(e[4:8])
+		o1, n1 := uint64(ne.Uint32(e[8:12])), ne.Uint32(e[12:16])
+		if n0 != size || n1 != size || o0+size > areaLen || o1+size > areaLen {
+			break // the item-at-a-time loop says which
+		}
+		out[i] = ne.Uint64(area[o0 : o0+size : o0+size])
+		out[i+1] = ne.Uint64(area[o1 : o1+size : o1+size])
+	}
+	for ; i < len(out); i++ {
 		at := i * netipc.DirEntrySize
 		if at+netipc.DirEntrySize > len(dir) {
 			return i // cannot happen: the directory has len(out) entries
 		}
 		e := dir[at : at+netipc.DirEntrySize : at+netipc.DirEntrySize]
 		off, n := uint64(ne.Uint32(e[:4])), ne.Uint32(e[4:])
-		if n != codec.IncrementPayloadSize || off+codec.IncrementPayloadSize > uint64(len(area)) {
+		if n != size || off+size > areaLen {
 			return i
 		}
-		out[i] = ne.Uint64(area[off : off+codec.IncrementPayloadSize : off+codec.IncrementPayloadSize])
+		out[i] = ne.Uint64(area[off : off+size : off+size])
 	}
 	return -1
 }

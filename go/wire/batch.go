@@ -169,8 +169,11 @@ func DecodeBatch(payload []byte, itemCount uint32) (BatchView, error) {
 
 // firstBadDirEntry returns the index of the first directory entry that
 // breaks a rule of DecodeBatch (areaLen is the length of the packed item
-// area), or the entry count if none does: one tight loop, no error built.
+// area), or the entry count if none does: no error built.
 func firstBadDirEntry(dir []byte, areaLen uint64) int {
+	if dirEntriesOK(dir, areaLen) {
+		return len(dir) / netipc.DirEntrySize
+	}
 	// Indexed with full slice expressions: bounds checks the compiler can
 	// drop, and no pointer adjustment of a resliced tail.
 	for at := 0; at+netipc.DirEntrySize <= len(dir); at += netipc.DirEntrySize {
@@ -180,7 +183,32 @@ func firstBadDirEntry(dir []byte, areaLen uint64) int {
 			return at / netipc.DirEntrySize
 		}
 	}
-	return len(dir) / netipc.DirEntrySize
+	return len(dir) / netipc.DirEntrySize // not reached
+}
+
+// dirEntriesOK reports whether every entry of dir keeps the rules of
+// DecodeBatch. Directories are valid but for a hostile peer: the check
+// has no branch per entry (the offsets ORed for their low bits, the
+// largest end kept) and takes two entries per iteration (Go does not
+// unroll loops).
+func dirEntriesOK(dir []byte, areaLen uint64) bool {
+	const pair = 2 * netipc.DirEntrySize
+	var offBits, maxEnd uint64
+	at := 0
+	for ; at+pair <= len(dir); at += pair {
+		e := dir[at : at+pair : at+pair]
+		o0, n0 := uint64(ne.Uint32(e[0:4])), uint64(ne.Uint32(e[4:8]))
+		o1, n1 := uint64(ne.Uint32(e[8:12])), uint64(ne.Uint32(e[12:16]))
+		offBits |= o0 | o1
+		maxEnd = max(maxEnd, o0+n0, o1+n1) // no overflow: all below 2^32
+	}
+	if at+netipc.DirEntrySize <= len(dir) {
+		e := dir[at : at+netipc.DirEntrySize : at+netipc.DirEntrySize]
+		off, n := uint64(ne.Uint32(e[:4])), uint64(ne.Uint32(e[4:]))
+		offBits |= off
+		maxEnd = max(maxEnd, off+n)
+	}
+	return offBits%netipc.ItemAlign == 0 && maxEnd <= areaLen
 }
 
 // dirEntryError checks directory entry i rule by rule, in order, and

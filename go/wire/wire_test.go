@@ -353,3 +353,39 @@ func TestAppendUniformBatch(t *testing.T) {
 		t.Fatal("negative size accepted", err)
 	}
 }
+
+// DecodeBatch's pairwise, branch-free pass finds every broken entry, at
+// any position of an even or odd count: a misaligned offset, an item past
+// the area, and one whose end overflows 32 bits.
+func TestBatchDirectoryEveryBadEntry(t *testing.T) {
+	for count := 1; count <= 5; count++ {
+		for bad := range count {
+			for _, kind := range []string{"align", "bounds", "wide"} {
+				b := NewBatchBuilder(nil, uint32(count))
+				for range count {
+					if err := b.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				p, err := b.Finish()
+				if err != nil {
+					t.Fatal(err)
+				}
+				e := p[bad*8:]
+				switch kind {
+				case "align":
+					ne.PutUint32(e, ne.Uint32(e)+4)
+				case "bounds":
+					ne.PutUint32(e[4:], uint32(count*8)-ne.Uint32(e)+1)
+				case "wide":
+					ne.PutUint32(e[4:], 0xFFFFFFFF)
+				}
+				_, err = DecodeBatch(p, uint32(count))
+				want := decodeBatchReference(p, uint32(count))
+				if err == nil || want == nil || err.Error() != want.Error() {
+					t.Fatalf("%d items, entry %d %s: %v, want %v", count, bad, kind, err, want)
+				}
+			}
+		}
+	}
+}
