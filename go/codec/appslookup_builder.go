@@ -125,13 +125,32 @@ func (b *AppsLookupBuilder) addUnknown(pid uint32) (PidStatus, error) {
 	if c.next >= c.count {
 		return 0, c.checkRoom()
 	}
+	// place, grow and record for a minimal item, written out with the
+	// builder's state in locals: it takes its reservation (always there),
+	// and exceeded mode makes it PAYLOAD_EXCEEDED.
+	next := c.next
 	encoded := PidUnknown
-	if c.place(AppsLookupMinItemSize, 0, false, false) == placeExceeded {
+	if c.exceeded {
 		encoded = PidPayloadExceeded
 	}
-	it, start := c.grow(AppsLookupMinItemSize)
-	putAppsMinimal(it, pid, encoded)
-	c.record(start)
+	c.restAligned = c.restAfter(AppsLookupMinItemSize)
+	buf := c.buf
+	n := len(buf)
+	start := bin.Align8(n)
+	end := start + AppsLookupMinItemSize
+	if end > cap(buf) {
+		buf = slices.Grow(buf, end-n)
+		c.buf = buf
+	}
+	buf = buf[:end]
+	hostEndian.PutUint64(buf[n:], 0) // the padding; the item overwrites the rest
+	putAppsMinimal(buf[start:end:end], pid, encoded)
+	at := LookupRespHdrSize + next*LookupDirEntrySize
+	e := buf[at : at+LookupDirEntrySize : at+LookupDirEntrySize]
+	hostEndian.PutUint32(e[0:4], uint32(start-c.areaStart))
+	hostEndian.PutUint32(e[4:8], AppsLookupMinItemSize)
+	c.buf = c.buf[:end] // in place: the length stored alone
+	c.next = next + 1
 	return encoded, nil
 }
 
