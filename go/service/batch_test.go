@@ -79,29 +79,37 @@ func incrementBatch(t testing.TB, values ...uint64) wire.BatchView {
 
 func TestIncrementBatchMatchesItemByItem(t *testing.T) {
 	for _, values := range [][]uint64{
-		{1, 2}, {1, 2, 3, 4, 5, 6, 7},
+		{1, 2}, {1, 2, 3, 4, 5, 6, 7}, {0, 1 << 63, ^uint64(0)},
 		{1, 13, 2}, {1, 14, 2}, {1, 15, 2}, {13, 15}, {15, 13},
 	} {
 		v := incrementBatch(t, values...)
 		for _, budget := range []uint32{0, 16, 8 * uint32(len(values)), 16*uint32(len(values)) - 1, 16 * uint32(len(values)), 4096} {
 			checkIncrementBatch(t, v, budget)
+			checkIncrementBatchHandler(t, v, budget)
 		}
 	}
 	// Items of other sizes: malformed, at their position.
-	b := wire.NewBatchBuilder(nil, 3)
-	_ = b.Add(codec.AppendIncrement(nil, 1))
-	_ = b.Add([]byte{1, 2, 3})
-	_ = b.Add(codec.AppendIncrement(nil, 15))
-	p, _ := b.Finish()
-	v, err := wire.DecodeBatch(p, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := malformedIncrementBatch(t, 15)
 	checkIncrementBatch(t, v, 4096)
 	svc := incrementService{fuzzIncrementHandler}
 	if _, f := svc.batch(v, &itemCtx{responseBudget: 4096}, nil); f.kind != faultMalformed {
 		t.Fatal("a 3-byte item answered", f)
 	}
+}
+
+// malformedIncrementBatch is a validated batch of three items whose
+// middle one is 3 bytes long: INCREMENT(1), that, INCREMENT(last).
+func malformedIncrementBatch(t *testing.T, last uint64) wire.BatchView {
+	t.Helper()
+	b := wire.NewBatchBuilder(nil, 3)
+	_ = b.Add(codec.AppendIncrement(nil, 1))
+	_ = b.Add([]byte{1, 2, 3})
+	_ = b.Add(codec.AppendIncrement(nil, last))
+	p, err := b.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mustBatch(t, p, 3)
 }
 
 // FuzzIncrementBatch: any batch a session accepts is answered (or
@@ -168,9 +176,12 @@ func benchValues() []uint64 {
 	return v
 }
 
-func BenchmarkIncrementBatchServer500(b *testing.B) {
+// benchIncrementBatchServer times one INCREMENT batch path answering a
+// batch of benchBatchItems.
+func benchIncrementBatchServer(b *testing.B, svc interface {
+	batch(wire.BatchView, *itemCtx, []byte) ([]byte, fault)
+}) {
 	v := incrementBatch(b, benchValues()...)
-	svc := incrementService{func(v uint64) (uint64, error) { return v + 1, nil }}
 	ic := &itemCtx{responseBudget: 1 << 20, responseMax: 1 << 20}
 	var tx []byte
 	b.ReportAllocs()
@@ -180,6 +191,10 @@ func BenchmarkIncrementBatchServer500(b *testing.B) {
 			b.Fatal(f)
 		}
 	}
+}
+
+func BenchmarkIncrementBatchServer500(b *testing.B) {
+	benchIncrementBatchServer(b, incrementService{func(v uint64) (uint64, error) { return v + 1, nil }})
 }
 
 func BenchmarkIncrementBatchRequest500(b *testing.B) {
@@ -218,18 +233,23 @@ func BenchmarkDecodeIncrementBatch500(b *testing.B) {
 	}
 }
 
-// incrementAll is the batch handler of fuzzIncrementHandler: every value
-// answered by it, in order (its errors and panic included).
-func incrementAll(values []uint64) error {
-	for i, v := range values {
-		r, err := fuzzIncrementHandler(v)
-		if err != nil {
-			return err
+// batchHandler is the batch handler of a per-value one: every value
+// answered by h, in order (its errors and panics included).
+func batchHandler(h func(uint64) (uint64, error)) func([]uint64) error {
+	return func(values []uint64) error {
+		for i, v := range values {
+			r, err := h(v)
+			if err != nil {
+				return err
+			}
+			values[i] = r
 		}
-		values[i] = r
+		return nil
 	}
-	return nil
 }
+
+// incrementAll is the batch handler of fuzzIncrementHandler.
+var incrementAll = batchHandler(fuzzIncrementHandler)
 
 // checkIncrementBatchHandler runs a validated batch through the batch
 // handler's path and the per-value handler's item-by-item path: a batch
@@ -262,27 +282,12 @@ func checkIncrementBatchHandler(t *testing.T, v wire.BatchView, budget uint32) {
 	}
 }
 
+// The batch handler's own outcomes (TestIncrementBatchMatchesItemByItem
+// compares its answers with the item path).
 func TestIncrementBatchHandlerPath(t *testing.T) {
-	for _, values := range [][]uint64{
-		{1, 2}, {1, 2, 3, 4, 5, 6, 7}, {0, 1 << 63, ^uint64(0)},
-		{1, 13, 2}, {1, 14, 2}, {1, 15, 2}, {13, 15}, {15, 13},
-	} {
-		v := incrementBatch(t, values...)
-		for _, budget := range []uint32{0, 16, 8 * uint32(len(values)), 16*uint32(len(values)) - 1, 16 * uint32(len(values)), 4096} {
-			checkIncrementBatchHandler(t, v, budget)
-		}
-	}
 	svc := incrementBatchService{incrementAll}
 	// A malformed item: refused before the handler runs.
-	b := wire.NewBatchBuilder(nil, 3)
-	_ = b.Add(codec.AppendIncrement(nil, 1))
-	_ = b.Add([]byte{1, 2, 3})
-	_ = b.Add(codec.AppendIncrement(nil, 2))
-	p, _ := b.Finish()
-	v, err := wire.DecodeBatch(p, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := malformedIncrementBatch(t, 2)
 	called := false
 	seen := incrementBatchService{func([]uint64) error { called = true; return nil }}
 	if _, f := seen.batch(v, &itemCtx{responseBudget: 4096}, nil); f.kind != faultMalformed || called {
@@ -342,20 +347,10 @@ func mustBatch(t *testing.T, p []byte, count uint32) wire.BatchView {
 }
 
 func BenchmarkIncrementBatchHandlerServer500(b *testing.B) {
-	v := incrementBatch(b, benchValues()...)
-	svc := incrementBatchService{func(values []uint64) error {
+	benchIncrementBatchServer(b, incrementBatchService{func(values []uint64) error {
 		for i := range values {
 			values[i]++
 		}
 		return nil
-	}}
-	ic := &itemCtx{responseBudget: 1 << 20, responseMax: 1 << 20}
-	var tx []byte
-	b.ReportAllocs()
-	for b.Loop() {
-		var f fault
-		if tx, f = svc.batch(v, ic, tx); f.kind != faultNone {
-			b.Fatal(f)
-		}
-	}
+	}})
 }

@@ -273,23 +273,31 @@ func TestBatchItemFailureOrPanicFailsTheBatch(t *testing.T) {
 			cc.BatchItems = 8
 			c, _ := NewIncrementClient(cfg.RunDir, cfg.Service, cc)
 			defer c.Close()
-			for _, bad := range []uint64{13, 66} {
-				refreshReady(t, c)
-				_, err := c.CallBatch([]uint64{1, bad, 3})
-				var se *netipc.StatusError
-				if !errors.As(err, &se) || se.Status != netipc.StatusInternalError {
-					t.Fatal(bad, err)
-				}
-			}
-			refreshReady(t, c)
-			if got, err := c.CallBatch([]uint64{1, 2, 3}); err != nil || len(got) != 3 || got[2] != 4 {
-				t.Fatal("server must survive a failing batch", got, err)
-			}
-			// Each failing batch ran twice (the client's one retry).
-			if st := srv.Stats(); st.HandlerFailures != 2 || st.HandlerPanics != 2 {
-				t.Fatalf("%+v", st)
-			}
+			failingBatchesFail(t, srv, c)
 		})
+	}
+}
+
+// failingBatchesFail checks that a batch holding faultyIncrement's failing
+// value (13) or panicking one (66) fails with INTERNAL_ERROR, that the
+// server then answers a good batch, and that it counted one failure and
+// one panic per attempt (the client retries each batch once).
+func failingBatchesFail(t *testing.T, srv *Server, c *IncrementClient) {
+	t.Helper()
+	for _, bad := range []uint64{13, 66} {
+		refreshReady(t, c)
+		_, err := c.CallBatch([]uint64{1, bad, 3})
+		var se *netipc.StatusError
+		if !errors.As(err, &se) || se.Status != netipc.StatusInternalError {
+			t.Fatal(bad, err)
+		}
+	}
+	refreshReady(t, c)
+	if got, err := c.CallBatch([]uint64{1, 2, 3}); err != nil || len(got) != 3 || got[2] != 4 {
+		t.Fatal("server must survive a failing batch", got, err)
+	}
+	if st := srv.Stats(); st.HandlerFailures != 2 || st.HandlerPanics != 2 {
+		t.Fatalf("%+v", st)
 	}
 }
 
@@ -302,16 +310,10 @@ func TestIncrementBatchServer(t *testing.T) {
 		t.Run(tp.name, func(t *testing.T) {
 			cfg := srvCfgFor(t.TempDir(), "batch-handler", tp.profile)
 			var calls atomic.Int64
+			answer := batchHandler(faultyIncrement)
 			srv := started(t)(NewIncrementBatchServer(cfg, func(values []uint64) error {
 				calls.Add(1)
-				for i, v := range values {
-					r, err := faultyIncrement(v)
-					if err != nil {
-						return err
-					}
-					values[i] = r
-				}
-				return nil
+				return answer(values)
 			}))
 			cc := cliCfgFor(tp.profile)
 			cc.BatchItems = 64
@@ -337,21 +339,7 @@ func TestIncrementBatchServer(t *testing.T) {
 			if n := calls.Load(); n != 2 {
 				t.Fatalf("%d handler calls for a call and a batch", n)
 			}
-			for _, bad := range []uint64{13, 66} {
-				refreshReady(t, c)
-				_, err := c.CallBatch([]uint64{1, bad, 3})
-				var se *netipc.StatusError
-				if !errors.As(err, &se) || se.Status != netipc.StatusInternalError {
-					t.Fatal(bad, err)
-				}
-			}
-			refreshReady(t, c)
-			if got, err := c.CallBatch([]uint64{1, 2, 3}); err != nil || len(got) != 3 || got[2] != 4 {
-				t.Fatal("server must survive a failing batch", got, err)
-			}
-			if st := srv.Stats(); st.HandlerFailures != 2 || st.HandlerPanics != 2 {
-				t.Fatalf("%+v", st)
-			}
+			failingBatchesFail(t, srv, c)
 		})
 	}
 }
