@@ -126,8 +126,10 @@ func (b *AppsLookupBuilder) addUnknown(pid uint32) (PidStatus, error) {
 		return 0, c.checkRoom()
 	}
 	// place, grow and record for a minimal item, written out with the
-	// builder's state in locals: it takes its reservation (always there),
-	// and exceeded mode makes it PAYLOAD_EXCEEDED.
+	// builder's state in locals (through grow and record it is reloaded
+	// after every store: 111 instructions per item against 85, and a
+	// fused helper does not inline): it takes its reservation (always
+	// there), and exceeded mode makes it PAYLOAD_EXCEEDED.
 	next := c.next
 	encoded := PidUnknown
 	if c.exceeded {

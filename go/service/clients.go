@@ -116,9 +116,9 @@ func (x *IncrementClient) batch(cc *callCtx, values []uint64) error {
 	return nil
 }
 
-// appendIncrementBatch appends the batch payload of INCREMENT requests for
-// values (at least two): the layout a BatchBuilder makes, written in one
-// pass.
+// appendIncrementBatch appends the batch payload of INCREMENT values
+// (requests of a client, answers of a batch handler): the layout a
+// BatchBuilder makes, written in one pass.
 func appendIncrementBatch(out []byte, values []uint64) ([]byte, error) {
 	out, area, err := wire.AppendUniformBatch(out, uint32(len(values)), codec.IncrementPayloadSize)
 	if err != nil {

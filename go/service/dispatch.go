@@ -261,7 +261,7 @@ func (incrementService) kind() ServiceKind { return KindIncrement }
 func (incrementService) batchable() bool   { return true }
 func (s incrementService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 	var buf [codec.IncrementPayloadSize]byte
-	return func(item []byte) (out []byte, f fault) {
+	return func(item []byte) ([]byte, fault) {
 		v, err := codec.DecodeIncrement(item)
 		if err != nil {
 			return nil, fault{kind: faultMalformed}
@@ -281,7 +281,7 @@ func (s incrementService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 // item that fails fails the batch with its fault, a panic unwinds as it
 // would from that item, an answer past the budget is
 // faultResponseTooLarge with the size reached.
-func (s incrementService) batch(v wire.BatchView, ic *itemCtx, tx []byte) (res []byte, f fault) {
+func (s incrementService) batch(v wire.BatchView, ic *itemCtx, tx []byte) ([]byte, fault) {
 	count := v.Len()
 	out, area, err := wire.AppendUniformBatch(tx[:0], uint32(count), codec.IncrementPayloadSize)
 	if err != nil {
@@ -329,7 +329,7 @@ func (stringReverseService) kind() ServiceKind { return KindStringReverse }
 func (stringReverseService) batchable() bool   { return true }
 func (s stringReverseService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 	var buf []byte
-	return func(item []byte) (out []byte, f fault) {
+	return func(item []byte) ([]byte, fault) {
 		v, err := codec.DecodeStringReverse(item)
 		if err != nil {
 			return nil, fault{kind: faultMalformed}
@@ -353,7 +353,7 @@ func (snapshotService) kind() ServiceKind { return KindCgroupsSnapshot }
 func (snapshotService) batchable() bool   { return false }
 func (s snapshotService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 	var b codec.CgroupsSnapshotBuilder
-	return func(item []byte) (resp []byte, f fault) {
+	return func(item []byte) ([]byte, fault) {
 		if _, err := codec.DecodeSnapshotRequest(item); err != nil {
 			return nil, fault{kind: faultMalformed}
 		}
@@ -386,7 +386,7 @@ func (cgroupsLookupService) kind() ServiceKind { return KindCgroupsLookup }
 func (cgroupsLookupService) batchable() bool   { return false }
 func (s cgroupsLookupService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 	var b codec.CgroupsLookupBuilder
-	return func(item []byte) (resp []byte, f fault) {
+	return func(item []byte) ([]byte, fault) {
 		req, err := codec.DecodeCgroupsLookupRequest(item)
 		if err != nil {
 			return nil, fault{kind: faultMalformed}
@@ -421,7 +421,7 @@ func (appsLookupService) kind() ServiceKind { return KindAppsLookup }
 func (appsLookupService) batchable() bool   { return false }
 func (s appsLookupService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 	var b codec.AppsLookupBuilder
-	return func(item []byte) (resp []byte, f fault) {
+	return func(item []byte) ([]byte, fault) {
 		req, err := codec.DecodeAppsLookupRequest(item)
 		if err != nil {
 			return nil, fault{kind: faultMalformed}

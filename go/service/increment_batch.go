@@ -42,7 +42,7 @@ func (incrementBatchService) batchable() bool   { return true }
 func (s incrementBatchService) session(ic *itemCtx) func([]byte) ([]byte, fault) {
 	var buf [codec.IncrementPayloadSize]byte
 	var one [1]uint64
-	return func(item []byte) (out []byte, f fault) {
+	return func(item []byte) ([]byte, fault) {
 		v, err := codec.DecodeIncrement(item)
 		if err != nil {
 			return nil, fault{kind: faultMalformed}
@@ -59,7 +59,8 @@ func (s incrementBatchService) session(ic *itemCtx) func([]byte) ([]byte, fault)
 // batch answers a batch of INCREMENT requests (the directory within the
 // response budget) into tx: the values are decoded into the session's
 // scratch (at most one per 8 bytes of the request: within the request
-// budget), answered by one handler call and written as a uniform batch.
+// budget), answered by one handler call and written as the client writes
+// a request batch.
 func (s incrementBatchService) batch(v wire.BatchView, ic *itemCtx, tx []byte) ([]byte, fault) {
 	count := v.Len()
 	size := uint64(count) * (netipc.DirEntrySize + codec.IncrementPayloadSize)
@@ -76,19 +77,9 @@ func (s incrementBatchService) batch(v wire.BatchView, ic *itemCtx, tx []byte) (
 	if err := s.h(values); err != nil {
 		return tx, handlerFault(err, ic)
 	}
-	out, area, err := wire.AppendUniformBatch(tx[:0], uint32(count), codec.IncrementPayloadSize)
+	out, err := appendIncrementBatch(tx[:0], values)
 	if err != nil {
 		return tx, fault{kind: faultHandler}
-	}
-	answers := out[area:]
-	// Indexed with full slice expressions: no pointer adjustment of a
-	// resliced tail.
-	for i, r := range values {
-		at := i * codec.IncrementPayloadSize
-		if at+codec.IncrementPayloadSize > len(answers) {
-			break // cannot happen: the area holds count answers
-		}
-		ne.PutUint64(answers[at:at+codec.IncrementPayloadSize:at+codec.IncrementPayloadSize], r)
 	}
 	return out, fault{}
 }

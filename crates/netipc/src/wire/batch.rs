@@ -236,13 +236,21 @@ impl<'a> BatchView<'a> {
     /// Iterates over the items in order.
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
         let (dir, area) = self.parts();
-        dir.chunks_exact(DIR_ENTRY_SIZE).filter_map(move |e| {
-            let off = u32::from_ne_bytes([e[0], e[1], e[2], e[3]]) as usize;
-            let len = u32::from_ne_bytes([e[4], e[5], e[6], e[7]]) as usize;
-            // Validated in `decode`: always in bounds.
-            area.get(off..off.checked_add(len)?)
-        })
+        // Validated in `decode`: every entry names an item in bounds.
+        dir.chunks_exact(DIR_ENTRY_SIZE)
+            .filter_map(move |e| entry_item(e, area))
     }
+}
+
+/// The item a directory entry (`(offset, length)`, native-endian `u32`s,
+/// [`DIR_ENTRY_SIZE`] bytes) names in the packed `area`, or `None` if the
+/// entry is not 8 bytes long or the item not inside `area`.
+#[inline]
+pub(crate) fn entry_item<'a>(entry: &[u8], area: &'a [u8]) -> Option<&'a [u8]> {
+    let e: &[u8; DIR_ENTRY_SIZE] = entry.try_into().ok()?;
+    let off = u32::from_ne_bytes([e[0], e[1], e[2], e[3]]) as usize;
+    let len = u32::from_ne_bytes([e[4], e[5], e[6], e[7]]) as usize;
+    area.get(off..off.checked_add(len)?)
 }
 
 #[cfg(test)]

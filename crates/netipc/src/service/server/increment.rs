@@ -3,6 +3,7 @@
 use crate::codec::increment::{INCREMENT_PAYLOAD_SIZE, decode_increment, encode_increment_array};
 
 use crate::protocol::DIR_ENTRY_SIZE;
+use crate::wire::batch::entry_item;
 use crate::wire::{BatchBuilder, BatchView};
 
 use super::dispatch::{Fault, ItemContext, Service, ServiceKind, handler_fault};
@@ -85,12 +86,7 @@ impl<H: IncrementHandler> IncrementService<H> {
             .zip(answers.chunks_exact_mut(SIZE))
             .take(run)
         {
-            let off = u32::from_ne_bytes([e[0], e[1], e[2], e[3]]) as usize;
-            let len = u32::from_ne_bytes([e[4], e[5], e[6], e[7]]) as usize;
-            let item = off
-                .checked_add(len)
-                .and_then(|end| items.get(off..end))
-                .ok_or(Fault::Malformed)?;
+            let item = entry_item(e, items).ok_or(Fault::Malformed)?;
             let value = decode_increment(item).map_err(|_| Fault::Malformed)?;
             let r = self.0.increment(value).map_err(|e| handler_fault(e, ctx))?;
             answer.copy_from_slice(&encode_increment_array(r));
